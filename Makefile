@@ -1,0 +1,45 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper for them.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install web test-deps lint typecheck pytest clean
+
+run: install web
+	$(UV) run --frozen confide serve --host $(HOST) --port $(PORT)
+
+test: install web test-deps lint typecheck pytest
+
+# uv is bootstrapped into .tools/ so that a fresh machine needs nothing but python3.
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --all-packages
+
+# The web app is built only once it exists; npm ci keeps to package-lock.json.
+web:
+	@if [ -f clients/web/package.json ]; then \
+		cd clients/web && npm ci --no-audit --no-fund && npm run build; \
+	fi
+
+# System packages the tests use for real parts (a browser, a TURN server).
+test-deps:
+	bash deploy/dev/install-test-deps.sh
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+pytest: install
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf .venv .tools clients/web/node_modules clients/web/dist

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite drives for real: Debian's chromium (browser tests
+# through Playwright with executable_path, never a browser download) and coturn (call tests).
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: missing ${need[*]}; install them with apt-get (needs root)." >&2
+  exit 0
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
