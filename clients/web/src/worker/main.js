@@ -1,0 +1,2 @@
+import { h, show } from "../shared/dom.js";
+show(h("h2", {}, "Worker app"));
