@@ -1,0 +1,204 @@
+"""What the SDK needs from a relay, independent of how it is reached.
+
+:class:`Transport` is the seam between the SDK's logic (sessions, consent, the outbox) and
+the wire. :class:`~confide_client.transport.http.HttpTransport` speaks the relay's HTTP and
+WebSocket protocol (docs/protocol.md); :class:`~confide_client.transport.memory.MemoryRelay`
+keeps a whole relay in memory so integrators can test their bots without a server. Both
+carry only public keys, opaque ids and ciphertext: nothing secret ever crosses this seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = [
+    "Delivery",
+    "DeviceRegistration",
+    "LiveConnection",
+    "OneTimePrekey",
+    "Policy",
+    "PrekeyBundle",
+    "PrekeysLow",
+    "Redemption",
+    "RegisteredDevice",
+    "SignedPrekey",
+    "Transport",
+]
+
+
+@dataclass(frozen=True)
+class SignedPrekey:
+    """A medium-term X25519 prekey with the identity key's signature over it."""
+
+    key_id: int
+    public: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class OneTimePrekey:
+    """A single-use X25519 prekey."""
+
+    key_id: int
+    public: bytes
+
+
+@dataclass(frozen=True)
+class DeviceRegistration:
+    """Everything a new device hands the relay: public keys and a proof of possession."""
+
+    identity_key: bytes
+    challenge: bytes
+    signature: bytes
+    signed_prekey: SignedPrekey
+    one_time_prekeys: Sequence[OneTimePrekey]
+
+
+@dataclass(frozen=True)
+class RegisteredDevice:
+    """The relay's names for a registered device and the mailbox it receives into."""
+
+    device_id: str
+    mailbox_id: bytes
+
+
+@dataclass(frozen=True)
+class PrekeyBundle:
+    """What another device needs to start an X3DH session with ``device_id``."""
+
+    device_id: str
+    identity_key: bytes
+    signed_prekey: SignedPrekey
+    one_time_prekey: OneTimePrekey | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The organisation's confidentiality policy: the version, its text and its SHA-256."""
+
+    version: int
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """What redeeming an invite returns to the client's new device."""
+
+    device: RegisteredDevice
+    worker_bundle: PrekeyBundle
+    worker_mailbox_id: bytes
+    worker_capability: bytes
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One queued envelope handed to its recipient, to be acknowledged by ``delivery_id``."""
+
+    delivery_id: str
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class PrekeysLow:
+    """The relay's notice that this device's stock of one-time prekeys is running low."""
+
+    remaining: int
+
+
+class LiveConnection(Protocol):
+    """A live delivery stream: queued envelopes first, then new ones as they arrive.
+
+    ``next_event`` raises :class:`~confide_client.errors.RelayUnavailable` when the
+    connection drops; the caller reconnects, and the relay re-delivers whatever was not
+    acknowledged.
+    """
+
+    async def next_event(self) -> Delivery | PrekeysLow: ...
+
+    async def ack(self, delivery_ids: Sequence[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    """The relay operations the SDK uses; an implementation keeps its own login session."""
+
+    async def challenge(self) -> bytes:
+        """A fresh single-use challenge for registration or login."""
+        ...
+
+    async def enrol(self, code: str, registration: DeviceRegistration) -> RegisteredDevice:
+        """Register a worker's device with a one-time enrolment code."""
+        ...
+
+    async def redeem(self, invite_token: bytes, registration: DeviceRegistration) -> Redemption:
+        """Register a client's device by redeeming an invite."""
+        ...
+
+    async def login(self, device_id: str, challenge: bytes, signature: bytes) -> None:
+        """Authenticate this transport as ``device_id`` for the calls that need it."""
+        ...
+
+    async def upload_prekeys(
+        self, signed_prekey: SignedPrekey | None, one_time: Sequence[OneTimePrekey]
+    ) -> None:
+        """Add one-time prekeys (and optionally replace the signed prekey)."""
+        ...
+
+    async def prekey_count(self) -> int:
+        """How many of this device's one-time prekeys the relay still holds."""
+        ...
+
+    async def fetch_bundle(self, device_id: str) -> PrekeyBundle:
+        """Fetch another device's bundle; the relay consumes one one-time prekey."""
+        ...
+
+    async def create_invite(self, ttl_seconds: int) -> bytes:
+        """Create a single-use invite and return its secret token."""
+        ...
+
+    async def current_policy(self) -> Policy:
+        """The organisation's current confidentiality policy."""
+        ...
+
+    async def add_capability(self, capability: bytes) -> None:
+        """Let holders of ``capability`` send to this device's mailbox."""
+        ...
+
+    async def send(
+        self, mailbox_id: bytes, capability: bytes, client_msg_id: str, envelope: bytes
+    ) -> None:
+        """Queue an envelope; returns only once the relay holds it durably."""
+        ...
+
+    async def fetch(self, limit: int) -> list[Delivery]:
+        """Pending envelopes for this device, oldest first (the HTTP alternative to live)."""
+        ...
+
+    async def ack(self, delivery_ids: Sequence[str]) -> None:
+        """Delete delivered envelopes from this device's mailbox."""
+        ...
+
+    async def put_blob(self, data: bytes) -> str:
+        """Store an encrypted attachment; returns its id."""
+        ...
+
+    async def get_blob(self, blob_id: str) -> bytes:
+        """Fetch an encrypted attachment by id."""
+        ...
+
+    async def submit_consent(self, receipt: bytes) -> None:
+        """Hand the relay a signed consent receipt or revocation to keep."""
+        ...
+
+    async def live(self) -> LiveConnection:
+        """Open a live delivery stream for this device."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
