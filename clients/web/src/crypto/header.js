@@ -13,7 +13,7 @@ export function encodeHeader(header) {
   return concatBytes(header.ratchetKey, u32(header.pn), u32(header.n));
 }
 
-function encodeInitial(initial) {
+export function encodeInitial(initial) {
   const opk = initial.oneTimePrekeyId;
   return concatBytes(initial.ephemeralKey, u32(initial.signedPrekeyId), u8(opk == null ? 0 : 1), u32(opk ?? 0));
 }
@@ -25,6 +25,15 @@ export function messagePrefix(message) {
 
 export const encodeMessage = (message) => concatBytes(messagePrefix(message), message.ciphertext);
 
+export function readInitial(reader) {
+  const ephemeralKey = reader.take(32);
+  const signedPrekeyId = reader.u32();
+  const hasOpk = reader.flag();
+  const opkId = reader.u32();
+  if (!hasOpk && opkId !== 0) throw new MalformedInput("one-time prekey id set without the flag");
+  return { ephemeralKey, signedPrekeyId, oneTimePrekeyId: hasOpk ? opkId : null };
+}
+
 export function decodeMessage(data) {
   const reader = new Reader(data);
   const version = reader.u8();
@@ -32,12 +41,7 @@ export function decodeMessage(data) {
   const kind = reader.u8();
   let initial = null;
   if (kind === KIND_PREKEY) {
-    const ephemeralKey = reader.take(32);
-    const signedPrekeyId = reader.u32();
-    const hasOpk = reader.flag();
-    const opkId = reader.u32();
-    if (!hasOpk && opkId !== 0) throw new MalformedInput("one-time prekey id set without the flag");
-    initial = { ephemeralKey, signedPrekeyId, oneTimePrekeyId: hasOpk ? opkId : null };
+    initial = readInitial(reader);
   } else if (kind !== KIND_ORDINARY) {
     throw new MalformedInput(`unknown message kind ${kind}`);
   }
