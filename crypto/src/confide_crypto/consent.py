@@ -1,0 +1,214 @@
+"""Consent receipts and revocations: canonical bytes a client device signs.
+
+A receipt records that the holder of one client identity key accepted a named version of the
+organisation's confidentiality policy for a conversation with one worker key. It carries the
+elements 42 CFR §2.31(a) asks of a written consent where they apply to a device-signed
+record: who discloses (``discloser``), to whom (``recipient``), what information
+(``information``), the purpose, the expiry, the right to revoke (policy text, hashed, plus the
+``revocable`` flag), the signature and the date signed. The patient is named by the client's
+identity key, never by name, because the relay stores receipts and must learn no names
+(DESIGN §3). A revocation names the receipt it ends by its SHA-256.
+
+Byte layout (docs/e2e-protocol.md §10), all integers big-endian, strings u16-length UTF-8::
+
+    receipt    = 0x01 || "Confide consent receipt\\x00" || client_identity_key(32)
+                 || worker_key_fingerprint(32) || policy_version(u32) || policy_sha256(32)
+                 || signed_at(u64) || expires_at(u64) || revocable(1) = 0x01
+                 || discloser || recipient || purpose || information
+    revocation = 0x01 || "Confide consent revocation\\x00" || client_identity_key(32)
+                 || SHA-256(receipt)(32) || revoked_at(u64)
+
+The signature is Ed25519 by the client identity key over these bytes exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from confide_crypto.encoding import Reader, text16, u8, u32, u64
+from confide_crypto.errors import ConsentError, MalformedInputError, UnsupportedVersionError
+from confide_crypto.keys import IdentityKeyPair, fingerprint, read_key, verify_signature
+
+VERSION = 1
+RECEIPT_TAG = b"Confide consent receipt\x00"
+REVOCATION_TAG = b"Confide consent revocation\x00"
+#: How far a receipt's signing time may lie in the verifier's future (clock skew).
+MAX_CLOCK_SKEW = 300
+
+
+def policy_digest(policy_text: str) -> bytes:
+    """SHA-256 of the policy text's UTF-8 bytes; the relay publishes it as hex."""
+    return hashlib.sha256(policy_text.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentReceipt:
+    """The fields of a consent receipt (§2.31 elements noted on each)."""
+
+    client_identity_key: bytes  # the patient (pseudonymous) and the signer
+    worker_key_fingerprint: bytes  # to whom: the worker device, by key
+    policy_version: int
+    policy_sha256: bytes  # the statement of rights, including how to revoke
+    signed_at: int  # date signed (Unix seconds)
+    expires_at: int  # expiration date (Unix seconds)
+    discloser: str  # who discloses: the program or person making the disclosure
+    recipient: str  # to whom: the worker, team or program receiving it
+    purpose: str  # purpose of the disclosure
+    information: str  # how much and what kind of information
+    revocable: bool = True  # the right to revoke; a receipt without it is refused
+
+    def encode(self) -> bytes:
+        """The canonical bytes the client signs."""
+        if not self.revocable:
+            raise ConsentError("a consent receipt must state the right to revoke")
+        if self.expires_at <= self.signed_at:
+            raise ConsentError("a consent receipt must expire after it is signed")
+        return b"".join(
+            [
+                u8(VERSION),
+                RECEIPT_TAG,
+                self.client_identity_key,
+                self.worker_key_fingerprint,
+                u32(self.policy_version),
+                self.policy_sha256,
+                u64(self.signed_at),
+                u64(self.expires_at),
+                u8(1),
+                text16(self.discloser),
+                text16(self.recipient),
+                text16(self.purpose),
+                text16(self.information),
+            ]
+        )
+
+    def sign(self, client: IdentityKeyPair) -> tuple[bytes, bytes]:
+        """Encode and sign with the client device key: returns (receipt bytes, signature)."""
+        if client.public != self.client_identity_key:
+            raise ConsentError("only the client named in the receipt can sign it")
+        data = self.encode()
+        return data, client.sign(data)
+
+    @classmethod
+    def decode(cls, data: bytes) -> ConsentReceipt:
+        reader = Reader(data)
+        _read_version_and_tag(reader, RECEIPT_TAG)
+        client, worker = read_key(reader), read_key(reader)
+        policy_version, policy_sha256 = reader.u32(), reader.take(32)
+        signed_at, expires_at = reader.u64(), reader.u64()
+        revocable = reader.flag()
+        discloser, recipient = reader.text16(), reader.text16()
+        purpose, information = reader.text16(), reader.text16()
+        reader.done()
+        receipt = cls(
+            client_identity_key=client,
+            worker_key_fingerprint=worker,
+            policy_version=policy_version,
+            policy_sha256=policy_sha256,
+            signed_at=signed_at,
+            expires_at=expires_at,
+            discloser=discloser,
+            recipient=recipient,
+            purpose=purpose,
+            information=information,
+            revocable=revocable,
+        )
+        if receipt.encode() != data:
+            raise MalformedInputError("receipt is not in canonical form")
+        return receipt
+
+
+def _read_version_and_tag(reader: Reader, tag: bytes) -> None:
+    version = reader.u8()
+    if version != VERSION:
+        raise UnsupportedVersionError(f"consent format version {version}")
+    if reader.take(len(tag)) != tag:
+        raise MalformedInputError("wrong domain tag")
+
+
+def verify_receipt(
+    data: bytes,
+    signature: bytes,
+    *,
+    client_identity_key: bytes,
+    worker_identity_key: bytes,
+    policy_version: int,
+    policy_sha256: bytes,
+    now: int,
+) -> ConsentReceipt:
+    """Verify a signed receipt against what the verifier expects; raise on any mismatch.
+
+    Checks, in order: the signature under ``client_identity_key``, the receipt's own client
+    key, the worker key fingerprint, the policy version and hash, and that ``now`` lies
+    between signing (less MAX_CLOCK_SKEW) and expiry.
+    """
+    verify_signature(client_identity_key, data, signature)
+    receipt = ConsentReceipt.decode(data)
+    checks = [
+        (receipt.client_identity_key, client_identity_key, "signer"),
+        (receipt.worker_key_fingerprint, fingerprint(worker_identity_key), "worker key"),
+        (u32(receipt.policy_version), u32(policy_version), "policy version"),
+        (receipt.policy_sha256, policy_sha256, "policy hash"),
+    ]
+    for got, want, what in checks:
+        if not hmac.compare_digest(got, want):
+            raise ConsentError(f"receipt names a different {what}")
+    if receipt.signed_at > now + MAX_CLOCK_SKEW:
+        raise ConsentError("receipt is signed in the future")
+    if now >= receipt.expires_at:
+        raise ConsentError("receipt has expired")
+    return receipt
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRevocation:
+    """The client's signed statement that a receipt no longer holds."""
+
+    client_identity_key: bytes
+    receipt_sha256: bytes
+    revoked_at: int
+
+    def encode(self) -> bytes:
+        return (
+            u8(VERSION)
+            + REVOCATION_TAG
+            + self.client_identity_key
+            + self.receipt_sha256
+            + u64(self.revoked_at)
+        )
+
+    @classmethod
+    def for_receipt(
+        cls, receipt: bytes, client_identity_key: bytes, revoked_at: int
+    ) -> ConsentRevocation:
+        return cls(client_identity_key, hashlib.sha256(receipt).digest(), revoked_at)
+
+    def sign(self, client: IdentityKeyPair) -> tuple[bytes, bytes]:
+        if client.public != self.client_identity_key:
+            raise ConsentError("only the client named in the revocation can sign it")
+        data = self.encode()
+        return data, client.sign(data)
+
+    @classmethod
+    def decode(cls, data: bytes) -> ConsentRevocation:
+        reader = Reader(data)
+        _read_version_and_tag(reader, REVOCATION_TAG)
+        revocation = cls(read_key(reader), reader.take(32), reader.u64())
+        reader.done()
+        return revocation
+
+
+def verify_revocation(
+    data: bytes, signature: bytes, *, receipt: bytes, client_identity_key: bytes
+) -> ConsentRevocation:
+    """Verify a signed revocation of ``receipt`` by ``client_identity_key``; raise on mismatch."""
+    verify_signature(client_identity_key, data, signature)
+    revocation = ConsentRevocation.decode(data)
+    if revocation.client_identity_key != client_identity_key:
+        raise ConsentError("revocation names a different signer")
+    if not hmac.compare_digest(revocation.receipt_sha256, hashlib.sha256(receipt).digest()):
+        raise ConsentError("revocation is for a different receipt")
+    if revocation.revoked_at < ConsentReceipt.decode(receipt).signed_at:
+        raise ConsentError("revocation predates the receipt")
+    return revocation
