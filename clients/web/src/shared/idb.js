@@ -1,0 +1,35 @@
+// A minimal IndexedDB key-value store. Only sealed bytes are ever written here: the worker's
+// vault, or a client's vault when they chose "remember this device".
+function openDb(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore("kv");
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function run(name, mode, action) {
+  const db = await openDb(name);
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction("kv", mode);
+      const request = action(tx.objectStore("kv"));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const idbGet = (db, key) => run(db, "readonly", (store) => store.get(key));
+export const idbPut = (db, key, value) => run(db, "readwrite", (store) => store.put(value, key));
+
+export function idbDrop(name) {
+  return new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+}
