@@ -112,12 +112,13 @@ class PrekeysLow:
 class LiveConnection(Protocol):
     """A live delivery stream: queued envelopes first, then new ones as they arrive.
 
-    ``next_event`` raises :class:`~confide_client.errors.RelayUnavailable` when the
-    connection drops; the caller reconnects, and the relay re-delivers whatever was not
-    acknowledged.
+    ``next_batch`` waits for at least one event and returns it together with whatever else
+    has already arrived (up to ``limit``), so the receiver can save its state once per batch.
+    It raises :class:`~confide_client.errors.RelayUnavailable` when the connection drops;
+    the caller reconnects, and the relay re-delivers whatever was not acknowledged.
     """
 
-    async def next_event(self) -> Delivery | PrekeysLow: ...
+    async def next_batch(self, limit: int) -> list[Delivery | PrekeysLow]: ...
 
     async def ack(self, delivery_ids: Sequence[str]) -> None: ...
 
@@ -191,7 +192,7 @@ class Transport(Protocol):
         """Fetch an encrypted attachment by id."""
         ...
 
-    async def submit_consent(self, receipt: bytes) -> None:
+    async def submit_consent(self, worker_device_id: str, statement: bytes) -> None:
         """Hand the relay a signed consent receipt or revocation to keep."""
         ...
 

@@ -222,7 +222,7 @@ class _MemoryLive:
         self._events.append(event)
         self.wake.set()
 
-    async def next_event(self) -> Delivery | PrekeysLow:
+    async def next_batch(self, limit: int) -> list[Delivery | PrekeysLow]:
         while not self._events:
             if self.dropped:
                 raise RelayUnavailable("connection dropped")
@@ -230,7 +230,8 @@ class _MemoryLive:
             await self.wake.wait()
         if self.dropped:
             raise RelayUnavailable("connection dropped")
-        return self._events.pop(0)
+        batch, self._events = self._events[:limit], self._events[limit:]
+        return batch
 
     async def ack(self, delivery_ids: Sequence[str]) -> None:
         if self.dropped:
@@ -320,8 +321,11 @@ class MemoryTransport:
         except KeyError:
             raise _reject(404, "unknown blob") from None
 
-    async def submit_consent(self, receipt: bytes) -> None:
-        self._relay.consent_receipts.append(bytes(receipt))
+    async def submit_consent(self, worker_device_id: str, statement: bytes) -> None:
+        self._me()
+        if worker_device_id not in self._relay._devices:
+            raise _reject(404, "unknown worker device")
+        self._relay.consent_receipts.append(bytes(statement))
 
     async def live(self) -> _MemoryLive:
         me = self._me()

@@ -1,0 +1,427 @@
+"""ConfideClient: one device's end of Confide, for integrators' programs.
+
+A worker's device enrols with a one-time code and creates invites; a client's device joins
+by redeeming one, accepting the organisation's policy and signing a consent receipt. Both
+then send and receive text and attachments. Sending puts a sealed envelope in the outbox and
+returns at once; :mod:`confide_client.sync` delivers the outbox and receives live envelopes
+in the background, reconnecting with backoff. See docs/integrators.md for a walk-through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from confide_crypto.attachments import AttachmentPointer, decrypt_attachment, new_attachment
+from confide_crypto.device import Device
+from confide_crypto.errors import CryptoError
+from confide_crypto.keys import PreKeyBundle, Rng
+from confide_crypto.safety_number import grouped, safety_number
+
+from confide_client import receipts
+from confide_client.consent import ConsentGate, ConsentState, PolicyRef
+from confide_client.contact import Contact
+from confide_client.encoding import b64d, b64e
+from confide_client.errors import ConsentRequired, ProtocolError, StateError, UnknownContact
+from confide_client.inbound import Inbound
+from confide_client.messages import Attachment, Event, encode_payload
+from confide_client.outbox import OutboxEntry
+from confide_client.state import ClientState, Role
+from confide_client.sync import Sync
+from confide_client.transport.base import (
+    DeviceRegistration,
+    OneTimePrekey,
+    Policy,
+    SignedPrekey,
+    Transport,
+)
+from confide_client.transport.base import (
+    PrekeyBundle as WireBundle,
+)
+from confide_client.vault import Vault
+
+__all__ = ["ConfideClient", "ContactInfo", "invite_link", "parse_invite"]
+
+#: How many one-time prekeys a device keeps on the relay, and when it tops them up.
+PREKEY_TARGET = 100
+PREKEY_LOW_WATER = 25
+#: How long a client's consent lasts unless the caller says otherwise (one year).
+DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
+
+
+def invite_link(relay_url: str, token: str) -> str:
+    """The link a worker hands a client; the token is in the fragment, never sent to the relay."""
+    return f"{relay_url.rstrip('/')}/join#{token}"
+
+
+def parse_invite(invite: str) -> bytes:
+    """The invite token from a link or from the bare token."""
+    token = invite.rsplit("#", 1)[-1].strip()
+    raw = b64d(token)
+    if len(raw) != 32:
+        raise ProtocolError("an invite token is 32 bytes")
+    return raw
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    """What an application may show about a contact."""
+
+    contact_id: str
+    alias: str
+    consent: ConsentState
+    reachable: bool
+
+
+class ConfideClient:
+    """One device: its keys, its contacts and its connection to a relay.
+
+    Build one with :meth:`create` (a new device) or :meth:`open` (a saved one), then use it
+    as an async context manager, which starts and stops the background delivery.
+    """
+
+    def __init__(
+        self,
+        state: ClientState,
+        vault: Vault,
+        transport: Transport,
+        *,
+        rng: Rng = os.urandom,
+        clock: Callable[[], int] = lambda: int(time.time()),
+    ) -> None:
+        self._state = state
+        self._vault = vault
+        self._transport = transport
+        self._rng = rng
+        self._clock = clock
+        self._inbound = Inbound(state, clock, rng)
+        self._sync = Sync(self)
+
+    # --- Construction and persistence --------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str,
+        transport: Transport,
+        *,
+        key_cost: str = "moderate",
+        rng: Rng = os.urandom,
+        clock: Callable[[], int] = lambda: int(time.time()),
+    ) -> ConfideClient:
+        """A new, unregistered device whose state lives at ``path`` under ``passphrase``."""
+        vault = Vault.create(path, passphrase, cost=key_cost)
+        client = cls(ClientState(Device.create(rng)), vault, transport, rng=rng, clock=clock)
+        client.save()
+        return client
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str,
+        transport: Transport,
+        *,
+        rng: Rng = os.urandom,
+        clock: Callable[[], int] = lambda: int(time.time()),
+    ) -> ConfideClient:
+        """A device saved earlier; a wrong passphrase raises StateError."""
+        vault, blob = Vault.open(path, passphrase)
+        return cls(ClientState.from_bytes(blob), vault, transport, rng=rng, clock=clock)
+
+    @property
+    def state_path(self) -> Path:
+        return self._vault.path
+
+    def save(self) -> None:
+        """Write the whole state to the passphrase-protected file."""
+        self._vault.write(self._state.to_bytes())
+
+    async def __aenter__(self) -> ConfideClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Log in and start delivering the outbox and receiving live envelopes."""
+        self._require_registered()
+        await self.login()
+        await self.refresh_policy()
+        self._sync.start()
+
+    async def close(self) -> None:
+        """Stop background delivery, save, and release the transport."""
+        await self._sync.stop()
+        self.save()
+        await self._transport.aclose()
+
+    # --- Identity and registration -------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self._state.role
+
+    @property
+    def identity_key(self) -> bytes:
+        return self._state.device.identity.public
+
+    @property
+    def device_id(self) -> str | None:
+        return self._state.device_id
+
+    async def login(self) -> None:
+        """Authenticate to the relay by signing a fresh challenge."""
+        device_id = self._require_registered()
+        challenge = await self._transport.challenge()
+        signature = self._state.device.identity.sign_auth(challenge)
+        await self._transport.login(device_id, challenge, signature)
+
+    async def _registration(self) -> DeviceRegistration:
+        if self._state.role is not Role.UNREGISTERED:
+            raise StateError("this device is already registered")
+        device, identity = self._state.device, self._state.device.identity
+        spk = device.add_signed_prekey(1, self._rng)
+        fresh = self._new_one_time_prekeys(PREKEY_TARGET)
+        challenge = await self._transport.challenge()
+        return DeviceRegistration(
+            identity_key=identity.public,
+            challenge=challenge,
+            signature=identity.sign_registration(challenge),
+            signed_prekey=SignedPrekey(spk.key_id, spk.pair.public, spk.signature),
+            one_time_prekeys=fresh,
+        )
+
+    def _new_one_time_prekeys(self, count: int) -> list[OneTimePrekey]:
+        first = self._state.next_prekey_id
+        made = self._state.device.add_one_time_prekeys(first, count, self._rng)
+        self._state.next_prekey_id = first + count
+        return [OneTimePrekey(k.key_id, k.pair.public) for k in made]
+
+    async def enrol(self, code: str) -> None:
+        """Register this device as a worker's, with a one-time enrolment code."""
+        registration = await self._registration()
+        registered = await self._transport.enrol(code, registration)
+        self._state.role = Role.WORKER
+        self._state.device_id, self._state.mailbox_id = registered.device_id, registered.mailbox_id
+        self.save()
+
+    async def replenish_prekeys(self) -> int:
+        """Top up one-time prekeys on the relay if they run low; returns how many were added."""
+        remaining = await self._transport.prekey_count()
+        if remaining >= PREKEY_LOW_WATER:
+            return 0
+        fresh = self._new_one_time_prekeys(PREKEY_TARGET - remaining)
+        self.save()
+        await self._transport.upload_prekeys(None, fresh)
+        return len(fresh)
+
+    async def refresh_policy(self) -> Policy:
+        """Learn the organisation's current policy; a new version needs fresh consent."""
+        policy = await self._transport.current_policy()
+        _check_policy(policy)
+        ref = PolicyRef(policy.version, policy.sha256)
+        if self._state.policy != ref:
+            self._state.policy = ref
+            for contact in self._state.contacts.values():
+                contact.consent = contact.consent.with_policy(ref)
+            self.save()
+        return policy
+
+    # --- Invites and joining -------------------------------------------------------------
+
+    async def create_invite(self, ttl_seconds: int = 7 * 24 * 3600) -> str:
+        """A single-use invite token (worker only); give the client :func:`invite_link`."""
+        if self._state.role is not Role.WORKER:
+            raise StateError("only a worker's device creates invites")
+        return b64e(await self._transport.create_invite(ttl_seconds))
+
+    async def join(
+        self,
+        invite: str,
+        accept_policy: Callable[[Policy], bool],
+        *,
+        consent_seconds: int = DEFAULT_CONSENT_SECONDS,
+    ) -> str:
+        """Redeem an invite as the client; returns the worker's contact id.
+
+        ``accept_policy`` is shown the organisation's policy and must return True for the
+        client to consent. Consent, a capability for this device's mailbox and the first
+        message travel to the worker inside the end-to-end channel.
+        """
+        registration = await self._registration()
+        redemption = await self._transport.redeem(parse_invite(invite), registration)
+        state = self._state
+        state.role = Role.CLIENT
+        state.device_id, state.mailbox_id = (
+            redemption.device.device_id,
+            redemption.device.mailbox_id,
+        )
+        _check_policy(redemption.policy)
+        policy = PolicyRef(redemption.policy.version, redemption.policy.sha256)
+        state.policy = policy
+        bundle = redemption.worker_bundle
+        try:
+            state.device.start_session(_crypto_bundle(bundle), self._rng)
+        except CryptoError as exc:
+            raise ProtocolError("the worker's prekey bundle does not verify") from exc
+        worker = Contact(
+            identity_key=bundle.identity_key,
+            device_id=bundle.device_id,
+            mailbox_id=redemption.worker_mailbox_id,
+            capability=redemption.worker_capability,
+            consent=ConsentGate(policy=policy),
+        )
+        state.contacts[worker.contact_id] = worker
+        self.save()
+        if not accept_policy(redemption.policy):
+            raise ConsentRequired("the policy was not accepted; nothing was sent")
+        await self.login()
+        own_capability = self._rng(32)
+        await self._transport.add_capability(own_capability)
+        now = self._clock()
+        receipt = receipts.make_receipt(
+            state.device.identity, worker.identity_key, policy, now, now + consent_seconds
+        )
+        worker.consent = worker.consent.with_receipt(
+            receipts.verify_receipt(receipt, self.identity_key, worker.identity_key)
+        )
+        hello = {
+            "mailbox": b64e(redemption.device.mailbox_id),
+            "capability": b64e(own_capability),
+            "device": redemption.device.device_id,
+            "receipt": b64e(receipt),
+        }
+        self._enqueue(worker, "hello", hello)
+        self.save()
+        await self._transport.submit_consent(bundle.device_id, receipt)
+        return worker.contact_id
+
+    # --- Conversations -------------------------------------------------------------------
+
+    def contacts(self) -> list[ContactInfo]:
+        now = self._clock()
+        return [
+            ContactInfo(c.contact_id, c.alias, c.consent.state(now), c.reachable)
+            for c in self._state.contacts.values()
+        ]
+
+    def _contact(self, contact_id: str) -> Contact:
+        try:
+            return self._state.contacts[contact_id]
+        except KeyError:
+            raise UnknownContact(contact_id) from None
+
+    def set_alias(self, contact_id: str, alias: str) -> None:
+        """Name a contact for this device only; the alias never leaves it."""
+        self._contact(contact_id).alias = alias
+        self.save()
+
+    def safety_number(self, contact_id: str) -> str:
+        """Sixty digits in groups of five; equal on both devices unless a key was replaced."""
+        return grouped(safety_number(self.identity_key, self._contact(contact_id).identity_key))
+
+    def consent_state(self, contact_id: str) -> ConsentState:
+        return self._contact(contact_id).consent.state(self._clock())
+
+    def _enqueue(self, contact: Contact, kind: str, fields: Mapping[str, object]) -> str:
+        if not contact.reachable:
+            raise ConsentRequired("this contact has not yet given a way to reach it")
+        message_id = b64e(self._rng(16))
+        plaintext = encode_payload(contact.next_send_seq, message_id, kind, fields)
+        envelope = self._state.device.encrypt_to(contact.identity_key, plaintext, rng=self._rng)
+        contact.next_send_seq += 1
+        self._state.outbox.put(OutboxEntry(message_id, contact.contact_id, envelope))
+        self._sync.outbox_changed()
+        return message_id
+
+    def send_text(self, contact_id: str, text: str) -> str:
+        """Queue a text message; returns its message id. Raises a ConsentError if gated."""
+        contact = self._contact(contact_id)
+        contact.consent.check_send(self._clock())
+        return self._enqueue(contact, "text", {"text": text})
+
+    async def send_attachment(
+        self, contact_id: str, data: bytes, *, name: str, mime: str = "application/octet-stream"
+    ) -> str:
+        """Encrypt and upload an attachment, then queue the message that refers to it."""
+        contact = self._contact(contact_id)
+        contact.consent.check_send(self._clock())
+        blob, pointer = new_attachment(data, self._rng)
+        blob_id = await self._transport.put_blob(blob)
+        fields = {"blob": blob_id, "pointer": b64e(pointer.encode()), "name": name, "mime": mime}
+        return self._enqueue(contact, "attachment", fields)
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """Fetch an attachment's blob, check its digest, and decrypt it."""
+        blob = await self._transport.get_blob(attachment.blob_id)
+        try:
+            return decrypt_attachment(blob, AttachmentPointer.decode(attachment.pointer))
+        except CryptoError as exc:
+            raise ProtocolError("the attachment blob is not the one the sender described") from exc
+
+    async def revoke_consent(self, contact_id: str) -> None:
+        """Withdraw consent (client only): the worker is told, then the conversation freezes."""
+        if self._state.role is not Role.CLIENT:
+            raise StateError("only a client's device revokes consent")
+        contact = self._contact(contact_id)
+        now = self._clock()
+        revocation = receipts.make_revocation(
+            self._state.device.identity, contact.identity_key, now
+        )
+        self._enqueue(contact, "revoke", {"revocation": b64e(revocation)})
+        contact.consent = contact.consent.with_revocation(now)
+        self.save()
+        if contact.device_id is not None:
+            await self._transport.submit_consent(contact.device_id, revocation)
+
+    # --- Delivery ------------------------------------------------------------------------
+
+    async def next_event(self) -> Event:
+        """The next event: a message, a new contact, or a change of consent."""
+        return await self._sync.events.get()
+
+    async def flush(self) -> None:
+        """Wait until the relay has accepted everything queued so far."""
+        await self._sync.drained()
+
+    @property
+    def pending(self) -> int:
+        """How many messages wait in the outbox for the relay to accept them."""
+        return len(self._state.outbox)
+
+    def _require_registered(self) -> str:
+        if self._state.device_id is None:
+            raise StateError("this device is not registered yet: enrol or join first")
+        return self._state.device_id
+
+
+def _check_policy(policy: Policy) -> None:
+    # The relay hands the policy over; checking its hash here means a relay cannot show the
+    # client one text while the receipt names another.
+    if hashlib.sha256(policy.text.encode()).hexdigest() != policy.sha256:
+        raise ProtocolError("the policy text does not match its published hash")
+
+
+def _crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
+    otk = bundle.one_time_prekey
+    return PreKeyBundle(
+        identity_key=bundle.identity_key,
+        signed_prekey_id=bundle.signed_prekey.key_id,
+        signed_prekey=bundle.signed_prekey.public,
+        signed_prekey_signature=bundle.signed_prekey.signature,
+        one_time_prekey_id=None if otk is None else otk.key_id,
+        one_time_prekey=None if otk is None else otk.public,
+    )

@@ -1,0 +1,102 @@
+"""What travels inside the end-to-end channel, and the events the SDK hands the application.
+
+Each envelope's plaintext is one UTF-8 JSON object (docs/integrators.md, "Inside the
+channel"). The relay never sees it: it is padded and sealed by confide_crypto first::
+
+    {"v": 1, "seq": 7, "id": "<message id>", "type": "text", "text": "..."}
+    {"v": 1, "seq": 8, "id": "...", "type": "attachment", "blob": "<blob id>",
+     "pointer": b64, "name": "scan.pdf", "mime": "application/pdf"}
+    {"v": 1, "seq": 1, "id": "...", "type": "hello", "mailbox": b64, "capability": b64,
+     "receipt": b64}                                      (client -> worker, first message)
+    {"v": 1, "seq": 9, "id": "...", "type": "consent", "receipt": b64}     (fresh consent)
+    {"v": 1, "seq": 10, "id": "...", "type": "revoke", "revocation": b64}
+
+``pointer`` is confide_crypto's attachment pointer (key, digest, length) for the blob.
+``seq`` counts from 1 per conversation and direction; the receiver uses it to deliver each
+message exactly once and in order (:mod:`confide_client.ordering`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from confide_client.consent import ConsentState
+from confide_client.errors import ProtocolError
+
+__all__ = [
+    "Attachment",
+    "ConsentChanged",
+    "ContactJoined",
+    "Event",
+    "Message",
+    "decode_payload",
+    "encode_payload",
+]
+
+PAYLOAD_VERSION = 1
+KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"})
+
+
+def encode_payload(seq: int, message_id: str, kind: str, fields: Mapping[str, Any]) -> bytes:
+    """The plaintext of one envelope."""
+    body = {"v": PAYLOAD_VERSION, "seq": seq, "id": message_id, "type": kind, **fields}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_payload(plaintext: bytes) -> dict[str, Any]:
+    """Parse and minimally check a decrypted payload; anything else is a ProtocolError."""
+    try:
+        body = json.loads(plaintext)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("payload is not JSON") from exc
+    if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION:
+        raise ProtocolError("payload has an unknown version")
+    seq = body.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise ProtocolError("payload has no valid sequence number")
+    if body.get("type") not in KINDS or not isinstance(body.get("id"), str):
+        raise ProtocolError("payload has an unknown type or no id")
+    return body
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A received attachment: pass it to ``ConfideClient.download`` to get its bytes."""
+
+    blob_id: str
+    pointer: bytes
+    size: int
+    name: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message from a contact, delivered once and in the order it was sent."""
+
+    contact_id: str
+    seq: int
+    message_id: str
+    text: str | None = None
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class ContactJoined:
+    """A client redeemed one of this worker's invites and consented (worker side)."""
+
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class ConsentChanged:
+    """A conversation's consent moved (a fresh receipt, or a revocation)."""
+
+    contact_id: str
+    state: ConsentState
+
+
+Event = Message | ContactJoined | ConsentChanged

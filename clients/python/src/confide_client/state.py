@@ -1,0 +1,86 @@
+"""Everything a device keeps between runs, and its (versioned) serialisation.
+
+The private keys and ratchet sessions are confide_crypto's :class:`Device`, serialised in its
+own versioned format; around it this module keeps what the SDK adds: the relay's names for
+this device, the contacts, the outbox and the organisation's policy. The whole is written to
+the passphrase-protected file by :mod:`confide_client.vault`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from confide_crypto.device import Device
+from confide_crypto.errors import CryptoError
+
+from confide_client.consent import PolicyRef
+from confide_client.contact import Contact
+from confide_client.encoding import b64d, b64e
+from confide_client.errors import StateError
+from confide_client.outbox import Outbox
+
+__all__ = ["ClientState", "Role"]
+
+STATE_VERSION = 1
+
+
+class Role(enum.Enum):
+    """Which side of a conversation this device is on."""
+
+    UNREGISTERED = "unregistered"
+    WORKER = "worker"
+    CLIENT = "client"
+
+
+@dataclass
+class ClientState:
+    """The device's keys plus the SDK's bookkeeping."""
+
+    device: Device
+    role: Role = Role.UNREGISTERED
+    device_id: str | None = None
+    mailbox_id: bytes | None = None
+    policy: PolicyRef | None = None
+    next_prekey_id: int = 1
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def to_bytes(self) -> bytes:
+        data: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "device": b64e(self.device.to_bytes()),
+            "role": self.role.value,
+            "device_id": self.device_id,
+            "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
+            "policy": None
+            if self.policy is None
+            else {"version": self.policy.version, "sha256": self.policy.sha256},
+            "next_prekey_id": self.next_prekey_id,
+            "contacts": [c.to_json() for c in self.contacts.values()],
+            "outbox": self.outbox.to_json(),
+        }
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> ClientState:
+        try:
+            data = json.loads(blob)
+            if data["version"] != STATE_VERSION:
+                raise StateError(f"state version {data['version']} is not supported")
+            policy = data["policy"]
+            contacts = [Contact.from_json(c) for c in data["contacts"]]
+            return cls(
+                device=Device.from_bytes(b64d(data["device"])),
+                role=Role(data["role"]),
+                device_id=data["device_id"],
+                mailbox_id=None if data["mailbox_id"] is None else b64d(data["mailbox_id"]),
+                policy=None if policy is None else PolicyRef(policy["version"], policy["sha256"]),
+                next_prekey_id=int(data["next_prekey_id"]),
+                contacts={c.contact_id: c for c in contacts},
+                outbox=Outbox.from_json(data["outbox"]),
+            )
+        except (KeyError, TypeError, ValueError, CryptoError) as exc:
+            raise StateError("the state file's contents are malformed") from exc

@@ -1,0 +1,118 @@
+"""The SDK end to end over the in-memory relay: enrol, invite, consent, messages, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from confide_client.client import ConfideClient
+from confide_client.consent import ConsentState
+from confide_client.errors import ConsentRequired, ConsentRevoked, StateError
+from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
+from confide_client.transport.memory import MemoryRelay
+
+PASS = "correct horse battery staple"
+
+
+async def _next(client: ConfideClient) -> Event:
+    return await asyncio.wait_for(client.next_event(), timeout=30)
+
+
+async def _pair(
+    tmp_path: Path, relay: MemoryRelay
+) -> tuple[ConfideClient, ConfideClient, str, str]:
+    worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
+    await worker.enrol(relay.enrolment_code())
+    await worker.start()
+    invite = await worker.create_invite()
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    shown = []
+    worker_id = await client.join(invite, lambda policy: shown.append(policy) or True)
+    assert shown == [relay.policy]
+    await client.start()
+    joined = await _next(worker)
+    assert isinstance(joined, ContactJoined)
+    granted = await _next(worker)
+    assert granted == ConsentChanged(joined.contact_id, ConsentState.GRANTED)
+    return worker, client, joined.contact_id, worker_id
+
+
+async def test_messages_flow_both_ways_in_order_across_drops(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    worker.set_alias(client_id, "Jamie R.")
+    for i in range(50):
+        worker.send_text(client_id, f"w{i}")
+        client.send_text(worker_id, f"c{i}")
+        if i % 7 == 0:
+            relay.drop_connections()
+    got_w = [await _next(client) for _ in range(50)]
+    got_c = [await _next(worker) for _ in range(50)]
+    assert [m.text for m in got_w if isinstance(m, Message)] == [f"w{i}" for i in range(50)]
+    assert [m.text for m in got_c if isinstance(m, Message)] == [f"c{i}" for i in range(50)]
+    assert worker.safety_number(client_id) == client.safety_number(worker_id)
+    assert b"Jamie" not in relay.stored_bytes() and b"w1" not in relay.stored_bytes()
+    await worker.close()
+    await client.close()
+
+
+async def test_attachment_round_trip(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    data = bytes(range(256)) * 4096
+    await client.send_attachment(worker_id, data, name="scan.bin")
+    message = await _next(worker)
+    assert isinstance(message, Message) and message.attachment is not None
+    assert message.attachment.size == len(data)
+    assert await worker.download(message.attachment) == data
+    await worker.close()
+    await client.close()
+
+
+async def test_revocation_freezes_the_conversation(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    await client.revoke_consent(worker_id)
+    assert await _next(worker) == ConsentChanged(client_id, ConsentState.REVOKED)
+    with pytest.raises(ConsentRevoked):
+        worker.send_text(client_id, "still there?")
+    with pytest.raises(ConsentRevoked):
+        client.send_text(worker_id, "hello again")
+    assert relay.consent_receipts and len(relay.consent_receipts) == 2
+    await worker.close()
+    await client.close()
+
+
+async def test_a_new_policy_needs_fresh_consent(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, _ = await _pair(tmp_path, relay)
+    relay.publish_policy("Confidentiality policy v2: we now also keep ...")
+    await worker.refresh_policy()
+    assert worker.consent_state(client_id) is ConsentState.OUTDATED
+    with pytest.raises(ConsentRequired):
+        worker.send_text(client_id, "hello")
+    await worker.close()
+    await client.close()
+
+
+async def test_state_survives_a_restart(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    worker.set_alias(client_id, "Jamie R.")
+    await worker.close()
+    client.send_text(worker_id, "while you were away")
+    await client.flush()
+    with pytest.raises(StateError):
+        ConfideClient.open(tmp_path / "worker", "wrong passphrase", relay.transport())
+    again = ConfideClient.open(tmp_path / "worker", PASS, relay.transport())
+    assert [c.alias for c in again.contacts()] == ["Jamie R."]
+    await again.start()
+    message = await _next(again)
+    assert isinstance(message, Message) and message.text == "while you were away"
+    again.send_text(client_id, "back now")
+    reply = await _next(client)
+    assert isinstance(reply, Message) and reply.text == "back now"
+    assert b"Jamie" not in (tmp_path / "worker").read_bytes()
+    await again.close()
+    await client.close()
