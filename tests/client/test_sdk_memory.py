@@ -59,7 +59,7 @@ async def test_messages_flow_both_ways_in_order_across_drops(tmp_path: Path) -> 
 
 async def test_attachment_round_trip(tmp_path: Path) -> None:
     relay = MemoryRelay()
-    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    worker, client, _, worker_id = await _pair(tmp_path, relay)
     data = bytes(range(256)) * 4096
     await client.send_attachment(worker_id, data, name="scan.bin")
     message = await _next(worker)
