@@ -1,0 +1,200 @@
+"""One load-generator process: connects its pairs, waits for the signal, sends, counts.
+
+The coordinator starts several of these (multiprocessing, spawn) so that the generator is
+not the bottleneck and never shares a process with the server. Each process owns some
+sender/recipient pairs and runs either a closed loop (each sender keeps `window` envelopes
+in flight, for peak throughput) or an open loop (envelopes are due at fixed intervals and
+latency is measured from the time an envelope was due, so queueing is not hidden).
+Everything is bounded by a count and a duration, and the process stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+from multiprocessing.connection import Connection
+
+import uvloop
+from dialects import Dialect, dialect_named
+from workload import EnvelopeMaker, Job, Tally, read_stamp
+from wsclient import WebSocketClient
+
+MIN_SLEEP_S = 0.001
+
+
+def raise_fd_limit() -> None:
+    """Thousands of idle connections need more descriptors than the default soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Run:
+    """The state of one process's run: connections, per-pair progress and the tally."""
+
+    def __init__(self, job: Job, dialect: Dialect) -> None:
+        self.job = job
+        self.dialect = dialect
+        self.tally = Tally()
+        self.maker = EnvelopeMaker(job.envelope_size)
+        n = len(job.pairs)
+        self.quota = [job.count // n + (1 if i < job.count % n else 0) for i in range(n)]
+        self.next_seq = [0] * n
+        self.in_flight = [0] * n
+        self.accepted_seen = [bytearray(q) for q in self.quota]
+        self.delivered_seen = [bytearray(q) for q in self.quota]
+        self.senders: list[WebSocketClient] = []
+        self.recipients: list[WebSocketClient] = []
+        self.deadline = 0.0
+        self.done = asyncio.Event()
+
+    async def connect(self) -> None:
+        port = self.job.port
+        for i, pair in enumerate(self.job.pairs):
+            recipient = await self.dialect.open_recipient(port, pair)
+            recipient.on_message = self._recipient_handler(i)
+            sender = await self.dialect.open_sender(port, pair)
+            sender.on_message = self._sender_handler(i)
+            self.recipients.append(recipient)
+            self.senders.append(sender)
+
+    def _send(self, i: int, intended: float) -> None:
+        seq = self.next_seq[i]
+        self.next_seq[i] = seq + 1
+        self.in_flight[i] += 1
+        envelope = self.maker.make(self.job.worker, i, seq, intended)
+        self.senders[i].send_text(self.dialect.send_frame(self.job.pairs[i], seq, envelope))
+        self.tally.sent += 1
+
+    def _sender_handler(self, i: int):  # type: ignore[no-untyped-def]
+        seen = self.accepted_seen[i]
+        closed_loop = self.job.rate == 0
+
+        def on_message(payload: bytes) -> None:
+            for seq in self.dialect.read_sender(payload):
+                if seq >= len(seen):
+                    self.tally.unexpected += 1
+                    continue
+                if seen[seq]:
+                    self.tally.duplicates += 1
+                    continue
+                seen[seq] = 1
+                self.tally.accepted += 1
+                self.in_flight[i] -= 1
+                if closed_loop and self._may_send(i):
+                    self._send(i, time.monotonic())
+            self._check_done()
+
+        return on_message
+
+    def _recipient_handler(self, i: int):  # type: ignore[no-untyped-def]
+        seen = self.delivered_seen[i]
+        worker = self.job.worker
+        latencies = self.tally.latencies
+
+        def on_message(payload: bytes) -> None:
+            deliveries = self.dialect.read_recipient(payload)
+            if not deliveries:
+                return
+            now = time.monotonic()
+            for _, envelope in deliveries:
+                w, pair, seq, intended = read_stamp(envelope)
+                if w != worker or pair != i or seq >= len(seen):
+                    self.tally.unexpected += 1
+                    continue
+                if seen[seq]:
+                    self.tally.duplicates += 1
+                    continue
+                seen[seq] = 1
+                self.tally.delivered += 1
+                latencies.append(now - intended)
+            self.recipients[i].send_text(self.dialect.ack_frame([m for m, _ in deliveries]))
+            self.tally.acknowledged += len(deliveries)
+            self._check_done()
+
+        return on_message
+
+    def _may_send(self, i: int) -> bool:
+        return self.next_seq[i] < self.quota[i] and time.monotonic() < self.deadline
+
+    def _check_done(self) -> None:
+        t = self.tally
+        if self.sending_over() and t.accepted + t.duplicates >= t.sent and t.delivered >= t.sent:
+            self.tally.finished = time.monotonic()
+            self.done.set()
+
+    def sending_over(self) -> bool:
+        if time.monotonic() >= self.deadline:
+            return True
+        return all(s >= q for s, q in zip(self.next_seq, self.quota, strict=True))
+
+    async def closed_loop(self) -> None:
+        for i in range(len(self.job.pairs)):
+            for _ in range(self.job.window):
+                if self._may_send(i):
+                    self._send(i, time.monotonic())
+
+    async def open_loop(self, start: float) -> None:
+        """Envelope k is due at start + k/rate and goes to pair k mod n, late or not."""
+        n = len(self.job.pairs)
+        interval = 1.0 / self.job.rate
+        total = sum(self.quota)
+        k = 0
+        while k < total:
+            due = start + k * interval
+            if due >= self.deadline:
+                break
+            now = time.monotonic()
+            # Everything already due goes out now; then the loop yields so that replies
+            # are read even when the generator is behind schedule.
+            while due <= now and k < total:
+                self._send(k % n, due)
+                self.tally.lags.append(now - due)
+                k += 1
+                due = start + k * interval
+            # The event loop's timers have millisecond resolution, and a shorter wait would
+            # spin on the CPU the server needs; the lag this adds is reported, not hidden.
+            await asyncio.sleep(max(MIN_SLEEP_S, due - time.monotonic()))
+        self.deadline = min(self.deadline, time.monotonic())
+        self._check_done()
+
+    async def drive(self, start: float) -> None:
+        self.deadline = start + self.job.duration
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+        cpu0 = time.process_time()
+        self.tally.started = time.monotonic()
+        if self.job.rate:
+            await self.open_loop(start)
+        else:
+            await self.closed_loop()
+        try:
+            remaining = self.deadline - time.monotonic() + self.job.drain_timeout
+            async with asyncio.timeout(max(remaining, 0.1)):
+                await self.done.wait()
+        except TimeoutError:
+            self.tally.errors.append(f"worker {self.job.worker}: drain timed out")
+            self.tally.finished = time.monotonic()
+        self.tally.cpu_s = time.process_time() - cpu0
+        for client in self.senders + self.recipients:
+            client.close()
+
+
+async def _main(job: Job, pipe: Connection) -> None:
+    run = Run(job, dialect_named(job.dialect))
+    try:
+        await run.connect()
+    except Exception as exc:
+        pipe.send(("error", f"worker {job.worker} could not connect: {exc!r}"))
+        return
+    pipe.send(("ready", None))
+    loop = asyncio.get_running_loop()
+    start = await loop.run_in_executor(None, pipe.recv)
+    await run.drive(start)
+    pipe.send(("tally", run.tally))
+
+
+def worker_main(job: Job, pipe: Connection) -> None:
+    """Entry point of a generator process."""
+    raise_fd_limit()
+    uvloop.run(_main(job, pipe))
