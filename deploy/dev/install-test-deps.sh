@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite drives for real: Debian's chromium (browser tests
-# through Playwright with executable_path, never a browser download) and coturn (call tests).
+# through Playwright with executable_path, never a browser download), coturn (call tests, and
+# the check of deploy/coturn/turnserver.conf), caddy (`caddy validate` of deploy/Caddyfile) and
+# the sqlite3 shell (the backup script's SQLite path).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
