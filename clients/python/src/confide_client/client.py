@@ -111,7 +111,7 @@ class ConfideClient:
         passphrase: str,
         transport: Transport,
         *,
-        key_cost: str = "moderate",
+        key_cost: str = "interactive",
         rng: Rng = os.urandom,
         clock: Callable[[], int] = lambda: int(time.time()),
     ) -> ConfideClient:
@@ -254,6 +254,7 @@ class ConfideClient:
         accept_policy: Callable[[Policy], bool],
         *,
         consent_seconds: int = DEFAULT_CONSENT_SECONDS,
+        terms: receipts.ConsentTerms | None = None,
     ) -> str:
         """Redeem an invite as the client; returns the worker's contact id.
 
@@ -293,20 +294,22 @@ class ConfideClient:
         await self._transport.add_capability(own_capability)
         now = self._clock()
         receipt = receipts.make_receipt(
-            state.device.identity, worker.identity_key, policy, now, now + consent_seconds
+            state.device.identity, worker.identity_key, policy, now, now + consent_seconds, terms
         )
         worker.consent = worker.consent.with_receipt(
-            receipts.verify_receipt(receipt, self.identity_key, worker.identity_key)
+            receipts.verify_receipt(receipt, self.identity_key, worker.identity_key, now)
         )
+        worker.receipt = receipt.data
         hello = {
             "mailbox": b64e(redemption.device.mailbox_id),
             "capability": b64e(own_capability),
             "device": redemption.device.device_id,
-            "receipt": b64e(receipt),
+            "receipt": b64e(receipt.data),
+            "signature": b64e(receipt.signature),
         }
         self._enqueue(worker, "hello", hello)
         self.save()
-        await self._transport.submit_consent(bundle.device_id, receipt)
+        await self._transport.submit_consent(bundle.device_id, "receipt", receipt)
         return worker.contact_id
 
     # --- Conversations -------------------------------------------------------------------
@@ -377,15 +380,16 @@ class ConfideClient:
         if self._state.role is not Role.CLIENT:
             raise StateError("only a client's device revokes consent")
         contact = self._contact(contact_id)
+        if contact.receipt is None:
+            raise ConsentRequired("there is no consent to revoke")
         now = self._clock()
-        revocation = receipts.make_revocation(
-            self._state.device.identity, contact.identity_key, now
-        )
-        self._enqueue(contact, "revoke", {"revocation": b64e(revocation)})
+        revocation = receipts.make_revocation(self._state.device.identity, contact.receipt, now)
+        fields = {"revocation": b64e(revocation.data), "signature": b64e(revocation.signature)}
+        self._enqueue(contact, "revoke", fields)
         contact.consent = contact.consent.with_revocation(now)
         self.save()
         if contact.device_id is not None:
-            await self._transport.submit_consent(contact.device_id, revocation)
+            await self._transport.submit_consent(contact.device_id, "revocation", revocation)
 
     # --- Delivery ------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ class Contact:
     device_id: str | None = None
     mailbox_id: bytes | None = None
     capability: bytes | None = None
+    #: The canonical bytes of the client's current consent receipt (a revocation names it).
+    receipt: bytes | None = None
     next_send_seq: int = 1
     window: ReceiveWindow = field(default_factory=ReceiveWindow)
     consent: ConsentGate = field(default_factory=ConsentGate)
@@ -53,6 +55,7 @@ class Contact:
             "device_id": self.device_id,
             "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
             "capability": None if self.capability is None else b64e(self.capability),
+            "receipt": None if self.receipt is None else b64e(self.receipt),
             "next_send_seq": self.next_send_seq,
             "window": self.window.to_json(),
             "consent": self.consent.to_json(),
@@ -70,6 +73,7 @@ class Contact:
             device_id=data["device_id"],
             mailbox_id=opt("mailbox_id"),
             capability=opt("capability"),
+            receipt=opt("receipt"),
             next_send_seq=int(data["next_send_seq"]),
             window=ReceiveWindow.from_json(data["window"]),
             consent=ConsentGate.from_json(data["consent"]),

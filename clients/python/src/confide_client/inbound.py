@@ -89,9 +89,9 @@ class Inbound:
         if kind == "hello":
             return self._hello(contact, payload)
         if kind == "consent":
-            return self._consent(contact, b64d(_text(payload, "receipt")))
+            return self._consent(contact, _signed(payload, "receipt"))
         if kind == "revoke":
-            return self._revoke(contact, b64d(_text(payload, "revocation")))
+            return self._revoke(contact, _signed(payload, "revocation"))
         if contact.consent.state(self._clock()) is ConsentState.REVOKED:
             return []
         if kind == "text":
@@ -120,26 +120,32 @@ class Inbound:
         contact.mailbox_id, contact.capability = mailbox, capability
         return [
             ContactJoined(contact.contact_id),
-            *self._consent(contact, b64d(_text(payload, "receipt"))),
+            *self._consent(contact, _signed(payload, "receipt")),
         ]
 
-    def _consent(self, contact: Contact, receipt: bytes) -> list[Event]:
+    def _consent(self, contact: Contact, receipt: receipts.Signed) -> list[Event]:
         own_key = self._state.device.identity.public
-        facts = receipts.verify_receipt(receipt, contact.identity_key, own_key)
+        facts = receipts.verify_receipt(receipt, contact.identity_key, own_key, self._clock())
+        contact.receipt = receipt.data
         gate = contact.consent
         if self._state.policy is not None:
             gate = gate.with_policy(self._state.policy)
         contact.consent = gate.with_receipt(facts)
         return [ConsentChanged(contact.contact_id, contact.consent.state(self._clock()))]
 
-    def _revoke(self, contact: Contact, revocation: bytes) -> list[Event]:
-        own_key = self._state.device.identity.public
-        at = receipts.verify_revocation(revocation, contact.identity_key, own_key)
+    def _revoke(self, contact: Contact, revocation: receipts.Signed) -> list[Event]:
+        if contact.receipt is None:
+            raise ProtocolError("a revocation arrived before any receipt")
+        at = receipts.verify_revocation(revocation, contact.receipt, contact.identity_key)
         contact.consent = contact.consent.with_revocation(at)
         dropped = self._state.outbox.drop_contact(contact.contact_id)
         if dropped:
             log.info("consent revoked: %d queued messages were not sent", dropped)
         return [ConsentChanged(contact.contact_id, ConsentState.REVOKED)]
+
+
+def _signed(payload: dict[str, Any], name: str) -> receipts.Signed:
+    return receipts.Signed(b64d(_text(payload, name)), b64d(_text(payload, "signature")))
 
 
 def _text(payload: dict[str, Any], name: str) -> str:

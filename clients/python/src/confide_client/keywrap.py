@@ -1,9 +1,8 @@
-"""Keeping the state file's data key under a passphrase.
+"""Keeping the state file's data key in confide_crypto's passphrase key store.
 
-TODO(crypto key store): confide_crypto's passphrase key store (Argon2id + XChaCha20-Poly1305)
-has not landed yet; until it does this module wraps the key with the same two primitives
-through libsodium, in a format marked as interim (version byte 0xF0) so that files written
-now are recognised and re-wrapped once the shared format is used.
+The key store (Argon2id + XChaCha20-Poly1305, docs/e2e-protocol.md §9) holds only the
+32-byte data key; the state itself is sealed under that key by :mod:`confide_client.vault`,
+so the deliberately slow Argon2id derivation runs once per opening, not once per save.
 """
 
 from __future__ import annotations
@@ -12,45 +11,46 @@ import os
 
 from confide_crypto import aead
 from confide_crypto.errors import CryptoError
-from nacl import pwhash
+from confide_crypto.keystore import DEFAULT_PARAMS, SALT_LEN, KdfParams, open_store, seal_store
+from nacl import bindings
 
 from confide_client.errors import StateError
 
-__all__ = ["unwrap", "wrap"]
+__all__ = ["COSTS", "unwrap", "wrap"]
 
-INTERIM_VERSION = 0xF0
-_COSTS = {
-    "interactive": (pwhash.argon2id.OPSLIMIT_INTERACTIVE, pwhash.argon2id.MEMLIMIT_INTERACTIVE),
-    "moderate": (pwhash.argon2id.OPSLIMIT_MODERATE, pwhash.argon2id.MEMLIMIT_MODERATE),
-    "min": (pwhash.argon2id.OPSLIMIT_MIN, pwhash.argon2id.MEMLIMIT_MIN),
+#: Named Argon2id costs. "interactive" is the key store's default; "moderate" suits a server
+#: that opens its state rarely; "min" exists for tests only and must not protect real keys.
+COSTS: dict[str, KdfParams] = {
+    "interactive": DEFAULT_PARAMS,
+    "moderate": KdfParams(
+        bindings.crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
+        bindings.crypto_pwhash_argon2id_MEMLIMIT_MODERATE,
+    ),
+    "min": KdfParams(
+        bindings.crypto_pwhash_argon2id_OPSLIMIT_MIN,
+        bindings.crypto_pwhash_argon2id_MEMLIMIT_MIN,
+    ),
 }
 
 
-def _derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
-    return pwhash.argon2id.kdf(aead.KEY_LEN, passphrase.encode(), salt, opslimit=ops, memlimit=mem)
-
-
-def wrap(passphrase: str, data_key: bytes, *, cost: str = "moderate") -> bytes:
-    """Encrypt ``data_key`` under a key derived from ``passphrase``."""
-    ops, mem = _COSTS[cost]
-    salt = os.urandom(pwhash.argon2id.SALTBYTES)
-    nonce = os.urandom(aead.NONCE_LEN)
-    head = bytes([INTERIM_VERSION]) + ops.to_bytes(4, "big") + mem.to_bytes(8, "big") + salt
-    return head + nonce + aead.seal(_derive(passphrase, salt, ops, mem), nonce, data_key, head)
+def wrap(passphrase: str, data_key: bytes, *, cost: str = "interactive") -> bytes:
+    """A key store holding ``data_key`` under ``passphrase``."""
+    try:
+        params = COSTS[cost]
+    except KeyError:
+        raise ValueError(f"cost must be one of {', '.join(COSTS)}") from None
+    salt, nonce = os.urandom(SALT_LEN), os.urandom(aead.NONCE_LEN)
+    return seal_store(data_key, passphrase, salt=salt, nonce=nonce, params=params)
 
 
 def unwrap(passphrase: str, key_store: bytes) -> bytes:
-    """Recover the data key; a wrong passphrase raises StateError."""
-    salt_len = pwhash.argon2id.SALTBYTES
-    head_len = 1 + 4 + 8 + salt_len
-    if len(key_store) < head_len + aead.NONCE_LEN or key_store[0] != INTERIM_VERSION:
-        raise StateError("unknown key store format")
-    ops = int.from_bytes(key_store[1:5], "big")
-    mem = int.from_bytes(key_store[5:13], "big")
-    head = key_store[:head_len]
-    nonce = key_store[head_len : head_len + aead.NONCE_LEN]
+    """Recover the data key; a wrong passphrase or altered store raises StateError."""
     try:
-        key = _derive(passphrase, key_store[13:head_len], ops, mem)
-        return aead.open_(key, nonce, key_store[head_len + aead.NONCE_LEN :], head)
+        # The minimum is passed as the current cost so that opening never demands a
+        # rewrap: the cost is chosen when the file is created.
+        opened = open_store(key_store, passphrase, current=COSTS["min"])
     except CryptoError as exc:
         raise StateError("wrong passphrase, or the state file was altered") from exc
+    if len(opened.contents) != aead.KEY_LEN:
+        raise StateError("the key store does not hold a state key")
+    return opened.contents

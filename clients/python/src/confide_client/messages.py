@@ -7,9 +7,12 @@ channel"). The relay never sees it: it is padded and sealed by confide_crypto fi
     {"v": 1, "seq": 8, "id": "...", "type": "attachment", "blob": "<blob id>",
      "pointer": b64, "name": "scan.pdf", "mime": "application/pdf"}
     {"v": 1, "seq": 1, "id": "...", "type": "hello", "mailbox": b64, "capability": b64,
-     "receipt": b64}                                      (client -> worker, first message)
-    {"v": 1, "seq": 9, "id": "...", "type": "consent", "receipt": b64}     (fresh consent)
-    {"v": 1, "seq": 10, "id": "...", "type": "revoke", "revocation": b64}
+     "device": "<device id>", "receipt": b64, "signature": b64}   (client -> worker, first)
+    {"v": 1, "seq": 9, "id": "...", "type": "consent", "receipt": b64, "signature": b64}
+    {"v": 1, "seq": 10, "id": "...", "type": "revoke", "revocation": b64, "signature": b64}
+
+Receipts and revocations are confide_crypto's canonical consent bytes with the client's
+signature beside them.
 
 ``pointer`` is confide_crypto's attachment pointer (key, digest, length) for the blob.
 ``seq`` counts from 1 per conversation and direction; the receiver uses it to deliver each

@@ -1,96 +1,118 @@
-"""Consent receipts and revocations, as the SDK signs and checks them.
+"""Consent receipts and revocations, signed and checked with confide_crypto's format.
 
-TODO(crypto consent receipts): confide_crypto's canonical receipt format has not landed yet.
-Until it does, a receipt here is a versioned JSON statement (version 0, marked interim) signed
-with the identity key under its own domain-separation tag; only this module changes when the
-shared format arrives, because the rest of the SDK sees receipts as opaque bytes plus the
-:class:`~confide_client.consent.ConsentFacts` that verification yields.
+The receipt's canonical bytes and their signature travel separately (the relay stores them
+in separate columns, and the hello message carries both). A worker verifies a receipt
+against the policy the receipt itself names, and the consent gate then compares that policy
+with the organisation's current one, so an outdated receipt still opens the conversation's
+bookkeeping while keeping it gated (:mod:`confide_client.consent`).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass
 
+from confide_crypto.consent import (
+    ConsentReceipt,
+    ConsentRevocation,
+)
+from confide_crypto.consent import (
+    verify_receipt as crypto_verify_receipt,
+)
+from confide_crypto.consent import (
+    verify_revocation as crypto_verify_revocation,
+)
 from confide_crypto.errors import CryptoError
-from confide_crypto.keys import IdentityKeyPair, fingerprint, verify_signature
+from confide_crypto.keys import IdentityKeyPair, fingerprint
 
 from confide_client.consent import ConsentFacts, PolicyRef
-from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
 
-__all__ = ["make_receipt", "make_revocation", "verify_receipt", "verify_revocation"]
+__all__ = [
+    "ConsentTerms",
+    "Signed",
+    "make_receipt",
+    "make_revocation",
+    "verify_receipt",
+    "verify_revocation",
+]
 
-_TAG = b"Confide interim consent v0\x00"
-_PURPOSE = "peer support"
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """The 42 CFR §2.31 wording a client agrees to; the organisation may word its own."""
+
+    discloser: str = "The person signing with this device"
+    recipient: str = "The peer support worker holding the named key, and their program"
+    purpose: str = "Peer support"
+    information: str = "Messages and attachments the client chooses to send"
 
 
-def _signed(identity: IdentityKeyPair, statement: dict[str, Any]) -> bytes:
-    body = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
-    return identity.sign(_TAG + body) + body
+@dataclass(frozen=True)
+class Signed:
+    """A consent statement's canonical bytes and the client's Ed25519 signature over them."""
 
-
-def _open(blob: bytes, signer: bytes) -> dict[str, Any]:
-    signature, body = blob[:64], blob[64:]
-    try:
-        verify_signature(signer, _TAG + body, signature)
-        statement = json.loads(body)
-    except (CryptoError, ValueError) as exc:
-        raise ProtocolError("consent statement does not verify") from exc
-    if not isinstance(statement, dict):
-        raise ProtocolError("consent statement is malformed")
-    return statement
+    data: bytes
+    signature: bytes
 
 
 def make_receipt(
-    identity: IdentityKeyPair, worker_key: bytes, policy: PolicyRef, now: int, expires_at: int
-) -> bytes:
+    identity: IdentityKeyPair,
+    worker_key: bytes,
+    policy: PolicyRef,
+    now: int,
+    expires_at: int,
+    terms: ConsentTerms | None = None,
+) -> Signed:
     """The client's signed consent to share with the worker under ``policy``."""
-    return _signed(
-        identity,
-        {
-            "kind": "receipt",
-            "policy_version": policy.version,
-            "policy_sha256": policy.sha256,
-            "worker": b64e(fingerprint(worker_key)),
-            "purpose": _PURPOSE,
-            "issued_at": now,
-            "expires_at": expires_at,
-            "revocable": True,
-        },
+    terms = terms or ConsentTerms()
+    receipt = ConsentReceipt(
+        client_identity_key=identity.public,
+        worker_key_fingerprint=fingerprint(worker_key),
+        policy_version=policy.version,
+        policy_sha256=bytes.fromhex(policy.sha256),
+        signed_at=now,
+        expires_at=expires_at,
+        discloser=terms.discloser,
+        recipient=terms.recipient,
+        purpose=terms.purpose,
+        information=terms.information,
     )
+    return Signed(*receipt.sign(identity))
 
 
-def verify_receipt(receipt: bytes, client_key: bytes, worker_key: bytes) -> ConsentFacts:
-    """Check a receipt was signed by ``client_key`` for this worker; return its facts."""
-    statement = _open(receipt, client_key)
+def verify_receipt(receipt: Signed, client_key: bytes, worker_key: bytes, now: int) -> ConsentFacts:
+    """Check a receipt is the client's, for this worker, and current; return its facts."""
     try:
-        if statement["kind"] != "receipt" or b64d(statement["worker"]) != fingerprint(worker_key):
-            raise ProtocolError("receipt is not for this worker")
-        return ConsentFacts(
-            policy=PolicyRef(int(statement["policy_version"]), str(statement["policy_sha256"])),
-            issued_at=int(statement["issued_at"]),
-            expires_at=int(statement["expires_at"]),
+        claimed = ConsentReceipt.decode(receipt.data)
+        checked = crypto_verify_receipt(
+            receipt.data,
+            receipt.signature,
+            client_identity_key=client_key,
+            worker_identity_key=worker_key,
+            policy_version=claimed.policy_version,
+            policy_sha256=claimed.policy_sha256,
+            now=now,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProtocolError("receipt is malformed") from exc
-
-
-def make_revocation(identity: IdentityKeyPair, worker_key: bytes, now: int) -> bytes:
-    """The client's signed withdrawal of consent."""
-    return _signed(
-        identity, {"kind": "revocation", "worker": b64e(fingerprint(worker_key)), "at": now}
+    except CryptoError as exc:
+        raise ProtocolError(f"consent receipt refused: {exc}") from exc
+    return ConsentFacts(
+        policy=PolicyRef(checked.policy_version, checked.policy_sha256.hex()),
+        issued_at=checked.signed_at,
+        expires_at=checked.expires_at,
     )
 
 
-def verify_revocation(revocation: bytes, client_key: bytes, worker_key: bytes) -> int:
-    """Check a revocation from ``client_key`` names this worker; return when it was made."""
-    statement = _open(revocation, client_key)
+def make_revocation(identity: IdentityKeyPair, receipt: bytes, now: int) -> Signed:
+    """The client's signed withdrawal of the consent given in ``receipt``."""
+    return Signed(*ConsentRevocation.for_receipt(receipt, identity.public, now).sign(identity))
+
+
+def verify_revocation(revocation: Signed, receipt: bytes, client_key: bytes) -> int:
+    """Check a revocation of ``receipt`` by ``client_key``; return when it was made."""
     try:
-        if statement["kind"] != "revocation" or b64d(statement["worker"]) != fingerprint(
-            worker_key
-        ):
-            raise ProtocolError("revocation is not for this worker")
-        return int(statement["at"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProtocolError("revocation is malformed") from exc
+        checked = crypto_verify_revocation(
+            revocation.data, revocation.signature, receipt=receipt, client_identity_key=client_key
+        )
+    except CryptoError as exc:
+        raise ProtocolError(f"consent revocation refused: {exc}") from exc
+    return checked.revoked_at

@@ -40,7 +40,7 @@ class Vault:
 
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], passphrase: str, *, cost: str = "moderate"
+        cls, path: str | os.PathLike[str], passphrase: str, *, cost: str = "interactive"
     ) -> Vault:
         """Start a new state file protected by ``passphrase`` (refuses to overwrite one)."""
         target = Path(path)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from confide_client.receipts import Signed
 
 __all__ = [
     "Delivery",
@@ -192,8 +195,8 @@ class Transport(Protocol):
         """Fetch an encrypted attachment by id."""
         ...
 
-    async def submit_consent(self, worker_device_id: str, statement: bytes) -> None:
-        """Hand the relay a signed consent receipt or revocation to keep."""
+    async def submit_consent(self, worker_device_id: str, kind: str, statement: Signed) -> None:
+        """Hand the relay a signed consent ``receipt`` or ``revocation`` (``kind``) to keep."""
         ...
 
     async def live(self) -> LiveConnection:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from confide_client.errors import RelayRejected, RelayUnavailable
+from confide_client.receipts import Signed
 from confide_client.transport.base import (
     Delivery,
     DeviceRegistration,
@@ -33,6 +34,8 @@ from confide_crypto.errors import CryptoError
 from confide_crypto.keys import AUTH_TAG, REGISTRATION_TAG, signed_prekey_message, verify_signature
 
 __all__ = ["MemoryRelay", "MemoryTransport"]
+
+KINDS = frozenset({"receipt", "revocation"})
 
 
 def _digest(secret: bytes) -> bytes:
@@ -321,11 +324,12 @@ class MemoryTransport:
         except KeyError:
             raise _reject(404, "unknown blob") from None
 
-    async def submit_consent(self, worker_device_id: str, statement: bytes) -> None:
-        self._me()
-        if worker_device_id not in self._relay._devices:
-            raise _reject(404, "unknown worker device")
-        self._relay.consent_receipts.append(bytes(statement))
+    async def submit_consent(self, worker_device_id: str, kind: str, statement: Signed) -> None:
+        me = self._me()
+        if worker_device_id not in self._relay._devices or kind not in KINDS:
+            raise _reject(404, "unknown worker device or statement kind")
+        _verify(me.identity_key, statement.data, statement.signature)
+        self._relay.consent_receipts.append(statement.data)
 
     async def live(self) -> _MemoryLive:
         me = self._me()
