@@ -50,7 +50,7 @@ from confide_crypto.keys import (
 )
 from confide_crypto.keystore import KdfParams, OpenedStore, open_store, seal_store
 from confide_crypto.padding import BUCKETS
-from confide_crypto.safety_number import qr_payload, safety_number, verify_qr_payload
+from confide_crypto.safety_number import qr_payload, verify_qr_payload
 from confide_crypto.sealed_sender import OpenedEnvelope
 from confide_crypto.session import Session
 
@@ -94,7 +94,6 @@ __all__ = [
     "open_store",
     "policy_digest",
     "qr_payload",
-    "safety_number",
     "seal_store",
     "system_rng",
     "unix_now",

@@ -1,0 +1,102 @@
+"""Known answers for attachments, consent receipts and the key store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from confide_crypto import attachments, consent, keystore
+from confide_crypto.keys import IdentityKeyPair, fingerprint
+
+from .support import load
+
+ATTACHMENTS = load("attachments")
+CONSENT = load("consent")
+KEYSTORE = load("keystore")
+
+
+def _pattern(n: int) -> bytes:
+    return bytes(i % 251 for i in range(n))
+
+
+@pytest.mark.parametrize("case", ATTACHMENTS["cases"], ids=lambda c: str(c["plaintext_length"]))
+def test_attachment_known_answers(case: dict[str, Any]) -> None:
+    plaintext = _pattern(case["plaintext_length"])
+    blob, pointer = attachments.encrypt_attachment(
+        plaintext, key=bytes.fromhex(case["key"]), header=bytes.fromhex(case["header"])
+    )
+    assert len(blob) == case["blob_length"]
+    assert pointer.digest.hex() == case["digest"]
+    assert pointer.encode().hex() == case["pointer"]
+    if "blob" in case:
+        assert blob.hex() == case["blob"]
+    decoded = attachments.AttachmentPointer.decode(bytes.fromhex(case["pointer"]))
+    assert attachments.decrypt_attachment(blob, decoded) == plaintext
+
+
+def _receipt() -> consent.ConsentReceipt:
+    client = IdentityKeyPair(bytes.fromhex(CONSENT["client_identity"]["seed"]))
+    f = CONSENT["fields"]
+    return consent.ConsentReceipt(
+        client_identity_key=client.public,
+        worker_key_fingerprint=fingerprint(bytes.fromhex(CONSENT["worker_identity_key"])),
+        policy_version=f["policy_version"],
+        policy_sha256=consent.policy_digest(CONSENT["policy_text"]),
+        signed_at=f["signed_at"],
+        expires_at=f["expires_at"],
+        discloser=f["discloser"],
+        recipient=f["recipient"],
+        purpose=f["purpose"],
+        information=f["information"],
+        revocable=f["revocable"],
+    )
+
+
+def test_consent_receipt_known_answer() -> None:
+    client = IdentityKeyPair(bytes.fromhex(CONSENT["client_identity"]["seed"]))
+    receipt = _receipt()
+    assert receipt.policy_sha256.hex() == CONSENT["policy_sha256"]
+    assert receipt.worker_key_fingerprint.hex() == CONSENT["worker_key_fingerprint"]
+    data, signature = receipt.sign(client)
+    assert data.hex() == CONSENT["receipt"]
+    assert signature.hex() == CONSENT["signature"]
+    verified = consent.verify_receipt(
+        data,
+        signature,
+        client_identity_key=client.public,
+        worker_identity_key=bytes.fromhex(CONSENT["worker_identity_key"]),
+        policy_version=3,
+        policy_sha256=bytes.fromhex(CONSENT["policy_sha256"]),
+        now=CONSENT["fields"]["signed_at"] + 60,
+    )
+    assert verified == receipt
+
+
+def test_consent_revocation_known_answer() -> None:
+    client = IdentityKeyPair(bytes.fromhex(CONSENT["client_identity"]["seed"]))
+    receipt = bytes.fromhex(CONSENT["receipt"])
+    revoked_at = CONSENT["revocation"]["revoked_at"]
+    revocation = consent.ConsentRevocation.for_receipt(receipt, client.public, revoked_at)
+    data, signature = revocation.sign(client)
+    assert data.hex() == CONSENT["revocation"]["bytes"]
+    assert signature.hex() == CONSENT["revocation_signature"]
+    got = consent.verify_revocation(
+        data, signature, receipt=receipt, client_identity_key=client.public
+    )
+    assert got == revocation
+
+
+def test_key_store_known_answer() -> None:
+    params = keystore.KdfParams(KEYSTORE["opslimit"], KEYSTORE["memlimit"])
+    store = keystore.seal_store(
+        bytes.fromhex(KEYSTORE["contents"]),
+        KEYSTORE["passphrase"],
+        salt=bytes.fromhex(KEYSTORE["salt"]),
+        nonce=bytes.fromhex(KEYSTORE["nonce"]),
+        params=params,
+    )
+    assert store.hex() == KEYSTORE["store"]
+    opened = keystore.open_store(store, KEYSTORE["passphrase"], current=params)
+    assert opened.contents.hex() == KEYSTORE["contents"]
+    assert not opened.needs_rewrap
+    assert keystore.open_store(store, KEYSTORE["passphrase"]).needs_rewrap
