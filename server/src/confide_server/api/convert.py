@@ -1,0 +1,42 @@
+"""Turning service results into response models (bytes become base64url strings)."""
+
+from __future__ import annotations
+
+from confide_server.api.types import (
+    BundleOut,
+    OneTimePrekeyIn,
+    OneTimePrekeyOut,
+    PolicyOut,
+    SignedPrekeyIn,
+    SignedPrekeyOut,
+)
+from confide_server.encoding import b64e
+from confide_server.services import organisation, prekeys
+
+
+def bundle_out(bundle: prekeys.Bundle) -> BundleOut:
+    spk, otp = bundle.signed_prekey, bundle.one_time_prekey
+    return BundleOut(
+        device_id=b64e(bundle.device_id),
+        identity_key=b64e(bundle.identity_key),
+        signed_prekey=SignedPrekeyOut(
+            key_id=spk.key_id, public_key=b64e(spk.public_key), signature=b64e(spk.signature)
+        ),
+        one_time_prekey=None
+        if otp is None
+        else OneTimePrekeyOut(key_id=otp.key_id, public_key=b64e(otp.public_key)),
+    )
+
+
+def policy_out(policy: organisation.Policy | None) -> PolicyOut | None:
+    if policy is None:
+        return None
+    return PolicyOut(version=policy.version, text=policy.text, sha256=policy.sha256)
+
+
+def signed_prekey_in(spk: SignedPrekeyIn) -> prekeys.SignedPrekey:
+    return prekeys.SignedPrekey(spk.key_id, spk.public_key, spk.signature)
+
+
+def one_time_in(keys: list[OneTimePrekeyIn]) -> list[prekeys.OneTimePrekey]:
+    return [prekeys.OneTimePrekey(k.key_id, k.public_key) for k in keys]

@@ -1,0 +1,32 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from confide_server.api.deps import RelayDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up; touches no dependency."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(relay: RelayDep) -> JSONResponse:
+    """The database (and Redis, when configured) answer."""
+    checks = await relay.ready()
+    ok = all(checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+    )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(relay: RelayDep) -> Response:
+    return Response(generate_latest(relay.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,106 @@
+"""The organisation's policy, its workers, and admin actions (enrolment codes, policy, audit)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from confide_server.api.convert import policy_out
+from confide_server.api.deps import AdminDep, RelayDep, WorkerDep
+from confide_server.api.types import Model, PolicyOut
+from confide_server.encoding import b64e
+from confide_server.errors import NotFound
+from confide_server.services import organisation
+
+router = APIRouter(prefix="/v1", tags=["organisation"])
+
+
+class OrganisationOut(BaseModel):
+    name: str
+    max_retention_seconds: int
+    policy: PolicyOut | None
+
+
+class WorkerDevice(BaseModel):
+    worker_id: str
+    role: str
+    device_id: str
+
+
+class EnrolmentIn(Model):
+    role: Literal["worker", "supervisor", "admin"] = "worker"
+
+
+class EnrolmentOut(BaseModel):
+    worker_id: str
+    enrolment_code: str
+    expires_at: int
+
+
+class PolicyIn(Model):
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class AuditEvent(BaseModel):
+    hour: int
+    action: str
+    actor: str
+    subject: str | None
+
+
+@router.get("/organisation")
+async def get_organisation(relay: RelayDep) -> OrganisationOut:
+    """Public: the organisation's name, retention limit and current confidentiality policy."""
+    async with relay.engine.connect() as conn:
+        org = await organisation.get(conn)
+        policy = await organisation.current_policy(conn)
+    if org is None:
+        raise NotFound("the organisation has not been created yet (confide create-org)")
+    return OrganisationOut(
+        name=org.name, max_retention_seconds=org.max_retention_seconds, policy=policy_out(policy)
+    )
+
+
+@router.get("/workers")
+async def list_workers(worker: WorkerDep, relay: RelayDep) -> list[WorkerDevice]:
+    """Worker devices and roles, so a worker can find a supervisor's device for consultation."""
+    async with relay.engine.connect() as conn:
+        rows = await organisation.worker_devices(conn)
+    return [WorkerDevice(worker_id=b64e(w), role=r, device_id=b64e(d)) for w, r, d in rows]
+
+
+@router.post("/admin/enrolment-codes", status_code=201)
+async def enrol_worker(body: EnrolmentIn, admin: AdminDep, relay: RelayDep) -> EnrolmentOut:
+    now = relay.clock()
+    ttl = relay.settings.enrolment_code_ttl_seconds
+    assert admin.worker_id is not None
+    async with relay.engine.begin() as conn:
+        worker_id, code = await organisation.enrol_worker(
+            conn, body.role, now, ttl, b64e(admin.worker_id)
+        )
+    return EnrolmentOut(
+        worker_id=b64e(worker_id), enrolment_code=b64e(code), expires_at=int(now) + ttl
+    )
+
+
+@router.post("/admin/policies", status_code=201)
+async def publish_policy(body: PolicyIn, admin: AdminDep, relay: RelayDep) -> PolicyOut:
+    assert admin.worker_id is not None
+    async with relay.engine.begin() as conn:
+        policy = await organisation.publish_policy(
+            conn, body.text, relay.clock(), b64e(admin.worker_id)
+        )
+    out = policy_out(policy)
+    assert out is not None
+    return out
+
+
+@router.get("/admin/audit")
+async def audit(
+    admin: AdminDep, relay: RelayDep, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[AuditEvent]:
+    async with relay.engine.connect() as conn:
+        events = await organisation.audit_log(conn, limit)
+    return [AuditEvent.model_validate(e) for e in events]

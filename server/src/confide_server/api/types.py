@@ -1,0 +1,83 @@
+"""Request field types: base64url bytes of a fixed or bounded size, decoded while validating."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from confide_server.encoding import b64d
+from confide_server.errors import InvalidInput
+
+
+def _decoder(size: int | None = None, max_size: int | None = None) -> Callable[[object], bytes]:
+    def decode(value: object) -> bytes:
+        try:
+            return b64d(value, "value", size=size, max_size=max_size)
+        except InvalidInput as exc:
+            raise ValueError(exc.detail.replace("value ", "", 1)) from None
+
+    return decode
+
+
+def _schema(description: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "format": "base64url", "description": description})
+
+
+Id16 = Annotated[bytes, BeforeValidator(_decoder(16)), _schema("16 bytes, base64url")]
+Key32 = Annotated[bytes, BeforeValidator(_decoder(32)), _schema("32 bytes, base64url")]
+Sig64 = Annotated[bytes, BeforeValidator(_decoder(64)), _schema("64-byte signature, base64url")]
+Envelope = Annotated[
+    bytes, BeforeValidator(_decoder(max_size=16 * 1024 * 1024)), _schema("opaque bytes, base64url")
+]
+Receipt = Annotated[
+    bytes, BeforeValidator(_decoder(max_size=16 * 1024)), _schema("receipt bytes, base64url")
+]
+KeyId = Annotated[int, Field(ge=0, lt=2**32, strict=True)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignedPrekeyIn(Model):
+    key_id: KeyId
+    public_key: Key32
+    signature: Sig64
+
+
+class OneTimePrekeyIn(Model):
+    key_id: KeyId
+    public_key: Key32
+
+
+class SignedPrekeyOut(BaseModel):
+    key_id: int
+    public_key: str
+    signature: str
+
+
+class OneTimePrekeyOut(BaseModel):
+    key_id: int
+    public_key: str
+
+
+class BundleOut(BaseModel):
+    device_id: str
+    identity_key: str
+    signed_prekey: SignedPrekeyOut
+    one_time_prekey: OneTimePrekeyOut | None
+
+
+class PolicyOut(BaseModel):
+    version: int
+    text: str
+    sha256: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the only place the relay's web application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, WebSocket
+
+from confide_server import problems, web
+from confide_server.api import (
+    attachments,
+    auth,
+    consent,
+    devices,
+    health,
+    invites,
+    mailboxes,
+    organisation,
+    prekeys,
+)
+from confide_server.clock import Clock, system_clock
+from confide_server.limits import BodyLimit
+from confide_server.relay import Relay
+from confide_server.settings import Settings
+from confide_server.ws.connection import Connection
+
+ROUTERS = (
+    health.router,
+    auth.router,
+    devices.router,
+    invites.router,
+    prekeys.router,
+    mailboxes.router,
+    consent.router,
+    attachments.router,
+    organisation.router,
+)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """Build the relay app. Nothing connects until the app's lifespan starts."""
+    settings = settings if settings is not None else Settings()
+    relay = Relay(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await relay.start()
+        try:
+            yield
+        finally:
+            await relay.close()
+
+    app = FastAPI(
+        title="Confide relay",
+        version="1",
+        description="Forwards opaque end-to-end encrypted envelopes. See docs/protocol.md.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.relay = relay
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.websocket("/v1/ws")
+    async def websocket(socket: WebSocket) -> None:
+        await Connection(socket, relay).run()
+
+    web.install_docs(app)
+    web.install_web_app(app, settings.web_dist)
+    app.add_middleware(
+        BodyLimit,
+        default=max(settings.max_http_body_bytes, settings.max_frame_bytes),
+        attachments=settings.max_attachment_bytes,
+    )
+    app.add_middleware(web.SecurityHeaders)
+    return app

@@ -1,0 +1,140 @@
+"""The ``confide`` command: serve, migrate, check-config and the admin commands.
+
+Every command reads Settings from the environment (CONFIDE_*). Admin commands apply
+migrations first, so they work on a fresh database. Secrets printed (enrolment codes) go to
+stdout alone on a line, so scripts can capture them; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from confide_server.clock import system_clock
+from confide_server.encoding import b64e
+from confide_server.errors import RelayError
+from confide_server.services import organisation
+from confide_server.settings import Settings
+from confide_server.store.engine import make_engine
+from confide_server.store.migrate import upgrade
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="confide", description="Confide relay")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations, then serve HTTP and WebSocket")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("check-config", help="validate settings and print them (secrets hidden)")
+    org = sub.add_parser("create-org", help="create the organisation")
+    org.add_argument("--name", required=True)
+    org.add_argument("--max-retention-days", type=int, default=30)
+    policy = sub.add_parser("publish-policy", help="publish a new confidentiality policy version")
+    policy.add_argument("--file", required=True, type=Path)
+    enrol = sub.add_parser("enrol-worker", help="create a worker; prints a one-time enrolment code")
+    enrol.add_argument("--role", choices=organisation.ROLES, default="worker")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"confide: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings)
+    except RelayError as exc:
+        print(f"confide: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "check-config":
+        shown = settings.model_dump(mode="json")
+        shown["turn_secret"] = "(set)" if shown["turn_secret"] else "(unset)"
+        for key, value in sorted(shown.items()):
+            print(f"CONFIDE_{key.upper()}={value}", file=sys.stderr)
+        return 0
+    upgrade(settings.resolved_database_url)
+    if args.command == "migrate":
+        print("confide: database is at the newest schema", file=sys.stderr)
+        return 0
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "create-org":
+        return _with_db(settings, lambda e: _create_org(e, args.name, args.max_retention_days))
+    if args.command == "publish-policy":
+        text = args.file.read_text(encoding="utf-8")
+        return _with_db(settings, lambda e: _publish(e, text))
+    if args.command == "enrol-worker":
+        return _with_db(settings, lambda e: _enrol(e, args.role, settings))
+    raise AssertionError(args.command)
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from confide_server.app import create_app
+    from confide_server.logs import log_config
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=settings.max_frame_bytes,
+        access_log=False,
+        log_config=log_config(settings.log_level),
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _with_db(settings: Settings, action: Callable[[AsyncEngine], Awaitable[None]]) -> int:
+    async def go() -> None:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            await action(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    return 0
+
+
+async def _create_org(engine: AsyncEngine, name: str, days: int) -> None:
+    async with engine.begin() as conn:
+        await organisation.create(conn, name, days * 86_400, system_clock())
+    print(f"confide: organisation {name!r} created", file=sys.stderr)
+
+
+async def _publish(engine: AsyncEngine, text: str) -> None:
+    async with engine.begin() as conn:
+        policy = await organisation.publish_policy(conn, text, system_clock(), "cli")
+    print(
+        f"confide: policy version {policy.version} published (sha256 {policy.sha256})",
+        file=sys.stderr,
+    )
+
+
+async def _enrol(engine: AsyncEngine, role: str, settings: Settings) -> None:
+    async with engine.begin() as conn:
+        _worker, code = await organisation.enrol_worker(
+            conn, role, system_clock(), settings.enrolment_code_ttl_seconds, "cli"
+        )
+    print(f"confide: one-time enrolment code for a new {role} (keep it secret):", file=sys.stderr)
+    print(b64e(code))

@@ -1,0 +1,39 @@
+"""Logging for ``confide serve``: uvicorn's access log is off and no client address is logged.
+
+uvicorn's WebSocket handshake lines name the peer's address; ``NoClientAddresses`` drops
+them so that no IP address reaches the logs (DESIGN.md section 3).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+
+class NoClientAddresses(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return '"WebSocket ' not in message and "%s:%d - " not in message
+
+
+def log_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"no_addresses": {"()": NoClientAddresses}},
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["no_addresses"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "confide_server": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+    }

@@ -1,0 +1,76 @@
+"""Rendering every failure as application/problem+json (RFC 9457), never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from confide_server.errors import PROBLEM_BASE, RelayError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "too-large", 400: "invalid-input"}
+
+
+def problem_response(status: int, body: dict[str, object]) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _location(loc: tuple[object, ...]) -> str:
+    return ".".join(str(part) for part in loc if part != "body") or "body"
+
+
+async def relay_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RelayError)
+    headers = {"Retry-After": "60"} if exc.status in (429, 503) else None
+    response = problem_response(exc.status, exc.problem(request.url.path))
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Only locations and messages go back: echoing the input could reflect secrets.
+    errors = [{"loc": _location(tuple(e["loc"])), "msg": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
+    body: dict[str, object] = {
+        "type": PROBLEM_BASE + "invalid-input",
+        "title": "Invalid input",
+        "status": 400,
+        "detail": detail,
+        "errors": errors,
+        "instance": request.url.path,
+    }
+    return problem_response(400, body)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
+    body: dict[str, object] = {
+        "type": PROBLEM_BASE + slug,
+        "title": str(exc.detail),
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+        "instance": request.url.path,
+    }
+    return problem_response(exc.status_code, body)
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+    return problem_response(500, RelayError("unexpected error").problem(request.url.path))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RelayError, relay_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

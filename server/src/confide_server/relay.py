@@ -1,0 +1,141 @@
+"""The relay's running parts, built from Settings and held by the app (never a global).
+
+``Relay`` owns the engine, the group-commit writer, fan-out, rate limiters, metrics and the
+sweeper task; ``Relay.start``/``Relay.close`` run in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections import Counter
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from confide_server.clock import Clock, system_clock
+from confide_server.errors import RateLimited
+from confide_server.fanout import Fanout, LocalFanout
+from confide_server.metrics import Metrics
+from confide_server.ratelimit import RateLimiter
+from confide_server.services import mailbox, organisation, sweeper
+from confide_server.services.auth import digest
+from confide_server.settings import Settings
+from confide_server.store.engine import make_engine
+from confide_server.store.writer import Delivery, SendResult, Writer
+from confide_server.tasks import cancel_all
+
+
+class Relay:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.engine: AsyncEngine = make_engine(settings.resolved_database_url)
+        self.fanout: Fanout = self._make_fanout()
+        self.writer = Writer(
+            self.engine,
+            clock,
+            max_batch=settings.writer_max_batch,
+            max_queue_depth=settings.max_queue_depth,
+            on_commit=self._committed,
+            on_batch=self.metrics.batch.observe,
+        )
+        self.prekey_fetches = RateLimiter(settings.prekey_fetches_per_minute, clock)
+        self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
+        self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
+        self.max_retention = settings.default_max_retention_seconds
+        self._connections_per_token: Counter[bytes] = Counter()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _make_fanout(self) -> Fanout:
+        if self.settings.redis_url:
+            from confide_server.fanout.redis import RedisFanout
+
+            return RedisFanout(
+                self.settings.redis_url, poll_interval=self.settings.redis_poll_interval_seconds
+            )
+        return LocalFanout()
+
+    def _committed(self, deliveries: list[Delivery]) -> None:
+        self.metrics.accepted.inc(len(deliveries))
+        self.fanout.publish(deliveries)
+
+    async def start(self) -> None:
+        await self.refresh_retention()
+        self.writer.start()
+        await self.fanout.start()
+        self._tasks.append(
+            asyncio.create_task(
+                sweeper.run_forever(
+                    self.engine,
+                    self.clock,
+                    self.settings.sweep_interval_seconds,
+                    self.settings.prekey_max_age_seconds,
+                ),
+                name="confide-sweeper",
+            )
+        )
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="confide-retention"))
+
+    async def close(self) -> None:
+        await cancel_all(self._tasks)
+        await self.writer.close()
+        await self.fanout.close()
+        await self.engine.dispose()
+
+    async def refresh_retention(self) -> None:
+        """The organisation's retention limit, re-read now and then (the CLI may change it)."""
+        with contextlib.suppress(Exception):
+            async with self.engine.connect() as conn:
+                org = await organisation.get(conn)
+            if org is not None:
+                self.max_retention = org.max_retention_seconds
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            await self.refresh_retention()
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"database": False}
+        with contextlib.suppress(Exception):
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = True
+        if self.settings.redis_url:
+            checks["redis"] = await self.fanout.check()
+        return checks
+
+    def send_future(
+        self,
+        mailbox_id: bytes,
+        capability: bytes,
+        client_message_id: str,
+        body: bytes,
+        ttl: int | None,
+    ) -> asyncio.Future[SendResult]:
+        """Queue one envelope for the next group commit."""
+        expires_at = mailbox.expiry(
+            self.clock(), ttl, self.settings.default_ttl_seconds, self.max_retention
+        )
+        return self.writer.send_nowait(
+            mailbox_id,
+            hashlib.sha256(capability).digest(),
+            mailbox.dedupe_key(mailbox_id, client_message_id),
+            body,
+            expires_at,
+        )
+
+    def open_connection(self, token: bytes) -> bytes:
+        key = digest(token)
+        if self._connections_per_token[key] >= self.settings.connections_per_token:
+            raise RateLimited("too many connections with this token")
+        self._connections_per_token[key] += 1
+        return key
+
+    def close_connection(self, key: bytes) -> None:
+        self._connections_per_token[key] -= 1
+        if self._connections_per_token[key] <= 0:
+            del self._connections_per_token[key]

@@ -1,0 +1,1 @@
+"""Handlers between the REST routers and storage, one module per concept."""

@@ -1,0 +1,23 @@
+"""Sending to and reading from mailboxes: the part of the hot path above the writer.
+
+A send names a mailbox and presents a capability, never a sender. Retries are recognised by
+SHA-256 of (mailbox id, client message id), kept until the envelope would have expired, so a
+retry after the envelope was acknowledged and deleted is answered "duplicate" and not queued
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from confide_server.clock import minute_expiry
+
+
+def dedupe_key(mailbox_id: bytes, client_message_id: str) -> bytes:
+    return hashlib.sha256(mailbox_id + b"\x00" + client_message_id.encode("utf-8")).digest()
+
+
+def expiry(now: float, ttl: int | None, default_ttl: int, max_retention: int) -> int:
+    """The envelope's expiry: its TTL (or the default), never beyond the retention limit."""
+    chosen = default_ttl if ttl is None else ttl
+    return minute_expiry(now, max(60, min(chosen, max_retention)))

@@ -1,0 +1,171 @@
+"""The organisation: its retention limit, policy versions, workers with roles, and audit events.
+
+One relay serves one organisation (row id 1). Audit events record admin and security actions
+(who by role-holding worker id or "cli", what, on which opaque id) at hour resolution, never
+message metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from confide_server.clock import day_of, hour_of
+from confide_server.encoding import b64e
+from confide_server.errors import AlreadyUsed, Conflict, Expired, InvalidInput, NotFound
+from confide_server.services.auth import digest
+from confide_server.store.schema import (
+    audit_events,
+    devices,
+    enrolment_codes,
+    organisations,
+    policies,
+    workers,
+)
+
+ROLES = ("worker", "supervisor", "admin")
+ORG_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    version: int
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    name: str
+    max_retention_seconds: int
+
+
+async def audit(
+    conn: AsyncConnection, now: float, action: str, actor: str, subject: str | None = None
+) -> None:
+    await conn.execute(
+        insert(audit_events).values(hour=hour_of(now), action=action, actor=actor, subject=subject)
+    )
+
+
+async def create(conn: AsyncConnection, name: str, max_retention_seconds: int, now: float) -> None:
+    if await conn.scalar(select(organisations.c.id)) is not None:
+        raise Conflict("the organisation already exists")
+    if not 0 < len(name) <= 200:
+        raise InvalidInput("the organisation's name must be 1 to 200 characters")
+    await conn.execute(
+        insert(organisations).values(
+            id=ORG_ID,
+            name=name,
+            max_retention_seconds=max_retention_seconds,
+            created_day=day_of(now),
+        )
+    )
+    await audit(conn, now, "organisation.create", "cli")
+
+
+async def get(conn: AsyncConnection) -> Organisation | None:
+    row = (
+        await conn.execute(select(organisations.c.name, organisations.c.max_retention_seconds))
+    ).first()
+    return None if row is None else Organisation(row.name, row.max_retention_seconds)
+
+
+async def publish_policy(conn: AsyncConnection, text: str, now: float, actor: str) -> Policy:
+    if not text.strip():
+        raise InvalidInput("the policy text must not be empty")
+    latest = await conn.scalar(select(func.max(policies.c.version)))
+    version = (latest or 0) + 1
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    await conn.execute(
+        insert(policies).values(version=version, text=text, sha256=sha, published_day=day_of(now))
+    )
+    await audit(conn, now, "policy.publish", actor, str(version))
+    return Policy(version, text, sha)
+
+
+async def current_policy(conn: AsyncConnection) -> Policy | None:
+    row = (
+        await conn.execute(
+            select(policies.c.version, policies.c.text, policies.c.sha256)
+            .order_by(policies.c.version.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else Policy(row.version, row.text, row.sha256)
+
+
+async def enrol_worker(
+    conn: AsyncConnection, role: str, now: float, ttl: int, actor: str
+) -> tuple[bytes, bytes]:
+    """Create a worker and a one-time enrolment code for its first device: (worker id, code)."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    worker_id, code = os.urandom(16), os.urandom(32)
+    await conn.execute(
+        insert(workers).values(id=worker_id, role=role, disabled=False, created_day=day_of(now))
+    )
+    await conn.execute(
+        insert(enrolment_codes).values(
+            code_hash=digest(code), worker_id=worker_id, used=False, expires_at=int(now) + ttl
+        )
+    )
+    await audit(conn, now, "worker.enrol", actor, b64e(worker_id))
+    return worker_id, code
+
+
+async def use_enrolment_code(conn: AsyncConnection, code: bytes, now: float) -> tuple[bytes, str]:
+    """Mark a code used (atomically) and return its worker's (id, role)."""
+    code_hash = digest(code)
+    worker_id = await conn.scalar(
+        update(enrolment_codes)
+        .where(
+            enrolment_codes.c.code_hash == code_hash,
+            enrolment_codes.c.used.is_(False),
+            enrolment_codes.c.expires_at > int(now),
+        )
+        .values(used=True)
+        .returning(enrolment_codes.c.worker_id)
+    )
+    if worker_id is None:
+        row = (
+            await conn.execute(
+                select(enrolment_codes.c.used).where(enrolment_codes.c.code_hash == code_hash)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("unknown enrolment code")
+        if row.used:
+            raise AlreadyUsed("this enrolment code has already been used")
+        raise Expired("this enrolment code has expired; ask the admin for a new one")
+    role = await conn.scalar(select(workers.c.role).where(workers.c.id == worker_id))
+    assert role is not None
+    await audit(conn, now, "worker.device.register", b64e(worker_id))
+    return worker_id, role
+
+
+async def worker_devices(conn: AsyncConnection) -> list[tuple[bytes, str, bytes]]:
+    """(worker id, role, device id) for every active worker device, for finding supervisors."""
+    rows = await conn.execute(
+        select(workers.c.id, workers.c.role, devices.c.id.label("device_id"))
+        .select_from(workers.join(devices, devices.c.worker_id == workers.c.id))
+        .where(workers.c.disabled.is_(False), devices.c.revoked.is_(False))
+    )
+    return [(r.id, r.role, r.device_id) for r in rows]
+
+
+async def audit_log(conn: AsyncConnection, limit: int) -> list[dict[str, object]]:
+    rows = await conn.execute(select(audit_events).order_by(audit_events.c.id.desc()).limit(limit))
+    return [
+        {"hour": r.hour, "action": r.action, "actor": r.actor, "subject": r.subject} for r in rows
+    ]
+
+
+async def require_worker(conn: AsyncConnection, device_id: bytes) -> None:
+    kind = await conn.scalar(select(devices.c.kind).where(devices.c.id == device_id))
+    if kind != "worker":
+        raise NotFound("no such worker device")

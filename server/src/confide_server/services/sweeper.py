@@ -1,0 +1,75 @@
+"""The background sweeper: deletes everything whose time is up.
+
+Expired envelopes, idempotency records, invites and their unredeemed capabilities,
+challenges, session tokens, enrolment codes, attachments, and one-time prekeys older than
+``prekey_max_age_seconds``. One transaction per sweep; several relay processes may sweep
+the same database, which is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from confide_server.clock import Clock, day_of
+from confide_server.store.schema import (
+    attachments,
+    capabilities,
+    challenges,
+    enrolment_codes,
+    envelopes,
+    invites,
+    one_time_prekeys,
+    sent_messages,
+    sessions,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[str, int]:
+    """Delete expired rows; returns how many of each kind went."""
+    t = int(now)
+    counts: dict[str, int] = {}
+    async with engine.begin() as conn:
+        expired_invites = select(invites.c.capability_id).where(
+            invites.c.expires_at <= t, invites.c.used.is_(False)
+        )
+        doomed_capabilities = list((await conn.scalars(expired_invites)).all())
+        for name, statement in (
+            ("envelopes", delete(envelopes).where(envelopes.c.expires_at <= t)),
+            ("sent_messages", delete(sent_messages).where(sent_messages.c.expires_at <= t)),
+            ("invites", delete(invites).where(invites.c.expires_at <= t)),
+            (
+                "capabilities",
+                delete(capabilities).where(
+                    capabilities.c.id.in_(doomed_capabilities)
+                    | (capabilities.c.expires_at.is_not(None) & (capabilities.c.expires_at <= t))
+                ),
+            ),
+            ("challenges", delete(challenges).where(challenges.c.expires_at <= t)),
+            ("sessions", delete(sessions).where(sessions.c.expires_at <= t)),
+            ("enrolment_codes", delete(enrolment_codes).where(enrolment_codes.c.expires_at <= t)),
+            ("attachments", delete(attachments).where(attachments.c.expires_at <= t)),
+            (
+                "one_time_prekeys",
+                delete(one_time_prekeys).where(
+                    one_time_prekeys.c.created_day < day_of(now - prekey_max_age)
+                ),
+            ),
+        ):
+            counts[name] = (await conn.execute(statement)).rowcount
+    return counts
+
+
+async def run_forever(
+    engine: AsyncEngine, clock: Clock, interval: float, prekey_max_age: int
+) -> None:
+    while True:
+        with contextlib.suppress(Exception):
+            await sweep(engine, clock(), prekey_max_age)
+        await asyncio.sleep(interval)

@@ -1,0 +1,91 @@
+"""All relay settings, read from the environment with the CONFIDE_ prefix.
+
+Nothing here is built at import time: callers construct ``Settings()`` (or pass values) and
+hand it to ``create_app``. Production mode refuses the development defaults of secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_TURN_SECRET = "confide-development-turn-secret"  # noqa: S105 - a known dev default, refused in production
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _default_web_dist() -> Path | None:
+    candidate = REPO_ROOT / "clients" / "web" / "dist"
+    return candidate if candidate.is_dir() else None
+
+
+class Settings(BaseSettings):
+    """Relay configuration. Every limit the design calls a setting lives here."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFIDE_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    web_dist: Path | None = Field(default_factory=_default_web_dist)
+    log_level: str = "info"
+    turn_secret: str = DEV_TURN_SECRET
+
+    # Sizes, in decoded bytes.
+    max_envelope_bytes: int = Field(default=64 * 1024, ge=64)
+    max_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_http_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Queues and delivery.
+    max_queue_depth: int = Field(default=10_000, ge=1)
+    delivery_window: int = Field(default=64, ge=1, le=10_000)
+    default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    default_max_retention_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    writer_max_batch: int = Field(default=512, ge=1)
+    connections_per_token: int = Field(default=4, ge=1)
+
+    # Lifetimes of secrets and one-time things.
+    challenge_ttl_seconds: int = Field(default=60, ge=5)
+    token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    invite_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    enrolment_code_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    attachment_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    prekey_max_age_seconds: int = Field(default=180 * 24 * 3600, ge=3600)
+
+    # Prekeys.
+    prekey_low_watermark: int = Field(default=10, ge=0)
+    max_one_time_prekeys: int = Field(default=500, ge=1)
+    max_prekeys_per_upload: int = Field(default=200, ge=1)
+
+    # Rate limits (in memory only; client addresses never leave the process).
+    prekey_fetches_per_minute: int = Field(default=30, ge=1)
+    anonymous_requests_per_minute: int = Field(default=120, ge=1)
+    invite_redemptions_per_minute: int = Field(default=10, ge=1)
+
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    redis_poll_interval_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_defaults_in_production(self) -> Settings:
+        if self.env == "production" and self.turn_secret == DEV_TURN_SECRET:
+            raise ValueError("CONFIDE_TURN_SECRET must be set to a secret value in production")
+        if self.env == "production" and len(self.turn_secret) < 16:
+            raise ValueError("CONFIDE_TURN_SECRET must be at least 16 characters in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'confide.db').resolve()}"
+
+    @property
+    def max_frame_bytes(self) -> int:
+        """The largest WebSocket text frame: a base64 envelope plus a little JSON around it."""
+        return (self.max_envelope_bytes * 4) // 3 + 4096

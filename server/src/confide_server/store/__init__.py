@@ -1,0 +1,1 @@
+"""Storage: the schema, the engine, the group-commit writer and the queries of each concept."""

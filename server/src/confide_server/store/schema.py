@@ -1,0 +1,197 @@
+"""The relay's tables, as SQLAlchemy Core metadata shared by the queries and by Alembic.
+
+Every column fits the metadata budget of DESIGN.md section 3: public keys, opaque random ids,
+hashes of secrets, opaque ciphertext, roles, and coarse or expiry timestamps. There is no
+column for a sender, a name, a phone number, an e-mail address or a client address. Times
+are integer Unix seconds; "created" times are rounded down to the day (see clock.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite makes an INTEGER PRIMARY KEY an alias of its rowid (fast, ordered); PostgreSQL
+# needs a 64-bit identity for a queue that may see billions of envelopes.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("max_retention_seconds", BigInteger, nullable=False),
+    Column("created_day", BigInteger, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("published_day", BigInteger, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_day", BigInteger, nullable=False),
+)
+
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("code_hash", LargeBinary(32), primary_key=True),
+    Column("worker_id", LargeBinary(16), ForeignKey("workers.id"), nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("identity_key", LargeBinary(32), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),
+    Column("worker_id", LargeBinary(16), ForeignKey("workers.id"), nullable=True, index=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("created_day", BigInteger, nullable=False),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, unique=True),
+)
+
+capabilities = Table(
+    "capabilities",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("secret_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("mailbox_id", LargeBinary(16), ForeignKey("mailboxes.id"), nullable=False, index=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    # Set only while the capability waits for its invite to be redeemed.
+    Column("expires_at", BigInteger, nullable=True),
+)
+
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("challenge", LargeBinary(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, index=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+signed_prekeys = Table(
+    "signed_prekeys",
+    metadata,
+    Column("device_id", LargeBinary(16), ForeignKey("devices.id"), primary_key=True),
+    Column("key_id", BigInteger, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("created_day", BigInteger, nullable=False),
+)
+
+one_time_prekeys = Table(
+    "one_time_prekeys",
+    metadata,
+    Column("device_id", LargeBinary(16), ForeignKey("devices.id"), primary_key=True),
+    Column("key_id", BigInteger, primary_key=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_day", BigInteger, nullable=False, index=True),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("worker_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False),
+    Column("capability_id", LargeBinary(16), ForeignKey("capabilities.id"), nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+envelopes = Table(
+    "envelopes",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", LargeBinary(16), nullable=False, unique=True),
+    Column("mailbox_id", LargeBinary(16), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+    Index("ix_envelopes_mailbox_id_seq", "mailbox_id", "seq"),
+)
+
+# Idempotency records: SHA-256(mailbox id, client message id), kept until the envelope's
+# expiry so that a retry after acknowledgement is recognised and not delivered again.
+sent_messages = Table(
+    "sent_messages",
+    metadata,
+    Column("key", LargeBinary(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+consent_receipts = Table(
+    "consent_receipts",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("client_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False),
+    Column(
+        "worker_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, index=True
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("receipt", LargeBinary, nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("created_day", BigInteger, nullable=False),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", LargeBinary(16), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("hour", BigInteger, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("subject", String(64), nullable=True),
+)

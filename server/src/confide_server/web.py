@@ -1,0 +1,97 @@
+"""Security headers on every response, the bundled web app, and self-hosted API docs.
+
+The Content-Security-Policy is the cross-team contract's: only our own origin, with
+'wasm-unsafe-eval' because libsodium runs as WebAssembly. /docs is our own page loading the
+Swagger UI files installed with the relay, with its start-up script as a file too, so it
+works with no internet and under the same policy (no inline script).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; style-src 'self'"
+)
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
+]
+
+DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Confide relay API</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/docs-init.js"></script></body></html>
+"""
+
+DOCS_INIT = """window.onload = function () {
+  window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui" });
+};
+"""
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
+
+
+def install_docs(app: FastAPI) -> None:
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
+
+    @app.get("/docs-init.js", include_in_schema=False)
+    async def docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript")
+
+
+def install_web_app(app: FastAPI, dist: Path | None) -> None:
+    """The worker app at /, the client's join page at /join, other files from dist."""
+    if dist is None or not (dist / "index.html").is_file():
+
+        @app.get("/", include_in_schema=False)
+        async def root() -> JSONResponse:
+            return JSONResponse({"service": "confide relay", "docs": "/docs"})
+
+        return
+    index = dist / "index.html"
+    join = dist / "join.html" if (dist / "join.html").is_file() else index
+
+    @app.get("/", include_in_schema=False)
+    async def worker_app() -> FileResponse:
+        return FileResponse(index)
+
+    @app.get("/join", include_in_schema=False)
+    async def join_page() -> FileResponse:
+        return FileResponse(join)
+
+    app.mount("/", StaticFiles(directory=dist), name="web")

@@ -1,0 +1,1 @@
+"""The WebSocket endpoint: frame protocol (no I/O), delivery window (no I/O), socket adapter."""

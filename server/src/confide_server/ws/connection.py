@@ -1,0 +1,222 @@
+"""The socket adapter: moves frames between one WebSocket and the relay, and nothing else.
+
+Parsing lives in ws/frames.py and flow control in ws/window.py. Two tasks per connection:
+this reader, and a sender that writes queued frames and, when the window has room and the
+queue may hold more, reads the mailbox's queue from the database. Reading from the socket
+pauses while too many answers wait to be written, so a client that sends without reading
+is slowed by TCP instead of growing our memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from confide_server.errors import InvalidInput, RelayError, TooLarge, Unauthenticated, Unavailable
+from confide_server.relay import Relay
+from confide_server.services import auth
+from confide_server.store import queue
+from confide_server.store.writer import SendResult
+from confide_server.ws import frames
+from confide_server.ws.window import DeliveryWindow
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_FRAMES = 1024
+MAX_BAD_FRAMES = 20
+
+
+class Connection:
+    def __init__(self, socket: WebSocket, relay: Relay) -> None:
+        self._socket = socket
+        self._relay = relay
+        self._settings = relay.settings
+        self._window = DeliveryWindow(relay.settings.delivery_window)
+        self._out: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._principal: auth.Principal | None = None
+        self._token_key: bytes | None = None
+        self._closed = False
+        self._bad_frames = 0
+        self._close_code = 1000
+        self._close_reason = ""
+
+    # Sink, called by fan-out.
+    def offer(self, envelope_id: bytes, body: bytes) -> None:
+        if self._window.offer(envelope_id):
+            self._push(frames.envelope(envelope_id, body))
+            self._relay.metrics.delivered.inc()
+        else:
+            self._wake.set()
+
+    def notice(self, payload: dict[str, object]) -> None:
+        self._push(frames.notice(payload))
+
+    def poke(self) -> None:
+        self._window.mark_dirty()
+        self._wake.set()
+
+    def _push(self, frame: str) -> None:
+        self._out.append(frame)
+        self._wake.set()
+        if len(self._out) >= MAX_PENDING_FRAMES:
+            self._room.clear()
+
+    async def run(self) -> None:
+        await self._socket.accept()
+        self._relay.metrics.connections.inc()
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            await self._read_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._closed = True
+            self._wake.set()
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+            self._detach()
+            self._relay.metrics.connections.dec()
+        if self._close_code != 1000:
+            with contextlib.suppress(Exception):
+                await self._socket.close(self._close_code, self._close_reason)
+
+    def _detach(self) -> None:
+        if self._principal is not None:
+            self._relay.fanout.unregister(self._principal.mailbox_id, self)
+        if self._token_key is not None:
+            self._relay.close_connection(self._token_key)
+
+    async def _read_loop(self) -> None:
+        while not self._closed:
+            if not self._room.is_set():
+                await self._room.wait()
+            message = await self._socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            if not await self._handle(data):
+                return
+
+    async def _handle(self, data: str | bytes) -> bool:
+        """Act on one frame; False ends the connection."""
+        try:
+            frame = frames.parse(
+                data,
+                max_frame_bytes=self._settings.max_frame_bytes,
+                max_envelope_bytes=self._settings.max_envelope_bytes,
+            )
+        except TooLarge as exc:
+            return self._fail(exc)
+        except frames.FrameError as exc:
+            self._bad_frames += 1
+            self._push(frames.error(exc.ref, exc))
+            if self._bad_frames > MAX_BAD_FRAMES:
+                return self._fail(InvalidInput("too many invalid frames"))
+            return True
+        if isinstance(frame, frames.SendFrame):
+            self._send(frame)
+        elif isinstance(frame, frames.AckFrame):
+            self._ack(frame)
+        elif isinstance(frame, frames.AuthFrame):
+            return await self._authenticate(frame)
+        else:
+            self._push(frames.pong(frame.ref))
+        return True
+
+    def _fail(self, exc: RelayError) -> bool:
+        self._close_code, self._close_reason = exc.close_code, exc.detail[:120]
+        return False
+
+    def _send(self, frame: frames.SendFrame) -> None:
+        future = self._relay.send_future(
+            frame.mailbox_id, frame.capability, frame.client_message_id, frame.body, frame.ttl
+        )
+        ref = frame.ref
+
+        def answer(done: asyncio.Future[SendResult]) -> None:
+            if self._closed:
+                return
+            exc = done.exception()
+            if exc is None:
+                result = done.result()
+                if result.duplicate:
+                    self._relay.metrics.duplicates.inc()
+                self._push(frames.accepted(ref, result.envelope_id, result.duplicate))
+            elif isinstance(exc, RelayError):
+                self._relay.metrics.rejected.labels(exc.slug).inc()
+                self._push(frames.error(ref, exc))
+            else:
+                self._push(frames.error(ref, Unavailable("storage is unavailable")))
+
+        future.add_done_callback(answer)
+
+    def _ack(self, frame: frames.AckFrame) -> None:
+        if self._principal is None:
+            self._push(frames.error(None, Unauthenticated("authenticate before acking")))
+            return
+        self._window.acked(frame.ids)
+        self._relay.metrics.acked.inc(len(frame.ids))
+        future = self._relay.writer.ack_nowait(self._principal.mailbox_id, frame.ids)
+        future.add_done_callback(lambda f: f.exception())
+        self._wake.set()
+
+    async def _authenticate(self, frame: frames.AuthFrame) -> bool:
+        if self._principal is not None:
+            self._push(frames.error(None, InvalidInput("already authenticated")))
+            return True
+        try:
+            async with self._relay.engine.connect() as conn:
+                principal = await auth.authenticate(conn, frame.token, self._relay.clock())
+            self._token_key = self._relay.open_connection(frame.token)
+        except RelayError as exc:
+            self._push(frames.error(None, exc))
+            await self._flush()
+            return self._fail(exc)
+        self._principal = principal
+        self._relay.fanout.register(principal.mailbox_id, self)
+        self._push(frames.ready(principal.device_id, principal.mailbox_id))
+        self._window.mark_dirty()
+        return True
+
+    async def _flush(self) -> None:
+        while self._out:
+            await self._socket.send_text(self._out.popleft())
+
+    async def _send_loop(self) -> None:
+        while not self._closed:
+            if self._out:
+                await self._socket.send_text(self._out.popleft())
+                if len(self._out) < MAX_PENDING_FRAMES // 2:
+                    self._room.set()
+                continue
+            if self._principal is not None and self._window.want() > 0:
+                await self._read_queue(self._principal.mailbox_id)
+                continue
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _read_queue(self, mailbox_id: bytes) -> None:
+        epoch, asked = self._window.epoch, self._window.want()
+        try:
+            rows = await queue.pending(
+                self._relay.engine, mailbox_id, asked, int(self._relay.clock()), self._window.skip()
+            )
+        except Exception:
+            log.warning("reading a queue failed; will retry")
+            await asyncio.sleep(1.0)
+            return
+        for envelope_id, body in rows:
+            if self._window.from_queue(envelope_id):
+                self._out.append(frames.envelope(envelope_id, bytes(body)))
+                self._relay.metrics.delivered.inc()
+        self._window.queue_read_done(epoch, asked, len(rows))
