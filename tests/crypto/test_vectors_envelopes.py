@@ -78,7 +78,7 @@ def test_safety_number_known_answers_and_symmetry() -> None:
 
 
 def test_safety_number_detects_a_substituted_key() -> None:
-    a, b = bytes.fromhex(SAFETY["identity_key_a"]), bytes.fromhex(SAFETY["identity_key_b"])
+    a = bytes.fromhex(SAFETY["identity_key_a"])
     mallory = IdentityKeyPair(bytes(range(32))).public
     assert safety_number.safety_number(a, mallory) != SAFETY["safety_number"]
     with pytest.raises(SafetyNumberMismatchError):
