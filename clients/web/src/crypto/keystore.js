@@ -2,15 +2,18 @@
 // the data with XChaCha20-Poly1305. The header (version, cost parameters, salt, nonce) is the
 // associated data, so a tampered header fails to open just like a wrong passphrase.
 //   store = version(1)=0x01 || opslimit(u32) || memlimit(u32) || salt(16) || nonce(24) || ct
-// PROVISIONAL: to be aligned with confide_crypto's key-store format once it is published.
+// The same layout as confide_crypto.keystore (docs/e2e-protocol.md §9).
 import { concatBytes, utf8 } from "../shared/b64.js";
 import { sodium } from "./sodium.js";
 import { Reader, u32, u8 } from "./wire.js";
 
 const VERSION = 1;
-export const DEFAULT_COST = { opslimit: 3, memlimit: 64 * 1024 * 1024 };
+// libsodium's "interactive" Argon2id cost, the same default as confide_crypto.
+export const DEFAULT_COST = { opslimit: 2, memlimit: 64 * 1024 * 1024 };
 
-export class WrongPassphrase extends Error {}
+export class WrongPassphrase extends Error {
+  name = "WrongPassphrase";
+}
 
 export function deriveKey(passphrase, salt, cost) {
   return sodium.crypto_pwhash(

@@ -1,3 +1,29 @@
+// The client's page. It keeps the invite secret only in memory: the fragment is removed from
+// the address bar at once, so neither history nor a shared screen shows it.
 import { h, show } from "../shared/dom.js";
-show(h("h2", {}, "Join"));
-import("../crypto/sodium.js").then(() => show(h("h2", {}, "Join ready")));
+import { idbGet } from "../shared/idb.js";
+import { CLIENT_DB, installQuickExit } from "./quickexit.js";
+
+installQuickExit();
+
+const loadClient = () => import("./client.js");
+
+async function boot() {
+  const token = location.hash.slice(1);
+  if (token) {
+    history.replaceState(null, "", location.pathname);
+    show(h("section", {}, h("h2", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
+    (await loadClient()).join(token);
+    return;
+  }
+  const remembered = await idbGet(CLIENT_DB, "vault").catch(() => null);
+  if (remembered) {
+    (await loadClient()).showUnlock(remembered);
+    return;
+  }
+  show(h("section", { "aria-labelledby": "nothing-title" },
+    h("h2", { id: "nothing-title" }, "Nothing here"),
+    h("p", {}, "This page keeps nothing once it is closed. If you were given a link, open it again from where you received it; each link works once, so you may need to ask for a new one.")));
+}
+
+boot();

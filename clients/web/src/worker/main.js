@@ -1,2 +1,96 @@
-import { h, show } from "../shared/dom.js";
-show(h("h2", {}, "Worker app"));
+// The worker's app: enrol this device, or unlock it, then hand over to the workspace. The
+// first paint needs none of the crypto; the engine chunk loads when a form is submitted.
+import { h, show, field, announce } from "../shared/dom.js";
+import { idbGet } from "../shared/idb.js";
+import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
+
+const loadWorkspace = () => import("./workspace.js");
+
+function passphraseInput(id, autocomplete) {
+  return h("input", { id, type: "password", required: true, minlength: 10, autocomplete });
+}
+
+function errorLine() {
+  return h("p", { class: "error", role: "alert" });
+}
+
+function busy(form, on) {
+  for (const el of form.querySelectorAll("button, input")) el.disabled = on;
+}
+
+function showEnrol() {
+  const code = h("input", { required: true, autocomplete: "off", spellcheck: "false" });
+  const pass = passphraseInput("pass", "new-password");
+  const again = passphraseInput("pass2", "new-password");
+  const error = errorLine();
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      if (pass.value !== again.value) {
+        error.textContent = "The two passphrases differ.";
+        return;
+      }
+      busy(form, true);
+      announce("Making this device's keys…");
+      try {
+        const session = await enrol(code.value, pass.value);
+        (await loadWorkspace()).openWorkspace(session, lockNow);
+      } catch (err) {
+        error.textContent = `Enrolment failed: ${err.message}`;
+        busy(form, false);
+      }
+    },
+  },
+  ...field("enrol-code", "Enrolment code (from your administrator)", code),
+  ...field("enrol-pass", "Choose a passphrase (at least 10 characters)", pass),
+  h("p", { class: "muted", id: "pass-help" }, "It protects this device's keys and your conversations. It cannot be recovered."),
+  ...field("enrol-pass2", "Type the passphrase again", again),
+  h("div", { class: "row" }, h("button", { type: "submit" }, "Set up this device")),
+  error);
+  show(h("section", { "aria-labelledby": "enrol-title" }, h("h2", { id: "enrol-title" }, "Set up Confide on this device"), form));
+}
+
+function showUnlock(sealed, reason) {
+  const pass = passphraseInput("unlock-pass", "current-password");
+  const error = errorLine();
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      busy(form, true);
+      try {
+        const session = await unlock(sealed, pass.value);
+        (await loadWorkspace()).openWorkspace(session, lockNow);
+      } catch (err) {
+        error.textContent = err.name === "WrongPassphrase" ? "That passphrase does not open this device." : `Could not unlock: ${err.message}`;
+        busy(form, false);
+        pass.focus();
+      }
+    },
+  },
+  ...field("unlock-pass", "Passphrase", pass),
+  h("div", { class: "row" }, h("button", { type: "submit" }, "Unlock")),
+  error);
+  show(h("section", { "aria-labelledby": "unlock-title" },
+    h("h2", { id: "unlock-title" }, "Confide is locked"),
+    reason ? h("p", { class: "muted" }, reason) : null,
+    form));
+}
+
+// Locking drops every key and message from memory by reloading the page: nothing of the
+// unlocked session survives in JavaScript objects, and the sealed vault stays in IndexedDB.
+function lockNow(reason = "locked") {
+  sessionStorage.setItem("confide-lock-reason", reason);
+  location.reload();
+}
+
+async function boot() {
+  const reason = sessionStorage.getItem("confide-lock-reason");
+  sessionStorage.removeItem("confide-lock-reason");
+  const sealed = await idbGet(VAULT_DB, VAULT_KEY);
+  if (sealed) showUnlock(sealed, reason === "idle" ? "Locked after a period of inactivity." : null);
+  else showEnrol();
+}
+
+boot();

@@ -1,0 +1,241 @@
+// The client's side: keys made in this browser, the organisation's policy, consent signed by
+// this device, then the conversation. Everything lives in memory unless the client chose
+// "remember this device", in which case it is sealed under their passphrase in IndexedDB.
+import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
+import { chatView, downloadFile } from "../shared/chatview.js";
+import { addMessage, canSend, expire, markState, newConversation } from "../shared/conversation.js";
+import { announce, field, h, show } from "../shared/dom.js";
+import { idbPut } from "../shared/idb.js";
+import { applyCommon, isCountable } from "../shared/inbox.js";
+import { inviteTag } from "../shared/invite.js";
+import * as relay from "../shared/relay.js";
+import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
+import * as engine from "../engine/index.js";
+import { CLIENT_DB, onQuickExit } from "./quickexit.js";
+import { consentView, reviewView } from "./consentview.js";
+
+const CONSENT_DAYS = 365;
+const WORKER = "Your peer worker";
+
+let client = null;
+
+onQuickExit(() => {
+  client?.messenger?.stop();
+  client = null;
+});
+
+export async function join(token) {
+  const device = engine.Device.create();
+  let redeemed;
+  try {
+    redeemed = await relay.redeemInvite(token, device.identity);
+  } catch (err) {
+    show(h("section", { "aria-labelledby": "used-title" },
+      h("h2", { id: "used-title" }, "This link cannot be used"),
+      h("p", {}, err.status === 404 || err.status === 409 || err.status === 410
+        ? "It has already been used or has expired. Ask for a new link."
+        : `Something went wrong: ${err.message}`)));
+    return;
+  }
+  client = {
+    device, inviteTag: inviteTag(engine.sodium, token), deviceId: toB64u(redeemed.deviceId),
+    mailboxId: toB64u(redeemed.mailboxId), policy: redeemed.policy,
+    worker: {
+      identityKey: toB64u(redeemed.workerBundle.identityKey), mailboxId: toB64u(redeemed.workerMailboxId),
+      capability: toB64u(redeemed.workerCapability),
+    },
+    bundle: redeemed.workerBundle, conv: newConversation({ alias: WORKER }), remember: null,
+  };
+  showConsent();
+}
+
+function showConsent() {
+  const digest = toHex(engine.consent.policyDigest(client.policy.text));
+  show(consentView({
+    policy: client.policy,
+    policyIntact: digest === client.policy.sha256,
+    days: CONSENT_DAYS,
+    onAgree: (remember) => agree(remember),
+  }));
+}
+
+async function agree(remember) {
+  const now = Math.floor(Date.now() / 1000);
+  const policySha256 = engine.consent.policyDigest(client.policy.text);
+  const { receipt, signature } = engine.consent.signReceipt(client.device.identity, {
+    workerIdentityKey: client.bundle.identityKey, policyVersion: client.policy.version, policySha256,
+    signedAt: now, expiresAt: now + CONSENT_DAYS * 86400,
+    discloser: "Me, through this device", recipient: "My peer support worker and their program",
+    purpose: "Peer support conversations", information: "The messages and files I choose to share in this conversation",
+  });
+  client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
+  await relay.submitConsent(client.token, "receipt", receipt, signature);
+  client.capabilityForWorker = toB64u(await relay.mintCapability(client.token));
+  client.conv.consent = { state: "given", receipt: toB64u(receipt), signature: toB64u(signature), policyVersion: client.policy.version, signedAt: now, expiresAt: now + CONSENT_DAYS * 86400 };
+  if (remember) client.remember = engine.keystore.newStoreKey(remember);
+  client.device.startSession(client.bundle);
+  startMessenger();
+  await client.messenger.send(workerPeer(), {
+    t: "hello", id: engine.Messenger.newId(), invite: client.inviteTag, mailbox: client.mailboxId,
+    capability: client.capabilityForWorker, receipt: client.conv.consent.receipt, signature: client.conv.consent.signature,
+  });
+  addMessage(client.conv, { id: "consent", kind: "system", body: "You agreed. You can review or withdraw this at any time." });
+  await save();
+  render();
+}
+
+function workerPeer() {
+  return {
+    identityKey: fromB64u(client.worker.identityKey), mailboxId: fromB64u(client.worker.mailboxId),
+    capability: fromB64u(client.worker.capability),
+  };
+}
+
+// Seals the whole client state when "remember this device" was chosen; otherwise a no-op,
+// so nothing at all reaches storage.
+async function save() {
+  if (!client?.remember) return;
+  const { device, remember, messenger, bundle, ...rest } = client;
+  const doc = { ...rest, device: toB64u(device.toBytes()), bundle: null };
+  await idbPut(CLIENT_DB, "vault", engine.keystore.seal(remember, utf8(JSON.stringify(doc))));
+}
+
+function startMessenger() {
+  client.messenger = new engine.Messenger({
+    device: client.device, token: client.token, save,
+    onMessage: (sender, message) => receive(sender, message),
+    onState: () => {},
+  });
+  client.messenger.start();
+  setInterval(() => {
+    if (client && expire(client.conv)) render();
+  }, 15000);
+}
+
+async function receive(sender, message) {
+  if (toB64u(sender) !== client.worker.identityKey) {
+    client.conv.keyChanged = true;
+    render();
+    return;
+  }
+  if (applyCommon(client.conv, message) && isCountable(message)) {
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      // Neutral wording only: no sender, no text.
+      new Notification("Notes", { body: "Something new" });
+    }
+    announce("New message");
+    if (canSend(client.conv)) client.messenger.send(workerPeer(), { t: "ack", ids: [message.id] }).catch(() => {});
+  }
+  render();
+}
+
+async function sendApp(message) {
+  const conv = client.conv;
+  const ttl = conv.ttl || undefined;
+  addMessage(conv, { ...message, mine: true, state: "sending", ttl });
+  render();
+  try {
+    await client.messenger.send(workerPeer(), { ...message, ttl }, ttl);
+    markState(conv, [message.id], "sent");
+  } catch (err) {
+    markState(conv, [message.id], "failed");
+    announce(`Not sent: ${err.message}`);
+  }
+  await save();
+  render();
+}
+
+async function sendFile(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const { blob, pointer } = engine.attachments.encryptAttachment(bytes);
+  const blobId = await relay.uploadBlob(client.token, blob);
+  await sendApp({ t: "file", kind: "file", id: engine.Messenger.newId(), name: file.name, type: file.type, size: bytes.length, blob: blobId, pointer: toB64u(engine.attachments.encodePointer(pointer)) });
+}
+
+async function openFile(message) {
+  try {
+    const blob = await relay.downloadBlob(client.token, message.blobId ?? message.blob);
+    downloadFile(message.name, message.type, engine.attachments.decryptAttachment(blob, engine.attachments.decodePointer(fromB64u(message.pointer))));
+  } catch (err) {
+    announce(`The attachment could not be opened: ${err.message}`);
+  }
+}
+
+async function revoke() {
+  const conv = client.conv;
+  const { revocation, signature } = engine.consent.signRevocation(client.device.identity, fromB64u(conv.consent.receipt), Math.floor(Date.now() / 1000));
+  // Tell the worker first (inside the E2E channel), then withdraw the capability so the
+  // relay refuses anything more from them.
+  await client.messenger.send(workerPeer(), { t: "revoke", id: engine.Messenger.newId(), revocation: toB64u(revocation), signature: toB64u(signature) }).catch(() => {});
+  await relay.submitConsent(client.token, "revocation", revocation, signature).catch(() => {});
+  await relay.revokeCapability(client.token, fromB64u(client.capabilityForWorker)).catch(() => {});
+  conv.consent = { ...conv.consent, state: "revoked" };
+  addMessage(conv, { id: "revoked", kind: "system", body: "You withdrew your consent. This conversation is closed." });
+  await save();
+  view = "chat";
+  render();
+}
+
+let view = "chat";
+
+function render() {
+  if (!client) return;
+  const conv = client.conv;
+  const active = document.activeElement;
+  const keep = active?.id === "compose-text" ? active.value : null;
+  if (view === "review") {
+    show(reviewView({ consent: conv.consent, policy: client.policy, onRevoke: revoke, onBack: () => { view = "chat"; render(); } }));
+    return;
+  }
+  if (view === "safety") {
+    show(safetyView(engine, client.device.identity.public, fromB64u(client.worker.identityKey), {
+      peerName: WORKER, verified: conv.verified,
+      onVerified: () => { conv.verified = true; save(); render(); },
+      onBack: () => { view = "chat"; render(); },
+    }));
+    return;
+  }
+  show(h("section", { "aria-labelledby": "chat-title" },
+    h("h2", { id: "chat-title" }, "Your conversation"),
+    conv.keyChanged ? keyChangedAlert(WORKER) : null,
+    h("div", { class: "row" },
+      h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, "Your consent"),
+      h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number")),
+    chatView(conv, {
+      peerName: WORKER,
+      disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,
+      onSend: (body) => sendApp({ t: "text", kind: "text", id: engine.Messenger.newId(), body }),
+      onAttach: (file) => sendFile(file).catch((err) => announce(`Not sent: ${err.message}`)),
+      onTimer: (ttl) => { conv.ttl = ttl; client.messenger.send(workerPeer(), { t: "timer", id: engine.Messenger.newId(), ttl }).catch(() => {}); },
+      onOpenFile: openFile,
+    })));
+  if (keep !== null) {
+    const text = document.getElementById("compose-text");
+    if (text && !text.disabled) {
+      text.value = keep;
+      text.focus();
+    }
+  }
+}
+
+export function showUnlock(sealed) {
+  const pass = h("input", { type: "password", required: true, autocomplete: "current-password" });
+  const error = h("p", { class: "error", role: "alert" });
+  show(h("section", { "aria-labelledby": "unlock-title" },
+    h("h2", { id: "unlock-title" }, "Welcome back"),
+    h("form", {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const opened = engine.keystore.open(pass.value, sealed);
+          const doc = JSON.parse(fromUtf8(opened.plaintext));
+          client = { ...doc, device: engine.Device.fromBytes(fromB64u(doc.device)), remember: opened.storeKey };
+          client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
+          startMessenger();
+          render();
+        } catch {
+          error.textContent = "That passphrase does not open this.";
+        }
+      },
+    }, ...field("client-pass", "Passphrase", pass), h("div", { class: "row" }, h("button", { type: "submit" }, "Open")), error)));
+}

@@ -1,0 +1,44 @@
+// Quick exit: the always-visible button, or Escape pressed twice within a second and a half,
+// replaces this page with a neutral one and wipes what this tab stored. location.replace
+// drops the current history entry, so Back does not return here.
+import { idbDrop } from "../shared/idb.js";
+
+export const CLIENT_DB = "notes-device";
+const NEUTRAL_PAGE = "/assets/neutral.html";
+const DOUBLE_PRESS_MS = 1500;
+
+let wipers = [];
+
+// Lets the page register something to forget (sockets, keys held in memory).
+export function onQuickExit(wipe) {
+  wipers.push(wipe);
+}
+
+export async function quickExit() {
+  for (const wipe of wipers) {
+    try {
+      wipe();
+    } catch {
+      // Leaving matters more than a clean wipe of one part.
+    }
+  }
+  wipers = [];
+  document.getElementById("app")?.replaceChildren();
+  document.title = "Weather";
+  sessionStorage.clear();
+  localStorage.clear();
+  // Deleting the database is quick; a short cap keeps the exit immediate even if it is not.
+  await Promise.race([idbDrop(CLIENT_DB), new Promise((r) => setTimeout(r, 400))]);
+  location.replace(NEUTRAL_PAGE);
+}
+
+export function installQuickExit() {
+  document.getElementById("quick-exit").addEventListener("click", quickExit);
+  let lastEscape = 0;
+  addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const now = Date.now();
+    if (now - lastEscape < DOUBLE_PRESS_MS) quickExit();
+    lastEscape = now;
+  }, { capture: true });
+}

@@ -1,0 +1,50 @@
+// A conversation as both apps keep it: plain data, so it can be sealed into the vault as
+// JSON. Nothing here is ever sent to the relay; aliases and message text live only here.
+
+export const TIMER_CHOICES = [
+  { seconds: 0, label: "Off" },
+  { seconds: 5 * 60, label: "5 minutes" },
+  { seconds: 3600, label: "1 hour" },
+  { seconds: 86400, label: "1 day" },
+  { seconds: 7 * 86400, label: "1 week" },
+];
+
+// The disappearing-timer choices that fit the organisation's maximum retention.
+export function timerChoices(maxRetentionSeconds) {
+  return TIMER_CHOICES.filter((c) => c.seconds === 0 || !maxRetentionSeconds || c.seconds <= maxRetentionSeconds);
+}
+
+export function newConversation(fields) {
+  return {
+    alias: "", peer: null, consent: { state: "none" }, verified: false, verifiedKey: null,
+    keyChanged: false, ttl: 0, messages: [], unread: 0, ...fields,
+  };
+}
+
+export function addMessage(conv, message) {
+  if (conv.messages.some((m) => m.id === message.id)) return false;
+  const at = message.at ?? Date.now();
+  const expiresAt = message.ttl ? at + message.ttl * 1000 : null;
+  conv.messages.push({ ...message, at, expiresAt });
+  return true;
+}
+
+export function markState(conv, ids, state) {
+  const rank = { failed: 0, sending: 1, sent: 2, delivered: 3 };
+  for (const m of conv.messages) {
+    if (m.mine && ids.includes(m.id) && rank[state] > (rank[m.state] ?? 0)) m.state = state;
+  }
+}
+
+// Deletes messages whose disappearing timer ran out; returns whether anything went.
+export function expire(conv, now = Date.now()) {
+  const before = conv.messages.length;
+  conv.messages = conv.messages.filter((m) => !m.expiresAt || m.expiresAt > now);
+  return conv.messages.length !== before;
+}
+
+export function canSend(conv) {
+  return Boolean(conv.peer?.capability) && conv.consent.state === "given";
+}
+
+export const STATE_LABEL = { sending: "Sending…", sent: "Sent", delivered: "Delivered", failed: "Not sent" };

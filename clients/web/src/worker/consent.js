@@ -1,0 +1,51 @@
+// The worker's side of consent: a client's first message carries its signed receipt and a
+// capability for its mailbox; a later message may carry a signed revocation. Both are
+// verified against the client's identity key before anything changes.
+import { fromB64u, toB64u } from "../shared/b64.js";
+import { addMessage, newConversation } from "../shared/conversation.js";
+import { announce } from "../shared/dom.js";
+
+export function handleHello(ws, sender, message) {
+  const { engine, state } = ws;
+  const key = typeof message.invite === "string" && /^[0-9a-f]{32}$/.test(message.invite) ? message.invite : null;
+  if (!key) return null;
+  let receipt;
+  try {
+    receipt = engine.consent.verifyReceipt(fromB64u(message.receipt), fromB64u(message.signature), {
+      clientIdentityKey: sender,
+      workerIdentityKey: ws.session.device.identity.public,
+      now: Math.floor(Date.now() / 1000),
+    });
+  } catch (err) {
+    announce(`A consent receipt did not verify: ${err.message}`);
+    return null;
+  }
+  const conv = state.conversations[key] ?? (state.conversations[key] = newConversation({ alias: "New contact" }));
+  const senderB64 = toB64u(sender);
+  if (conv.peer && conv.peer.identityKey !== senderB64) {
+    conv.keyChanged = true;
+    conv.verified = false;
+  }
+  conv.peer = { identityKey: senderB64, mailboxId: message.mailbox, capability: message.capability };
+  conv.consent = {
+    state: "given", receipt: message.receipt, signature: message.signature,
+    policyVersion: receipt.policyVersion, signedAt: receipt.signedAt, expiresAt: receipt.expiresAt,
+  };
+  addMessage(conv, { id: `consent-${receipt.signedAt}`, kind: "system", mine: false, body: "Consent given." });
+  return conv;
+}
+
+export function handleRevoke(ws, conv, sender, message) {
+  try {
+    ws.engine.consent.verifyRevocation(fromB64u(message.revocation), fromB64u(message.signature), {
+      receipt: fromB64u(conv.consent.receipt), clientIdentityKey: sender,
+    });
+  } catch (err) {
+    announce(`A consent revocation did not verify: ${err.message}`);
+    return;
+  }
+  conv.consent = { ...conv.consent, state: "revoked", revokedAt: Math.floor(Date.now() / 1000) };
+  conv.peer.capability = null;
+  addMessage(conv, { id: `revoked-${message.id}`, kind: "system", mine: false, body: "Consent revoked. The conversation is frozen." });
+  announce("Consent was revoked");
+}

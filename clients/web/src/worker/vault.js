@@ -1,0 +1,72 @@
+// The worker's sealed vault in IndexedDB: the device's keys and sessions plus conversations
+// and local aliases, as one JSON document sealed with the passphrase (Argon2id key store).
+// The Argon2id key is derived once per unlock and kept in memory until the app locks.
+import { fromB64u, fromUtf8, toB64u, utf8 } from "../shared/b64.js";
+import { idbPut } from "../shared/idb.js";
+import * as relay from "../shared/relay.js";
+
+export const VAULT_DB = "confide-worker";
+export const VAULT_KEY = "vault";
+const PREKEY_BATCH = 20;
+
+const loadEngine = () => import("../engine/index.js");
+
+export class WorkerSession {
+  constructor(engine, storeKey, state) {
+    this.engine = engine;
+    this.storeKey = storeKey;
+    this.state = state;
+    this.device = engine.Device.fromBytes(fromB64u(state.device));
+    this.token = null;
+  }
+
+  async save() {
+    this.state.device = toB64u(this.device.toBytes());
+    const sealed = this.engine.keystore.seal(this.storeKey, utf8(JSON.stringify(this.state)));
+    await idbPut(VAULT_DB, VAULT_KEY, sealed);
+  }
+
+  async signIn() {
+    this.token = await relay.authenticate(this.device.identity, fromB64u(this.state.deviceId));
+    return this.token;
+  }
+
+  async topUpPrekeys(force = false) {
+    if (!force && this.device.oneTimePrekeys.size >= PREKEY_BATCH / 2) return;
+    const first = this.state.nextPrekeyId;
+    const fresh = this.device.addOneTimePrekeys(first, PREKEY_BATCH);
+    this.state.nextPrekeyId = first + PREKEY_BATCH;
+    await this.save();
+    const spk = this.device.signedPrekeys.get(this.state.signedPrekeyId);
+    await relay.uploadPrekeys(this.token, spk, fresh);
+  }
+}
+
+export async function enrol(code, passphrase) {
+  const engine = await loadEngine();
+  const device = engine.Device.create();
+  const registered = await relay.enrolDevice(device.identity, code);
+  device.addSignedPrekey(1);
+  const storeKey = engine.keystore.newStoreKey(passphrase);
+  const session = new WorkerSession(engine, storeKey, {
+    v: 1,
+    deviceId: toB64u(registered.deviceId),
+    mailboxId: toB64u(registered.mailboxId),
+    device: toB64u(device.toBytes()),
+    signedPrekeyId: 1,
+    nextPrekeyId: 1,
+    conversations: {},
+  });
+  await session.save();
+  await session.signIn();
+  await session.topUpPrekeys(true);
+  return session;
+}
+
+export async function unlock(sealed, passphrase) {
+  const engine = await loadEngine();
+  const opened = engine.keystore.open(passphrase, sealed);
+  const session = new WorkerSession(engine, opened.storeKey, JSON.parse(fromUtf8(opened.plaintext)));
+  await session.signIn();
+  return session;
+}

@@ -1,0 +1,344 @@
+// The unlocked worker app: conversations with local aliases, invites, consent state, safety
+// numbers. It re-renders from `session.state` after every change; nothing here leaves the
+// device except ciphertext.
+import { fromB64u, toB64u, toHex } from "../shared/b64.js";
+import { chatView, downloadFile } from "../shared/chatview.js";
+import { addMessage, canSend, expire, markState, newConversation } from "../shared/conversation.js";
+import { announce, field, h, show } from "../shared/dom.js";
+import { applyCommon, isCountable } from "../shared/inbox.js";
+import { qrSvg } from "../shared/qr.js";
+import * as relay from "../shared/relay.js";
+import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
+import { inviteTag } from "../shared/invite.js";
+import { handleHello, handleRevoke } from "./consent.js";
+
+const DEFAULT_IDLE_MINUTES = 5;
+
+export function openWorkspace(session, lockNow) {
+  const ws = new Workspace(session, lockNow);
+  ws.start();
+  return ws;
+}
+
+class Workspace {
+  constructor(session, lockNow) {
+    this.session = session;
+    this.state = session.state;
+    this.lockNow = lockNow;
+    this.view = { name: "home" };
+    this.online = false;
+  }
+
+  get engine() {
+    return this.session.engine;
+  }
+
+  start() {
+    const lock = document.getElementById("lock");
+    lock.hidden = false;
+    lock.onclick = () => this.lockNow("manual");
+    this.#watchIdle();
+    this.messenger = new this.engine.Messenger({
+      device: this.session.device,
+      token: this.session.token,
+      save: () => this.session.save(),
+      onMessage: (sender, message, newSession) => this.#receive(sender, message, newSession),
+      onUnreadable: () => announce("A message could not be decrypted and was dropped."),
+      onState: (s) => {
+        this.online = s === "online";
+        this.render();
+      },
+    });
+    this.messenger.start();
+    setInterval(() => this.#expireAll(), 15000);
+    this.render();
+  }
+
+  #watchIdle() {
+    const minutes = this.state.settings?.idleMinutes ?? DEFAULT_IDLE_MINUTES;
+    let last = Date.now();
+    for (const type of ["pointerdown", "keydown", "wheel", "touchstart"]) {
+      addEventListener(type, () => {
+        last = Date.now();
+      }, { passive: true });
+    }
+    setInterval(() => {
+      if (Date.now() - last > minutes * 60000) this.lockNow("idle");
+    }, 5000);
+  }
+
+  async #expireAll() {
+    let changed = false;
+    for (const conv of Object.values(this.state.conversations)) changed = expire(conv) || changed;
+    if (changed) {
+      await this.session.save();
+      this.render();
+    }
+  }
+
+  // --- incoming -----------------------------------------------------------------------
+
+  async #receive(sender, message, newSession) {
+    if (message.t === "hello") {
+      const conv = handleHello(this, sender, message);
+      if (conv) this.#notify();
+      if (newSession) await this.session.topUpPrekeys();
+    } else {
+      const entry = this.#conversationOf(sender);
+      if (!entry) return;
+      const [key, conv] = entry;
+      if (message.t === "revoke") {
+        handleRevoke(this, conv, sender, message);
+      } else if (applyCommon(conv, message) && isCountable(message)) {
+        if (!(this.view.name === "conversation" && this.view.key === key && !document.hidden)) conv.unread += 1;
+        this.#notify();
+        this.#sendAck(conv, [message.id]);
+      }
+    }
+    this.render();
+  }
+
+  #conversationOf(sender) {
+    const hex = toHex(sender);
+    return Object.entries(this.state.conversations).find(([, c]) => c.peer && toHex(fromB64u(c.peer.identityKey)) === hex);
+  }
+
+  #notify() {
+    // Notifications never carry message text or a name: a shared screen shows nothing.
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      new Notification("Confide", { body: "New message" });
+    }
+    announce("New message");
+  }
+
+  async #sendAck(conv, ids) {
+    if (conv.consent.state === "revoked" || !conv.peer?.capability) return;
+    try {
+      await this.messenger.send(this.#peer(conv), { t: "ack", ids });
+    } catch {
+      // A lost delivery receipt only leaves the sender's tick at "Sent".
+    }
+  }
+
+  #peer(conv) {
+    return {
+      identityKey: fromB64u(conv.peer.identityKey),
+      mailboxId: fromB64u(conv.peer.mailboxId),
+      capability: fromB64u(conv.peer.capability),
+    };
+  }
+
+  // --- outgoing -----------------------------------------------------------------------
+
+  async #sendApp(conv, message) {
+    addMessage(conv, { ...message, mine: true, state: "sending", ttl: conv.ttl || undefined });
+    this.render();
+    try {
+      await this.messenger.send(this.#peer(conv), { ...message, ttl: conv.ttl || undefined }, conv.ttl || undefined);
+      markState(conv, [message.id], "sent");
+    } catch (err) {
+      markState(conv, [message.id], "failed");
+      announce(`Not sent: ${err.message}`);
+    }
+    await this.session.save();
+    this.render();
+  }
+
+  sendText(conv, body) {
+    return this.#sendApp(conv, { t: "text", kind: "text", id: this.engine.Messenger.newId(), body });
+  }
+
+  async sendFile(conv, file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const { blob, pointer } = this.engine.attachments.encryptAttachment(bytes);
+    let blobId;
+    try {
+      blobId = await relay.uploadBlob(this.session.token, blob);
+    } catch (err) {
+      announce(`The attachment could not be uploaded: ${err.message}`);
+      return;
+    }
+    await this.#sendApp(conv, {
+      t: "file", kind: "file", id: this.engine.Messenger.newId(), name: file.name, type: file.type,
+      size: bytes.length, blob: blobId, pointer: toB64u(this.engine.attachments.encodePointer(pointer)),
+    });
+  }
+
+  async openFile(message) {
+    try {
+      const blob = await relay.downloadBlob(this.session.token, message.blob ?? message.blobId);
+      const pointer = this.engine.attachments.decodePointer(fromB64u(message.pointer));
+      downloadFile(message.name, message.type, this.engine.attachments.decryptAttachment(blob, pointer));
+    } catch (err) {
+      announce(`The attachment could not be opened: ${err.message}`);
+    }
+  }
+
+  async setTimer(conv, ttl) {
+    conv.ttl = ttl;
+    await this.session.save();
+    if (canSend(conv)) {
+      await this.messenger.send(this.#peer(conv), { t: "timer", id: this.engine.Messenger.newId(), ttl }).catch(() => {});
+    }
+  }
+
+  async createInvite(alias) {
+    const invite = await relay.createInvite(this.session.token);
+    const link = `${location.origin}/join#${invite.secret}`;
+    const tag = inviteTag(this.engine.sodium, invite.secret);
+    this.state.conversations[tag] = newConversation({ alias, consent: { state: "invited" }, invitedAt: Date.now() });
+    await this.session.save();
+    this.view = { name: "invite", key: tag, link, expiresAt: invite.expiresAt };
+    this.render();
+  }
+
+  // --- views --------------------------------------------------------------------------
+
+  render() {
+    const active = document.activeElement;
+    const keep = active?.id === "compose-text" ? active.value : null;
+    const nav = this.#nav();
+    const detail = this.#detail();
+    show(h("div", { class: "layout" }, nav, h("div", { class: "detail" }, detail)));
+    if (keep !== null) {
+      const text = document.getElementById("compose-text");
+      if (text && !text.disabled) {
+        text.value = keep;
+        text.focus();
+      }
+    }
+  }
+
+  #go(view) {
+    this.view = view;
+    if (view.name === "conversation") this.state.conversations[view.key].unread = 0;
+    this.render();
+  }
+
+  #nav() {
+    const items = Object.entries(this.state.conversations).map(([key, conv]) => {
+      const current = this.view.key === key && this.view.name !== "invite";
+      const badge = { invited: "Invited", none: "Waiting for consent", given: "Consent given", revoked: "Consent revoked" }[conv.consent.state];
+      return h("li", {}, h("button", {
+        type: "button", "aria-current": current ? "true" : "false", "data-alias": conv.alias,
+        onclick: () => this.#go({ name: "conversation", key }),
+      }, conv.alias || "Unnamed", " ", h("span", { class: "badge" }, badge),
+      conv.unread ? h("span", { class: "badge warn" }, `${conv.unread} new`) : null,
+      conv.keyChanged ? h("span", { class: "badge warn" }, "Key changed") : null));
+    });
+    return h("nav", { "aria-label": "Conversations" },
+      h("h2", {}, "Conversations"),
+      h("p", { class: "muted" }, this.online ? "Connected" : "Connecting…"),
+      h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
+      items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."));
+  }
+
+  #detail() {
+    const { name, key } = this.view;
+    if (name === "new-invite") return this.#newInviteView();
+    if (name === "invite") return this.#inviteView();
+    if (name === "conversation") return this.#conversationView(key);
+    if (name === "safety") return this.#safetyView(key);
+    return h("section", {}, h("h2", {}, "Welcome"), h("p", {}, "Choose a conversation, or invite someone you support."));
+  }
+
+  #newInviteView() {
+    const alias = h("input", { required: true, maxlength: 80, autocomplete: "off" });
+    const error = h("p", { class: "error", role: "alert" });
+    return h("section", { "aria-labelledby": "invite-title" },
+      h("h2", { id: "invite-title" }, "Invite someone"),
+      h("form", {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            await this.createInvite(alias.value.trim());
+          } catch (err) {
+            error.textContent = `Could not create the invite: ${err.message}`;
+          }
+        },
+      },
+      ...field("invite-alias", "A name for them, only on this device", alias),
+      h("p", { class: "muted" }, "The name never leaves this device. The relay sees only an invite code."),
+      h("div", { class: "row" }, h("button", { type: "submit" }, "Create invite link")),
+      error));
+  }
+
+  #inviteView() {
+    const { link, key, expiresAt } = this.view;
+    const conv = this.state.conversations[key];
+    const copy = h("button", {
+      type: "button", class: "secondary",
+      onclick: async () => {
+        await navigator.clipboard.writeText(link).then(() => announce("Link copied"), () => announce("Copy failed: select the link instead"));
+      },
+    }, "Copy link");
+    return h("section", { "aria-labelledby": "link-title" },
+      h("h2", { id: "link-title" }, `Invite for ${conv.alias}`),
+      h("p", {}, "Give this link to them in person or by a channel you trust. It works once",
+        expiresAt ? ` and expires ${new Date(expiresAt * 1000).toLocaleString()}` : "", "."),
+      h("p", { class: "link", id: "invite-link" }, link),
+      h("div", { class: "row" }, copy),
+      qrSvg(link, "Invite link as a QR code"),
+      h("p", { class: "muted" }, "The part after # stays in the browser: the relay never sees it."),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => this.#go({ name: "conversation", key }) }, "Open the conversation")));
+  }
+
+  #conversationView(key) {
+    const conv = this.state.conversations[key];
+    const name = conv.alias || "Unnamed";
+    const reason = {
+      invited: "They have not opened the invite yet. You can write once they agree to the policy.",
+      none: "Waiting for their consent.",
+      revoked: "They revoked their consent. This conversation is frozen: nothing more can be sent.",
+    }[conv.consent.state];
+    const heading = h("h2", { id: "conv-title" }, name);
+    const rename = h("input", { value: conv.alias, maxlength: 80 });
+    const consentLine = h("p", { id: "consent-state", class: conv.consent.state === "given" ? "ok" : "muted" },
+      conv.consent.state === "given"
+        ? `Consent given (policy version ${conv.consent.policyVersion}, until ${new Date(conv.consent.expiresAt * 1000).toLocaleDateString()})`
+        : conv.consent.state === "revoked" ? "Consent revoked" : "No consent yet");
+    return h("section", { "aria-labelledby": "conv-title" },
+      heading,
+      conv.keyChanged ? keyChangedAlert(name) : null,
+      consentLine,
+      h("div", { class: "row" },
+        conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
+          conv.verified ? "Verified ✓ safety number" : "Compare safety number") : null,
+        h("form", {
+          class: "row",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            conv.alias = rename.value.trim();
+            await this.session.save();
+            this.render();
+          },
+        }, ...field("rename", "Local name", rename), h("button", { type: "submit", class: "secondary" }, "Rename"))),
+      chatView(conv, {
+        peerName: name,
+        disabledReason: canSend(conv) ? null : reason,
+        maxRetention: this.state.settings?.maxRetention,
+        onSend: (text) => this.sendText(conv, text),
+        onAttach: (file) => this.sendFile(conv, file),
+        onTimer: (ttl) => this.setTimer(conv, ttl),
+        onOpenFile: (message) => this.openFile(message),
+      }));
+  }
+
+  #safetyView(key) {
+    const conv = this.state.conversations[key];
+    const peerKey = fromB64u(conv.peer.identityKey);
+    return safetyView(this.engine, this.session.device.identity.public, peerKey, {
+      peerName: conv.alias || "them",
+      verified: conv.verified,
+      onVerified: async () => {
+        conv.verified = true;
+        conv.verifiedKey = conv.peer.identityKey;
+        conv.keyChanged = false;
+        await this.session.save();
+        this.render();
+      },
+      onBack: () => this.#go({ name: "conversation", key }),
+    });
+  }
+}
+
