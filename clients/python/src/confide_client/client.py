@@ -290,8 +290,7 @@ class ConfideClient:
         if not accept_policy(redemption.policy):
             raise ConsentRequired("the policy was not accepted; nothing was sent")
         await self.login()
-        own_capability = self._rng(32)
-        await self._transport.add_capability(own_capability)
+        own_capability = await self._transport.mint_capability()
         now = self._clock()
         receipt = receipts.make_receipt(
             state.device.identity, worker.identity_key, policy, now, now + consent_seconds, terms

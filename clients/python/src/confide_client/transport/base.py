@@ -169,8 +169,8 @@ class Transport(Protocol):
         """The organisation's current confidentiality policy."""
         ...
 
-    async def add_capability(self, capability: bytes) -> None:
-        """Let holders of ``capability`` send to this device's mailbox."""
+    async def mint_capability(self) -> bytes:
+        """A new send capability for this device's own mailbox (the relay keeps its hash)."""
         ...
 
     async def send(

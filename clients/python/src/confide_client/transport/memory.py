@@ -299,8 +299,10 @@ class MemoryTransport:
     async def current_policy(self) -> Policy:
         return self._relay.policy
 
-    async def add_capability(self, capability: bytes) -> None:
+    async def mint_capability(self) -> bytes:
+        capability = secrets.token_bytes(32)
         self._relay._capabilities[_digest(capability)] = self._me().mailbox_id
+        return capability
 
     async def send(
         self, mailbox_id: bytes, capability: bytes, client_msg_id: str, envelope: bytes
