@@ -36,8 +36,9 @@ export class Device {
     return fresh;
   }
 
-  startSession(bundle) {
-    const session = Session.initiate(this.identity, bundle);
+  // The optional key pairs let tests pin what would otherwise be random.
+  startSession(bundle, ephemeral = newX25519(), ratchetKey = newX25519()) {
+    const session = Session.initiate(this.identity, bundle, ephemeral, ratchetKey);
     this.sessions.set(toHex(bundle.identityKey), session);
     return session;
   }
@@ -46,10 +47,10 @@ export class Device {
     return this.sessions.get(toHex(peerIdentityKey));
   }
 
-  encryptTo(peerIdentityKey, plaintext) {
+  encryptTo(peerIdentityKey, plaintext, ephemeral = newX25519()) {
     const session = this.session(peerIdentityKey);
     if (!session) throw new Error("no session with this peer");
-    return session.encrypt(plaintext);
+    return session.encrypt(plaintext, ephemeral);
   }
 
   decryptEnvelope(envelope, { now = Math.floor(Date.now() / 1000), newKeyPair = newX25519 } = {}) {

@@ -26,9 +26,10 @@ onQuickExit(() => {
 
 export async function join(token) {
   const device = engine.Device.create();
+  const spk = device.addSignedPrekey(1);
   let redeemed;
   try {
-    redeemed = await relay.redeemInvite(token, device.identity);
+    redeemed = await relay.redeemInvite(token, device.identity, spk);
   } catch (err) {
     show(h("section", { "aria-labelledby": "used-title" },
       h("h2", { id: "used-title" }, "This link cannot be used"),
@@ -69,8 +70,11 @@ async function agree(remember) {
     purpose: "Peer support conversations", information: "The messages and files I choose to share in this conversation",
   });
   client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
-  await relay.submitConsent(client.token, "receipt", receipt, signature);
-  client.capabilityForWorker = toB64u(await relay.mintCapability(client.token));
+  await relay.submitConsent(client.token, client.bundle.deviceId, "receipt", receipt, signature);
+  const capability = await relay.mintCapability(client.token, fromB64u(client.mailboxId));
+  client.capabilityForWorker = toB64u(capability.secret);
+  client.capabilityId = capability.id;
+  client.workerDeviceId = toB64u(client.bundle.deviceId);
   client.conv.consent = { state: "given", receipt: toB64u(receipt), signature: toB64u(signature), policyVersion: client.policy.version, signedAt: now, expiresAt: now + CONSENT_DAYS * 86400 };
   if (remember) client.remember = engine.keystore.newStoreKey(remember);
   client.device.startSession(client.bundle);
@@ -167,8 +171,8 @@ async function revoke() {
   // Tell the worker first (inside the E2E channel), then withdraw the capability so the
   // relay refuses anything more from them.
   await client.messenger.send(workerPeer(), { t: "revoke", id: engine.Messenger.newId(), revocation: toB64u(revocation), signature: toB64u(signature) }).catch(() => {});
-  await relay.submitConsent(client.token, "revocation", revocation, signature).catch(() => {});
-  await relay.revokeCapability(client.token, fromB64u(client.capabilityForWorker)).catch(() => {});
+  await relay.submitConsent(client.token, fromB64u(client.workerDeviceId), "revocation", revocation, signature).catch(() => {});
+  await relay.revokeCapability(client.token, fromB64u(client.mailboxId), client.capabilityId);
   conv.consent = { ...conv.consent, state: "revoked" };
   addMessage(conv, { id: "revoked", kind: "system", body: "You withdrew your consent. This conversation is closed." });
   await save();

@@ -1,5 +1,5 @@
-// The relay's HTTP API (/v1) and its WebSocket, as described in docs/protocol.md. Only
-// ciphertext, public keys and opaque ids pass through here; every bytes field is base64url.
+// The relay's HTTP API (/v1, docs/protocol.md). Only ciphertext, public keys and opaque ids
+// pass through here; every bytes field is base64url without padding.
 import { fromB64u, toB64u } from "./b64.js";
 
 export class RelayError extends Error {
@@ -10,63 +10,70 @@ export class RelayError extends Error {
   }
 }
 
-async function call(method, path, { body, token } = {}) {
+async function call(method, path, { body, token, raw } = {}) {
   const headers = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${toB64u(token)}`;
+  let payload;
+  if (raw) {
+    headers["content-type"] = "application/octet-stream";
+    payload = raw;
+  } else if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
   const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit",
-    cache: "no-store",
-    referrerPolicy: "no-referrer",
+    method, headers, body: payload, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
   });
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new RelayError(response.status, data);
-  return data;
+  if (!response.ok) {
+    const problem = await response.json().catch(() => null);
+    throw new RelayError(response.status, problem);
+  }
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") ?? "";
+  return type.includes("json") ? response.json() : new Uint8Array(await response.arrayBuffer());
 }
 
-export const getChallenge = async () => fromB64u((await call("POST", "/v1/challenges")).challenge);
+const getChallenge = async () => fromB64u((await call("POST", "/v1/challenges")).challenge);
 
-// Registers a worker's device with its one-time enrolment code (flow 1-2).
-export async function enrolDevice(identity, enrolmentCode) {
-  const challenge = await getChallenge();
-  const data = await call("POST", "/v1/devices/enrol", {
-    body: {
-      enrolment_code: enrolmentCode.trim(),
-      identity_key: toB64u(identity.public),
-      challenge: toB64u(challenge),
-      signature: toB64u(identity.signRegistration(challenge)),
+function prekeysOut(signedPrekey, oneTimePrekeys) {
+  return {
+    signed_prekey: {
+      key_id: signedPrekey.keyId, public_key: toB64u(signedPrekey.pair.public), signature: toB64u(signedPrekey.signature),
     },
+    one_time_prekeys: oneTimePrekeys.map((k) => ({ key_id: k.keyId, public_key: toB64u(k.pair.public) })),
+  };
+}
+
+// Proof of possession for a new device: a fresh challenge signed under the registration tag.
+async function registration(identity, signedPrekey, oneTimePrekeys) {
+  const challenge = await getChallenge();
+  return {
+    identity_key: toB64u(identity.public),
+    challenge: toB64u(challenge),
+    signature: toB64u(identity.signRegistration(challenge)),
+    ...prekeysOut(signedPrekey, oneTimePrekeys),
+  };
+}
+
+// Registers a worker's device with its one-time enrolment code (flows 1-2).
+export async function enrolDevice(identity, enrolmentCode, signedPrekey, oneTimePrekeys) {
+  const data = await call("POST", "/v1/devices/enrol", {
+    body: { enrolment_code: enrolmentCode.trim(), ...(await registration(identity, signedPrekey, oneTimePrekeys)) },
   });
   return { deviceId: fromB64u(data.device_id), mailboxId: fromB64u(data.mailbox_id) };
 }
 
 export async function authenticate(identity, deviceId) {
   const challenge = await getChallenge();
-  const data = await call("POST", "/v1/sessions", {
-    body: {
-      device_id: toB64u(deviceId),
-      challenge: toB64u(challenge),
-      signature: toB64u(identity.signAuth(challenge)),
-    },
+  const data = await call("POST", "/v1/auth/token", {
+    body: { device_id: toB64u(deviceId), challenge: toB64u(challenge), signature: toB64u(identity.signAuth(challenge)) },
   });
   return fromB64u(data.token);
 }
 
-export async function uploadPrekeys(token, signedPrekey, oneTimePrekeys) {
-  await call("PUT", "/v1/prekeys", {
-    token,
-    body: {
-      signed_prekey: {
-        key_id: signedPrekey.keyId,
-        public_key: toB64u(signedPrekey.pair.public),
-        signature: toB64u(signedPrekey.signature),
-      },
-      one_time_prekeys: oneTimePrekeys.map((k) => ({ key_id: k.keyId, public_key: toB64u(k.pair.public) })),
-    },
+export async function uploadOneTimePrekeys(token, oneTimePrekeys) {
+  await call("POST", "/v1/prekeys/one-time", {
+    token, body: { prekeys: oneTimePrekeys.map((k) => ({ key_id: k.keyId, public_key: toB64u(k.pair.public) })) },
   });
 }
 
@@ -77,6 +84,7 @@ export async function createInvite(token) {
 
 export function parseBundle(b) {
   return {
+    deviceId: fromB64u(b.device_id),
     identityKey: fromB64u(b.identity_key),
     signedPrekeyId: b.signed_prekey.key_id,
     signedPrekey: fromB64u(b.signed_prekey.public_key),
@@ -88,48 +96,42 @@ export function parseBundle(b) {
 
 // Redeems an invite: registers this browser's device and returns what it needs to write to
 // the worker, plus the organisation's current policy (flow 4).
-export async function redeemInvite(inviteToken, identity) {
-  const challenge = await getChallenge();
+export async function redeemInvite(inviteToken, identity, signedPrekey) {
   const data = await call("POST", "/v1/invites/redeem", {
-    body: {
-      token: inviteToken,
-      identity_key: toB64u(identity.public),
-      challenge: toB64u(challenge),
-      signature: toB64u(identity.signRegistration(challenge)),
-    },
+    body: { token: inviteToken, ...(await registration(identity, signedPrekey, [])) },
   });
   return {
     deviceId: fromB64u(data.device_id),
     mailboxId: fromB64u(data.mailbox_id),
     workerBundle: parseBundle(data.worker_bundle),
     workerMailboxId: fromB64u(data.worker_mailbox_id),
-    workerCapability: fromB64u(data.capability),
+    workerCapability: fromB64u(data.worker_capability),
     policy: data.policy,
   };
 }
 
-export async function mintCapability(token) {
-  return fromB64u((await call("POST", "/v1/capabilities", { token, body: {} })).capability);
+export async function mintCapability(token, mailboxId) {
+  const data = await call("POST", `/v1/mailboxes/${toB64u(mailboxId)}/capabilities`, { token });
+  return { id: data.capability_id, secret: fromB64u(data.capability) };
 }
 
-export async function revokeCapability(token, capability) {
-  await call("POST", "/v1/capabilities/revoke", { token, body: { capability: toB64u(capability) } });
+export async function revokeCapability(token, mailboxId, capabilityId) {
+  await call("DELETE", `/v1/mailboxes/${toB64u(mailboxId)}/capabilities/${capabilityId}`, { token });
 }
 
-export async function submitConsent(token, kind, receipt, signature) {
+export async function submitConsent(token, workerDeviceId, kind, receipt, signature) {
   await call("POST", "/v1/consent", {
     token,
-    body: { kind, receipt: toB64u(receipt), signature: toB64u(signature) },
+    body: { worker_device_id: toB64u(workerDeviceId), kind, receipt: toB64u(receipt), signature: toB64u(signature) },
   });
 }
 
-export async function uploadBlob(token, body) {
-  const data = await call("POST", "/v1/blobs", { token, body: { body: toB64u(body) } });
-  return data.id;
+export async function uploadBlob(token, blob) {
+  return (await call("POST", "/v1/attachments", { token, raw: blob })).attachment_id;
 }
 
 export async function downloadBlob(token, id) {
-  return fromB64u((await call("GET", `/v1/blobs/${encodeURIComponent(id)}`, { token })).body);
+  return call("GET", `/v1/attachments/${encodeURIComponent(id)}`, { token });
 }
 
-export const getPolicy = () => call("GET", "/v1/policy");
+export const getOrganisation = () => call("GET", "/v1/organisation");

@@ -31,22 +31,28 @@ export class WorkerSession {
     return this.token;
   }
 
-  async topUpPrekeys(force = false) {
-    if (!force && this.device.oneTimePrekeys.size >= PREKEY_BATCH / 2) return;
+  // Keeps the relay stocked with one-time prekeys; each new client session uses one up.
+  async topUpPrekeys() {
+    if (this.device.oneTimePrekeys.size >= PREKEY_BATCH / 2) return;
     const first = this.state.nextPrekeyId;
     const fresh = this.device.addOneTimePrekeys(first, PREKEY_BATCH);
     this.state.nextPrekeyId = first + PREKEY_BATCH;
     await this.save();
-    const spk = this.device.signedPrekeys.get(this.state.signedPrekeyId);
-    await relay.uploadPrekeys(this.token, spk, fresh);
+    await relay.uploadOneTimePrekeys(this.token, fresh);
+  }
+
+  async loadSettings() {
+    const org = await relay.getOrganisation().catch(() => null);
+    if (org) this.state.settings = { ...this.state.settings, maxRetention: org.max_retention_seconds, organisation: org.name };
   }
 }
 
 export async function enrol(code, passphrase) {
   const engine = await loadEngine();
   const device = engine.Device.create();
-  const registered = await relay.enrolDevice(device.identity, code);
-  device.addSignedPrekey(1);
+  const spk = device.addSignedPrekey(1);
+  const prekeys = device.addOneTimePrekeys(1, PREKEY_BATCH);
+  const registered = await relay.enrolDevice(device.identity, code, spk, prekeys);
   const storeKey = engine.keystore.newStoreKey(passphrase);
   const session = new WorkerSession(engine, storeKey, {
     v: 1,
@@ -54,12 +60,12 @@ export async function enrol(code, passphrase) {
     mailboxId: toB64u(registered.mailboxId),
     device: toB64u(device.toBytes()),
     signedPrekeyId: 1,
-    nextPrekeyId: 1,
+    nextPrekeyId: 1 + PREKEY_BATCH,
     conversations: {},
   });
   await session.save();
   await session.signIn();
-  await session.topUpPrekeys(true);
+  await session.loadSettings();
   return session;
 }
 
@@ -68,5 +74,6 @@ export async function unlock(sealed, passphrase) {
   const opened = engine.keystore.open(passphrase, sealed);
   const session = new WorkerSession(engine, opened.storeKey, JSON.parse(fromUtf8(opened.plaintext)));
   await session.signIn();
+  await session.loadSettings();
   return session;
 }
