@@ -92,54 +92,101 @@ def measure(
     window: int = 8,
     rate: float = 0.0,
     drain_timeout: float = 30.0,
+    role: str = "both",
 ) -> Measurement:
     """One closed-loop (rate 0) or open-loop run; fails loudly if a worker cannot connect."""
     groups = split(pairs, processes)
-    ctx = mp.get_context("spawn")
-    workers = []
-    pipes = []
-    for w, group in enumerate(groups):
-        share = count // len(groups) + (1 if w < count % len(groups) else 0)
-        job = Job(
+    jobs = [
+        Job(
             dialect=dialect,
             port=server.port,
             pairs=group,
             worker=w,
-            count=share,
+            count=count // len(groups) + (1 if w < count % len(groups) else 0),
             duration=duration,
             envelope_size=envelope_size,
             window=window,
             rate=rate / len(groups),
             drain_timeout=drain_timeout,
+            role=role,
         )
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=worker_main, args=(job, child), daemon=True)
-        proc.start()
-        workers.append(proc)
-        pipes.append(parent)
-    try:
-        for pipe in pipes:
-            kind, detail = _receive(pipe, 120.0)
-            if kind != "ready":
-                raise RuntimeError(detail)
+        for w, group in enumerate(groups)
+    ]
+    with Workers(jobs) as workers:
         start = time.monotonic() + START_DELAY_S
         before = server.usage()
-        for pipe in pipes:
+        tally = workers.go(start, duration + drain_timeout + 60.0)
+        after = server.usage()
+    elapsed = tally.finished - start
+    return Measurement(name, tally, elapsed, after.cpu_s - before.cpu_s, offered_rate=rate)
+
+
+def idle_memory(
+    server: ServerProcess, dialect: str, pairs: list[Pair], processes: int, settle_s: float
+) -> dict[str, Any]:
+    """Server RSS growth per idle connection, with every connection open (and authenticated)."""
+    groups = split(pairs, processes)
+    jobs = [
+        Job(dialect, server.port, group, w, 0, 0.0, 0, role="idle")
+        for w, group in enumerate(groups)
+    ]
+    time.sleep(settle_s)
+    before = server.usage().rss
+    with Workers(jobs) as workers:
+        time.sleep(settle_s)
+        after = server.usage().rss
+        tally = workers.go(time.monotonic(), 60.0)
+    held = tally.accepted
+    return {
+        "connections": len(pairs),
+        "held_open": held,
+        "rss_before_mib": round(before / 2**20, 1),
+        "rss_after_mib": round(after / 2**20, 1),
+        "kib_per_connection": round((after - before) / 1024 / max(held, 1), 1),
+        "problems": [] if held == len(pairs) else [f"{len(pairs) - held} connections dropped"],
+    }
+
+
+class Workers:
+    """Generator processes, one per job: started and connected on entry, reaped on exit."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.procs: list[Any] = []
+        self.pipes: list[Any] = []
+
+    def __enter__(self) -> Workers:
+        ctx = mp.get_context("spawn")
+        for job in self.jobs:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=worker_main, args=(job, child), daemon=True)
+            proc.start()
+            self.procs.append(proc)
+            self.pipes.append(parent)
+        for pipe in self.pipes:
+            kind, detail = _receive(pipe, 300.0)
+            if kind != "ready":
+                self.__exit__()
+                raise RuntimeError(detail)
+        return self
+
+    def go(self, start: float, timeout: float) -> Tally:
+        """Release every worker at `start` and merge what they report."""
+        for pipe in self.pipes:
             pipe.send(start)
         tally = Tally()
-        for pipe in pipes:
-            kind, detail = _receive(pipe, duration + drain_timeout + 60.0)
+        for pipe in self.pipes:
+            kind, detail = _receive(pipe, timeout)
             if kind != "tally":
                 raise RuntimeError(detail)
             tally.merge(detail)
-        after = server.usage()
-    finally:
-        for proc in workers:
+        return tally
+
+    def __exit__(self, *_: object) -> None:
+        for proc in self.procs:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
-    elapsed = tally.finished - start
-    return Measurement(name, tally, elapsed, after.cpu_s - before.cpu_s, offered_rate=rate)
 
 
 def _receive(pipe: Any, timeout: float) -> tuple[str, Any]:

@@ -21,6 +21,7 @@ from workload import EnvelopeMaker, Job, Tally, read_stamp
 from wsclient import WebSocketClient
 
 MIN_SLEEP_S = 0.001
+MAX_NOTES = 10
 
 
 def raise_fd_limit() -> None:
@@ -52,12 +53,14 @@ class Run:
     async def connect(self) -> None:
         port = self.job.port
         for i, pair in enumerate(self.job.pairs):
-            recipient = await self.dialect.open_recipient(port, pair)
-            recipient.on_message = self._recipient_handler(i)
-            sender = await self.dialect.open_sender(port, pair)
-            sender.on_message = self._sender_handler(i)
-            self.recipients.append(recipient)
-            self.senders.append(sender)
+            if self.job.role != "send":
+                recipient = await self.dialect.open_recipient(port, pair)
+                recipient.on_message = self._recipient_handler(i)
+                self.recipients.append(recipient)
+            if self.job.role != "receive":
+                sender = await self.dialect.open_sender(port, pair)
+                sender.on_message = self._sender_handler(i)
+                self.senders.append(sender)
 
     def _send(self, i: int, intended: float) -> None:
         seq = self.next_seq[i]
@@ -72,16 +75,21 @@ class Run:
         closed_loop = self.job.rate == 0
 
         def on_message(payload: bytes) -> None:
-            for seq in self.dialect.read_sender(payload):
-                if seq >= len(seen):
+            for seq, problem in self.dialect.read_sender(payload):
+                if not 0 <= seq < len(seen):
                     self.tally.unexpected += 1
+                    self._note(problem or "an answer to no send")
                     continue
                 if seen[seq]:
                     self.tally.duplicates += 1
                     continue
                 seen[seq] = 1
-                self.tally.accepted += 1
                 self.in_flight[i] -= 1
+                if problem:
+                    self.tally.rejected += 1
+                    self._note(problem)
+                else:
+                    self.tally.accepted += 1
                 if closed_loop and self._may_send(i):
                     self._send(i, time.monotonic())
             self._check_done()
@@ -115,12 +123,22 @@ class Run:
 
         return on_message
 
+    def _note(self, problem: str) -> None:
+        if len(self.tally.errors) < MAX_NOTES and problem not in self.tally.errors:
+            self.tally.errors.append(problem)
+
     def _may_send(self, i: int) -> bool:
         return self.next_seq[i] < self.quota[i] and time.monotonic() < self.deadline
 
     def _check_done(self) -> None:
         t = self.tally
-        if self.sending_over() and t.accepted + t.duplicates >= t.sent and t.delivered >= t.sent:
+        if self.job.role == "receive":
+            finished = t.delivered >= sum(self.quota)
+        else:
+            answered = t.accepted + t.rejected >= t.sent
+            delivered = self.job.role == "send" or t.delivered >= t.sent
+            finished = self.sending_over() and answered and delivered
+        if finished and not self.done.is_set():
             self.tally.finished = time.monotonic()
             self.done.set()
 
@@ -164,7 +182,9 @@ class Run:
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         cpu0 = time.process_time()
         self.tally.started = time.monotonic()
-        if self.job.rate:
+        if self.job.role == "receive":
+            self.deadline = start
+        elif self.job.rate:
             await self.open_loop(start)
         else:
             await self.closed_loop()
@@ -180,7 +200,29 @@ class Run:
             client.close()
 
 
+async def _hold_idle(job: Job, pipe: Connection) -> None:
+    """Open one connection per pair (as its recipient) and keep them open until told."""
+    dialect = dialect_named(job.dialect)
+    clients = []
+    try:
+        for pair in job.pairs:
+            clients.append(await dialect.open_recipient(job.port, pair))
+    except Exception as exc:
+        pipe.send(("error", f"worker {job.worker}: {len(clients)} connected, then {exc!r}"))
+        return
+    pipe.send(("ready", None))
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    closed = sum(1 for c in clients if c.closed.done())
+    for client in clients:
+        client.close()
+    tally = Tally(accepted=len(clients) - closed)
+    pipe.send(("tally", tally))
+
+
 async def _main(job: Job, pipe: Connection) -> None:
+    if job.role == "idle":
+        await _hold_idle(job, pipe)
+        return
     run = Run(job, dialect_named(job.dialect))
     try:
         await run.connect()

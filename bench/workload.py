@@ -74,6 +74,9 @@ class Job:
     window: int = 8
     rate: float = 0.0
     drain_timeout: float = 30.0
+    # "both" sends and receives; "send" fills queues; "receive" drains them; "idle" only
+    # holds its recipients' connections open.
+    role: str = "both"
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Tally:
 
     sent: int = 0
     accepted: int = 0
+    rejected: int = 0
     delivered: int = 0
     acknowledged: int = 0
     duplicates: int = 0
@@ -96,6 +100,7 @@ class Tally:
     def merge(self, other: Tally) -> None:
         self.sent += other.sent
         self.accepted += other.accepted
+        self.rejected += other.rejected
         self.delivered += other.delivered
         self.acknowledged += other.acknowledged
         self.duplicates += other.duplicates
@@ -116,6 +121,8 @@ class Tally:
             found.append(f"{self.sent - self.delivered} sent envelopes were never delivered")
         if self.acknowledged != self.delivered:
             found.append(f"{self.delivered - self.acknowledged} deliveries were not acknowledged")
+        if self.rejected:
+            found.append(f"{self.rejected} sends were refused")
         if self.duplicates:
             found.append(f"{self.duplicates} envelopes or acceptances arrived twice")
         if self.unexpected:
@@ -126,6 +133,7 @@ class Tally:
         return {
             "sent": self.sent,
             "accepted": self.accepted,
+            "rejected": self.rejected,
             "delivered": self.delivered,
             "acknowledged": self.acknowledged,
             "duplicates": self.duplicates,

@@ -1,14 +1,16 @@
 """The reference relay: the least a WebSocket relay can do, as a bare ASGI app.
 
-Frames follow the real relay's shapes (JSON text frames, base64url bytes without padding):
+Frames are the real relay's (docs/protocol.md; JSON text frames, base64url without padding):
 
-    client -> relay   {"type": "send", "id": <client id>, "mailbox": b64, "envelope": b64}
-    relay -> sender   {"type": "accepted", "id": <client id>}
-    relay -> owner    {"type": "deliver", "id": <message id>, "envelope": b64}
-    owner -> relay    {"type": "ack", "id": <message id>}
+    client -> relay   {"type": "send", "ref", "mailbox_id", "capability", "client_message_id",
+                       "body"}
+    relay -> sender   {"type": "accepted", "ref", "id", "duplicate": false}
+    relay -> owner    {"type": "envelope", "id", "body"}
+    owner -> relay    {"type": "ack", "ids": [...]}
 
 A connection names the mailbox it owns in the query string (`/ws?mailbox=...`); there is no
-authentication, no validation beyond parsing and no backlog. "accepted" is sent only after
+authentication, no capability check, no idempotency, no validation beyond decoding and no
+backlog. "accepted" is sent only after
 the store has made the envelope durable, and delivery happens at the same moment.
 """
 
@@ -79,24 +81,32 @@ class ReferenceRelay:
 
     def _handle(self, frame: dict[str, Any], send: Send) -> None:
         if frame["type"] == "ack":
-            self.store.delete(int(frame["id"]))
+            for envelope_id in frame["ids"]:
+                self.store.delete(int.from_bytes(_b64decode(envelope_id), "big"))
             return
-        client_id = frame["id"]
-        mailbox = frame["mailbox"]
-        body = frame["envelope"]
+        ref = frame["ref"]
+        mailbox = frame["mailbox_id"]
+        body = frame["body"]
 
         async def durable(message_id: int) -> None:
-            await send({"type": "websocket.send", "text": _accepted(client_id)})
+            envelope_id = _b64encode(message_id.to_bytes(16, "big"))
+            await send({"type": "websocket.send", "text": _accepted(ref, envelope_id)})
             owner = self.owners.get(mailbox)
             if owner is not None:
-                await owner({"type": "websocket.send", "text": _deliver(message_id, body)})
+                await owner({"type": "websocket.send", "text": _envelope(envelope_id, body)})
 
         self.store.enqueue(_b64decode(mailbox), _b64decode(body), durable)
 
 
-def _accepted(client_id: object) -> str:
-    return orjson.dumps({"type": "accepted", "id": client_id}).decode()
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _deliver(message_id: int, body: str) -> str:
-    return orjson.dumps({"type": "deliver", "id": message_id, "envelope": body}).decode()
+def _accepted(ref: object, envelope_id: str) -> str:
+    return orjson.dumps(
+        {"type": "accepted", "ref": ref, "id": envelope_id, "duplicate": False}
+    ).decode()
+
+
+def _envelope(envelope_id: str, body: str) -> str:
+    return orjson.dumps({"type": "envelope", "id": envelope_id, "body": body}).decode()
