@@ -59,12 +59,14 @@ class ConsentReceipt:
     information: str  # how much and what kind of information
     revocable: bool = True  # the right to revoke; a receipt without it is refused
 
-    def encode(self) -> bytes:
-        """The canonical bytes the client signs."""
+    def __post_init__(self) -> None:
         if not self.revocable:
             raise ConsentError("a consent receipt must state the right to revoke")
         if self.expires_at <= self.signed_at:
             raise ConsentError("a consent receipt must expire after it is signed")
+
+    def encode(self) -> bytes:
+        """The canonical bytes the client signs."""
         return b"".join(
             [
                 u8(VERSION),
@@ -101,7 +103,7 @@ class ConsentReceipt:
         discloser, recipient = reader.text16(), reader.text16()
         purpose, information = reader.text16(), reader.text16()
         reader.done()
-        receipt = cls(
+        return cls(
             client_identity_key=client,
             worker_key_fingerprint=worker,
             policy_version=policy_version,
@@ -114,9 +116,6 @@ class ConsentReceipt:
             information=information,
             revocable=revocable,
         )
-        if receipt.encode() != data:
-            raise MalformedInputError("receipt is not in canonical form")
-        return receipt
 
 
 def _read_version_and_tag(reader: Reader, tag: bytes) -> None:
@@ -202,13 +201,19 @@ class ConsentRevocation:
 def verify_revocation(
     data: bytes, signature: bytes, *, receipt: bytes, client_identity_key: bytes
 ) -> ConsentRevocation:
-    """Verify a signed revocation of ``receipt`` by ``client_identity_key``; raise on mismatch."""
+    """Verify a signed revocation of ``receipt`` by ``client_identity_key``; raise on mismatch.
+
+    Only the client that signed the receipt may revoke it, and not before it was signed.
+    """
     verify_signature(client_identity_key, data, signature)
     revocation = ConsentRevocation.decode(data)
     if revocation.client_identity_key != client_identity_key:
         raise ConsentError("revocation names a different signer")
+    original = ConsentReceipt.decode(receipt)
+    if original.client_identity_key != client_identity_key:
+        raise ConsentError("only the client who signed a receipt can revoke it")
     if not hmac.compare_digest(revocation.receipt_sha256, hashlib.sha256(receipt).digest()):
         raise ConsentError("revocation is for a different receipt")
-    if revocation.revoked_at < ConsentReceipt.decode(receipt).signed_at:
+    if revocation.revoked_at < original.signed_at:
         raise ConsentError("revocation predates the receipt")
     return revocation

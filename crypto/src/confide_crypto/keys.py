@@ -10,7 +10,6 @@ docs/e2e-protocol.md §2.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -207,11 +206,6 @@ class PreKeyBundle:
             raise MalformedInputError("one-time prekey id and key must come together")
         if self.one_time_prekey is not None:
             check_x25519_public(self.one_time_prekey)
-
-
-def same_bytes(a: bytes, b: bytes) -> bool:
-    """Constant-time equality, for comparing secrets and digests."""
-    return hmac.compare_digest(a, b)
 
 
 def read_key(reader: Reader) -> bytes:
