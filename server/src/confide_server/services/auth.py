@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from confide_server.errors import Expired, Unauthenticated
+from confide_server.errors import Expired, InvalidInput, Unauthenticated
 from confide_server.services.identity import AUTH_TAG, verify
 from confide_server.store.schema import challenges as challenges_table
 from confide_server.store.schema import devices, mailboxes, sessions, workers
@@ -78,7 +78,10 @@ async def issue_token(
     await consume_challenge(conn, challenge, now)
     if device is None or device.revoked:
         raise Unauthenticated("unknown or revoked device")
-    verify(device.identity_key, AUTH_TAG + challenge, signature, "signature")
+    try:
+        verify(device.identity_key, AUTH_TAG + challenge, signature, "signature")
+    except InvalidInput as exc:
+        raise Unauthenticated(exc.detail) from None
     token = os.urandom(32)
     expires_at = int(now) + ttl
     await conn.execute(

@@ -27,5 +27,5 @@ async def pending(
         .limit(limit + len(skip))
     )
     async with engine.connect() as conn:
-        rows = (await conn.execute(statement)).tuples().all()
+        rows = (await conn.execute(statement)).all()
     return [(eid, body) for eid, body in rows if eid not in skip][:limit]

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -226,39 +226,25 @@ class Writer:
         self, conn: AsyncConnection, sends: list[SendRequest], plan: _Plan
     ) -> None:
         now = int(self._clock())
-        hashes = {s.capability_hash for s in sends}
-        valid = dict(
-            (
-                await conn.execute(
-                    select(capabilities.c.secret_hash, capabilities.c.mailbox_id).where(
-                        capabilities.c.secret_hash.in_(hashes),
-                        capabilities.c.revoked.is_(False),
-                        or_(capabilities.c.expires_at.is_(None), capabilities.c.expires_at > now),
-                    )
-                )
-            ).tuples()
+        live_capability = select(capabilities.c.secret_hash, capabilities.c.mailbox_id).where(
+            capabilities.c.secret_hash.in_({s.capability_hash for s in sends}),
+            capabilities.c.revoked.is_(False),
+            or_(capabilities.c.expires_at.is_(None), capabilities.c.expires_at > now),
         )
-        seen = set(
-            (
-                await conn.scalars(
-                    select(sent_messages.c.key).where(
-                        sent_messages.c.key.in_({s.dedupe_key for s in sends})
-                    )
-                )
-            ).all()
+        valid: dict[bytes, bytes] = {h: m for h, m in await conn.execute(live_capability)}
+        already = select(sent_messages.c.key).where(
+            sent_messages.c.key.in_({s.dedupe_key for s in sends})
         )
+        seen: set[bytes] = set((await conn.scalars(already)).all())
         targets = {s.mailbox_id for s in sends if valid.get(s.capability_hash) == s.mailbox_id}
         depth: dict[bytes, int] = {}
         if targets:
-            depth = dict(
-                (
-                    await conn.execute(
-                        select(envelopes.c.mailbox_id, func.count())
-                        .where(and_(envelopes.c.mailbox_id.in_(targets)))
-                        .group_by(envelopes.c.mailbox_id)
-                    )
-                ).tuples()
+            counts = (
+                select(envelopes.c.mailbox_id, func.count())
+                .where(envelopes.c.mailbox_id.in_(targets))
+                .group_by(envelopes.c.mailbox_id)
             )
+            depth = {m: n for m, n in await conn.execute(counts)}
         for send in sends:
             plan.outcomes.append((send, self._decide(send, valid, seen, depth, plan)))
 

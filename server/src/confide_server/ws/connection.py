@@ -167,7 +167,19 @@ class Connection:
         self._window.acked(frame.ids)
         self._relay.metrics.acked.inc(len(frame.ids))
         future = self._relay.writer.ack_nowait(self._principal.mailbox_id, frame.ids)
-        future.add_done_callback(lambda f: f.exception())
+        ref = frame.ref
+
+        def answer(done: asyncio.Future[None]) -> None:
+            exc = done.exception()
+            if self._closed or ref is None:
+                return
+            if exc is None:
+                self._push(frames.acked(ref))
+            else:
+                failure = exc if isinstance(exc, RelayError) else Unavailable("storage failed")
+                self._push(frames.error(ref, failure))
+
+        future.add_done_callback(answer)
         self._wake.set()
 
     async def _authenticate(self, frame: frames.AuthFrame) -> bool:

@@ -6,10 +6,11 @@ without padding. Client frames (docs/protocol.md, "WebSocket"):
 - ``{"type": "auth", "token": b64}`` - bind this connection to a device and start delivery.
 - ``{"type": "send", "ref": str|int, "mailbox_id": b64, "capability": b64,
   "client_message_id": str, "body": b64, "ttl": int?}`` - enqueue one envelope.
-- ``{"type": "ack", "ids": [b64, ...]}`` - delete delivered envelopes.
+- ``{"type": "ack", "ids": [b64, ...], "ref": str|int?}`` - delete delivered envelopes;
+  with a ``ref``, an ``acked`` frame follows once the deletion is durable.
 - ``{"type": "ping", "ref": str|int?}``.
 
-Relay frames: ``ready``, ``envelope``, ``accepted``, ``error``, ``notice``, ``pong``.
+Relay frames: ``ready``, ``envelope``, ``accepted``, ``acked``, ``error``, ``notice``, ``pong``.
 Validation is by hand (not pydantic) because it runs once per message on the hot path.
 """
 
@@ -46,6 +47,7 @@ class SendFrame:
 @dataclass(slots=True, frozen=True)
 class AckFrame:
     ids: tuple[bytes, ...]
+    ref: Ref = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,7 +93,7 @@ def parse(data: str | bytes, *, max_frame_bytes: int, max_envelope_bytes: int) -
         if kind == "send":
             return _send(obj, ref, max_envelope_bytes)
         if kind == "ack":
-            return _ack(obj)
+            return _ack(obj, ref)
         if kind == "auth":
             return AuthFrame(b64d(obj.get("token"), "token", size=32))
         if kind == "ping":
@@ -123,11 +125,11 @@ def _send(obj: dict[str, object], ref: Ref, max_envelope_bytes: int) -> SendFram
     )
 
 
-def _ack(obj: dict[str, object]) -> AckFrame:
+def _ack(obj: dict[str, object], ref: Ref) -> AckFrame:
     ids = obj.get("ids")
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_ACK_IDS:
         raise InvalidInput(f"ids must be a list of 1 to {MAX_ACK_IDS} envelope ids")
-    return AckFrame(tuple(b64d(i, "ids[]", size=16) for i in ids))
+    return AckFrame(tuple(b64d(i, "ids[]", size=16) for i in ids), ref)
 
 
 def ready(device_id: bytes, mailbox_id: bytes) -> str:
@@ -147,6 +149,10 @@ def accepted(ref: Ref, envelope_id: bytes | None, duplicate: bool) -> str:
             "duplicate": duplicate,
         }
     )
+
+
+def acked(ref: Ref) -> str:
+    return _dump({"type": "acked", "ref": ref})
 
 
 def error(ref: Ref, exc: RelayError) -> str:

@@ -1,0 +1,186 @@
+"""Live delivery over a real WebSocket: order, acks, idempotency, flow control, bad frames."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from confide_server.relay import Relay
+from confide_server.settings import Settings
+from websockets.exceptions import ConnectionClosed
+
+from .conftest import LiveServer, SettingsFactory
+from .helpers import b64d, b64e, capability, enrol, join, send
+from .wsclient import WsClient
+
+
+async def test_queued_then_live_in_order(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay
+) -> None:
+    worker = await enrol(live_client, live_relay)
+    client_device, out = await join(live_client, worker)
+    cap = out["worker_capability"]
+    for i in range(3):
+        assert (
+            await send(live_client, worker.mailbox_id, cap, f"q{i}", b"q%d" % i)
+        ).status_code == 202
+    receiver = await WsClient.open(live.ws, worker.token)
+    sender = await WsClient.open(live.ws)  # sending needs no authentication
+    for i in range(3, 6):
+        await sender.send(worker.mailbox_id, cap, f"q{i}", b"q%d" % i, ref=i)
+        accepted = await sender.get()
+        assert accepted == {"type": "accepted", "ref": i, "id": accepted["id"], "duplicate": False}
+    got = [await receiver.get() for _ in range(6)]
+    assert [b64d(f["body"]) for f in got] == [b"q%d" % i for i in range(6)]
+    await receiver.put({"type": "ack", "ids": [f["id"] for f in got], "ref": "a"})
+    assert await receiver.get() == {"type": "acked", "ref": "a"}
+    await receiver.close()
+    # Reconnecting delivers nothing again: acknowledged envelopes are gone.
+    again = await WsClient.open(live.ws, worker.token)
+    await again.put({"type": "ping", "ref": 1})
+    assert (await again.get())["type"] == "pong"
+    # A retried send after the ack is recognised and not delivered.
+    await sender.send(worker.mailbox_id, cap, "q0", b"q0", ref=99)
+    assert (await sender.get())["duplicate"] is True
+    await again.put({"type": "ping", "ref": 2})
+    assert (await again.get()) == {"type": "pong", "ref": 2}
+    await sender.close()
+    await again.close()
+    assert client_device.token
+
+
+async def test_unacked_envelopes_come_back_after_reconnect(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay
+) -> None:
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    receiver = await WsClient.open(live.ws, worker.token)
+    await send(live_client, worker.mailbox_id, cap, "a", b"a")
+    first = await receiver.get()
+    await receiver.close()
+    receiver = await WsClient.open(live.ws, worker.token)
+    again = await receiver.get()
+    assert again["id"] == first["id"]
+    await receiver.close()
+
+
+@pytest.fixture
+def small_window(sqlite_url: str, make_settings: SettingsFactory) -> Settings:
+    return make_settings(sqlite_url, delivery_window=4)
+
+
+async def test_a_client_that_never_acks_gets_only_the_window(small_window: Settings) -> None:
+    from confide_server.app import create_app
+
+    server = LiveServer(create_app(small_window), small_window.max_frame_bytes)
+    async with server, httpx.AsyncClient(base_url=server.http) as client:
+        relay: Relay = server.app.state.relay
+        worker = await enrol(client, relay)
+        cap = await capability(client, worker)
+        for i in range(6):
+            await send(client, worker.mailbox_id, cap, f"w{i}", b"w%d" % i)
+        receiver = await WsClient.open(server.ws, worker.token)
+        window = [await receiver.get() for _ in range(4)]
+        await receiver.put({"type": "ping", "ref": "after-window"})
+        # Nothing beyond the window is pushed until something is acknowledged.
+        assert (await receiver.get()) == {"type": "pong", "ref": "after-window"}
+        live_sender = await WsClient.open(server.ws)
+        await live_sender.send(worker.mailbox_id, cap, "w6", b"w6")
+        assert (await live_sender.get())["type"] == "accepted"
+        await receiver.put({"type": "ping", "ref": "still"})
+        assert (await receiver.get()) == {"type": "pong", "ref": "still"}
+        await receiver.put({"type": "ack", "ids": [window[0]["id"], window[1]["id"]]})
+        more = [await receiver.get() for _ in range(2)]
+        assert [b64d(f["body"]) for f in more] == [b"w4", b"w5"]
+        await receiver.put({"type": "ack", "ids": [f["id"] for f in window[2:] + more]})
+        last = await receiver.get()
+        assert b64d(last["body"]) == b"w6"
+        await receiver.close()
+        await live_sender.close()
+
+
+async def test_bad_frames_get_error_frames(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay
+) -> None:
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    ws = await WsClient.open(live.ws)
+    await ws.conn.send("{nope")
+    assert (await ws.get())["error"] == "invalid-input"
+    await ws.put({"type": "send", "ref": 7, "mailbox_id": "short", "capability": cap})
+    error = await ws.get()
+    assert error["ref"] == 7 and error["error"] == "invalid-input"
+    await ws.put({"type": "warp"})
+    assert (await ws.get())["type"] == "error"
+    await ws.put({"type": "ack", "ids": [b64e(bytes(16))]})
+    assert (await ws.get())["error"] == "unauthenticated"
+    await ws.send(b64e(bytes(16)), cap, "x", b"x", ref=8)
+    rejected = await ws.get()
+    assert rejected == {
+        "type": "error",
+        "ref": 8,
+        "error": "capability-rejected",
+        "detail": rejected["detail"],
+    }
+    # The connection survives all of that.
+    await ws.send(worker.mailbox_id, cap, "ok", b"ok", ref=9)
+    assert (await ws.get())["type"] == "accepted"
+    await ws.close()
+
+
+async def test_bad_token_closes_4401(live: LiveServer) -> None:
+    ws = await WsClient.open(live.ws)
+    await ws.put({"type": "auth", "token": b64e(bytes(32))})
+    assert (await ws.get())["error"] == "unauthenticated"
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.get()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_oversized_frame_closes_the_connection(live: LiveServer, settings: Settings) -> None:
+    ws = await WsClient.open(live.ws)
+    await ws.conn.send("x" * (settings.max_frame_bytes + 1))
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.get()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code in (1009, 4413)
+
+
+async def test_dropped_mid_send_loses_nothing_accepted(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay
+) -> None:
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    sender = await WsClient.open(live.ws)
+    for i in range(50):
+        await sender.send(worker.mailbox_id, cap, f"d{i}", b"d%d" % i, ref=i)
+    accepted = [await sender.get() for _ in range(10)]
+    sender.conn.transport.abort()  # type: ignore[attr-defined]
+    # Whatever was answered "accepted" is in the queue, exactly once.
+    receiver = await WsClient.open(live.ws, worker.token)
+    ids = {a["id"] for a in accepted}
+    seen: list[str] = []
+    while not ids <= set(seen):
+        seen.append((await receiver.get())["id"])
+    assert len(seen) == len(set(seen))
+    await receiver.close()
+    # The relay is still serving.
+    assert (await live_client.get("/healthz")).status_code == 200
+    await asyncio.sleep(0)
+
+
+async def test_connections_per_token_are_limited(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay, settings: Settings
+) -> None:
+    worker = await enrol(live_client, live_relay)
+    open_ = [
+        await WsClient.open(live.ws, worker.token) for _ in range(settings.connections_per_token)
+    ]
+    extra = await WsClient.open(live.ws)
+    await extra.put({"type": "auth", "token": worker.token})
+    assert (await extra.get())["error"] == "rate-limited"
+    with pytest.raises(ConnectionClosed) as closed:
+        await extra.get()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+    for ws in open_:
+        await ws.close()
