@@ -45,8 +45,9 @@ export async function join(token) {
       identityKey: toB64u(redeemed.workerBundle.identityKey), mailboxId: toB64u(redeemed.workerMailboxId),
       capability: toB64u(redeemed.workerCapability),
     },
-    bundle: redeemed.workerBundle, conv: newConversation({ alias: WORKER }), remember: null,
+    bundle: redeemed.workerBundle, remember: null,
   };
+  client.conv = newConversation({ alias: WORKER, peer: client.worker });
   showConsent();
 }
 

@@ -1,7 +1,7 @@
 // The client's page. It keeps the invite secret only in memory: the fragment is removed from
 // the address bar at once, so neither history nor a shared screen shows it.
 import { h, show } from "../shared/dom.js";
-import { idbGet } from "../shared/idb.js";
+import { idbPeek } from "../shared/idb.js";
 import { CLIENT_DB, installQuickExit } from "./quickexit.js";
 
 installQuickExit();
@@ -16,7 +16,7 @@ async function boot() {
     (await loadClient()).join(token);
     return;
   }
-  const remembered = await idbGet(CLIENT_DB, "vault").catch(() => null);
+  const remembered = await idbPeek(CLIENT_DB, "vault").catch(() => null);
   if (remembered) {
     (await loadClient()).showUnlock(remembered);
     return;

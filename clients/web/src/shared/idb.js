@@ -33,3 +33,16 @@ export function idbDrop(name) {
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
 }
+
+// Reads a key without creating the database as a side effect, so a page that only looks
+// for remembered state leaves no trace when there is none.
+export async function idbPeek(name, key) {
+  if (typeof indexedDB.databases === "function") {
+    const all = await indexedDB.databases();
+    if (!all.some((db) => db.name === name)) return undefined;
+    return idbGet(name, key);
+  }
+  const value = await idbGet(name, key);
+  if (value === undefined) await idbDrop(name);
+  return value;
+}

@@ -1,0 +1,159 @@
+"""The whole journey in a real browser against a real relay: a worker enrols, invites a
+client, the client consents, they talk both ways with an attachment, compare safety
+numbers, the worker reloads and unlocks, the client's closed tab keeps nothing, and a
+revocation stops the worker's sends. Each screen is photographed for people to look at."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from web_support import OriginGuard
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PASSPHRASE = "a long worker passphrase"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+class Shots:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.n = 10
+
+    def __call__(self, page: Any, name: str) -> None:
+        self.n += 1
+        page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=True)
+
+
+def enrol_worker(page: Any, code: str) -> None:
+    page.get_by_label("Enrolment code").fill(code)
+    page.get_by_label("Choose a passphrase").fill(PASSPHRASE)
+    page.get_by_label("Type the passphrase again").fill(PASSPHRASE)
+    page.get_by_role("button", name="Set up this device").click()
+    expect(page.get_by_role("heading", name="Conversations")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Connected")).to_be_visible()
+
+
+def create_invite(page: Any, alias: str) -> str:
+    page.get_by_role("button", name="Invite someone").click()
+    page.get_by_label("A name for them").fill(alias)
+    page.get_by_role("button", name="Create invite link").click()
+    link = page.locator("#invite-link")
+    expect(link).to_contain_text("/join#")
+    return str(link.inner_text()).strip()
+
+
+def open_conversation(page: Any, alias: str) -> None:
+    page.locator(f'nav button[data-alias="{alias}"]').click()
+    expect(page.get_by_role("heading", name=alias)).to_be_visible()
+
+
+def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
+    shot = Shots(screenshots)
+    worker_ctx = browser.new_context(viewport=DESKTOP)
+    worker = worker_ctx.new_page()
+    guard = OriginGuard(relay.url, worker)
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    shot(worker, "worker-home")
+
+    link = create_invite(worker, "Sam")
+    assert link.startswith(relay.url + "/join#")
+    expect(worker.get_by_role("img", name="Invite link as a QR code")).to_be_visible()
+    shot(worker, "worker-invite-qr")
+
+    # Before consent the worker cannot write: no capability, no session, sending disabled.
+    worker.get_by_role("button", name="Open the conversation").click()
+    expect(worker.locator("#compose-text")).to_be_disabled()
+
+    client_ctx = browser.new_context(viewport=PHONE)
+    client = client_ctx.new_page()
+    guard.watch(client)
+    client.goto(link)
+    expect(client.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
+    assert "#" not in client.url, "the invite secret must leave the address bar"
+    expect(client.locator("#policy-text")).to_contain_text("Limits of confidentiality")
+    expect(client.get_by_label(re.compile("Remember this device"))).not_to_be_checked()
+    assert client.title() == "Notes"
+    shot(client, "client-policy-consent")
+    expect(worker.locator("#compose-text")).to_be_disabled()
+
+    client.get_by_role("button", name="I agree").click()
+    expect(client.get_by_role("heading", name="Your conversation")).to_be_visible()
+    expect(worker.locator("#consent-state")).to_contain_text("Consent given", timeout=30_000)
+    expect(worker.locator("#compose-text")).to_be_enabled()
+    shot(client, "client-conversation-empty")
+
+    # A conversation both ways, with delivery state.
+    worker.locator("#compose-text").fill("Hi Sam, this is Alex from Riverside.")
+    worker.get_by_role("button", name="Send", exact=True).click()
+    expect(client.get_by_text("Hi Sam, this is Alex from Riverside.")).to_be_visible()
+    expect(worker.locator('.message.mine[data-state="delivered"]')).to_have_count(1)
+    client.locator("#compose-text").fill("Hello Alex, thanks for reaching out.")
+    client.locator("#compose-text").press("Enter")
+    expect(worker.get_by_text("Hello Alex, thanks for reaching out.")).to_be_visible()
+    expect(client.locator('.message.mine[data-state="delivered"]')).to_have_count(1)
+
+    # An attachment from the client, opened by the worker after its digest checks out.
+    client.locator("#compose-file").set_input_files(
+        files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": b"my safety plan\n"}]
+    )
+    open_button = worker.get_by_role("button", name="Open plan.txt")
+    expect(open_button).to_be_visible()
+    with worker.expect_download() as download_info:
+        open_button.click()
+    assert Path(download_info.value.path()).read_bytes() == b"my safety plan\n"
+    shot(worker, "worker-conversation")
+    shot(client, "client-conversation")
+
+    # Safety numbers: the same sixty digits on both screens.
+    worker.locator("#open-safety").click()
+    client.locator("#open-safety").click()
+    worker_digits = worker.locator("#safety-digits").inner_text()
+    assert re.fullmatch(r"(\d{5} ){11}\d{5}", worker_digits)
+    assert client.locator("#safety-digits").inner_text() == worker_digits
+    shot(worker, "worker-safety-number")
+    worker.get_by_role("button", name=re.compile("mark as verified")).click()
+    expect(worker.locator("#verified-state")).to_be_visible()
+    worker.get_by_role("button", name="Back to the conversation").click()
+    client.get_by_role("button", name="Back to the conversation").click()
+
+    # The worker's reload locks the app; the passphrase brings the history back.
+    worker.reload()
+    expect(worker.get_by_role("heading", name="Confide is locked")).to_be_visible()
+    shot(worker, "worker-locked")
+    worker.get_by_label("Passphrase").fill(PASSPHRASE)
+    worker.get_by_role("button", name="Unlock").click()
+    open_conversation(worker, "Sam")
+    expect(worker.get_by_text("Hello Alex, thanks for reaching out.")).to_be_visible()
+    expect(worker.get_by_role("button", name=re.compile("Verified"))).to_be_visible()
+
+    # Revocation: the client withdraws, the worker's sending stops.
+    client.get_by_role("button", name="Your consent").click()
+    shot(client, "client-consent-review")
+    client.get_by_label("Yes, I want to withdraw").check()
+    client.get_by_role("button", name="Withdraw my consent").click()
+    expect(client.locator("#compose-text")).to_be_disabled()
+    expect(worker.locator("#consent-state")).to_contain_text("Consent revoked", timeout=30_000)
+    expect(worker.locator("#compose-text")).to_be_disabled()
+    shot(worker, "worker-consent-revoked")
+
+    # The client's tab closed and the link opened again: nothing was kept, nothing works.
+    client.close()
+    again = client_ctx.new_page()
+    guard.watch(again)
+    again.goto(link)
+    expect(again.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+    again.goto(relay.url + "/join")
+    expect(again.get_by_role("heading", name="Nothing here")).to_be_visible()
+    assert again.evaluate("indexedDB.databases().then(d => d.length)") == 0
+    shot(again, "client-reopened")
+
+    guard.assert_clean()
+    worker_ctx.close()
+    client_ctx.close()
