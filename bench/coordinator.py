@@ -27,11 +27,17 @@ class Measurement:
     elapsed_s: float
     server_cpu_s: float
     offered_rate: float = 0.0
+    role: str = "both"
+    expected: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        return self.tally.problems(self.role, self.expected)
 
     @property
     def completed(self) -> int:
-        return self.tally.delivered
+        """Envelopes through the part of the path this run covers."""
+        return self.tally.accepted if self.role == "send" else self.tally.delivered
 
     @property
     def msgs_per_s(self) -> float:
@@ -61,7 +67,7 @@ class Measurement:
             "generator_lag_p99_ms": round(percentile_ms(self.tally.lags, 0.99), 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "counts": self.tally.as_dict(),
-            "problems": self.tally.problems(),
+            "problems": self.problems(),
             **self.extra,
         }
 
@@ -118,7 +124,8 @@ def measure(
         tally = workers.go(start, duration + drain_timeout + 60.0)
         after = server.usage()
     elapsed = tally.finished - start
-    return Measurement(name, tally, elapsed, after.cpu_s - before.cpu_s, offered_rate=rate)
+    cpu = after.cpu_s - before.cpu_s
+    return Measurement(name, tally, elapsed, cpu, offered_rate=rate, role=role, expected=count)
 
 
 def idle_memory(

@@ -53,7 +53,7 @@ class Run:
     async def connect(self) -> None:
         port = self.job.port
         for i, pair in enumerate(self.job.pairs):
-            if self.job.role != "send":
+            if self.job.role not in ("send", "receive"):
                 recipient = await self.dialect.open_recipient(port, pair)
                 recipient.on_message = self._recipient_handler(i)
                 self.recipients.append(recipient)
@@ -183,7 +183,13 @@ class Run:
         cpu0 = time.process_time()
         self.tally.started = time.monotonic()
         if self.job.role == "receive":
+            # A draining recipient connects only now: the relay starts delivering its
+            # backlog as soon as it has authenticated, and that is what is timed.
             self.deadline = start
+            for i, pair in enumerate(self.job.pairs):
+                recipient = await self.dialect.open_recipient(self.job.port, pair)
+                recipient.on_message = self._recipient_handler(i)
+                self.recipients.append(recipient)
         elif self.job.rate:
             await self.open_loop(start)
         else:

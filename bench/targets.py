@@ -46,6 +46,12 @@ class Target:
                 self.pair_cache += enrol_pairs(self.server.port, self.admin_code, more)
         return self.pair_cache[:n]
 
+    def fresh_pairs(self, n: int) -> list[Pair]:
+        """n pairs used by nobody else, for a measurement that must start from empty queues."""
+        if self.dialect == "reference":
+            return [_random_pair() for _ in range(n)]
+        return enrol_pairs(self.server.port, self.admin_code, n)
+
     def idle_pairs(self, connections: int) -> list[Pair]:
         """Recipients for idle connections: on the relay, one token per four connections."""
         if self.dialect == "reference":
