@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nacl import bindings, exceptions
 
@@ -118,31 +118,30 @@ class X25519KeyPair:
 
 @dataclass(frozen=True, slots=True)
 class IdentityKeyPair:
-    """A device's Ed25519 identity key, kept as its 32-byte seed."""
+    """A device's Ed25519 identity key, kept as its 32-byte seed.
+
+    The public key, secret key and X25519 form are derived once, on construction, because
+    every envelope sealed or opened needs them.
+    """
 
     seed: bytes
+    #: The 32-byte Ed25519 public key: the device's ``identity_key``.
+    public: bytes = field(init=False, compare=False)
+    #: The X25519 form used in key agreement.
+    dh: X25519KeyPair = field(init=False, compare=False)
+    _secret_key: bytes = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         expect_length(self.seed, KEY_LEN, "identity seed")
+        public, secret = bindings.crypto_sign_seed_keypair(self.seed)
+        dh = X25519KeyPair.from_private(bindings.crypto_sign_ed25519_sk_to_curve25519(secret))
+        object.__setattr__(self, "public", public)
+        object.__setattr__(self, "_secret_key", secret)
+        object.__setattr__(self, "dh", dh)
 
     @classmethod
     def generate(cls, rng: Rng) -> IdentityKeyPair:
         return cls(rng(KEY_LEN))
-
-    @property
-    def _secret_key(self) -> bytes:
-        return bindings.crypto_sign_seed_keypair(self.seed)[1]
-
-    @property
-    def public(self) -> bytes:
-        """The 32-byte Ed25519 public key: the device's ``identity_key``."""
-        return bindings.crypto_sign_seed_keypair(self.seed)[0]
-
-    @property
-    def dh(self) -> X25519KeyPair:
-        """The X25519 form used in key agreement."""
-        private = bindings.crypto_sign_ed25519_sk_to_curve25519(self._secret_key)
-        return X25519KeyPair.from_private(private)
 
     def sign(self, message: bytes) -> bytes:
         """A detached Ed25519 signature (deterministic, RFC 8032)."""

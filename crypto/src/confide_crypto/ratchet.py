@@ -10,7 +10,7 @@ message authenticates, so a forged or replayed message changes nothing.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from dataclasses import dataclass, field, fields
 
 from confide_crypto import aead
@@ -84,7 +84,9 @@ class RatchetState:
 
         ``now`` (Unix seconds) ages out skipped keys; ``rng`` supplies the next ratchet key.
         """
-        trial = copy.deepcopy(self)
+        # Every field is immutable except the dict of skipped keys, so copying that dict makes
+        # the trial fully independent of the committed state.
+        trial = dataclasses.replace(self, skipped=dict(self.skipped))
         plaintext = trial._decrypt(message, associated_data, now, rng)
         for f in fields(self):
             setattr(self, f.name, getattr(trial, f.name))
