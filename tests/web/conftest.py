@@ -3,18 +3,13 @@ database, and Debian's chromium driven by Playwright (never a downloaded browser
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from system.relay_process import RelayProcess
 from web_support import DIST, SCREENSHOTS, WEB, need, need_executable
 
 POLICY = (
@@ -36,43 +31,16 @@ CHROMIUM_ARGS = [
 
 @dataclass
 class Relay:
-    url: str
-    env: dict[str, str]
+    """The running relay as the browser tests see it: its URL and its admin CLI."""
 
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "confide_server", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout.strip()
+    process: RelayProcess
+
+    @property
+    def url(self) -> str:
+        return self.process.http_url
 
     def enrolment_code(self) -> str:
-        return self.cli("enrol-worker")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    # Polls until the relay answers; the deadline only bounds a relay that never starts.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the relay exited during start-up")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the relay did not become healthy")
+        return self.process.enrol_worker()
 
 
 @pytest.fixture(scope="session")
@@ -87,40 +55,16 @@ def web_dist() -> Path:
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Iterator[Relay]:
-    data = tmp_path_factory.mktemp("relay")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CONFIDE_DATA_DIR": str(data),
-        "CONFIDE_PUBLIC_URL": url,
-        "CONFIDE_WEB_DIST": str(web_dist),
-        "CONFIDE_LOG_LEVEL": "warning",
-    }
-    env.pop("CONFIDE_DATABASE_URL", None)
-    env.pop("CONFIDE_REDIS_URL", None)
-    handle = Relay(url, env)
-    (data / "policy.txt").write_text(POLICY, encoding="utf-8")
-    handle.cli("create-org", "--name", "Riverside Peer Recovery", "--max-retention-days", "30")
-    handle.cli("publish-policy", "--file", str(data / "policy.txt"))
-    log = (data / "relay.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "confide_server", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    """A real `confide serve` with SQLite in a fresh directory, serving the built web app."""
+    process = RelayProcess(
+        tmp_path_factory.mktemp("relay"),
+        env={"CONFIDE_WEB_DIST": str(web_dist), "CONFIDE_LOG_LEVEL": "warning"},
     )
-    try:
-        _wait_healthy(url, process)
-        yield handle
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    process.env["CONFIDE_PUBLIC_URL"] = process.http_url
+    process.create_org("Riverside Peer Recovery")
+    process.publish_policy(POLICY)
+    with process:
+        yield Relay(process)
 
 
 @pytest.fixture(scope="module")

@@ -111,6 +111,15 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     shot(worker, "worker-conversation")
     shot(client, "client-conversation")
 
+    # A disappearing timer chosen by the worker applies to both sides' new messages.
+    worker.get_by_label("Disappearing messages").select_option("3600")
+    expect(client.get_by_label("Disappearing messages")).to_have_value("3600")
+    worker.locator("#compose-text").fill("This one disappears in an hour.")
+    worker.locator("#compose-text").press("Enter")
+    expect(client.get_by_text("This one disappears in an hour.")).to_be_visible()
+    fading = client.locator(".message", has_text="disappears in an hour")
+    expect(fading.locator(".meta")).to_contain_text("disappears")
+
     # Safety numbers: the same sixty digits on both screens.
     worker.locator("#open-safety").click()
     client.locator("#open-safety").click()
@@ -154,6 +163,47 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     assert again.evaluate("indexedDB.databases().then(d => d.length)") == 0
     shot(again, "client-reopened")
 
+    guard.assert_clean()
+    worker_ctx.close()
+    client_ctx.close()
+
+
+def test_client_who_chose_to_be_remembered(relay, browser, screenshots: Path) -> None:
+    worker_ctx = browser.new_context(viewport=DESKTOP)
+    worker = worker_ctx.new_page()
+    guard = OriginGuard(relay.url, worker)
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    link = create_invite(worker, "Robin")
+    worker.get_by_role("button", name="Open the conversation").click()
+
+    client_ctx = browser.new_context(viewport=PHONE)
+    client = client_ctx.new_page()
+    guard.watch(client)
+    client.goto(link)
+    client.get_by_label(re.compile("Remember this device")).check()
+    client.get_by_label("Passphrase for this device").fill("robin's own passphrase")
+    client.get_by_role("button", name="I agree").click()
+    expect(worker.locator("#compose-text")).to_be_enabled(timeout=30_000)
+    worker.locator("#compose-text").fill("See you Thursday.")
+    worker.locator("#compose-text").press("Enter")
+    expect(client.get_by_text("See you Thursday.")).to_be_visible()
+
+    # The remembered state comes back only with the passphrase.
+    client.goto(relay.url + "/join")
+    expect(client.get_by_role("heading", name="Welcome back")).to_be_visible()
+    shot = Shots(screenshots)
+    shot.n = 40
+    shot(client, "client-remembered-unlock")
+    client.get_by_label("Passphrase").fill("robin's own passphrase")
+    client.get_by_role("button", name="Open").click()
+    expect(client.get_by_text("See you Thursday.")).to_be_visible()
+
+    # Quick exit wipes even a remembered device.
+    client.get_by_role("button", name="Quick exit").click()
+    client.wait_for_url("**/assets/neutral.html")
+    client.goto(relay.url + "/join")
+    expect(client.get_by_role("heading", name="Nothing here")).to_be_visible()
     guard.assert_clean()
     worker_ctx.close()
     client_ctx.close()

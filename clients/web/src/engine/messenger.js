@@ -7,14 +7,15 @@ import { RelaySocket } from "../shared/socket.js";
 import { sodium } from "../crypto/sodium.js";
 
 export class Messenger {
-  constructor({ device, token, onMessage, onUnreadable = () => {}, onState = () => {}, save }) {
-    Object.assign(this, { device, token, onMessage, onUnreadable, onState, save });
+  constructor({ device, token, renewToken = null, onMessage, onUnreadable = () => {}, onState = () => {}, save }) {
+    Object.assign(this, { device, token, renewToken, onMessage, onUnreadable, onState, save });
     this.queue = Promise.resolve();
   }
 
   start() {
     this.socket = new RelaySocket({
       token: this.token,
+      renewToken: this.renewToken,
       onState: this.onState,
       onEnvelope: (id, body) => {
         this.queue = this.queue.then(() => this.#receive(id, body));

@@ -108,6 +108,10 @@ async function save() {
 function startMessenger() {
   client.messenger = new engine.Messenger({
     device: client.device, token: client.token, save,
+    renewToken: async () => {
+      client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
+      return client.token;
+    },
     onMessage: (sender, message) => receive(sender, message),
     onState: () => {},
   });

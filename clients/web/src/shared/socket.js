@@ -7,8 +7,11 @@ import { fromB64u, toB64u } from "./b64.js";
 const WS_PATH = "/v1/ws";
 
 export class RelaySocket {
-  constructor({ token, onEnvelope, onState = () => {} }) {
+  // `token` is the session token to start with; `renewToken` (optional) signs in again when
+  // a reconnect finds the old one expired.
+  constructor({ token, renewToken = null, onEnvelope, onState = () => {} }) {
     this.token = token;
+    this.renewToken = renewToken;
     this.onEnvelope = onEnvelope;
     this.onState = onState;
     this.pending = new Map();
@@ -27,12 +30,25 @@ export class RelaySocket {
     ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: toB64u(this.token) }));
     ws.onmessage = (event) => this.#receive(JSON.parse(event.data));
     ws.onclose = () => {
+      const wasReady = this.ready;
       this.ready = false;
       this.onState("offline");
       if (this.closed) return;
-      setTimeout(() => this.start(), this.delay);
+      setTimeout(() => this.#restart(!wasReady), this.delay);
       this.delay = Math.min(this.delay * 2, 15000);
     };
+  }
+
+  // A connection that closed before "ready" was most likely refused its token.
+  async #restart(renew) {
+    if (renew && this.renewToken) {
+      try {
+        this.token = await this.renewToken();
+      } catch {
+        // Offline or the relay is down: try again with the next reconnect.
+      }
+    }
+    if (!this.closed) this.start();
   }
 
   #receive(frame) {

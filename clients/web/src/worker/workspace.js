@@ -41,6 +41,7 @@ class Workspace {
     this.messenger = new this.engine.Messenger({
       device: this.session.device,
       token: this.session.token,
+      renewToken: () => this.session.signIn(),
       save: () => this.session.save(),
       onMessage: (sender, message, newSession) => this.#receive(sender, message, newSession),
       onUnreadable: () => announce("A message could not be decrypted and was dropped."),
