@@ -1,0 +1,204 @@
+"""A real ``confide serve`` in a subprocess, for tests that need the relay as a process.
+
+    relay = RelayProcess(tmp_path / "relay", env={"CONFIDE_DATABASE_URL": postgres_url})
+    code = relay.create_org_and_enrolment_code()   # runs the admin CLI on the same database
+    relay.start()
+    relay.wait_ready()                             # polls /healthz, bounded
+    ...  # talk to relay.http_url / relay.ws_url
+    relay.kill9()                                  # or relay.stop() for a graceful exit
+    relay.start(); relay.wait_ready()              # same database, same log files
+
+Or ``with RelayProcess(...) as relay:`` (start, wait_ready, then stop on exit). The process
+gets the caller's environment minus every CONFIDE_ variable, then CONFIDE_DATA_DIR (the
+work directory's ``data``), then ``env``: so a test sees only the settings it chose. Its
+stdout and stderr are appended to ``stdout.log`` and ``stderr.log`` in the work directory
+across restarts, so a test can read everything the relay ever logged (``logs()``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+CONFIDE = Path(sys.executable).parent / "confide"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class RelayProcess:
+    """One relay process: start, wait_ready, stop, kill9, and the admin CLI beside it."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.env = self._environment(env or {})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v1/ws"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.env["CONFIDE_DATA_DIR"])
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.workdir / "stdout.log"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.workdir / "stderr.log"
+
+    def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
+        env["CONFIDE_DATA_DIR"] = str(self.workdir / "data")
+        env.update(extra)
+        return env
+
+    # The process.
+
+    def start(self) -> None:
+        """Launch ``confide serve`` (it applies migrations first); returns at once."""
+        if self.running:
+            raise RuntimeError("the relay is already running")
+        command = [str(CONFIDE), "serve", "--host", self.host, "--port", str(self.port)]
+        with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=err, env=self.env, cwd=self.workdir
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_ready(self, timeout: float = 60.0, path: str = "/healthz") -> None:
+        """Poll ``path`` until it answers 200; fail early, with the log, if the process dies."""
+        deadline = time.monotonic() + timeout
+        attempts = 0
+        while time.monotonic() < deadline and attempts < 10_000:
+            attempts += 1
+            if not self.running:
+                raise RuntimeError(f"the relay exited before it was ready:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.http_url}{path}", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"{path} did not answer 200 within {timeout} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM (a graceful shutdown), then SIGKILL if it does not exit in time."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def kill9(self) -> None:
+        """SIGKILL: the process gets no chance to flush, close or clean up anything."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait(timeout=15)
+        self.process = None
+
+    def __enter__(self) -> RelayProcess:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # Logs.
+
+    def logs(self) -> str:
+        """Everything the relay wrote to stdout and stderr, over all its runs."""
+        parts = [p.read_text(errors="replace") for p in (self.stdout_path, self.stderr_path)]
+        return "".join(p for p in parts)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.logs().splitlines()[-lines:])
+
+    # The admin CLI, on the same settings and database.
+
+    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run ``confide <args>`` with this relay's environment; raise if it fails."""
+        result = subprocess.run(
+            [str(CONFIDE), *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"confide {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def create_org(self, name: str = "Test Peer Support", max_retention_days: int = 30) -> None:
+        self.cli("create-org", "--name", name, "--max-retention-days", str(max_retention_days))
+
+    def publish_policy(self, text: str) -> None:
+        policy = self.workdir / "policy.txt"
+        policy.write_text(text, encoding="utf-8")
+        self.cli("publish-policy", "--file", str(policy))
+
+    def enrol_worker(self, role: str = "worker") -> str:
+        """A one-time enrolment code (base64url), as the CLI prints it."""
+        return self.cli("enrol-worker", "--role", role).stdout.strip()
+
+    def create_org_and_enrolment_code(
+        self, role: str = "worker", policy: str = "Test policy: limits of confidentiality."
+    ) -> str:
+        """A fresh database's organisation, its first policy, and one enrolment code."""
+        self.create_org()
+        self.publish_policy(policy)
+        return self.enrol_worker(role)
