@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -86,6 +87,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     from confide_server.app import create_app
     from confide_server.logs import log_config
 
+    # uvicorn handles SIGTERM itself (graceful shutdown), then re-raises it against the
+    # handler that was installed before; a no-op one lets the process exit with status 0.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     uvicorn.run(
         create_app(settings),
         host=host,

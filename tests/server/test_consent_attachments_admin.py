@@ -1,0 +1,124 @@
+"""Consent receipts, attachment blobs, the organisation and admin actions, health and docs."""
+
+from __future__ import annotations
+
+import httpx
+from confide_server.relay import Relay
+from fastapi import FastAPI
+
+from .conftest import SettingsFactory
+from .helpers import FakeClock, b64d, b64e, enrol, join, login, setup_org
+
+
+async def test_consent_receipt_round_trip(client: httpx.AsyncClient, relay: Relay) -> None:
+    worker = await enrol(client, relay)
+    person, _ = await join(client, worker)
+    receipt = b"\x01Confide consent receipt v1\x00...opaque to the relay..."
+    body = {
+        "worker_device_id": worker.device_id,
+        "receipt": b64e(receipt),
+        "signature": b64e(person.sign(receipt)),
+    }
+    assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
+    forged = dict(body, signature=b64e(worker.sign(receipt)))
+    assert (await client.post("/v1/consent", headers=person.auth, json=forged)).status_code == 400
+    # Workers do not submit receipts, and receipts go to worker devices only.
+    assert (await client.post("/v1/consent", headers=worker.auth, json=body)).status_code == 403
+    to_client = dict(body, worker_device_id=person.device_id)
+    assert (
+        await client.post("/v1/consent", headers=person.auth, json=to_client)
+    ).status_code == 404
+    revocation = b"\x01Confide consent revocation v1\x00..."
+    revoke = {
+        "worker_device_id": worker.device_id,
+        "kind": "revocation",
+        "receipt": b64e(revocation),
+        "signature": b64e(person.sign(revocation)),
+    }
+    assert (await client.post("/v1/consent", headers=person.auth, json=revoke)).status_code == 201
+    listed = (await client.get("/v1/consent", headers=worker.auth)).json()
+    assert sorted(r["kind"] for r in listed) == ["receipt", "revocation"]
+    got = next(r for r in listed if r["kind"] == "receipt")
+    assert b64d(got["receipt"]) == receipt
+    assert got["client_device_id"] == person.device_id
+    assert (await client.get("/v1/consent", headers=person.auth)).status_code == 403
+
+
+async def test_attachments(client: httpx.AsyncClient, relay: Relay, clock: FakeClock) -> None:
+    worker = await enrol(client, relay)
+    blob = bytes(range(256)) * 100
+    up = await client.post("/v1/attachments", headers=worker.auth, content=blob)
+    assert up.status_code == 201
+    url = f"/v1/attachments/{up.json()['attachment_id']}"
+    down = await client.get(url, headers=worker.auth)
+    assert down.content == blob
+    assert (await client.get(url)).status_code == 401
+    assert (await client.delete(url, headers=worker.auth)).status_code == 204
+    assert (await client.get(url, headers=worker.auth)).status_code == 404
+    up = await client.post("/v1/attachments", headers=worker.auth, content=b"x")
+    clock.now += relay.settings.attachment_ttl_seconds + 1
+    await login(client, worker)  # the old token has expired by now too
+    expired = await client.get(f"/v1/attachments/{up.json()['attachment_id']}", headers=worker.auth)
+    assert expired.status_code == 404
+    assert (await client.post("/v1/attachments", headers=worker.auth)).status_code == 400
+
+
+async def test_attachment_size_limit(
+    sqlite_url: str, make_settings: SettingsFactory, clock: FakeClock
+) -> None:
+    from confide_server.app import create_app
+
+    app: FastAPI = create_app(make_settings(sqlite_url, max_attachment_bytes=2048), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            worker = await enrol(client, app.state.relay)
+            ok = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2048)
+            assert ok.status_code == 201
+            big = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2049)
+            assert big.status_code == 413
+            assert big.headers["content-type"] == "application/problem+json"
+
+
+async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) -> None:
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    worker = await enrol(client, relay)
+    made = await client.post(
+        "/v1/admin/enrolment-codes", headers=admin.auth, json={"role": "supervisor"}
+    )
+    assert made.status_code == 201 and len(b64d(made.json()["enrolment_code"])) == 32
+    denied = await client.post("/v1/admin/enrolment-codes", headers=worker.auth, json={})
+    assert denied.status_code == 403
+    policy = await client.post("/v1/admin/policies", headers=admin.auth, json={"text": "v2 text"})
+    assert policy.json()["version"] == 2
+    org = (await client.get("/v1/organisation")).json()
+    assert org["policy"]["version"] == 2 and org["name"] == "Test Peer Org"
+    events = (await client.get("/v1/admin/audit", headers=admin.auth)).json()
+    actions = {e["action"] for e in events}
+    assert {"organisation.create", "policy.publish", "worker.enrol"} <= actions
+    assert all(e["hour"] % 3600 == 0 for e in events)
+    workers = (await client.get("/v1/workers", headers=worker.auth)).json()
+    assert {w["role"] for w in workers} == {"admin", "worker"}
+    person, _ = await join(client, worker)
+    assert (await client.get("/v1/workers", headers=person.auth)).status_code == 403
+
+
+async def test_health_metrics_docs_and_headers(client: httpx.AsyncClient) -> None:
+    health = await client.get("/healthz")
+    assert health.json() == {"status": "ok"}
+    assert "wasm-unsafe-eval" in health.headers["content-security-policy"]
+    assert health.headers["referrer-policy"] == "no-referrer"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True}
+    metrics = (await client.get("/metrics")).text
+    assert "confide_envelopes_accepted_total" in metrics
+    docs = await client.get("/docs")
+    assert "/docs-assets/swagger-ui-bundle.js" in docs.text and "<script>" not in docs.text
+    assert (await client.get("/docs-assets/swagger-ui-bundle.js")).status_code == 200
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "Confide relay"
+    missing = await client.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong_method = await client.put("/healthz")
+    assert wrong_method.status_code == 405

@@ -1,0 +1,134 @@
+"""A real ``confide serve`` process relays opaque envelopes between two WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .helpers import AUTH, REG, Device, b64d, b64e
+from .wsclient import WsClient
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _confide(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "confide_server", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+async def served(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, Path]]:
+    """(http base, enrolment code, log file) of a running relay subprocess."""
+    env = dict(os.environ, CONFIDE_DATABASE_URL=db_url, CONFIDE_DATA_DIR=str(tmp_path))
+    env.pop("CONFIDE_REDIS_URL", None)
+    policy = tmp_path / "policy.txt"
+    policy.write_text("What we keep private, and when we cannot.", encoding="utf-8")
+    _confide(env, "create-org", "--name", "Serve Test")
+    _confide(env, "publish-policy", "--file", str(policy))
+    code = _confide(env, "enrol-worker", "--role", "worker")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "confide_server", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        yield base, code, log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()
+
+
+async def _register(client: httpx.AsyncClient, path: str, extra: dict[str, str]) -> Device:
+    device = Device()
+    challenge = (await client.post("/v1/challenges")).json()["challenge"]
+    body = device.registration(challenge)
+    body.update(extra)
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    device.device_id, device.mailbox_id = (
+        response.json()["device_id"],
+        response.json()["mailbox_id"],
+    )
+    device.__dict__["joined"] = response.json()
+    challenge = (await client.post("/v1/challenges")).json()["challenge"]
+    token = await client.post(
+        "/v1/auth/token",
+        json={
+            "device_id": device.device_id,
+            "challenge": challenge,
+            "signature": b64e(device.sign(AUTH + b64d(challenge))),
+        },
+    )
+    device.token = token.json()["token"]
+    return device
+
+
+async def test_two_clients_exchange_envelopes(served: tuple[str, str, Path]) -> None:
+    base, code, log = served
+    ws_url = base.replace("http", "ws") + "/v1/ws"
+    async with httpx.AsyncClient(base_url=base) as client:
+        worker = await _register(client, "/v1/devices/enrol", {"enrolment_code": code})
+        token = (await client.post("/v1/invites", headers=worker.auth)).json()["token"]
+        person = await _register(client, "/v1/invites/redeem", {"token": token})
+        joined = person.__dict__["joined"]
+        assert joined["policy"]["version"] == 1
+        back = await client.post(
+            f"/v1/mailboxes/{person.mailbox_id}/capabilities", headers=person.auth
+        )
+        person_cap = back.json()["capability"]
+
+    worker_ws = await WsClient.open(ws_url, worker.token)
+    person_ws = await WsClient.open(ws_url, person.token)
+    sealed = os.urandom(1024)
+    await person_ws.send(worker.mailbox_id, joined["worker_capability"], "c1", sealed, ref=1)
+    assert (await person_ws.get())["type"] == "accepted"
+    got = await worker_ws.get()
+    assert got["type"] == "envelope" and b64d(got["body"]) == sealed
+    await worker_ws.put({"type": "ack", "ids": [got["id"]], "ref": "a"})
+    assert (await worker_ws.get()) == {"type": "acked", "ref": "a"}
+    reply = os.urandom(2048)
+    await worker_ws.send(person.mailbox_id, person_cap, "w1", reply, ref=2)
+    assert (await worker_ws.get())["type"] == "accepted"
+    got = await person_ws.get()
+    assert b64d(got["body"]) == reply
+    await worker_ws.close()
+    await person_ws.close()
+    assert REG
+    text = log.read_text()
+    assert "127.0.0.1:" not in text.replace(base.removeprefix("http://"), "")
