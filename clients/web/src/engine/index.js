@@ -8,3 +8,4 @@ export * as attachments from "../crypto/attachments.js";
 export { fingerprint } from "../crypto/keys.js";
 export { sodium } from "../crypto/sodium.js";
 export { Messenger } from "./messenger.js";
+export { Channel, pointerLength } from "./channel.js";

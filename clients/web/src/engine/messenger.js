@@ -3,6 +3,7 @@
 // envelopes are handled one at a time, in order, and acknowledged only after the new state
 // has been saved, so a crash never loses a message the relay has already deleted.
 import { fromUtf8, toB64u, utf8 } from "../shared/b64.js";
+import { isPayload } from "../shared/payload.js";
 import { RelaySocket } from "../shared/socket.js";
 import { sodium } from "../crypto/sodium.js";
 
@@ -38,13 +39,14 @@ export class Messenger {
       this.socket.ack([id]);
       return;
     }
-    let message;
+    let payload = null;
     try {
-      message = JSON.parse(fromUtf8(received.plaintext));
+      payload = JSON.parse(fromUtf8(received.plaintext));
     } catch {
-      message = { t: "unknown" };
+      // A payload that is not JSON is dropped below, like any other malformed one.
     }
-    await this.onMessage(received.senderIdentityKey, message, received.newSession);
+    if (isPayload(payload)) await this.onMessage(received.senderIdentityKey, payload, received.newSession);
+    else this.onUnreadable(new Error("malformed payload"));
     await this.save();
     this.socket.ack([id]);
   }
@@ -53,15 +55,15 @@ export class Messenger {
     return toB64u(sodium.randombytes_buf(16));
   }
 
-  // Encrypts and queues one application message; resolves when the relay holds it durably.
-  async send(peer, message, ttl) {
-    const body = this.device.encryptTo(peer.identityKey, utf8(JSON.stringify(message)));
+  // Encrypts and queues one payload; resolves when the relay holds it durably.
+  async send(peer, payload, ttl) {
+    const body = this.device.encryptTo(peer.identityKey, utf8(JSON.stringify(payload)));
     // The ratchet moved forward: persist before the envelope leaves, so a reload never
     // reuses a message key.
     await this.save();
     return this.socket.send({
       mailboxId: peer.mailboxId, capability: peer.capability, body,
-      clientMessageId: message.id ?? Messenger.newId(), ttl,
+      clientMessageId: payload.id, ttl,
     });
   }
 }

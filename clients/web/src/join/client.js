@@ -2,11 +2,11 @@
 // this device, then the conversation. Everything lives in memory unless the client chose
 // "remember this device", in which case it is sealed under their passphrase in IndexedDB.
 import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
-import { chatView, downloadFile } from "../shared/chatview.js";
-import { addMessage, canSend, expire, markState, newConversation } from "../shared/conversation.js";
+import { chatView } from "../shared/chatview.js";
+import { addMessage, canSend, expire, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { idbPut } from "../shared/idb.js";
-import { applyCommon, isCountable } from "../shared/inbox.js";
+import { applyCommon } from "../shared/inbox.js";
 import { inviteTag } from "../shared/invite.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
@@ -80,9 +80,9 @@ async function agree(remember) {
   if (remember) client.remember = engine.keystore.newStoreKey(remember);
   client.device.startSession(client.bundle);
   startMessenger();
-  await client.messenger.send(workerPeer(), {
-    t: "hello", id: engine.Messenger.newId(), invite: client.inviteTag, mailbox: client.mailboxId,
-    capability: client.capabilityForWorker, receipt: client.conv.consent.receipt, signature: client.conv.consent.signature,
+  await channel().sendControl("hello", {
+    mailbox: client.mailboxId, capability: client.capabilityForWorker, device: client.deviceId,
+    receipt: client.conv.consent.receipt, signature: client.conv.consent.signature, invite: client.inviteTag,
   });
   addMessage(client.conv, { id: "consent", kind: "system", body: "You agreed. You can review or withdraw this at any time." });
   await save();
@@ -121,53 +121,31 @@ function startMessenger() {
   }, 15000);
 }
 
-async function receive(sender, message) {
+function channel() {
+  return new engine.Channel({
+    messenger: client.messenger, conv: client.conv, peer: workerPeer, token: () => client.token,
+    changed: async () => {
+      await save();
+      render();
+    },
+  });
+}
+
+async function receive(sender, payload) {
   if (toB64u(sender) !== client.worker.identityKey) {
     client.conv.keyChanged = true;
     render();
     return;
   }
-  if (applyCommon(client.conv, message) && isCountable(message)) {
+  if (applyCommon(client.conv, payload, engine.pointerLength)) {
     if (document.hidden && "Notification" in window && Notification.permission === "granted") {
       // Neutral wording only: no sender, no text.
       new Notification("Notes", { body: "Something new" });
     }
     announce("New message");
-    if (canSend(client.conv)) client.messenger.send(workerPeer(), { t: "ack", ids: [message.id] }).catch(() => {});
+    if (canSend(client.conv)) channel().sendDelivered([payload.id]);
   }
   render();
-}
-
-async function sendApp(message) {
-  const conv = client.conv;
-  const ttl = conv.ttl || undefined;
-  addMessage(conv, { ...message, mine: true, state: "sending", ttl });
-  render();
-  try {
-    await client.messenger.send(workerPeer(), { ...message, ttl }, ttl);
-    markState(conv, [message.id], "sent");
-  } catch (err) {
-    markState(conv, [message.id], "failed");
-    announce(`Not sent: ${err.message}`);
-  }
-  await save();
-  render();
-}
-
-async function sendFile(file) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const { blob, pointer } = engine.attachments.encryptAttachment(bytes);
-  const blobId = await relay.uploadBlob(client.token, blob);
-  await sendApp({ t: "file", kind: "file", id: engine.Messenger.newId(), name: file.name, type: file.type, size: bytes.length, blob: blobId, pointer: toB64u(engine.attachments.encodePointer(pointer)) });
-}
-
-async function openFile(message) {
-  try {
-    const blob = await relay.downloadBlob(client.token, message.blobId ?? message.blob);
-    downloadFile(message.name, message.type, engine.attachments.decryptAttachment(blob, engine.attachments.decodePointer(fromB64u(message.pointer))));
-  } catch (err) {
-    announce(`The attachment could not be opened: ${err.message}`);
-  }
 }
 
 async function revoke() {
@@ -175,7 +153,7 @@ async function revoke() {
   const { revocation, signature } = engine.consent.signRevocation(client.device.identity, fromB64u(conv.consent.receipt), Math.floor(Date.now() / 1000));
   // Tell the worker first (inside the E2E channel), then withdraw the capability so the
   // relay refuses anything more from them.
-  await client.messenger.send(workerPeer(), { t: "revoke", id: engine.Messenger.newId(), revocation: toB64u(revocation), signature: toB64u(signature) }).catch(() => {});
+  await channel().sendControl("revoke", { revocation: toB64u(revocation), signature: toB64u(signature) }).catch(() => {});
   await relay.submitConsent(client.token, fromB64u(client.workerDeviceId), "revocation", revocation, signature).catch(() => {});
   await relay.revokeCapability(client.token, fromB64u(client.mailboxId), client.capabilityId);
   conv.consent = { ...conv.consent, state: "revoked" };
@@ -213,10 +191,10 @@ function render() {
     chatView(conv, {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,
-      onSend: (body) => sendApp({ t: "text", kind: "text", id: engine.Messenger.newId(), body }),
-      onAttach: (file) => sendFile(file).catch((err) => announce(`Not sent: ${err.message}`)),
-      onTimer: (ttl) => { conv.ttl = ttl; client.messenger.send(workerPeer(), { t: "timer", id: engine.Messenger.newId(), ttl }).catch(() => {}); },
-      onOpenFile: openFile,
+      onSend: (text) => channel().sendText(text),
+      onAttach: (file) => channel().sendFile(file),
+      onTimer: (ttl) => channel().setTimer(ttl),
+      onOpenFile: (message) => channel().openFile(message),
     })));
   if (keep !== null) {
     const text = document.getElementById("compose-text");

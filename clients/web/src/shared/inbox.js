@@ -1,27 +1,26 @@
-// Applies the application messages both apps understand (text, file, ack, timer) to a
-// conversation. The consent messages are the apps' own business.
+// Applies the payloads both apps understand (text, attachment, delivered, timer) to a
+// conversation. Consent payloads (hello, revoke) are each app's own business.
 import { addMessage, markState } from "./conversation.js";
 
-// Returns true when the message was new and should be acknowledged to its sender.
-export function applyCommon(conv, message) {
-  switch (message.t) {
+const ttlOf = (p) => (Number.isInteger(p.ttl) && p.ttl > 0 ? p.ttl : undefined);
+
+// Returns true when the payload was a new message that deserves a delivery receipt.
+export function applyCommon(conv, p, pointerLength) {
+  switch (p.type) {
     case "text":
-      return addMessage(conv, { id: message.id, mine: false, kind: "text", body: String(message.body ?? ""), ttl: message.ttl });
-    case "file":
+      return addMessage(conv, { id: p.id, mine: false, kind: "text", body: String(p.text ?? ""), ttl: ttlOf(p) });
+    case "attachment":
       return addMessage(conv, {
-        id: message.id, mine: false, kind: "file", name: String(message.name ?? "file"),
-        type: String(message.type ?? ""), size: Number(message.size ?? 0), blobId: message.blob,
-        pointer: message.pointer, ttl: message.ttl,
+        id: p.id, mine: false, kind: "file", name: String(p.name ?? "file"), type: String(p.mime ?? ""),
+        size: pointerLength(p.pointer), blobId: String(p.blob), pointer: p.pointer, ttl: ttlOf(p),
       });
-    case "ack":
-      markState(conv, Array.isArray(message.ids) ? message.ids : [], "delivered");
+    case "delivered":
+      markState(conv, Array.isArray(p.ids) ? p.ids.map(String) : [], "delivered");
       return false;
     case "timer":
-      conv.ttl = Number(message.ttl) || 0;
+      conv.ttl = ttlOf(p) ?? 0;
       return false;
     default:
       return false;
   }
 }
-
-export const isCountable = (message) => message.t === "text" || message.t === "file";

@@ -5,10 +5,12 @@ import { fromB64u, toB64u } from "../shared/b64.js";
 import { addMessage, newConversation } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
 
+// A hello names the invite it answers by a tag only the two ends know; one from a device
+// without a tag (the SDK, say) still becomes a conversation, under its key.
 export function handleHello(ws, sender, message) {
   const { engine, state } = ws;
-  const key = typeof message.invite === "string" && /^[0-9a-f]{32}$/.test(message.invite) ? message.invite : null;
-  if (!key) return null;
+  const tagged = typeof message.invite === "string" && /^[0-9a-f]{32}$/.test(message.invite);
+  const key = tagged ? message.invite : `key-${toB64u(sender)}`;
   let receipt;
   try {
     receipt = engine.consent.verifyReceipt(fromB64u(message.receipt), fromB64u(message.signature), {

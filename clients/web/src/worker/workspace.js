@@ -1,11 +1,11 @@
 // The unlocked worker app: conversations with local aliases, invites, consent state, safety
 // numbers. It re-renders from `session.state` after every change; nothing here leaves the
 // device except ciphertext.
-import { fromB64u, toB64u, toHex } from "../shared/b64.js";
-import { chatView, downloadFile } from "../shared/chatview.js";
-import { addMessage, canSend, expire, markState, newConversation } from "../shared/conversation.js";
+import { fromB64u, toB64u } from "../shared/b64.js";
+import { chatView } from "../shared/chatview.js";
+import { canSend, expire, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
-import { applyCommon, isCountable } from "../shared/inbox.js";
+import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
@@ -79,29 +79,28 @@ class Workspace {
 
   // --- incoming -----------------------------------------------------------------------
 
-  async #receive(sender, message, newSession) {
-    if (message.t === "hello") {
-      const conv = handleHello(this, sender, message);
-      if (conv) this.#notify();
+  async #receive(sender, payload, newSession) {
+    if (payload.type === "hello") {
+      if (handleHello(this, sender, payload)) this.#notify();
       if (newSession) await this.session.topUpPrekeys();
     } else {
       const entry = this.#conversationOf(sender);
       if (!entry) return;
       const [key, conv] = entry;
-      if (message.t === "revoke") {
-        handleRevoke(this, conv, sender, message);
-      } else if (applyCommon(conv, message) && isCountable(message)) {
+      if (payload.type === "revoke") {
+        handleRevoke(this, conv, sender, payload);
+      } else if (applyCommon(conv, payload, this.engine.pointerLength)) {
         if (!(this.view.name === "conversation" && this.view.key === key && !document.hidden)) conv.unread += 1;
         this.#notify();
-        this.#sendAck(conv, [message.id]);
+        if (canSend(conv)) this.#channel(conv).sendDelivered([payload.id]);
       }
     }
     this.render();
   }
 
   #conversationOf(sender) {
-    const hex = toHex(sender);
-    return Object.entries(this.state.conversations).find(([, c]) => c.peer && toHex(fromB64u(c.peer.identityKey)) === hex);
+    const key = toB64u(sender);
+    return Object.entries(this.state.conversations).find(([, c]) => c.peer?.identityKey === key);
   }
 
   #notify() {
@@ -112,75 +111,21 @@ class Workspace {
     announce("New message");
   }
 
-  async #sendAck(conv, ids) {
-    if (conv.consent.state === "revoked" || !conv.peer?.capability) return;
-    try {
-      await this.messenger.send(this.#peer(conv), { t: "ack", ids });
-    } catch {
-      // A lost delivery receipt only leaves the sender's tick at "Sent".
-    }
-  }
-
-  #peer(conv) {
-    return {
-      identityKey: fromB64u(conv.peer.identityKey),
-      mailboxId: fromB64u(conv.peer.mailboxId),
-      capability: fromB64u(conv.peer.capability),
-    };
-  }
-
-  // --- outgoing -----------------------------------------------------------------------
-
-  async #sendApp(conv, message) {
-    addMessage(conv, { ...message, mine: true, state: "sending", ttl: conv.ttl || undefined });
-    this.render();
-    try {
-      await this.messenger.send(this.#peer(conv), { ...message, ttl: conv.ttl || undefined }, conv.ttl || undefined);
-      markState(conv, [message.id], "sent");
-    } catch (err) {
-      markState(conv, [message.id], "failed");
-      announce(`Not sent: ${err.message}`);
-    }
-    await this.session.save();
-    this.render();
-  }
-
-  sendText(conv, body) {
-    return this.#sendApp(conv, { t: "text", kind: "text", id: this.engine.Messenger.newId(), body });
-  }
-
-  async sendFile(conv, file) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const { blob, pointer } = this.engine.attachments.encryptAttachment(bytes);
-    let blobId;
-    try {
-      blobId = await relay.uploadBlob(this.session.token, blob);
-    } catch (err) {
-      announce(`The attachment could not be uploaded: ${err.message}`);
-      return;
-    }
-    await this.#sendApp(conv, {
-      t: "file", kind: "file", id: this.engine.Messenger.newId(), name: file.name, type: file.type,
-      size: bytes.length, blob: blobId, pointer: toB64u(this.engine.attachments.encodePointer(pointer)),
+  #channel(conv) {
+    return new this.engine.Channel({
+      messenger: this.messenger,
+      conv,
+      peer: () => ({
+        identityKey: fromB64u(conv.peer.identityKey),
+        mailboxId: fromB64u(conv.peer.mailboxId),
+        capability: fromB64u(conv.peer.capability),
+      }),
+      token: () => this.session.token,
+      changed: async () => {
+        await this.session.save();
+        this.render();
+      },
     });
-  }
-
-  async openFile(message) {
-    try {
-      const blob = await relay.downloadBlob(this.session.token, message.blob ?? message.blobId);
-      const pointer = this.engine.attachments.decodePointer(fromB64u(message.pointer));
-      downloadFile(message.name, message.type, this.engine.attachments.decryptAttachment(blob, pointer));
-    } catch (err) {
-      announce(`The attachment could not be opened: ${err.message}`);
-    }
-  }
-
-  async setTimer(conv, ttl) {
-    conv.ttl = ttl;
-    await this.session.save();
-    if (canSend(conv)) {
-      await this.messenger.send(this.#peer(conv), { t: "timer", id: this.engine.Messenger.newId(), ttl }).catch(() => {});
-    }
   }
 
   async createInvite(alias) {
@@ -318,10 +263,10 @@ class Workspace {
         peerName: name,
         disabledReason: canSend(conv) ? null : reason,
         maxRetention: this.state.settings?.maxRetention,
-        onSend: (text) => this.sendText(conv, text),
-        onAttach: (file) => this.sendFile(conv, file),
-        onTimer: (ttl) => this.setTimer(conv, ttl),
-        onOpenFile: (message) => this.openFile(message),
+        onSend: (text) => this.#channel(conv).sendText(text),
+        onAttach: (file) => this.#channel(conv).sendFile(file),
+        onTimer: (ttl) => this.#channel(conv).setTimer(ttl),
+        onOpenFile: (message) => this.#channel(conv).openFile(message),
       }));
   }
 
