@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from .helpers import AUTH, REG, Device, b64d, b64e
+from .helpers import AUTH, Device, b64d, b64e
 from .wsclient import WsClient
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,7 @@ def _confide(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture
-async def served(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, Path]]:
+def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """(http base, enrolment code, log file) of a running relay subprocess."""
     env = dict(os.environ, CONFIDE_DATABASE_URL=db_url, CONFIDE_DATA_DIR=str(tmp_path))
     env.pop("CONFIDE_REDIS_URL", None)
@@ -60,32 +61,34 @@ async def served(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, P
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+        _wait_healthy(base)
         yield base, code, log
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()
 
 
-async def _register(client: httpx.AsyncClient, path: str, extra: dict[str, str]) -> Device:
+def _wait_healthy(base: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the relay did not become healthy")
+
+
+async def _register(
+    client: httpx.AsyncClient, path: str, extra: dict[str, str]
+) -> tuple[Device, dict[str, Any]]:
     device = Device()
     challenge = (await client.post("/v1/challenges")).json()["challenge"]
     body = device.registration(challenge)
     body.update(extra)
     response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
-    device.device_id, device.mailbox_id = (
-        response.json()["device_id"],
-        response.json()["mailbox_id"],
-    )
-    device.__dict__["joined"] = response.json()
+    joined: dict[str, Any] = response.json()
+    device.device_id, device.mailbox_id = joined["device_id"], joined["mailbox_id"]
     challenge = (await client.post("/v1/challenges")).json()["challenge"]
     token = await client.post(
         "/v1/auth/token",
@@ -96,17 +99,16 @@ async def _register(client: httpx.AsyncClient, path: str, extra: dict[str, str])
         },
     )
     device.token = token.json()["token"]
-    return device
+    return device, joined
 
 
 async def test_two_clients_exchange_envelopes(served: tuple[str, str, Path]) -> None:
     base, code, log = served
     ws_url = base.replace("http", "ws") + "/v1/ws"
     async with httpx.AsyncClient(base_url=base) as client:
-        worker = await _register(client, "/v1/devices/enrol", {"enrolment_code": code})
+        worker, _ = await _register(client, "/v1/devices/enrol", {"enrolment_code": code})
         token = (await client.post("/v1/invites", headers=worker.auth)).json()["token"]
-        person = await _register(client, "/v1/invites/redeem", {"token": token})
-        joined = person.__dict__["joined"]
+        person, joined = await _register(client, "/v1/invites/redeem", {"token": token})
         assert joined["policy"]["version"] == 1
         back = await client.post(
             f"/v1/mailboxes/{person.mailbox_id}/capabilities", headers=person.auth
@@ -129,6 +131,5 @@ async def test_two_clients_exchange_envelopes(served: tuple[str, str, Path]) -> 
     assert b64d(got["body"]) == reply
     await worker_ws.close()
     await person_ws.close()
-    assert REG
     text = log.read_text()
     assert "127.0.0.1:" not in text.replace(base.removeprefix("http://"), "")
