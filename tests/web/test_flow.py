@@ -110,6 +110,9 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     assert Path(download_info.value.path()).read_bytes() == b"my safety plan\n"
     shot(worker, "worker-conversation")
     shot(client, "client-conversation")
+    worker.set_viewport_size(PHONE)
+    shot(worker, "worker-conversation-phone")
+    worker.set_viewport_size(DESKTOP)
 
     # A disappearing timer chosen by the worker applies to both sides' new messages.
     worker.get_by_label("Disappearing messages").select_option("3600")

@@ -48,6 +48,8 @@ export async function join(token) {
     bundle: redeemed.workerBundle, remember: null,
   };
   client.conv = newConversation({ alias: WORKER, peer: client.worker });
+  const org = await relay.getOrganisation().catch(() => null);
+  client.maxRetention = org?.max_retention_seconds;
   showConsent();
 }
 
@@ -191,6 +193,7 @@ function render() {
     chatView(conv, {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,
+      maxRetention: client.maxRetention,
       onSend: (text) => channel().sendText(text),
       onAttach: (file) => channel().sendFile(file),
       onTimer: (ttl) => channel().setTimer(ttl),

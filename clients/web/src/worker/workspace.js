@@ -175,8 +175,21 @@ class Workspace {
     return h("nav", { "aria-label": "Conversations" },
       h("h2", {}, "Conversations"),
       h("p", { class: "muted" }, this.online ? "Connected" : "Connecting…"),
+      this.#notificationButton(),
       h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
       items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."));
+  }
+
+  // Asking is left to the worker: a browser prompt out of nowhere is easy to refuse for good.
+  #notificationButton() {
+    if (!("Notification" in window) || Notification.permission !== "default") return null;
+    return h("button", {
+      type: "button", class: "secondary",
+      onclick: async () => {
+        await Notification.requestPermission();
+        this.render();
+      },
+    }, "Allow notifications (no message text)");
   }
 
   #detail() {
@@ -250,15 +263,14 @@ class Workspace {
       h("div", { class: "row" },
         conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
           conv.verified ? "Verified ✓ safety number" : "Compare safety number") : null,
-        h("form", {
-          class: "row",
+        h("details", { class: "rename" }, h("summary", {}, "Rename"), h("form", {
           onsubmit: async (event) => {
             event.preventDefault();
             conv.alias = rename.value.trim();
             await this.session.save();
             this.render();
           },
-        }, ...field("rename", "Local name", rename), h("button", { type: "submit", class: "secondary" }, "Rename"))),
+        }, ...field("rename", "Local name (only on this device)", rename), h("button", { type: "submit", class: "secondary" }, "Save name")))),
       chatView(conv, {
         peerName: name,
         disabledReason: canSend(conv) ? null : reason,
