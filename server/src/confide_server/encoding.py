@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from confide_server.errors import InvalidInput
+
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64e(data: bytes) -> str:
@@ -18,8 +21,10 @@ def b64d(
     """Decode a base64url field, raising InvalidInput that names the field on any fault."""
     if not isinstance(text, str):
         raise InvalidInput(f"{field} must be a base64url string")
-    if "=" in text or "+" in text or "/" in text:
-        raise InvalidInput(f"{field} must be base64url without padding")
+    if not _ALPHABET.fullmatch(text):
+        if "=" in text:
+            raise InvalidInput(f"{field} must be base64url without padding")
+        raise InvalidInput(f"{field} is not valid base64url")
     if max_size is not None and len(text) > (max_size * 4) // 3 + 4:
         raise InvalidInput(f"{field} is larger than {max_size} bytes")
     try:

@@ -1,0 +1,139 @@
+"""The WebSocket frame catalogue and delivery window, without sockets (h11-style)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from confide_server.errors import TooLarge
+from confide_server.ws import frames
+from confide_server.ws.window import DeliveryWindow
+
+from .helpers import b64e
+
+LIMITS = {"max_frame_bytes": 4096, "max_envelope_bytes": 1024}
+MAILBOX, CAP = b64e(b"m" * 16), b64e(b"c" * 32)
+
+
+def parse(obj: object) -> frames.ClientFrame:
+    return frames.parse(json.dumps(obj), **LIMITS)
+
+
+def send_frame(**changes: object) -> dict[str, object]:
+    frame: dict[str, object] = {
+        "type": "send",
+        "ref": 3,
+        "mailbox_id": MAILBOX,
+        "capability": CAP,
+        "client_message_id": "abc",
+        "body": b64e(b"sealed"),
+    }
+    frame.update(changes)
+    return frame
+
+
+def test_send_frame() -> None:
+    frame = parse(send_frame(ttl=60))
+    assert frame == frames.SendFrame(3, b"m" * 16, b"c" * 32, "abc", b"sealed", 60)
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"mailbox_id": b64e(b"m" * 15)}, "mailbox_id must be 16 bytes"),
+        ({"capability": CAP + "="}, "capability must be base64url without padding"),
+        ({"capability": 12}, "capability must be a base64url string"),
+        ({"body": "@@@"}, "body is not valid base64url"),
+        ({"body": ""}, "body must not be empty"),
+        ({"body": b64e(b"x" * 1025)}, "body is larger than 1024 bytes"),
+        ({"client_message_id": ""}, "client_message_id"),
+        ({"client_message_id": ["a"]}, "client_message_id"),
+        ({"ttl": "60"}, "ttl"),
+        ({"ttl": True}, "ttl"),
+        ({"ref": {"a": 1}}, "ref must be"),
+    ],
+)
+def test_bad_send_frames(changes: dict[str, object], needle: str) -> None:
+    with pytest.raises(frames.FrameError) as failure:
+        parse(send_frame(**changes))
+    assert needle in failure.value.detail
+
+
+def test_errors_echo_the_ref_when_readable() -> None:
+    with pytest.raises(frames.FrameError) as failure:
+        parse(send_frame(ref="r1", mailbox_id="x"))
+    assert failure.value.ref == "r1"
+    assert json.loads(frames.error(failure.value.ref, failure.value))["ref"] == "r1"
+
+
+@pytest.mark.parametrize(
+    "raw", ["{nope", "[1, 2]", '"text"', '{"type": "teleport"}', '{"no_type": 1}', "null"]
+)
+def test_unreadable_frames(raw: str) -> None:
+    with pytest.raises(frames.FrameError):
+        frames.parse(raw, **LIMITS)
+
+
+def test_oversized_frame() -> None:
+    with pytest.raises(TooLarge):
+        frames.parse("x" * 4097, **LIMITS)
+
+
+def test_auth_ack_ping() -> None:
+    assert parse({"type": "auth", "token": b64e(b"t" * 32)}) == frames.AuthFrame(b"t" * 32)
+    ack = parse({"type": "ack", "ids": [b64e(b"i" * 16)], "ref": "a"})
+    assert ack == frames.AckFrame((b"i" * 16,), "a")
+    assert parse({"type": "ping"}) == frames.PingFrame(None)
+    with pytest.raises(frames.FrameError):
+        parse({"type": "ack", "ids": []})
+    many = json.dumps({"type": "ack", "ids": [b64e(b"i" * 16)] * 513})
+    with pytest.raises(frames.FrameError):
+        frames.parse(many, max_frame_bytes=100_000, max_envelope_bytes=1024)
+    with pytest.raises(frames.FrameError):
+        parse({"type": "auth", "token": b64e(b"t" * 31)})
+
+
+def test_relay_frames_are_json() -> None:
+    assert json.loads(frames.envelope(b"i" * 16, b"body")) == {
+        "type": "envelope",
+        "id": b64e(b"i" * 16),
+        "body": b64e(b"body"),
+    }
+    assert json.loads(frames.accepted(1, None, True)) == {
+        "type": "accepted",
+        "ref": 1,
+        "id": None,
+        "duplicate": True,
+    }
+
+
+def test_window_starts_by_reading_the_queue() -> None:
+    window = DeliveryWindow(2)
+    assert window.want() == 2
+    assert not window.offer(b"live")  # while catching up, live envelopes wait in the queue
+    epoch = window.epoch
+    assert window.from_queue(b"a")
+    window.queue_read_done(epoch, asked=2, got=1)
+    assert window.dirty  # something arrived during the read, so read again
+    window.queue_read_done(window.epoch, asked=1, got=0)
+    assert not window.dirty
+
+
+def test_window_bounds_what_is_in_flight() -> None:
+    window = DeliveryWindow(2)
+    window.queue_read_done(window.epoch, asked=2, got=0)
+    assert window.offer(b"a") and window.offer(b"b")
+    assert not window.offer(b"c")  # full: c stays in the queue
+    assert window.dirty and window.want() == 0
+    window.acked((b"a",))
+    assert window.want() == 1
+    assert b"a" in window.skip()  # acknowledged, maybe not yet deleted: never re-read
+    assert not window.offer(b"b")  # already in flight
+    assert not window.from_queue(b"a")
+
+
+def test_window_remembers_a_bounded_number_of_acks() -> None:
+    window = DeliveryWindow(1, remember=3)
+    window.acked(tuple(bytes([i]) * 16 for i in range(10)))
+    assert len(window.skip()) == 3
