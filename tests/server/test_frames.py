@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from confide_server.errors import TooLarge
 from confide_server.ws import frames
 from confide_server.ws.window import DeliveryWindow
@@ -111,8 +110,8 @@ def test_relay_frames_are_json() -> None:
 def test_window_starts_by_reading_the_queue() -> None:
     window = DeliveryWindow(2)
     assert window.want() == 2
-    assert not window.offer(b"live")  # while catching up, live envelopes wait in the queue
     epoch = window.epoch
+    assert not window.offer(b"live")  # while catching up, live envelopes wait in the queue
     assert window.from_queue(b"a")
     window.queue_read_done(epoch, asked=2, got=1)
     assert window.dirty  # something arrived during the read, so read again
