@@ -116,6 +116,27 @@ class RelayProcess:
             time.sleep(0.05)
         raise TimeoutError(f"{path} did not answer 200 within {timeout} s:\n{self.log_tail()}")
 
+    def status(self, path: str = "/readyz") -> int | None:
+        """The HTTP status of a GET, or None when nothing answers."""
+        try:
+            with urllib.request.urlopen(f"{self.http_url}{path}", timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def wait_status(self, status: int, path: str = "/readyz", timeout: float = 60.0) -> None:
+        """Poll ``path`` until it answers ``status`` (e.g. /readyz 503 while Redis is down)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(10_000):
+            if self.status(path) == status:
+                return
+            if time.monotonic() > deadline or not self.running:
+                break
+            time.sleep(0.1)
+        raise TimeoutError(f"{path} never answered {status}:\n{self.log_tail()}")
+
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (a graceful shutdown), then SIGKILL if it does not exit in time."""
         if self.process is None:
@@ -196,9 +217,14 @@ class RelayProcess:
         return self.cli("enrol-worker", "--role", role).stdout.strip()
 
     def create_org_and_enrolment_code(
-        self, role: str = "worker", policy: str = "Test policy: limits of confidentiality."
+        self, role: str = "worker", policy: str | None = "Test policy: limits of confidentiality."
     ) -> str:
-        """A fresh database's organisation, its first policy, and one enrolment code."""
+        """A fresh database's organisation, its first policy, and one enrolment code.
+
+        Each CLI call is a process of its own; ``policy=None`` skips publishing one, for tests
+        that never create invites (a policy is needed only to redeem them).
+        """
         self.create_org()
-        self.publish_policy(policy)
+        if policy is not None:
+            self.publish_policy(policy)
         return self.enrol_worker(role)

@@ -81,7 +81,7 @@ async def test_accepted_envelopes_survive_sigkill_exactly_once(
     tmp_path: Path, database_env: dict[str, str]
 ) -> None:
     relay = RelayProcess(tmp_path / "relay", env=database_env)
-    code = relay.create_org_and_enrolment_code()
+    code = relay.create_org_and_enrolment_code(policy=None)
     relay.start()
     try:
         relay.wait_ready()

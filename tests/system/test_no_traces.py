@@ -97,7 +97,7 @@ async def test_no_client_address_or_payload_is_left_behind(
     tmp_path: Path, database_env: dict[str, str]
 ) -> None:
     relay = RelayProcess(tmp_path / "relay", env=database_env, host=RELAY_ADDRESS)
-    code = relay.create_org_and_enrolment_code()
+    code = relay.create_org_and_enrolment_code(policy=None)
     with relay:
         device = await send_all(relay, code)
         # While queued, the envelopes are in the database: this shows the scan below can see.

@@ -3,32 +3,26 @@
 Deliberately not the SDK: these tests judge the relay, so the client side is the smallest
 thing that follows the wire contract (Ed25519 proofs with their domain tags, base64url
 without padding, the WebSocket frame catalogue), with nothing of its own to hide a fault.
+Only the base64url helpers come from confide_crypto, the encoding every part shares.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from confide_crypto.encoding import b64decode as b64d
+from confide_crypto.encoding import b64encode as b64e
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
 REGISTRATION_TAG = b"Confide device registration v1\x00"
 AUTH_TAG = b"Confide auth v1\x00"
 SIGNED_PREKEY_TAG = b"Confide signed prekey v1\x00"
-
-
-def b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 async def challenge(http: httpx.AsyncClient) -> bytes:
