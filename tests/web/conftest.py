@@ -70,7 +70,11 @@ def relay(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Iterator[
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     chromium = need_executable("chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A generous ceiling for each wait (never a measured duration): two shared cores running
+    # Argon2id and a relay can be slow, and a wait ends as soon as its condition holds.
+    expect.set_options(timeout=30_000)
 
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
