@@ -116,9 +116,11 @@ class Run:
                     continue
                 seen[seq] = 1
                 self.tally.delivered += 1
+                self.tally.acknowledged += 1
                 latencies.append(now - intended)
+            # Redelivered envelopes are acknowledged too (as a client would), but only the
+            # first delivery of each counts as acknowledged; repeats are in `duplicates`.
             self.recipients[i].send_text(self.dialect.ack_frame([m for m, _ in deliveries]))
-            self.tally.acknowledged += len(deliveries)
             self._check_done()
 
         return on_message

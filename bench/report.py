@@ -135,13 +135,14 @@ def table(results: dict[str, Any]) -> str:
     ]
     rows = list(results["peak"].values()) + list(results["latency"])
     for row in rows:
+        name = row["name"] + (" (saturated)" if row.get("saturated") else "")
         ratio = " ".join(
             f"{k.replace('msgs_per_s_vs_reference_', 'vs ')}={_fmt(v, '.2f')}"
             for k, v in row.get("ratios", {}).items()
             if k.startswith("msgs_per_s")
         )
         lines.append(
-            f"{row['name']:34} {_fmt(row['msgs_per_s']):>9} {_fmt(row['p50_ms'], '.2f'):>8}"
+            f"{name:34} {_fmt(row['msgs_per_s']):>9} {_fmt(row['p50_ms'], '.2f'):>8}"
             f" {_fmt(row['p99_ms'], '.2f'):>8} {_fmt(row['p999_ms'], '.2f'):>8}"
             f" {_fmt(row['server_cpu_us_per_msg']):>10} {_fmt(row['generator_cpu_us_per_msg']):>10}"
             f"  {ratio}"

@@ -38,8 +38,9 @@ def _measure_target(
         if not rates:
             peak_b = results["peak"][f"{target.name} 1024 B"]["msgs_per_s"]
             rates.extend(load * peak_b for load in plan.loads)
+        own_peak = results["peak"][f"{target.name} 1024 B"]["msgs_per_s"]
         for load, rate in zip(plan.loads, rates, strict=True):
-            row = scenarios.latency(target, plan, rate, load)
+            row = scenarios.latency(target, plan, rate, load, own_peak)
             results["latency"].append(row)
             _log(f"{row['name']}: p99 {row['p99_ms']} ms at {row['offered_rate']} msgs/s")
     if target.name in ("reference-forwarder", "relay-sqlite"):

@@ -32,7 +32,7 @@ def summarise(name: str, runs: list[Measurement]) -> dict[str, Any]:
     }
 
 
-def _repeat(target: Target, plan: Plan, **load: Any) -> list[Measurement]:
+def _repeat(target: Target, plan: Plan, repeats: int = 0, **load: Any) -> list[Measurement]:
     pairs = target.pairs(plan.pairs)
     return [
         measure(
@@ -44,7 +44,7 @@ def _repeat(target: Target, plan: Plan, **load: Any) -> list[Measurement]:
             drain_timeout=plan.drain_timeout,
             **load,
         )
-        for _ in range(plan.repeats)
+        for _ in range(repeats or plan.repeats)
     ]
 
 
@@ -61,18 +61,26 @@ def peak(target: Target, plan: Plan, size: int) -> dict[str, Any]:
     return summarise(f"{target.name} {size} B", runs)
 
 
-def latency(target: Target, plan: Plan, rate: float, load: float) -> dict[str, Any]:
-    """Open loop at a fixed offered rate; latency counts from each envelope's due time."""
+def latency(
+    target: Target, plan: Plan, rate: float, load: float, own_peak: float
+) -> dict[str, Any]:
+    """Open loop at a fixed offered rate; latency counts from each envelope's due time.
+
+    A rate above the target's own closed-loop peak can only build a queue, so it is run
+    once (not `repeats` times) and marked saturated: its latency is the queue's length.
+    """
+    saturated = rate > own_peak
     runs = _repeat(
         target,
         plan,
+        repeats=1 if saturated else 0,
         count=int(rate * plan.open_duration) + 1,
         duration=plan.open_duration,
         envelope_size=1024,
         rate=rate,
     )
     summary = summarise(f"{target.name} open {load:.0%}", runs)
-    summary.update(load=load, offered_rate=round(rate, 1))
+    summary.update(load=load, offered_rate=round(rate, 1), saturated=saturated)
     return summary
 
 
