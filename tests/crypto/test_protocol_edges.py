@@ -16,7 +16,7 @@ from confide_crypto.keys import (
     ed25519_public_to_x25519,
     verify_signature,
 )
-from confide_crypto.ratchet import MAX_STORED_SKIPPED, RatchetState
+from confide_crypto.ratchet import MAX_SKIP, MAX_STORED_SKIPPED, RatchetState
 from confide_crypto.session import Session
 from confide_crypto.x3dh import InitialKeys, respond
 
@@ -243,3 +243,20 @@ def test_convenience_defaults_use_system_randomness_and_clock() -> None:
     assert (
         Device.create(CountingRng("fixed")).identity == Device.create(CountingRng("fixed")).identity
     )
+
+
+def test_max_skip_is_the_exact_boundary() -> None:
+    rng = CountingRng("max-skip")
+    spk = X25519KeyPair.generate(rng)
+    alice = RatchetState.init_initiator(bytes(32), spk.public, X25519KeyPair.generate(rng))
+    bob = RatchetState.init_responder(bytes(32), spk)
+    ad = bytes(64)
+    messages = [alice.encrypt(b"m", ad) for _ in range(MAX_SKIP + 2)]
+    # Receiving message MAX_SKIP + 1 first would need MAX_SKIP + 1 skipped keys: refused.
+    with pytest.raises(errors.SkippedKeyLimitError):
+        bob.decrypt(messages[MAX_SKIP + 1], ad, now=0, rng=rng)
+    # Message MAX_SKIP needs exactly MAX_SKIP skipped keys: accepted, and all of them work.
+    assert bob.decrypt(messages[MAX_SKIP], ad, now=0, rng=rng) == b"m"
+    assert len(bob.skipped) == MAX_SKIP
+    assert all(bob.decrypt(m, ad, now=0, rng=rng) == b"m" for m in messages[:MAX_SKIP])
+    assert bob.skipped == {}
