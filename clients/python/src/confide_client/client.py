@@ -93,6 +93,7 @@ class ConfideClient:
         *,
         rng: Rng = os.urandom,
         clock: Callable[[], int] = lambda: int(time.time()),
+        max_backoff: float = 30.0,
     ) -> None:
         self._state = state
         self._vault = vault
@@ -100,7 +101,7 @@ class ConfideClient:
         self._rng = rng
         self._clock = clock
         self._inbound = Inbound(state, clock, rng)
-        self._sync = Sync(self)
+        self._sync = Sync(self, max_backoff)
 
     # --- Construction and persistence --------------------------------------------------
 
@@ -114,10 +115,12 @@ class ConfideClient:
         key_cost: str = "interactive",
         rng: Rng = os.urandom,
         clock: Callable[[], int] = lambda: int(time.time()),
+        max_backoff: float = 30.0,
     ) -> ConfideClient:
         """A new, unregistered device whose state lives at ``path`` under ``passphrase``."""
         vault = Vault.create(path, passphrase, cost=key_cost)
-        client = cls(ClientState(Device.create(rng)), vault, transport, rng=rng, clock=clock)
+        state = ClientState(Device.create(rng))
+        client = cls(state, vault, transport, rng=rng, clock=clock, max_backoff=max_backoff)
         client.save()
         return client
 
@@ -130,10 +133,12 @@ class ConfideClient:
         *,
         rng: Rng = os.urandom,
         clock: Callable[[], int] = lambda: int(time.time()),
+        max_backoff: float = 30.0,
     ) -> ConfideClient:
         """A device saved earlier; a wrong passphrase raises StateError."""
         vault, blob = Vault.open(path, passphrase)
-        return cls(ClientState.from_bytes(blob), vault, transport, rng=rng, clock=clock)
+        state = ClientState.from_bytes(blob)
+        return cls(state, vault, transport, rng=rng, clock=clock, max_backoff=max_backoff)
 
     @property
     def state_path(self) -> Path:

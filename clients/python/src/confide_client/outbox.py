@@ -10,6 +10,7 @@ what keeps a conversation in order for the recipient.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ class Outbox:
     def head(self) -> OutboxEntry | None:
         """The envelope to send next, or None when nothing is waiting."""
         return self._entries[0] if self._entries else None
+
+    def first(self, count: int) -> list[OutboxEntry]:
+        """Up to ``count`` envelopes from the head, oldest first."""
+        return list(itertools.islice(self._entries, count))
 
     def accepted(self, client_msg_id: str) -> None:
         """The relay holds this envelope durably; stop retrying it."""

@@ -1,11 +1,14 @@
 """Background delivery: the outbox goes out, live envelopes come in, both survive outages.
 
 Two tasks run while a :class:`~confide_client.client.ConfideClient` is started. The sender
-sends the outbox head first, one envelope at a time, and removes it only when the relay has
-answered "accepted"; a retry reuses the client message id, so the relay never queues it
-twice. The receiver holds a live connection, decrypts each batch, saves the state once, hands
-the events to the application and only then acknowledges the batch. Either task meets a
-network failure by waiting a backoff delay (exponential, with jitter) and trying again.
+sends a window of envelopes from the outbox head concurrently (so the relay can commit them
+together) and removes each only when the relay has answered "accepted"; a retry reuses the
+client message id, so the relay never queues it twice. Envelopes may therefore reach the
+relay out of order; the receiver's window puts them back in order by sequence number. The
+receiver holds a live connection, gathers a batch (lingering briefly so one save covers
+many envelopes), decrypts it, saves the state once, hands the events to the application and
+only then acknowledges the batch. Either task meets a network failure by waiting a backoff
+delay (exponential, with jitter) and trying again.
 
 Before any envelope leaves, the state that produced it is saved: a restarted device must
 never re-use a ratchet step it has already spent on a message the relay holds.
@@ -21,7 +24,8 @@ from typing import TYPE_CHECKING
 from confide_client.backoff import Backoff
 from confide_client.errors import RelayRejected, RelayUnavailable
 from confide_client.messages import Event
-from confide_client.transport.base import Delivery, PrekeysLow
+from confide_client.outbox import OutboxEntry
+from confide_client.transport.base import Delivery, LiveConnection, PrekeysLow
 
 if TYPE_CHECKING:
     from confide_client.client import ConfideClient
@@ -32,6 +36,10 @@ log = logging.getLogger("confide_client")
 
 #: Envelopes decrypted per batch, between saves of the state.
 BATCH = 256
+#: How long the receiver waits for more envelopes before saving and acknowledging a batch.
+LINGER_SECONDS = 0.02
+#: Envelopes sent concurrently.
+SEND_WINDOW = 64
 #: Events the application has not read yet before the receiver stops reading the relay.
 EVENT_QUEUE = 4096
 
@@ -39,8 +47,9 @@ EVENT_QUEUE = 4096
 class Sync:
     """The sender and receiver tasks of one client."""
 
-    def __init__(self, client: ConfideClient) -> None:
+    def __init__(self, client: ConfideClient, max_backoff: float) -> None:
         self._client = client
+        self._max_backoff = max_backoff
         self.events: asyncio.Queue[Event] = asyncio.Queue(maxsize=EVENT_QUEUE)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -74,11 +83,11 @@ class Sync:
             await self._idle.wait()
 
     async def _send_loop(self) -> None:
-        client, backoff = self._client, Backoff()
+        client, backoff = self._client, self._backoff()
         outbox = client._state.outbox
         while True:
-            entry = outbox.head()
-            if entry is None:
+            window = outbox.first(SEND_WINDOW)
+            if not window:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
@@ -86,26 +95,36 @@ class Sync:
             if self._unsaved:
                 client.save()
                 self._unsaved = False
-            contact = client._state.contacts.get(entry.contact_id)
-            if contact is None or contact.mailbox_id is None or contact.capability is None:
-                outbox.accepted(entry.client_msg_id)
-                continue
-            try:
-                await client._transport.send(
-                    contact.mailbox_id, contact.capability, entry.client_msg_id, entry.envelope
-                )
-            except RelayUnavailable:
+            outcomes = await asyncio.gather(*(self._send_one(e) for e in window))
+            for entry, outcome in zip(window, outcomes, strict=True):
+                if outcome in ("accepted", "dropped"):
+                    outbox.accepted(entry.client_msg_id)
+            if "relogin" in outcomes:
+                await self._relogin(backoff)
+            elif "retry" in outcomes:
                 await asyncio.sleep(backoff.next_delay())
-                continue
-            except RelayRejected as exc:
-                if exc.status == 401:
-                    await self._relogin(backoff)
-                    continue
-                # A refusal that a retry cannot fix (a revoked capability, a full queue
-                # that the caller should see): the envelope is dropped so the rest can go.
-                log.warning("the relay refused a queued message (%s)", exc.status)
-            backoff.reset()
-            outbox.accepted(entry.client_msg_id)
+            else:
+                backoff.reset()
+
+    async def _send_one(self, entry: OutboxEntry) -> str:
+        client = self._client
+        contact = client._state.contacts.get(entry.contact_id)
+        if contact is None or contact.mailbox_id is None or contact.capability is None:
+            return "dropped"
+        try:
+            await client._transport.send(
+                contact.mailbox_id, contact.capability, entry.client_msg_id, entry.envelope
+            )
+        except RelayUnavailable:
+            return "retry"
+        except RelayRejected as exc:
+            if exc.status == 401:
+                return "relogin"
+            # A refusal that a retry cannot fix (a revoked capability): the envelope is
+            # dropped so that the rest of the outbox can go.
+            log.warning("the relay refused a queued message (%s)", exc.status)
+            return "dropped"
+        return "accepted"
 
     async def _relogin(self, backoff: Backoff) -> None:
         try:
@@ -113,8 +132,11 @@ class Sync:
         except (RelayUnavailable, RelayRejected):
             await asyncio.sleep(backoff.next_delay())
 
+    def _backoff(self) -> Backoff:
+        return Backoff(base=min(0.2, self._max_backoff), cap=self._max_backoff)
+
     async def _receive_loop(self) -> None:
-        backoff = Backoff()
+        backoff = self._backoff()
         while True:
             try:
                 await self._receive(backoff)
@@ -131,7 +153,7 @@ class Sync:
             backoff.reset()
             await client.replenish_prekeys()
             while True:
-                batch = await live.next_batch(BATCH)
+                batch = await self._gather(live)
                 events: list[Event] = []
                 acks: list[str] = []
                 low = False
@@ -149,7 +171,20 @@ class Sync:
                     await live.ack(acks)
                 if low:
                     await client.replenish_prekeys()
-                if client.pending:
-                    self.outbox_changed()
         finally:
             await live.close()
+
+    @staticmethod
+    async def _gather(live: LiveConnection) -> list[Delivery | PrekeysLow]:
+        batch = await live.next_batch(BATCH)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER_SECONDS
+        while len(batch) < BATCH and (remaining := deadline - loop.time()) > 0:
+            try:
+                batch += await asyncio.wait_for(live.next_batch(BATCH - len(batch)), remaining)
+            except TimeoutError:
+                break
+            except RelayUnavailable:
+                # Keep what arrived; the failure shows again on the next call.
+                break
+        return batch

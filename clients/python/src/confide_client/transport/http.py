@@ -251,6 +251,7 @@ class WebSocketLive:
         self._socket = socket
         self._events: asyncio.Queue[Delivery | PrekeysLow | Exception] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None
 
     async def authenticate(self, token: str) -> None:
         try:
@@ -280,12 +281,15 @@ class WebSocketLive:
 
     async def next_batch(self, limit: int) -> list[Delivery | PrekeysLow]:
         batch: list[Delivery | PrekeysLow] = []
+        if self._failure is not None:
+            raise self._failure
         item = await self._events.get()
         while True:
             if isinstance(item, Exception):
+                # What arrived before the failure is delivered; the failure is reported now
+                # if nothing did, and on every later call (the connection is gone).
+                self._failure = item
                 if batch:
-                    # Deliver what arrived before the failure; report it on the next call.
-                    self._events.put_nowait(item)
                     return batch
                 raise item
             batch.append(item)

@@ -1,0 +1,178 @@
+"""The end-to-end proof: a worker and a client talk through a real relay, which keeps nothing.
+
+Two SDK instances go through enrolment, invite and consent, exchange 1,000 messages each way
+while the relay is killed (SIGKILL) and restarted in the middle, and send a 5 MiB attachment.
+Every message must arrive exactly once and in order. Then the relay's database (the SQLite
+files, or a full pg_dump) and everything it logged are searched for every plaintext, the
+attachment's bytes, the worker's alias for the client and the loopback address: finding any
+of them fails the test. The same runs on PostgreSQL with two relay processes joined by Redis
+fan-out, the worker on one and the client on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from confide_client.client import ConfideClient
+from confide_client.consent import ConsentState
+from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
+from confide_client.transport.http import HttpTransport
+from conftest import need_executable
+
+from .leaks import Search, read_tree, with_bytea_decoded
+from .relay import RelayProcess, pg_dump
+
+pytestmark = pytest.mark.slow
+
+MESSAGES = 1000
+ATTACHMENT_BYTES = 5 * 1024 * 1024
+ALIAS = "Jamie Rivera (Tuesday group)"
+POLICY = "Confidentiality policy: what you share stays between you and your peer worker.\n"
+PLAINTEXT = re.compile(rb"confide-plaintext-[wc]-\d{4}-[0-9a-f]{16}")
+PASS = "a passphrase for the test devices"
+
+
+def _texts(side: str) -> list[str]:
+    return [f"confide-plaintext-{side}-{i:04d}-{secrets.token_hex(8)}" for i in range(MESSAGES)]
+
+
+async def _next(client: ConfideClient) -> Event:
+    # A guard against a hang, not a performance assertion.
+    return await asyncio.wait_for(client.next_event(), timeout=120)
+
+
+async def _messages(client: ConfideClient, count: int) -> list[Message]:
+    got = []
+    while len(got) < count:
+        event = await _next(client)
+        assert isinstance(event, Message), event
+        got.append(event)
+    return got
+
+
+def _prepare(relay: RelayProcess) -> None:
+    relay.admin("create-org", "--name", "Riverside Peer Support")
+    policy_file = relay.data_dir.parent / "policy.txt"
+    policy_file.write_text(POLICY)
+    relay.admin("publish-policy", "--file", str(policy_file))
+
+
+async def _prove(
+    tmp: Path, worker_relay: RelayProcess, client_relay: RelayProcess, restart: Callable[[], None]
+) -> tuple[Search, bytes]:
+    """Run the whole flow; returns what to search for and a public key the relay must hold."""
+    worker = ConfideClient.create(
+        tmp / "worker.state", PASS, HttpTransport(worker_relay.url), key_cost="min", max_backoff=1.0
+    )
+    await worker.enrol(worker_relay.admin("enrol-worker"))
+    await worker.start()
+    invite = await worker.create_invite()
+    client = ConfideClient.create(
+        tmp / "client.state", PASS, HttpTransport(client_relay.url), key_cost="min", max_backoff=1.0
+    )
+    worker_id = await client.join(invite, lambda policy: policy.text == POLICY)
+    await client.start()
+    joined = await _next(worker)
+    assert isinstance(joined, ContactJoined)
+    assert await _next(worker) == ConsentChanged(joined.contact_id, ConsentState.GRANTED)
+    client_id = joined.contact_id
+    worker.set_alias(client_id, ALIAS)
+    assert worker.safety_number(client_id) == client.safety_number(worker_id)
+
+    to_client, to_worker = _texts("w"), _texts("c")
+    for w_text, c_text in zip(to_client, to_worker, strict=True):
+        worker.send_text(client_id, w_text)
+        client.send_text(worker_id, c_text)
+    first_c = await _messages(client, MESSAGES // 3)
+    first_w = await _messages(worker, MESSAGES // 3)
+    await asyncio.to_thread(restart)
+    rest_c = await _messages(client, MESSAGES - len(first_c))
+    rest_w = await _messages(worker, MESSAGES - len(first_w))
+    assert [m.text for m in first_c + rest_c] == to_client
+    assert [m.text for m in first_w + rest_w] == to_worker
+
+    attachment = os.urandom(ATTACHMENT_BYTES)
+    await client.send_attachment(
+        worker_id, attachment, name="intake-form.pdf", mime="application/pdf"
+    )
+    # A final marker each way: the next event after the last message must be exactly it,
+    # so no message was delivered twice in between.
+    worker.send_text(client_id, "end-w")
+    client.send_text(worker_id, "end-c")
+    (with_file,) = await _messages(worker, 1)
+    assert with_file.attachment is not None
+    assert await worker.download(with_file.attachment) == attachment
+    assert [m.text for m in await _messages(worker, 1)] == ["end-c"]
+    assert [m.text for m in await _messages(client, 1)] == ["end-w"]
+    await worker.flush()
+    await client.flush()
+    await worker.close()
+    await client.close()
+
+    search = Search(patterns={"a plaintext": PLAINTEXT})
+    assert all(PLAINTEXT.fullmatch(t.encode()) for t in to_client + to_worker)
+    search.needles["the worker's alias"] = ALIAS.encode()
+    search.needles["the loopback address"] = b"127.0.0.1"
+    for offset in (0, ATTACHMENT_BYTES // 2, ATTACHMENT_BYTES - 64):
+        search.needles[f"attachment bytes at {offset}"] = attachment[offset : offset + 64]
+    return search, worker.identity_key
+
+
+def _assert_is_the_relays(database: bytes, identity_key: bytes) -> None:
+    # Positive controls: the search must be looking at the relay's real data, with binary
+    # columns decoded, or finding nothing would prove nothing.
+    assert POLICY.strip().encode() in database, "the policy text should be in the database"
+    assert identity_key in database, "the worker's public identity key should be in it"
+
+
+def _log_findings(search: Search, relays: list[RelayProcess]) -> list[str]:
+    logs = {f"log {r.log_path.name}": r.log_path.read_bytes() for r in relays}
+    # The literal IPv6 loopback is too short to look for in binary database files, but
+    # text logs must not hold it either.
+    text_search = Search(needles={"the IPv6 loopback address": b"::1"})
+    return search.findings(logs) + text_search.findings(logs)
+
+
+async def test_sqlite_relay_keeps_no_plaintext(tmp_path: Path) -> None:
+    relay = RelayProcess(tmp_path / "relay-data", tmp_path / "relay.log")
+    _prepare(relay)
+    relay.start()
+    try:
+        search, key = await _prove(tmp_path, relay, relay, lambda: relay.restart(signal.SIGKILL))
+    finally:
+        relay.stop()
+    database = read_tree(relay.data_dir)
+    _assert_is_the_relays(database, key)
+    assert search.findings({"the SQLite database": database}) == []
+    assert _log_findings(search, [relay]) == []
+
+
+async def test_postgres_two_relays_with_redis_keep_no_plaintext(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    relays = [
+        RelayProcess(tmp_path / f"relay-{n}", tmp_path / f"relay-{n}.log", postgres_url, redis_url)
+        for n in "ab"
+    ]
+    _prepare(relays[0])
+    for relay in relays:
+        relay.start()
+    try:
+        search, key = await _prove(
+            tmp_path, relays[0], relays[1], lambda: relays[1].restart(signal.SIGKILL)
+        )
+    finally:
+        for relay in relays:
+            relay.stop()
+    need_executable("pg_dump")
+    dump = with_bytea_decoded(pg_dump(postgres_url, tmp_path / "dump.sql"))
+    _assert_is_the_relays(dump, key)
+    assert search.findings({"pg_dump": dump}) == []
+    assert _log_findings(search, relays) == []
