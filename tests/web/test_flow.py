@@ -5,10 +5,12 @@ revocation stops the worker's sends. Each screen is photographed for people to l
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from web_support import OriginGuard
@@ -28,6 +30,29 @@ class Shots:
     def __call__(self, page: Any, name: str) -> None:
         self.n += 1
         page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=True)
+
+
+class SendFrames:
+    """Watches a page's WebSocket for its send frames: which mailbox and capability it used.
+
+    Those two are what the relay sees of every send anyway; the test reuses them to show the
+    relay refuses a revoked capability."""
+
+    def __init__(self, page: Any) -> None:
+        self.targets: list[tuple[str, str]] = []
+        page.on("websocket", self._socket)
+
+    def _socket(self, socket: Any) -> None:
+        socket.on("framesent", self._frame)
+
+    def _frame(self, payload: str | bytes) -> None:
+        frame = json.loads(payload)
+        if frame.get("type") == "send":
+            self.targets.append((frame["mailbox_id"], frame["capability"]))
+
+    def last_target(self) -> tuple[str, str]:
+        assert self.targets, "the page sent nothing over its WebSocket"
+        return self.targets[-1]
 
 
 def enrol_worker(page: Any, code: str) -> None:
@@ -58,6 +83,7 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     worker_ctx = browser.new_context(viewport=DESKTOP)
     worker = worker_ctx.new_page()
     guard = OriginGuard(relay.url, worker)
+    sends = SendFrames(worker)
     worker.goto(relay.url + "/")
     enrol_worker(worker, relay.enrolment_code())
     shot(worker, "worker-home")
@@ -154,6 +180,13 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     expect(worker.locator("#consent-state")).to_contain_text("Consent revoked", timeout=30_000)
     expect(worker.locator("#compose-text")).to_be_disabled()
     shot(worker, "worker-consent-revoked")
+    # And the relay itself now refuses the capability the worker used to write to Sam.
+    mailbox, capability = sends.last_target()
+    refused = httpx.post(
+        f"{relay.url}/v1/mailboxes/{mailbox}/messages",
+        json={"capability": capability, "client_message_id": "after-revoke", "body": "AAAA"},
+    )
+    assert refused.status_code == 403, refused.text
 
     # The client's tab closed and the link opened again: nothing was kept, nothing works.
     client.close()
