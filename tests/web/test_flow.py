@@ -13,13 +13,17 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
-from web_support import OriginGuard
+from web_support import (
+    DESKTOP,
+    PASSPHRASE,
+    PHONE,
+    OriginGuard,
+    create_invite,
+    enrol_worker,
+    open_conversation,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-PASSPHRASE = "a long worker passphrase"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
 
 
 class Shots:
@@ -53,29 +57,6 @@ class SendFrames:
     def last_target(self) -> tuple[str, str]:
         assert self.targets, "the page sent nothing over its WebSocket"
         return self.targets[-1]
-
-
-def enrol_worker(page: Any, code: str) -> None:
-    page.get_by_label("Enrolment code").fill(code)
-    page.get_by_label("Choose a passphrase").fill(PASSPHRASE)
-    page.get_by_label("Type the passphrase again").fill(PASSPHRASE)
-    page.get_by_role("button", name="Set up this device").click()
-    expect(page.get_by_role("heading", name="Conversations")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Connected")).to_be_visible()
-
-
-def create_invite(page: Any, alias: str) -> str:
-    page.get_by_role("button", name="Invite someone").click()
-    page.get_by_label("A name for them").fill(alias)
-    page.get_by_role("button", name="Create invite link").click()
-    link = page.locator("#invite-link")
-    expect(link).to_contain_text("/join#")
-    return str(link.inner_text()).strip()
-
-
-def open_conversation(page: Any, alias: str) -> None:
-    page.locator(f'nav button[data-alias="{alias}"]').click()
-    expect(page.get_by_role("heading", name=alias)).to_be_visible()
 
 
 def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:

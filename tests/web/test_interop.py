@@ -19,8 +19,7 @@ from confide_client.client import ConfideClient
 from confide_client.messages import Message
 from confide_client.transport.http import HttpTransport
 from playwright.sync_api import expect
-from test_flow import DESKTOP, create_invite, enrol_worker, open_conversation
-from web_support import OriginGuard
+from web_support import DESKTOP, OriginGuard, create_invite, enrol_worker, open_conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

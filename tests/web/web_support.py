@@ -10,10 +10,16 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "clients" / "web"
 DIST = WEB / "dist"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+PASSPHRASE = "a long worker passphrase"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
 
 
 def _root_conftest() -> object:
@@ -76,3 +82,29 @@ class OriginGuard:
     def assert_clean(self) -> None:
         assert not self.foreign, f"requests to other origins: {self.foreign}"
         assert not self.problems, f"CSP violations or page errors: {self.problems}"
+
+
+# Steps in the worker app that several browser tests take.
+
+
+def enrol_worker(page: Any, code: str) -> None:
+    page.get_by_label("Enrolment code").fill(code)
+    page.get_by_label("Choose a passphrase").fill(PASSPHRASE)
+    page.get_by_label("Type the passphrase again").fill(PASSPHRASE)
+    page.get_by_role("button", name="Set up this device").click()
+    expect(page.get_by_role("heading", name="Conversations")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Connected")).to_be_visible()
+
+
+def create_invite(page: Any, alias: str) -> str:
+    page.get_by_role("button", name="Invite someone").click()
+    page.get_by_label("A name for them").fill(alias)
+    page.get_by_role("button", name="Create invite link").click()
+    link = page.locator("#invite-link")
+    expect(link).to_contain_text("/join#")
+    return str(link.inner_text()).strip()
+
+
+def open_conversation(page: Any, alias: str) -> None:
+    page.locator(f'nav button[data-alias="{alias}"]').click()
+    expect(page.get_by_role("heading", name=alias)).to_be_visible()
