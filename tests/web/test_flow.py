@@ -17,6 +17,7 @@ from web_support import (
     DESKTOP,
     PASSPHRASE,
     PHONE,
+    UNLABELLED,
     OriginGuard,
     create_invite,
     enrol_worker,
@@ -87,6 +88,7 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     expect(client.locator("#policy-text")).to_contain_text("Limits of confidentiality")
     expect(client.get_by_label(re.compile("Remember this device"))).not_to_be_checked()
     assert client.title() == "Notes"
+    assert client.evaluate(UNLABELLED) == []
     shot(client, "client-policy-consent")
     expect(worker.locator("#compose-text")).to_be_disabled()
 
@@ -115,6 +117,8 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     with worker.expect_download() as download_info:
         open_button.click()
     assert Path(download_info.value.path()).read_bytes() == b"my safety plan\n"
+    assert worker.evaluate(UNLABELLED) == []
+    assert client.evaluate(UNLABELLED) == []
     shot(worker, "worker-conversation")
     shot(client, "client-conversation")
     worker.set_viewport_size(PHONE)

@@ -21,6 +21,13 @@ PASSPHRASE = "a long worker passphrase"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
+# Form controls a screen reader could not name: no label, no aria-label, no text.
+UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select, button')]
+  .filter((el) => !el.hidden && el.type !== 'hidden' && el.getAttribute('tabindex') !== '-1')
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !el.textContent.trim())
+  .map((el) => el.outerHTML)"""
+
 
 def _root_conftest() -> object:
     spec = importlib.util.spec_from_file_location(
