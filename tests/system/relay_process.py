@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 CONFIDE = Path(sys.executable).parent / "confide"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
