@@ -10,14 +10,7 @@ from pathlib import Path
 
 import pytest
 from system.relay_process import RelayProcess
-from web_support import DIST, SCREENSHOTS, WEB, need, need_executable
-
-POLICY = (
-    "Riverside Peer Recovery keeps what you share private.\n\n"
-    "Limits of confidentiality: we must act if you tell us you plan to seriously harm "
-    "yourself or someone else, if a child or vulnerable adult is being abused, or if a court "
-    "orders us to share records.\n\nYou may withdraw consent at any time."
-)
+from web_support import DIST, POLICY, SCREENSHOTS, WEB, need, need_executable
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

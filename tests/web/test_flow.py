@@ -17,6 +17,7 @@ from web_support import (
     DESKTOP,
     PASSPHRASE,
     PHONE,
+    POLICY,
     UNLABELLED,
     OriginGuard,
     create_invite,
@@ -210,7 +211,16 @@ def test_client_who_chose_to_be_remembered(relay, browser, screenshots: Path) ->
     worker.locator("#compose-text").press("Enter")
     expect(client.get_by_text("See you Thursday.")).to_be_visible()
 
-    # The remembered state comes back only with the passphrase.
+    # The organisation publishes a new policy: the worker may not write until Robin agrees.
+    relay.process.publish_policy(POLICY + "\n\nNew: supervisors may read de-identified excerpts.")
+    worker.reload()
+    worker.get_by_label("Passphrase").fill(PASSPHRASE)
+    worker.get_by_role("button", name="Unlock").click()
+    open_conversation(worker, "Robin")
+    expect(worker.locator("#compose-help")).to_contain_text("policy version 1")
+    expect(worker.locator("#compose-text")).to_be_disabled()
+
+    # The remembered state comes back only with the passphrase, and asks about the new policy.
     client.goto(relay.url + "/join")
     expect(client.get_by_role("heading", name="Welcome back")).to_be_visible()
     shot = Shots(screenshots)
@@ -218,7 +228,13 @@ def test_client_who_chose_to_be_remembered(relay, browser, screenshots: Path) ->
     shot(client, "client-remembered-unlock")
     client.get_by_label("Passphrase").fill("robin's own passphrase")
     client.get_by_role("button", name="Open").click()
+    expect(client.get_by_role("heading", name="The policy has changed")).to_be_visible()
+    expect(client.locator("#policy-text")).to_contain_text("de-identified excerpts")
+    shot(client, "client-policy-changed")
+    client.get_by_role("button", name="I agree").click()
     expect(client.get_by_text("See you Thursday.")).to_be_visible()
+    expect(worker.locator("#compose-text")).to_be_enabled()
+    expect(worker.locator("#consent-state")).to_contain_text("policy version 2")
 
     # Quick exit wipes even a remembered device.
     client.get_by_role("button", name="Quick exit").click()

@@ -17,6 +17,13 @@ WEB = ROOT / "clients" / "web"
 DIST = WEB / "dist"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
+POLICY = (
+    "Riverside Peer Recovery keeps what you share private.\n\n"
+    "Limits of confidentiality: we must act if you tell us you plan to seriously harm "
+    "yourself or someone else, if a child or vulnerable adult is being abused, or if a court "
+    "orders us to share records.\n\nYou may withdraw consent at any time."
+)
+
 PASSPHRASE = "a long worker passphrase"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}

@@ -53,32 +53,43 @@ export async function join(token) {
   showConsent();
 }
 
-function showConsent() {
+function showConsent({ renewal = false, onAgree = agree } = {}) {
+  if (!client.policy) {
+    show(h("section", { "aria-labelledby": "nopolicy-title" },
+      h("h2", { id: "nopolicy-title" }, "Not ready yet"),
+      h("p", {}, "This organisation has not published how it handles your information, so you cannot agree to anything yet. Please tell your worker.")));
+    return;
+  }
   const digest = toHex(engine.consent.policyDigest(client.policy.text));
   show(consentView({
-    policy: client.policy,
-    policyIntact: digest === client.policy.sha256,
-    days: CONSENT_DAYS,
-    onAgree: (remember) => agree(remember),
+    policy: client.policy, policyIntact: digest === client.policy.sha256, days: CONSENT_DAYS, renewal, onAgree,
   }));
 }
 
-async function agree(remember) {
+// Signs a receipt for the policy in `client.policy`, stores it on the relay and records it.
+async function signConsent() {
   const now = Math.floor(Date.now() / 1000);
-  const policySha256 = engine.consent.policyDigest(client.policy.text);
+  const expiresAt = now + CONSENT_DAYS * 86400;
   const { receipt, signature } = engine.consent.signReceipt(client.device.identity, {
-    workerIdentityKey: client.bundle.identityKey, policyVersion: client.policy.version, policySha256,
-    signedAt: now, expiresAt: now + CONSENT_DAYS * 86400,
+    workerIdentityKey: fromB64u(client.worker.identityKey), policyVersion: client.policy.version,
+    policySha256: engine.consent.policyDigest(client.policy.text), signedAt: now, expiresAt,
     discloser: "Me, through this device", recipient: "My peer support worker and their program",
     purpose: "Peer support conversations", information: "The messages and files I choose to share in this conversation",
   });
+  await relay.submitConsent(client.token, fromB64u(client.workerDeviceId), "receipt", receipt, signature);
+  client.conv.consent = {
+    state: "given", receipt: toB64u(receipt), signature: toB64u(signature),
+    policyVersion: client.policy.version, signedAt: now, expiresAt,
+  };
+}
+
+async function agree(remember) {
   client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
-  await relay.submitConsent(client.token, client.bundle.deviceId, "receipt", receipt, signature);
+  client.workerDeviceId = toB64u(client.bundle.deviceId);
+  await signConsent();
   const capability = await relay.mintCapability(client.token, fromB64u(client.mailboxId));
   client.capabilityForWorker = toB64u(capability.secret);
   client.capabilityId = capability.id;
-  client.workerDeviceId = toB64u(client.bundle.deviceId);
-  client.conv.consent = { state: "given", receipt: toB64u(receipt), signature: toB64u(signature), policyVersion: client.policy.version, signedAt: now, expiresAt: now + CONSENT_DAYS * 86400 };
   if (remember) client.remember = engine.keystore.newStoreKey(remember);
   client.device.startSession(client.bundle);
   startMessenger();
@@ -89,6 +100,29 @@ async function agree(remember) {
   addMessage(client.conv, { id: "consent", kind: "system", body: "You agreed. You can review or withdraw this at any time." });
   await save();
   render();
+}
+
+// A remembered device whose consent names an older policy asks again before going on; the
+// fresh receipt travels to the worker inside the channel, as confide_client does.
+async function renewConsentIfNeeded() {
+  const org = await relay.getOrganisation().catch(() => null);
+  client.maxRetention = org?.max_retention_seconds;
+  const current = org?.policy;
+  if (!current || client.conv.consent.state !== "given" || current.version === client.conv.consent.policyVersion) {
+    render();
+    return;
+  }
+  client.policy = current;
+  showConsent({
+    renewal: true,
+    onAgree: async () => {
+      await signConsent();
+      await channel().sendControl("consent", { receipt: client.conv.consent.receipt, signature: client.conv.consent.signature });
+      addMessage(client.conv, { id: `consent-${client.policy.version}`, kind: "system", body: `You agreed to policy version ${client.policy.version}.` });
+      await save();
+      render();
+    },
+  });
 }
 
 function workerPeer() {
@@ -222,7 +256,7 @@ export function showUnlock(sealed) {
           client = { ...doc, device: engine.Device.fromBytes(fromB64u(doc.device)), remember: opened.storeKey };
           client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
           startMessenger();
-          render();
+          await renewConsentIfNeeded();
         } catch {
           error.textContent = "That passphrase does not open this.";
         }

@@ -2,7 +2,7 @@
 // confidentiality), what the client agrees to, and later a review with the right to revoke.
 import { field, h } from "../shared/dom.js";
 
-export function consentView({ policy, policyIntact, days, onAgree }) {
+export function consentView({ policy, policyIntact, days, renewal = false, onAgree }) {
   const remember = h("input", { type: "checkbox", id: "remember" });
   const pass = h("input", { type: "password", minlength: 10, autocomplete: "new-password" });
   const passRow = h("div", { hidden: true, id: "remember-pass-row" }, ...field("remember-pass", "Passphrase for this device (at least 10 characters)", pass));
@@ -13,8 +13,10 @@ export function consentView({ policy, policyIntact, days, onAgree }) {
   const error = h("p", { class: "error", role: "alert" });
   const agree = h("button", { type: "submit", id: "agree", disabled: !policyIntact }, "I agree");
   return h("section", { "aria-labelledby": "policy-title" },
-    h("h2", { id: "policy-title" }, "Before you start"),
-    h("p", {}, "Please read how your information is handled, including when it cannot be kept confidential."),
+    h("h2", { id: "policy-title" }, renewal ? "The policy has changed" : "Before you start"),
+    h("p", {}, renewal
+      ? "Your worker's organisation published a new version. Please read it; you can go on only if you agree."
+      : "Please read how your information is handled, including when it cannot be kept confidential."),
     h("div", { class: "card policy", id: "policy-text", tabindex: 0, role: "document", "aria-label": `Confidentiality policy, version ${policy.version}` }, policy.text),
     h("p", { class: "muted" }, `Policy version ${policy.version}.`),
     policyIntact ? null : h("p", { class: "alert", role: "alert" }, "This policy text does not match its published fingerprint. Do not agree; tell your worker."),
@@ -38,9 +40,9 @@ export function consentView({ policy, policyIntact, days, onAgree }) {
         }
       },
     },
-    h("label", { class: "check", for: "remember" }, remember, "Remember this device (only on a device that is yours alone)"),
-    h("p", { class: "muted" }, "Off: nothing is kept once you close this tab."),
-    passRow,
+    renewal ? null : h("label", { class: "check", for: "remember" }, remember, "Remember this device (only on a device that is yours alone)"),
+    renewal ? null : h("p", { class: "muted" }, "Off: nothing is kept once you close this tab."),
+    renewal ? null : passRow,
     h("div", { class: "row" }, agree),
     error));
 }

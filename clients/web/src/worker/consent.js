@@ -8,12 +8,32 @@ import { announce } from "../shared/dom.js";
 // A hello names the invite it answers by a tag only the two ends know; one from a device
 // without a tag (the SDK, say) still becomes a conversation, under its key.
 export function handleHello(ws, sender, message) {
-  const { engine, state } = ws;
+  const { state } = ws;
   const tagged = typeof message.invite === "string" && /^[0-9a-f]{32}$/.test(message.invite);
   const key = tagged ? message.invite : `key-${toB64u(sender)}`;
-  let receipt;
+  const receipt = verifiedReceipt(ws, sender, message);
+  if (!receipt) return null;
+  const conv = state.conversations[key] ?? (state.conversations[key] = newConversation({ alias: "New contact" }));
+  const senderB64 = toB64u(sender);
+  if (conv.peer && conv.peer.identityKey !== senderB64) {
+    conv.keyChanged = true;
+    conv.verified = false;
+  }
+  conv.peer = { identityKey: senderB64, mailboxId: message.mailbox, capability: message.capability };
+  recordConsent(conv, receipt, message);
+  return conv;
+}
+
+// A fresh receipt in an existing conversation, typically for a new policy version.
+export function handleConsent(ws, conv, sender, message) {
+  if (conv.consent.state === "revoked") return;
+  const receipt = verifiedReceipt(ws, sender, message);
+  if (receipt) recordConsent(conv, receipt, message);
+}
+
+function verifiedReceipt(ws, sender, message) {
   try {
-    receipt = engine.consent.verifyReceipt(fromB64u(message.receipt), fromB64u(message.signature), {
+    return ws.engine.consent.verifyReceipt(fromB64u(message.receipt), fromB64u(message.signature), {
       clientIdentityKey: sender,
       workerIdentityKey: ws.session.device.identity.public,
       now: Math.floor(Date.now() / 1000),
@@ -22,19 +42,24 @@ export function handleHello(ws, sender, message) {
     announce(`A consent receipt did not verify: ${err.message}`);
     return null;
   }
-  const conv = state.conversations[key] ?? (state.conversations[key] = newConversation({ alias: "New contact" }));
-  const senderB64 = toB64u(sender);
-  if (conv.peer && conv.peer.identityKey !== senderB64) {
-    conv.keyChanged = true;
-    conv.verified = false;
-  }
-  conv.peer = { identityKey: senderB64, mailboxId: message.mailbox, capability: message.capability };
+}
+
+function recordConsent(conv, receipt, message) {
   conv.consent = {
     state: "given", receipt: message.receipt, signature: message.signature,
     policyVersion: receipt.policyVersion, signedAt: receipt.signedAt, expiresAt: receipt.expiresAt,
   };
-  addMessage(conv, { id: `consent-${receipt.signedAt}`, kind: "system", mine: false, body: "Consent given." });
-  return conv;
+  addMessage(conv, {
+    id: `consent-${receipt.signedAt}-${receipt.policyVersion}`, kind: "system", mine: false,
+    body: `Consent given (policy version ${receipt.policyVersion}).`,
+  });
+}
+
+// Consent for an older policy version than the organisation's current one no longer covers
+// new messages: the client has to agree to the new text first.
+export function staleConsent(conv, currentPolicyVersion) {
+  return conv.consent.state === "given" && Number.isInteger(currentPolicyVersion)
+    && conv.consent.policyVersion < currentPolicyVersion;
 }
 
 export function handleRevoke(ws, conv, sender, message) {

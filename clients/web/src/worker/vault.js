@@ -44,7 +44,9 @@ export class WorkerSession {
   async loadSettings() {
     const org = await relay.getOrganisation().catch(() => null);
     if (!org) return;
-    this.state.settings = { ...this.state.settings, maxRetention: org.max_retention_seconds, organisation: org.name };
+    this.state.settings = {
+      ...this.state.settings, maxRetention: org.max_retention_seconds, organisation: org.name, policyVersion: org.policy?.version,
+    };
     // The organisation's idle-lock time, once the relay publishes one; 5 minutes until then.
     if (Number.isInteger(org.idle_lock_minutes) && org.idle_lock_minutes > 0) this.state.settings.idleMinutes = org.idle_lock_minutes;
   }

@@ -10,7 +10,7 @@ import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import { inviteTag } from "../shared/invite.js";
-import { handleHello, handleRevoke } from "./consent.js";
+import { handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 
@@ -89,6 +89,8 @@ class Workspace {
       const [key, conv] = entry;
       if (payload.type === "revoke") {
         handleRevoke(this, conv, sender, payload);
+      } else if (payload.type === "consent") {
+        handleConsent(this, conv, sender, payload);
       } else if (applyCommon(conv, payload, this.engine.pointerLength)) {
         if (!(this.view.name === "conversation" && this.view.key === key && !document.hidden)) conv.unread += 1;
         this.#notify();
@@ -273,7 +275,9 @@ class Workspace {
         }, ...field("rename", "Local name (only on this device)", rename), h("button", { type: "submit", class: "secondary" }, "Save name")))),
       chatView(conv, {
         peerName: name,
-        disabledReason: canSend(conv) ? null : reason,
+        disabledReason: staleConsent(conv, this.state.settings?.policyVersion)
+          ? `Their consent covers policy version ${conv.consent.policyVersion}; the organisation now has version ${this.state.settings.policyVersion}. They need to agree to it before you can write.`
+          : canSend(conv) ? null : reason,
         maxRetention: this.state.settings?.maxRetention,
         onSend: (text) => this.#channel(conv).sendText(text),
         onAttach: (file) => this.#channel(conv).sendFile(file),
