@@ -23,7 +23,12 @@ from nacl import bindings
 
 from confide_crypto import aead
 from confide_crypto.encoding import Reader, u8, u32
-from confide_crypto.errors import DecryptionError, UnsupportedVersionError, WrongPassphraseError
+from confide_crypto.errors import (
+    DecryptionError,
+    MalformedInputError,
+    UnsupportedVersionError,
+    WrongPassphraseError,
+)
 
 VERSION = 1
 SALT_LEN = 16
@@ -40,6 +45,16 @@ class KdfParams:
         return self.opslimit < other.opslimit or self.memlimit < other.memlimit
 
 
+#: The cost a store may name: libsodium's minimum up to its "sensitive" level. The upper bound
+#: keeps an altered header from making the reader allocate or compute without limit.
+MIN_PARAMS = KdfParams(
+    bindings.crypto_pwhash_argon2id_OPSLIMIT_MIN, bindings.crypto_pwhash_argon2id_MEMLIMIT_MIN
+)
+MAX_PARAMS = KdfParams(
+    bindings.crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE,
+    bindings.crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE,
+)
+
 #: libsodium's "interactive" Argon2id cost; browsers (the web client) can afford it.
 DEFAULT_PARAMS = KdfParams(
     bindings.crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
@@ -48,6 +63,11 @@ DEFAULT_PARAMS = KdfParams(
 
 
 def _derive(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
+    if not (
+        MIN_PARAMS.opslimit <= params.opslimit <= MAX_PARAMS.opslimit
+        and MIN_PARAMS.memlimit <= params.memlimit <= MAX_PARAMS.memlimit
+    ):
+        raise MalformedInputError("Argon2id cost outside the accepted range")
     return bindings.crypto_pwhash_alg(
         32,
         passphrase.encode("utf-8"),
