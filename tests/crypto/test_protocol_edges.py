@@ -260,3 +260,20 @@ def test_max_skip_is_the_exact_boundary() -> None:
     assert len(bob.skipped) == MAX_SKIP
     assert all(bob.decrypt(m, ad, now=0, rng=rng) == b"m" for m in messages[:MAX_SKIP])
     assert bob.skipped == {}
+
+
+def test_the_largest_plaintext_fills_the_largest_bucket_and_no_more() -> None:
+    pair = make_pair("largest")
+    alice, bob, rng = pair.alice, pair.bob, pair.rng
+    session = alice.start_session(pair.bundle, rng)
+    assert session.max_plaintext() == 65339
+    before = session.ratchet.to_bytes()
+    with pytest.raises(errors.MalformedInputError):
+        session.encrypt(bytes(65340), rng=rng)
+    assert session.ratchet.to_bytes() == before
+    envelope = session.encrypt(bytes(65339), rng=rng)
+    assert len(envelope) == 65536
+    assert bob.decrypt_envelope(envelope, now=0, rng=rng).plaintext == bytes(65339)
+    reply = bob.sessions[alice.identity.public]
+    assert reply.max_plaintext() == 65380
+    assert len(reply.encrypt(bytes(65380), rng=rng)) == 65536

@@ -13,13 +13,20 @@ import copy
 from dataclasses import dataclass
 
 from confide_crypto import sealed_sender
+from confide_crypto.aead import TAG_LEN
 from confide_crypto.encoding import Reader, u8, u32
 from confide_crypto.errors import (
     DecryptionError,
     MalformedInputError,
     UnsupportedVersionError,
 )
-from confide_crypto.header import RatchetMessage, encode_initial, read_initial
+from confide_crypto.header import (
+    HEADER_LEN,
+    INITIAL_LEN,
+    RatchetMessage,
+    encode_initial,
+    read_initial,
+)
 from confide_crypto.keys import (
     IdentityKeyPair,
     OneTimePreKey,
@@ -85,8 +92,16 @@ class Session:
         """The ratchet message alone, unsealed (for tests and vectors)."""
         return self.ratchet.encrypt(plaintext, self.associated_data, self.pending_initial).encode()
 
+    def max_plaintext(self) -> int:
+        """The longest plaintext the next envelope can carry (the largest padding bucket)."""
+        prefix = HEADER_LEN + 2 + (0 if self.pending_initial is None else INITIAL_LEN)
+        return sealed_sender.MAX_CONTENT - prefix - TAG_LEN
+
     def encrypt(self, plaintext: bytes, *, rng: Rng) -> bytes:
         """Encrypt for the peer and seal: the result is the envelope the relay queues."""
+        # Checked before the ratchet advances, so a refused message costs no message key.
+        if len(plaintext) > self.max_plaintext():
+            raise MalformedInputError(f"plaintext longer than {self.max_plaintext()} bytes")
         content = self.encrypt_message(plaintext)
         return sealed_sender.seal(
             self.identity, self.peer_identity_key, content, X25519KeyPair.generate(rng)
