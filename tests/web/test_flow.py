@@ -174,6 +174,12 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     )
     assert refused.status_code == 403, refused.text
 
+    # The worker destroys the record on this device once it is no longer needed.
+    worker.get_by_text("Delete conversation").click()
+    worker.get_by_label("Yes, delete the conversation with Sam").check()
+    worker.get_by_role("button", name="Delete from this device").click()
+    expect(worker.locator('nav button[data-alias="Sam"]')).to_have_count(0)
+
     # The client's tab closed and the link opened again: nothing was kept, nothing works.
     client.close()
     again = client_ctx.new_page()

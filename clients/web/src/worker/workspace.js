@@ -273,6 +273,7 @@ class Workspace {
             this.render();
           },
         }, ...field("rename", "Local name (only on this device)", rename), h("button", { type: "submit", class: "secondary" }, "Save name")))),
+      this.#deleteControl(key, name),
       chatView(conv, {
         peerName: name,
         disabledReason: staleConsent(conv, this.state.settings?.policyVersion)
@@ -284,6 +285,27 @@ class Workspace {
         onTimer: (ttl) => this.#channel(conv).setTimer(ttl),
         onOpenFile: (message) => this.#channel(conv).openFile(message),
       }));
+  }
+
+  // Destroying a record: the conversation leaves the vault, which is sealed again without it.
+  #deleteControl(key, name) {
+    const confirm = h("input", { type: "checkbox", id: "confirm-delete" });
+    const remove = h("button", {
+      type: "button", class: "danger", id: "delete-conversation", disabled: true,
+      onclick: async () => {
+        delete this.state.conversations[key];
+        await this.session.save();
+        announce(`The conversation with ${name} was deleted from this device.`);
+        this.#go({ name: "home" });
+      },
+    }, "Delete from this device");
+    confirm.addEventListener("change", () => {
+      remove.disabled = !confirm.checked;
+    });
+    return h("details", { class: "rename" }, h("summary", {}, "Delete conversation"),
+      h("p", {}, "This removes every message, attachment reference and the name from this device. It cannot be undone."),
+      h("label", { class: "check", for: "confirm-delete" }, confirm, `Yes, delete the conversation with ${name}`),
+      h("div", { class: "row" }, remove));
   }
 
   #safetyView(key) {
