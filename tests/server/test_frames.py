@@ -111,8 +111,8 @@ def test_window_starts_by_reading_the_queue() -> None:
     window = DeliveryWindow(2)
     assert window.want() == 2
     epoch = window.epoch
-    assert not window.offer(b"live")  # while catching up, live envelopes wait in the queue
-    assert window.from_queue(b"a")
+    assert not window.offer(b"live", 10)  # while catching up, live envelopes wait in the queue
+    assert window.from_queue(b"a", 10)
     window.queue_read_done(epoch, asked=2, got=1)
     assert window.dirty  # something arrived during the read, so read again
     window.queue_read_done(window.epoch, asked=1, got=0)
@@ -122,14 +122,24 @@ def test_window_starts_by_reading_the_queue() -> None:
 def test_window_bounds_what_is_in_flight() -> None:
     window = DeliveryWindow(2)
     window.queue_read_done(window.epoch, asked=2, got=0)
-    assert window.offer(b"a") and window.offer(b"b")
-    assert not window.offer(b"c")  # full: c stays in the queue
+    assert window.offer(b"a", 10) and window.offer(b"b", 10)
+    assert not window.offer(b"c", 10)  # full: c stays in the queue
     assert window.dirty and window.want() == 0
     window.acked((b"a",))
     assert window.want() == 1
     assert b"a" in window.skip()  # acknowledged, maybe not yet deleted: never re-read
-    assert not window.offer(b"b")  # already in flight
-    assert not window.from_queue(b"a")
+    assert not window.offer(b"b", 10)  # already in flight
+    assert not window.from_queue(b"a", 10)
+
+
+def test_window_bounds_bytes_in_flight() -> None:
+    window = DeliveryWindow(100, max_bytes=1000)
+    window.queue_read_done(window.epoch, asked=1, got=0)
+    assert window.offer(b"big", 999)
+    assert window.offer(b"one-more", 500)  # under the budget when offered
+    assert not window.offer(b"over", 10) and window.want() == 0
+    window.acked((b"big",))
+    assert window.want() == 99
 
 
 def test_window_remembers_a_bounded_number_of_acks() -> None:

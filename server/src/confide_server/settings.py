@@ -43,7 +43,8 @@ class Settings(BaseSettings):
 
     # Queues and delivery.
     max_queue_depth: int = Field(default=10_000, ge=1)
-    delivery_window: int = Field(default=64, ge=1, le=10_000)
+    delivery_window: int = Field(default=256, ge=1, le=10_000)
+    delivery_window_bytes: int = Field(default=1024 * 1024, ge=1024)
     default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     default_max_retention_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     writer_max_batch: int = Field(default=512, ge=1)

@@ -8,6 +8,7 @@ are integer Unix seconds; "created" times are rounded down to the day (see clock
 
 from __future__ import annotations
 
+import sqlalchemy
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -15,12 +16,29 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
+from sqlalchemy.engine import Dialect
+
+
+class Bytes(sqlalchemy.LargeBinary):
+    """Binary values handed to the driver untouched.
+
+    Both aiosqlite and asyncpg accept ``bytes`` as they are, so the per-value conversion that
+    LargeBinary adds is pure cost on the hot path (it showed up at about a tenth of the relay's
+    CPU time in a profile of sends).
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+LargeBinary = Bytes
 
 metadata = MetaData(
     naming_convention={

@@ -35,7 +35,9 @@ class Connection:
         self._socket = socket
         self._relay = relay
         self._settings = relay.settings
-        self._window = DeliveryWindow(relay.settings.delivery_window)
+        self._window = DeliveryWindow(
+            relay.settings.delivery_window, relay.settings.delivery_window_bytes
+        )
         self._out: deque[str] = deque()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -49,7 +51,7 @@ class Connection:
 
     # Sink, called by fan-out.
     def offer(self, envelope_id: bytes, body: bytes) -> None:
-        if self._window.offer(envelope_id):
+        if self._window.offer(envelope_id, len(body)):
             self._push(frames.envelope(envelope_id, body))
             self._relay.metrics.delivered.inc()
         else:
@@ -228,7 +230,7 @@ class Connection:
             await asyncio.sleep(1.0)
             return
         for envelope_id, body in rows:
-            if self._window.from_queue(envelope_id):
+            if self._window.from_queue(envelope_id, len(body)):
                 self._out.append(frames.envelope(envelope_id, bytes(body)))
                 self._relay.metrics.delivered.inc()
         self._window.queue_read_done(epoch, asked, len(rows))

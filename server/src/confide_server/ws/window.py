@@ -2,8 +2,8 @@
 
 No I/O here. The socket adapter asks ``offer`` whether a live envelope may be pushed now,
 asks ``want`` how many to read from the queue, and reports acknowledgements. A client that
-never reads never acknowledges, so at most ``size`` envelopes are ever in flight to it; the
-rest wait in the database, not in memory.
+never reads never acknowledges, so at most ``size`` envelopes and about ``max_bytes`` bytes
+are ever in flight to it; the rest wait in the database, not in memory.
 
 Live envelopes that cannot be pushed (window full, or a queue read in progress) only mark the
 window "dirty"; the next queue read finds them. ``epoch`` counts such marks so that a queue
@@ -16,29 +16,29 @@ from collections import OrderedDict
 
 
 class DeliveryWindow:
-    def __init__(self, size: int, remember: int | None = None) -> None:
+    def __init__(self, size: int, max_bytes: int = 1 << 20, remember: int | None = None) -> None:
         self.size = size
-        self._inflight: OrderedDict[bytes, None] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._inflight: dict[bytes, int] = {}
+        self._bytes = 0
         self._recent: OrderedDict[bytes, None] = OrderedDict()
         self._remember = remember if remember is not None else size * 4
         self.dirty = True
         self.epoch = 0
 
-    @property
-    def inflight(self) -> frozenset[bytes]:
-        return frozenset(self._inflight)
-
     def room(self) -> int:
+        if self._bytes >= self.max_bytes:
+            return 0
         return self.size - len(self._inflight)
 
-    def offer(self, envelope_id: bytes) -> bool:
+    def offer(self, envelope_id: bytes, size: int) -> bool:
         """A live envelope arrived: True if it should be pushed now."""
         if envelope_id in self._inflight or envelope_id in self._recent:
             return False
-        if self.dirty or not self.room():
+        if self.dirty or self.room() <= 0:
             self.mark_dirty()
             return False
-        self._inflight[envelope_id] = None
+        self._take(envelope_id, size)
         return True
 
     def mark_dirty(self) -> None:
@@ -47,16 +47,21 @@ class DeliveryWindow:
 
     def want(self) -> int:
         """How many envelopes to read from the queue now (0: none)."""
-        return self.room() if self.dirty else 0
+        return max(self.room(), 0) if self.dirty else 0
 
     def skip(self) -> frozenset[bytes]:
         """Ids a queue read must leave out: in flight, or acknowledged but maybe not yet gone."""
         return frozenset(self._inflight) | frozenset(self._recent)
 
-    def from_queue(self, envelope_id: bytes) -> bool:
+    def from_queue(self, envelope_id: bytes, size: int) -> bool:
+        """An envelope read from the queue: True if it should be pushed."""
         if envelope_id in self._inflight or envelope_id in self._recent:
             return False
-        self._inflight[envelope_id] = None
+        if self.room() <= 0:
+            # The byte budget ran out part-way through a read; the rest stays queued.
+            self.mark_dirty()
+            return False
+        self._take(envelope_id, size)
         return True
 
     def queue_read_done(self, epoch_before: int, asked: int, got: int) -> None:
@@ -67,7 +72,11 @@ class DeliveryWindow:
         # Acknowledged ids are remembered even if they were sent on an earlier connection:
         # until the delete commits, a queue read could otherwise return them again.
         for envelope_id in envelope_ids:
-            self._inflight.pop(envelope_id, None)
+            self._bytes -= self._inflight.pop(envelope_id, 0)
             self._recent[envelope_id] = None
         while len(self._recent) > self._remember:
             self._recent.popitem(last=False)
+
+    def _take(self, envelope_id: bytes, size: int) -> None:
+        self._inflight[envelope_id] = size
+        self._bytes += size
