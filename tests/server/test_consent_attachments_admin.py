@@ -122,3 +122,20 @@ async def test_health_metrics_docs_and_headers(client: httpx.AsyncClient) -> Non
     assert missing.headers["content-type"] == "application/problem+json"
     wrong_method = await client.put("/healthz")
     assert wrong_method.status_code == 405
+
+
+async def test_turn_credentials_follow_the_coturn_scheme(
+    client: httpx.AsyncClient, relay: Relay, clock: FakeClock
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    worker = await enrol(client, relay)
+    assert (await client.get("/v1/turn")).status_code == 401
+    got = (await client.get("/v1/turn", headers=worker.auth)).json()
+    expiry, _, _ = got["username"].partition(":")
+    assert int(expiry) == int(clock()) + relay.settings.turn_ttl_seconds
+    secret = relay.settings.turn_secret.encode()
+    mac = hmac.new(secret, got["username"].encode(), hashlib.sha1).digest()
+    assert got["credential"] == base64.b64encode(mac).decode()

@@ -18,6 +18,7 @@ from confide_server.api import (
     mailboxes,
     organisation,
     prekeys,
+    turn,
 )
 from confide_server.clock import Clock, system_clock
 from confide_server.limits import BodyLimit
@@ -35,6 +36,7 @@ ROUTERS = (
     consent.router,
     attachments.router,
     organisation.router,
+    turn.router,
 )
 
 

@@ -102,7 +102,8 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         access_log=False,
         log_config=log_config(settings.log_level),
         server_header=False,
-        proxy_headers=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     web_dist: Path | None = Field(default_factory=_default_web_dist)
     log_level: str = "info"
     turn_secret: str = DEV_TURN_SECRET
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # Only a reverse proxy at these addresses may set X-Forwarded-For (used, in memory only,
+    # for per-address rate limits).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # Sizes, in decoded bytes.
     max_envelope_bytes: int = Field(default=64 * 1024, ge=64)

@@ -1,0 +1,42 @@
+"""Short-lived TURN credentials for calls (coturn's ``use-auth-secret`` scheme).
+
+The username is ``<expiry>:<random>``; the password is base64(HMAC-SHA1(secret, username)),
+which coturn recomputes with the shared secret. Nothing is stored, and the random part is
+not tied to the device.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from confide_server.api.deps import PrincipalDep, RelayDep
+from confide_server.encoding import b64e
+
+router = APIRouter(prefix="/v1", tags=["calls"])
+
+
+class TurnOut(BaseModel):
+    urls: list[str]
+    username: str
+    credential: str
+    ttl: int
+
+
+def turn_credentials(secret: str, expiry: int) -> tuple[str, str]:
+    username = f"{expiry}:{b64e(os.urandom(9))}"
+    mac = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(mac).decode("ascii")
+
+
+@router.get("/turn")
+async def turn(principal: PrincipalDep, relay: RelayDep) -> TurnOut:
+    """Credentials for the TURN servers in CONFIDE_TURN_URLS, valid for turn_ttl_seconds."""
+    ttl = relay.settings.turn_ttl_seconds
+    username, credential = turn_credentials(relay.settings.turn_secret, int(relay.clock()) + ttl)
+    return TurnOut(urls=relay.settings.turn_urls, username=username, credential=credential, ttl=ttl)
