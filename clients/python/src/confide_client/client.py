@@ -43,6 +43,7 @@ from confide_client.transport.base import (
 from confide_client.transport.base import (
     PrekeyBundle as WireBundle,
 )
+from confide_client.transport.http import HttpTransport
 from confide_client.vault import Vault
 
 __all__ = ["ConfideClient", "ContactInfo", "invite_link", "parse_invite"]
@@ -120,6 +121,8 @@ class ConfideClient:
         """A new, unregistered device whose state lives at ``path`` under ``passphrase``."""
         vault = Vault.create(path, passphrase, cost=key_cost)
         state = ClientState(Device.create(rng))
+        if isinstance(transport, HttpTransport):
+            state.relay_url = transport.base_url
         client = cls(state, vault, transport, rng=rng, clock=clock, max_backoff=max_backoff)
         client.save()
         return client
@@ -129,15 +132,22 @@ class ConfideClient:
         cls,
         path: str | os.PathLike[str],
         passphrase: str,
-        transport: Transport,
+        transport: Transport | None = None,
         *,
         rng: Rng = os.urandom,
         clock: Callable[[], int] = lambda: int(time.time()),
         max_backoff: float = 30.0,
     ) -> ConfideClient:
-        """A device saved earlier; a wrong passphrase raises StateError."""
+        """A device saved earlier; a wrong passphrase raises StateError.
+
+        Without a transport, the device talks HTTP to the relay it registered with.
+        """
         vault, blob = Vault.open(path, passphrase)
         state = ClientState.from_bytes(blob)
+        if transport is None:
+            if state.relay_url is None:
+                raise StateError("this state file names no relay; pass a transport")
+            transport = HttpTransport(state.relay_url)
         return cls(state, vault, transport, rng=rng, clock=clock, max_backoff=max_backoff)
 
     @property
@@ -182,6 +192,11 @@ class ConfideClient:
     @property
     def identity_key(self) -> bytes:
         return self._state.device.identity.public
+
+    @property
+    def relay_url(self) -> str | None:
+        """The relay this device registered with, when it was created over HTTP."""
+        return self._state.relay_url
 
     @property
     def device_id(self) -> str | None:
@@ -399,7 +414,7 @@ class ConfideClient:
 
     async def next_event(self) -> Event:
         """The next event: a message, a new contact, or a change of consent."""
-        return await self._sync.events.get()
+        return await self._sync.next_event()
 
     async def flush(self) -> None:
         """Wait until the relay has accepted everything queued so far."""

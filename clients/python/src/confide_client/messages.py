@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confide_client.consent import ConsentState
+from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Message",
     "decode_payload",
     "encode_payload",
+    "event_from_json",
+    "event_to_json",
 ]
 
 PAYLOAD_VERSION = 1
@@ -103,3 +106,46 @@ class ConsentChanged:
 
 
 Event = Message | ContactJoined | ConsentChanged
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """A JSON-ready form, so events not yet taken by the application survive a restart."""
+    if isinstance(event, Message):
+        a = event.attachment
+        return {
+            "kind": "message",
+            "contact": event.contact_id,
+            "seq": event.seq,
+            "id": event.message_id,
+            "text": event.text,
+            "attachment": None
+            if a is None
+            else {
+                "blob": a.blob_id,
+                "pointer": b64e(a.pointer),
+                "size": a.size,
+                "name": a.name,
+                "mime": a.mime,
+            },
+        }
+    if isinstance(event, ContactJoined):
+        return {"kind": "joined", "contact": event.contact_id}
+    return {"kind": "consent", "contact": event.contact_id, "state": event.state.value}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    """Read back what :func:`event_to_json` wrote."""
+    kind, contact = data["kind"], str(data["contact"])
+    if kind == "joined":
+        return ContactJoined(contact)
+    if kind == "consent":
+        return ConsentChanged(contact, ConsentState(data["state"]))
+    raw = data["attachment"]
+    attachment = (
+        None
+        if raw is None
+        else Attachment(
+            raw["blob"], b64d(raw["pointer"]), int(raw["size"]), raw["name"], raw["mime"]
+        )
+    )
+    return Message(contact, int(data["seq"]), str(data["id"]), data["text"], attachment)

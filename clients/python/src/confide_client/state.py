@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from confide_client.consent import PolicyRef
 from confide_client.contact import Contact
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
+from confide_client.messages import Event, event_from_json, event_to_json
 from confide_client.outbox import Outbox
 
 __all__ = ["ClientState", "Role"]
@@ -42,11 +44,15 @@ class ClientState:
     device: Device
     role: Role = Role.UNREGISTERED
     device_id: str | None = None
+    #: The relay this device registered with (an HTTP transport's base URL), if known.
+    relay_url: str | None = None
     mailbox_id: bytes | None = None
     policy: PolicyRef | None = None
     next_prekey_id: int = 1
     contacts: dict[str, Contact] = field(default_factory=dict)
     outbox: Outbox = field(default_factory=Outbox)
+    #: Events received (and acknowledged to the relay) that the application has not taken.
+    inbox: deque[Event] = field(default_factory=deque)
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -54,6 +60,7 @@ class ClientState:
             "device": b64e(self.device.to_bytes()),
             "role": self.role.value,
             "device_id": self.device_id,
+            "relay_url": self.relay_url,
             "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
             "policy": None
             if self.policy is None
@@ -61,6 +68,7 @@ class ClientState:
             "next_prekey_id": self.next_prekey_id,
             "contacts": [c.to_json() for c in self.contacts.values()],
             "outbox": self.outbox.to_json(),
+            "inbox": [event_to_json(e) for e in self.inbox],
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -76,11 +84,13 @@ class ClientState:
                 device=Device.from_bytes(b64d(data["device"])),
                 role=Role(data["role"]),
                 device_id=data["device_id"],
+                relay_url=data.get("relay_url"),
                 mailbox_id=None if data["mailbox_id"] is None else b64d(data["mailbox_id"]),
                 policy=None if policy is None else PolicyRef(policy["version"], policy["sha256"]),
                 next_prekey_id=int(data["next_prekey_id"]),
                 contacts={c.contact_id: c for c in contacts},
                 outbox=Outbox.from_json(data["outbox"]),
+                inbox=deque(event_from_json(e) for e in data["inbox"]),
             )
         except (KeyError, TypeError, ValueError, CryptoError) as exc:
             raise StateError("the state file's contents are malformed") from exc

@@ -6,8 +6,9 @@ together) and removes each only when the relay has answered "accepted"; a retry 
 client message id, so the relay never queues it twice. Envelopes may therefore reach the
 relay out of order; the receiver's window puts them back in order by sequence number. The
 receiver holds a live connection, gathers a batch (lingering briefly so one save covers
-many envelopes), decrypts it, saves the state once, hands the events to the application and
-only then acknowledges the batch. Either task meets a network failure by waiting a backoff
+many envelopes), decrypts it, keeps the resulting events in the state's inbox for the
+application, saves the state once (so the events survive a restart) and only then
+acknowledges the batch. Either task meets a network failure by waiting a backoff
 delay (exponential, with jitter) and trying again.
 
 Before any envelope leaves, the state that produced it is saved: a restarted device must
@@ -40,8 +41,8 @@ BATCH = 256
 LINGER_SECONDS = 0.02
 #: Envelopes sent concurrently.
 SEND_WINDOW = 64
-#: Events the application has not read yet before the receiver stops reading the relay.
-EVENT_QUEUE = 4096
+#: Events the application has not taken yet before the receiver stops reading the relay.
+INBOX_LIMIT = 4096
 
 
 class Sync:
@@ -50,7 +51,7 @@ class Sync:
     def __init__(self, client: ConfideClient, max_backoff: float) -> None:
         self._client = client
         self._max_backoff = max_backoff
-        self.events: asyncio.Queue[Event] = asyncio.Queue(maxsize=EVENT_QUEUE)
+        self._inbox_changed = asyncio.Condition()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,6 +72,20 @@ class Sync:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    async def next_event(self) -> Event:
+        inbox = self._client._state.inbox
+        async with self._inbox_changed:
+            await self._inbox_changed.wait_for(lambda: bool(inbox))
+            event = inbox.popleft()
+            self._inbox_changed.notify_all()
+        # Taking an event is saved with the next save; after a crash before then, the
+        # application sees the event again (at least once), never not at all.
+        self._unsaved = True
+        return event
+
+    def _inbox_has_room(self) -> bool:
+        return len(self._client._state.inbox) < INBOX_LIMIT
 
     def outbox_changed(self) -> None:
         self._unsaved = True
@@ -154,19 +169,21 @@ class Sync:
             await client.replenish_prekeys()
             while True:
                 batch = await self._gather(live)
-                events: list[Event] = []
+                inbox = client._state.inbox
+                async with self._inbox_changed:
+                    await self._inbox_changed.wait_for(self._inbox_has_room)
                 acks: list[str] = []
                 low = False
                 for item in batch:
                     if isinstance(item, PrekeysLow):
                         low = True
                     elif isinstance(item, Delivery):
-                        events += client._inbound.receive(item.envelope)
+                        inbox.extend(client._inbound.receive(item.envelope))
                         acks.append(item.delivery_id)
                 if acks:
                     client.save()
-                for event in events:
-                    await self.events.put(event)
+                async with self._inbox_changed:
+                    self._inbox_changed.notify_all()
                 if acks:
                     await live.ack(acks)
                 if low:

@@ -237,7 +237,12 @@ class HttpTransport:
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise RelayUnavailable(f"live connection: {type(exc).__name__}") from None
         live = WebSocketLive(socket)
-        await live.authenticate(self._token)
+        try:
+            await live.authenticate(self._token)
+        except BaseException:
+            # Cancelled or refused before the stream began: do not leak the socket.
+            await socket.close()
+            raise
         return live
 
     async def aclose(self) -> None:

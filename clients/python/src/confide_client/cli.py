@@ -1,0 +1,208 @@
+"""``confide-client``: the SDK from a shell, for integrators and operators.
+
+Each command opens the device's state file (``--state``, default ``confide-device.state``),
+unlocked by the passphrase in CONFIDE_CLIENT_PASSPHRASE or typed at a prompt, does one thing
+against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` address) and saves::
+
+    confide-client enrol CODE                 register as a worker with an enrolment code
+    confide-client invite                     print a one-time invite link (worker)
+    confide-client join LINK [--accept]       redeem an invite as a client; shows the policy
+    confide-client contacts                   list contacts, their aliases and consent
+    confide-client alias CONTACT NAME         name a contact (kept on this device only)
+    confide-client send CONTACT TEXT          send a message and wait until the relay has it
+    confide-client send-file CONTACT PATH     send a file as an encrypted attachment
+    confide-client listen [--count N]         print events as JSON lines (N, or until ^C)
+    confide-client safety-number CONTACT      the number to compare with the other side
+
+Messages are written to standard output only by ``listen``; nothing is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from confide_client.client import ConfideClient, invite_link
+from confide_client.errors import ConfideError
+from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
+from confide_client.transport.base import Policy
+from confide_client.transport.http import HttpTransport
+
+__all__ = ["main"]
+
+DEFAULT_RELAY = "http://127.0.0.1:8000"
+DEFAULT_STATE = "confide-device.state"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="confide-client", description=__doc__.splitlines()[0])
+    parser.add_argument("--state", type=Path, default=Path(DEFAULT_STATE))
+    parser.add_argument("--relay", default=None, help=f"relay URL (default {DEFAULT_RELAY})")
+    parser.add_argument(
+        "--key-cost", default="interactive", choices=["interactive", "moderate", "min"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("enrol", help="register as a worker").add_argument("code")
+    invite = sub.add_parser("invite", help="print a one-time invite link")
+    invite.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds")
+    join = sub.add_parser("join", help="redeem an invite as a client")
+    join.add_argument("link")
+    join.add_argument("--accept", action="store_true", help="accept the policy without asking")
+    sub.add_parser("contacts", help="list contacts")
+    alias = sub.add_parser("alias", help="name a contact on this device")
+    alias.add_argument("contact")
+    alias.add_argument("name")
+    send = sub.add_parser("send", help="send a text message")
+    send.add_argument("contact")
+    send.add_argument("text")
+    send_file = sub.add_parser("send-file", help="send a file as an attachment")
+    send_file.add_argument("contact")
+    send_file.add_argument("path", type=Path)
+    listen = sub.add_parser("listen", help="print events as JSON lines")
+    listen.add_argument("--count", type=int, default=None, help="stop after N events")
+    listen.add_argument("--save-to", type=Path, default=None, help="download attachments here")
+    sub.add_parser("safety-number", help="show the safety number").add_argument("contact")
+    return parser
+
+
+def _passphrase(confirm: bool) -> str:
+    from_env = os.environ.get("CONFIDE_CLIENT_PASSPHRASE")
+    if from_env:
+        return from_env
+    first = getpass.getpass("Passphrase for this device: ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise ConfideError("the passphrases differ")
+    return first
+
+
+def _relay(args: argparse.Namespace) -> str:
+    if args.relay:
+        return str(args.relay)
+    if args.command == "join" and "#" in args.link:
+        return str(args.link.split("/join#")[0])
+    return os.environ.get("CONFIDE_RELAY", DEFAULT_RELAY)
+
+
+def _new(args: argparse.Namespace) -> ConfideClient:
+    return ConfideClient.create(
+        args.state, _passphrase(confirm=True), HttpTransport(_relay(args)), key_cost=args.key_cost
+    )
+
+
+def _open(args: argparse.Namespace) -> ConfideClient:
+    # Without --relay or CONFIDE_RELAY the device uses the relay it registered with.
+    url = args.relay or os.environ.get("CONFIDE_RELAY")
+    transport = HttpTransport(url) if url else None
+    return ConfideClient.open(args.state, _passphrase(confirm=False), transport)
+
+
+def _ask(policy: Policy) -> bool:
+    print(f"--- Confidentiality policy, version {policy.version} ---\n{policy.text}\n---")
+    return input("Do you accept this policy and consent? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    if isinstance(event, Message):
+        out: dict[str, Any] = {"type": "message", "contact": event.contact_id, "seq": event.seq}
+        if event.text is not None:
+            out["text"] = event.text
+        if event.attachment is not None:
+            a = event.attachment
+            out["attachment"] = {"name": a.name, "mime": a.mime, "size": a.size}
+        return out
+    if isinstance(event, ContactJoined):
+        return {"type": "contact-joined", "contact": event.contact_id}
+    assert isinstance(event, ConsentChanged)
+    return {"type": "consent", "contact": event.contact_id, "state": event.state.value}
+
+
+async def _listen(client: ConfideClient, count: int | None, save_to: Path | None) -> None:
+    seen = 0
+    async with client:
+        while count is None or seen < count:
+            event = await client.next_event()
+            seen += 1
+            if isinstance(event, Message) and event.attachment is not None and save_to:
+                data = await client.download(event.attachment)
+                name = Path(event.attachment.name).name or "attachment"
+                (save_to / name).write_bytes(data)
+            print(json.dumps(_event_json(event)), flush=True)
+
+
+async def _send(client: ConfideClient, action: Callable[[], Awaitable[object]]) -> None:
+    async with client:
+        await action()
+        await client.flush()
+
+
+async def _run(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "enrol":
+        client = _new(args)
+        await client.enrol(args.code)
+        print(f"enrolled; device {client.device_id}")
+        await client.close()
+    elif command == "join":
+        client = _new(args)
+        contact = await client.join(args.link, (lambda _p: True) if args.accept else _ask)
+        async with client:
+            await client.flush()
+        print(f"joined; your worker is contact {contact}")
+        print(f"safety number: {client.safety_number(contact)}")
+    elif command == "invite":
+        client = _open(args)
+        await client.login()
+        token = await client.create_invite(args.ttl)
+        await client.close()
+        print(invite_link(client.relay_url or _relay(args), token))
+    elif command in ("contacts", "alias", "safety-number"):
+        client = _open(args)
+        _offline(client, args)
+        await client.close()
+    elif command == "send":
+        client = _open(args)
+        await _send(client, lambda: _as_awaitable(client.send_text(args.contact, args.text)))
+    elif command == "send-file":
+        client = _open(args)
+        data = args.path.read_bytes()
+        await _send(client, lambda: client.send_attachment(args.contact, data, name=args.path.name))
+    elif command == "listen":
+        await _listen(_open(args), args.count, args.save_to)
+    return 0
+
+
+def _offline(client: ConfideClient, args: argparse.Namespace) -> None:
+    """The commands that need only the state file, not the relay."""
+    if args.command == "contacts":
+        for c in client.contacts():
+            print(f"{c.contact_id}  {c.consent.value:9}  {c.alias}")
+    elif args.command == "alias":
+        client.set_alias(args.contact, args.name)
+    else:
+        print(client.safety_number(args.contact))
+
+
+async def _as_awaitable(value: object) -> object:
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except ConfideError as exc:
+        print(f"confide-client: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
