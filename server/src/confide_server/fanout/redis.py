@@ -98,8 +98,9 @@ class RedisFanout(LocalFanout):
                         pipe.publish(channel, message)
                     await pipe.execute()
             except (RedisError, OSError):
+                # If Redis is down, every listener (ours included) notices and falls back to
+                # polling the queue; nothing more to do here than count the loss.
                 self.dropped += len(batch)
-                self._healthy = False
 
     async def _listen(self) -> None:
         assert self._client is not None

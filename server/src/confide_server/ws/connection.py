@@ -27,6 +27,7 @@ from confide_server.ws.window import DeliveryWindow
 log = logging.getLogger(__name__)
 
 MAX_PENDING_FRAMES = 1024
+MAX_UNANSWERED_SENDS = 1024
 MAX_BAD_FRAMES = 20
 
 
@@ -42,6 +43,9 @@ class Connection:
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._unanswered = 0
+        self._send_room = asyncio.Event()
+        self._send_room.set()
         self._principal: auth.Principal | None = None
         self._token_key: bytes | None = None
         self._closed = False
@@ -100,6 +104,8 @@ class Connection:
         while not self._closed:
             if not self._room.is_set():
                 await self._room.wait()
+            if not self._send_room.is_set():
+                await self._send_room.wait()
             message = await self._socket.receive()
             if message["type"] == "websocket.disconnect":
                 return
@@ -144,8 +150,13 @@ class Connection:
             frame.mailbox_id, frame.capability, frame.client_message_id, frame.body, frame.ttl
         )
         ref = frame.ref
+        self._unanswered += 1
+        if self._unanswered >= MAX_UNANSWERED_SENDS:
+            self._send_room.clear()
 
         def answer(done: asyncio.Future[SendResult]) -> None:
+            self._unanswered -= 1
+            self._send_room.set()
             if self._closed:
                 return
             exc = done.exception()
