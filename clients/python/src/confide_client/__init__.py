@@ -1,1 +1,68 @@
-"""confide_client."""
+"""Confide's Python SDK: one device's end of an end-to-end encrypted conversation.
+
+The public API is everything named in ``__all__``; the modules behind it may change. A worker
+device enrols, creates invites and talks to the clients who join; a client device joins with
+an invite, consents to the organisation's policy, and talks to its worker::
+
+    from confide_client import ConfideClient, HttpTransport
+
+    worker = ConfideClient.create("worker.state", passphrase, HttpTransport(relay_url))
+    await worker.enrol(enrolment_code)
+    async with worker:
+        print(invite_link(relay_url, await worker.create_invite()))
+        event = await worker.next_event()
+
+docs/integrators.md walks through it, including :class:`MemoryRelay` for testing a bot
+without a server.
+"""
+
+from confide_client.client import ConfideClient, ContactInfo, invite_link, parse_invite
+from confide_client.consent import ConsentState
+from confide_client.errors import (
+    ConfideError,
+    ConsentError,
+    ConsentRequired,
+    ConsentRevoked,
+    ProtocolError,
+    RelayError,
+    RelayRejected,
+    RelayUnavailable,
+    StateError,
+    UnknownContact,
+)
+from confide_client.messages import Attachment, ConsentChanged, ContactJoined, Event, Message
+from confide_client.receipts import ConsentTerms
+from confide_client.state import Role
+from confide_client.transport.base import Policy, Transport
+from confide_client.transport.http import HttpTransport
+from confide_client.transport.memory import MemoryRelay, MemoryTransport
+
+__all__ = [
+    "Attachment",
+    "ConfideClient",
+    "ConfideError",
+    "ConsentChanged",
+    "ConsentError",
+    "ConsentRequired",
+    "ConsentRevoked",
+    "ConsentState",
+    "ConsentTerms",
+    "ContactInfo",
+    "ContactJoined",
+    "Event",
+    "HttpTransport",
+    "MemoryRelay",
+    "MemoryTransport",
+    "Message",
+    "Policy",
+    "ProtocolError",
+    "RelayError",
+    "RelayRejected",
+    "RelayUnavailable",
+    "Role",
+    "StateError",
+    "Transport",
+    "UnknownContact",
+    "invite_link",
+    "parse_invite",
+]

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError, RelayRejected, RelayUnavailable
 from confide_client.receipts import Signed
@@ -30,8 +33,6 @@ from confide_client.transport.base import (
     RegisteredDevice,
     SignedPrekey,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 __all__ = ["HttpTransport"]
 

@@ -17,6 +17,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from confide_crypto.errors import CryptoError
+from confide_crypto.keys import AUTH_TAG, REGISTRATION_TAG, signed_prekey_message, verify_signature
+
+from confide_client.encoding import b64e
 from confide_client.errors import RelayRejected, RelayUnavailable
 from confide_client.receipts import Signed
 from confide_client.transport.base import (
@@ -30,8 +34,6 @@ from confide_client.transport.base import (
     RegisteredDevice,
     SignedPrekey,
 )
-from confide_crypto.errors import CryptoError
-from confide_crypto.keys import AUTH_TAG, REGISTRATION_TAG, signed_prekey_message, verify_signature
 
 __all__ = ["MemoryRelay", "MemoryTransport"]
 
@@ -97,7 +99,7 @@ class MemoryRelay:
 
     def enrolment_code(self) -> str:
         """A one-time code that enrols one worker device, as ``confide enrol-worker`` prints."""
-        code = secrets.token_urlsafe(16)
+        code = b64e(secrets.token_bytes(32))
         self._enrolment_codes.add(_digest(code.encode()))
         return code
 

@@ -1,0 +1,1 @@
+"""How the SDK reaches a relay: the Transport protocol and its two implementations."""

@@ -1,0 +1,97 @@
+"""The SDK's refusals and upkeep, over the in-memory relay: replays, bad files, prekeys."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from confide_client import (
+    ConfideClient,
+    ConsentRequired,
+    MemoryRelay,
+    ProtocolError,
+    RelayRejected,
+    StateError,
+)
+
+PASS = "edge case passphrase"
+
+
+async def _worker(tmp_path: Path, relay: MemoryRelay) -> ConfideClient:
+    worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
+    await worker.enrol(relay.enrolment_code())
+    await worker.login()
+    return worker
+
+
+async def test_a_replayed_invite_or_enrolment_code_is_refused(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    code = relay.enrolment_code()
+    worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
+    await worker.enrol(code)
+    again = ConfideClient.create(tmp_path / "again", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(RelayRejected) as refused:
+        await again.enrol(code)
+    assert refused.value.status == 403
+    await worker.login()
+    invite = await worker.create_invite()
+    first = ConfideClient.create(tmp_path / "c1", PASS, relay.transport(), key_cost="min")
+    await first.join(invite, lambda _policy: True)
+    second = ConfideClient.create(tmp_path / "c2", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(RelayRejected) as replay:
+        await second.join(invite, lambda _policy: True)
+    assert replay.value.status == 410
+
+
+async def test_declining_the_policy_sends_nothing(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker = await _worker(tmp_path, relay)
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(ConsentRequired):
+        await client.join(await worker.create_invite(), lambda _policy: False)
+    assert client.pending == 0
+    assert relay.stored_bytes() == b""
+
+
+async def test_malformed_invites_and_state_files_are_refused(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(ProtocolError):
+        await client.join("https://relay.example/join#not-a-token", lambda _policy: True)
+    with pytest.raises(StateError):
+        ConfideClient.create(tmp_path / "client", PASS, relay.transport())
+    blob = bytearray((tmp_path / "client").read_bytes())
+    blob[-1] ^= 1
+    (tmp_path / "tampered").write_bytes(bytes(blob))
+    with pytest.raises(StateError):
+        ConfideClient.open(tmp_path / "tampered", PASS, relay.transport())
+    (tmp_path / "junk").write_bytes(b"not a state file")
+    with pytest.raises(StateError):
+        ConfideClient.open(tmp_path / "junk", PASS, relay.transport())
+
+
+async def test_one_time_prekeys_are_replenished_when_the_relay_says_so(tmp_path: Path) -> None:
+    relay = MemoryRelay(low_water=30)
+    worker = await _worker(tmp_path, relay)
+    await worker.start()
+    fetcher = relay.transport()
+    other = ConfideClient.create(tmp_path / "other", PASS, fetcher, key_cost="min")
+    await other.enrol(relay.enrolment_code())
+    await other.login()
+    assert worker.device_id is not None
+    for _ in range(80):
+        await fetcher.fetch_bundle(worker.device_id)
+    probe = relay.transport()
+    challenge = await probe.challenge()
+    await probe.login(
+        worker.device_id, challenge, worker._state.device.identity.sign_auth(challenge)
+    )
+    # The worker tops up in the background once the relay's notice arrives; this loop only
+    # waits for that to happen (bounded, so a failure cannot hang the suite).
+    for _ in range(1000):
+        if await probe.prekey_count() != 20:
+            break
+        await asyncio.sleep(0.01)
+    assert await probe.prekey_count() == 100
+    await worker.close()
