@@ -62,6 +62,8 @@ class Inbound:
         except ProtocolError:
             log.warning("dropped a message with a malformed payload")
             return []
+        if payload is None:
+            return []
         contact = self._contact_for(received.sender_identity_key)
         if contact is None:
             log.warning("dropped a message from a device that is not a contact")

@@ -16,7 +16,9 @@ signature beside them.
 
 ``pointer`` is confide_crypto's attachment pointer (key, digest, length) for the blob.
 ``seq`` counts from 1 per conversation and direction; the receiver uses it to deliver each
-message exactly once and in order (:mod:`confide_client.ordering`).
+message exactly once and in order (:mod:`confide_client.ordering`). The web app also sends
+two unsequenced kinds, ``delivered`` (delivery receipts) and ``timer`` (disappearing-message
+timer), which this SDK accepts and ignores.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
 
 PAYLOAD_VERSION = 1
 KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"})
+UNSEQUENCED_KINDS = frozenset({"delivered", "timer"})
 
 
 def encode_payload(seq: int, message_id: str, kind: str, fields: Mapping[str, Any]) -> bytes:
@@ -52,14 +55,20 @@ def encode_payload(seq: int, message_id: str, kind: str, fields: Mapping[str, An
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode_payload(plaintext: bytes) -> dict[str, Any]:
-    """Parse and minimally check a decrypted payload; anything else is a ProtocolError."""
+def decode_payload(plaintext: bytes) -> dict[str, Any] | None:
+    """Parse and minimally check a decrypted payload; anything else is a ProtocolError.
+
+    Returns None for the web app's unsequenced kinds (delivery receipts, timers), which this
+    SDK does not act on and which take no place in the conversation's order.
+    """
     try:
         body = json.loads(plaintext)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError("payload is not JSON") from exc
     if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION:
         raise ProtocolError("payload has an unknown version")
+    if "seq" not in body and body.get("type") in UNSEQUENCED_KINDS:
+        return None
     seq = body.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise ProtocolError("payload has no valid sequence number")

@@ -41,7 +41,7 @@ PREKEY_UPLOAD_CHUNK = 100
 #: The relay's cap on envelope ids per acknowledgement.
 ACK_CHUNK = 512
 #: WebSocket close codes after which logging in again (not just reconnecting) is needed.
-AUTH_CLOSE_CODES = frozenset({4401})
+AUTH_CLOSE_CODES = frozenset({4401, 4410})
 
 
 def _registration_json(reg: DeviceRegistration) -> dict[str, Any]:
