@@ -16,7 +16,7 @@ docs/integrators.md walks through it, including :class:`MemoryRelay` for testing
 without a server.
 """
 
-from confide_client.client import ConfideClient, ContactInfo, invite_link, parse_invite
+from confide_client.client import ConfideClient, ContactInfo
 from confide_client.consent import ConsentState
 from confide_client.errors import (
     ConfideError,
@@ -30,6 +30,7 @@ from confide_client.errors import (
     StateError,
     UnknownContact,
 )
+from confide_client.invites import invite_link, parse_invite
 from confide_client.messages import Attachment, ConsentChanged, ContactJoined, Event, Message
 from confide_client.receipts import ConsentTerms
 from confide_client.state import Role

@@ -29,8 +29,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from confide_client.client import ConfideClient, invite_link
+from confide_client.client import ConfideClient
 from confide_client.errors import ConfideError
+from confide_client.invites import invite_link
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
 from confide_client.transport.base import Policy
 from confide_client.transport.http import HttpTransport

@@ -9,7 +9,6 @@ in the background, reconnecting with backoff. See docs/integrators.md for a walk
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -20,15 +19,16 @@ from types import TracebackType
 from confide_crypto.attachments import AttachmentPointer, decrypt_attachment, new_attachment
 from confide_crypto.device import Device
 from confide_crypto.errors import CryptoError
-from confide_crypto.keys import PreKeyBundle, Rng
+from confide_crypto.keys import Rng
 from confide_crypto.safety_number import grouped, safety_number
 
 from confide_client import receipts
 from confide_client.consent import ConsentGate, ConsentState, PolicyRef
 from confide_client.contact import Contact
-from confide_client.encoding import b64d, b64e
+from confide_client.encoding import b64e
 from confide_client.errors import ConsentRequired, ProtocolError, StateError, UnknownContact
 from confide_client.inbound import Inbound
+from confide_client.invites import check_policy, crypto_bundle, parse_invite
 from confide_client.messages import Attachment, Event, encode_payload
 from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
@@ -40,33 +40,16 @@ from confide_client.transport.base import (
     SignedPrekey,
     Transport,
 )
-from confide_client.transport.base import (
-    PrekeyBundle as WireBundle,
-)
 from confide_client.transport.http import HttpTransport
 from confide_client.vault import Vault
 
-__all__ = ["ConfideClient", "ContactInfo", "invite_link", "parse_invite"]
+__all__ = ["ConfideClient", "ContactInfo"]
 
 #: How many one-time prekeys a device keeps on the relay, and when it tops them up.
 PREKEY_TARGET = 100
 PREKEY_LOW_WATER = 25
 #: How long a client's consent lasts unless the caller says otherwise (one year).
 DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
-
-
-def invite_link(relay_url: str, token: str) -> str:
-    """The link a worker hands a client; the token is in the fragment, never sent to the relay."""
-    return f"{relay_url.rstrip('/')}/join#{token}"
-
-
-def parse_invite(invite: str) -> bytes:
-    """The invite token from a link or from the bare token."""
-    token = invite.rsplit("#", 1)[-1].strip()
-    raw = b64d(token)
-    if len(raw) != 32:
-        raise ProtocolError("an invite token is 32 bytes")
-    return raw
 
 
 @dataclass(frozen=True)
@@ -251,7 +234,7 @@ class ConfideClient:
     async def refresh_policy(self) -> Policy:
         """Learn the organisation's current policy; a new version needs fresh consent."""
         policy = await self._transport.current_policy()
-        _check_policy(policy)
+        check_policy(policy)
         ref = PolicyRef(policy.version, policy.sha256)
         if self._state.policy != ref:
             self._state.policy = ref
@@ -290,12 +273,12 @@ class ConfideClient:
             redemption.device.device_id,
             redemption.device.mailbox_id,
         )
-        _check_policy(redemption.policy)
+        check_policy(redemption.policy)
         policy = PolicyRef(redemption.policy.version, redemption.policy.sha256)
         state.policy = policy
         bundle = redemption.worker_bundle
         try:
-            state.device.start_session(_crypto_bundle(bundle), self._rng)
+            state.device.start_session(crypto_bundle(bundle), self._rng)
         except CryptoError as exc:
             raise ProtocolError("the worker's prekey bundle does not verify") from exc
         worker = Contact(
@@ -429,22 +412,3 @@ class ConfideClient:
         if self._state.device_id is None:
             raise StateError("this device is not registered yet: enrol or join first")
         return self._state.device_id
-
-
-def _check_policy(policy: Policy) -> None:
-    # The relay hands the policy over; checking its hash here means a relay cannot show the
-    # client one text while the receipt names another.
-    if hashlib.sha256(policy.text.encode()).hexdigest() != policy.sha256:
-        raise ProtocolError("the policy text does not match its published hash")
-
-
-def _crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
-    otk = bundle.one_time_prekey
-    return PreKeyBundle(
-        identity_key=bundle.identity_key,
-        signed_prekey_id=bundle.signed_prekey.key_id,
-        signed_prekey=bundle.signed_prekey.public,
-        signed_prekey_signature=bundle.signed_prekey.signature,
-        one_time_prekey_id=None if otk is None else otk.key_id,
-        one_time_prekey=None if otk is None else otk.public,
-    )

@@ -1,0 +1,47 @@
+"""Invites and what redeeming one hands over: links, tokens, the policy and the bundle."""
+
+from __future__ import annotations
+
+import hashlib
+
+from confide_crypto.keys import PreKeyBundle
+
+from confide_client.encoding import b64d
+from confide_client.errors import ProtocolError
+from confide_client.transport.base import Policy
+from confide_client.transport.base import PrekeyBundle as WireBundle
+
+__all__ = ["check_policy", "crypto_bundle", "invite_link", "parse_invite"]
+
+
+def invite_link(relay_url: str, token: str) -> str:
+    """The link a worker hands a client; the token is in the fragment, never sent to the relay."""
+    return f"{relay_url.rstrip('/')}/join#{token}"
+
+
+def parse_invite(invite: str) -> bytes:
+    """The invite token from a link or from the bare token."""
+    token = invite.rsplit("#", 1)[-1].strip()
+    raw = b64d(token)
+    if len(raw) != 32:
+        raise ProtocolError("an invite token is 32 bytes")
+    return raw
+
+
+def check_policy(policy: Policy) -> None:
+    # The relay hands the policy over; checking its hash here means a relay cannot show the
+    # client one text while the receipt names another.
+    if hashlib.sha256(policy.text.encode()).hexdigest() != policy.sha256:
+        raise ProtocolError("the policy text does not match its published hash")
+
+
+def crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
+    otk = bundle.one_time_prekey
+    return PreKeyBundle(
+        identity_key=bundle.identity_key,
+        signed_prekey_id=bundle.signed_prekey.key_id,
+        signed_prekey=bundle.signed_prekey.public,
+        signed_prekey_signature=bundle.signed_prekey.signature,
+        one_time_prekey_id=None if otk is None else otk.key_id,
+        one_time_prekey=None if otk is None else otk.public,
+    )
