@@ -45,8 +45,9 @@ class Dialect:
             }
         )
 
-    def ack_frame(self, message_ids: list[object]) -> bytes:
-        return orjson.dumps({"type": "ack", "ids": message_ids})
+    def ack_frame(self, message_ids: list[object], ref: int) -> bytes:
+        """An ack with a ref: the server answers `acked` once the deletion is durable."""
+        return orjson.dumps({"type": "ack", "ids": message_ids, "ref": ref})
 
     def read_sender(self, payload: bytes) -> list[tuple[int, str]]:
         """(client id, problem) per answer to a send; the problem is "" when accepted."""
@@ -59,10 +60,17 @@ class Dialect:
             return [(ref if isinstance(ref, int) else -1, f"error {frame.get('error')}")]
         return []
 
-    def read_recipient(self, payload: bytes) -> list[tuple[object, str]]:
-        """(envelope id, body) for each envelope in one frame the recipient received."""
+    def read_recipient(self, payload: bytes) -> tuple[list[tuple[object, str]], int | None]:
+        """(envelope id, body) for each envelope in one frame the recipient received, and
+        the ref of an `acked` frame (the acknowledgement it names is durable)."""
         frame = orjson.loads(payload)
-        return [(frame["id"], frame["body"])] if frame.get("type") == "envelope" else []
+        kind = frame.get("type")
+        if kind == "envelope":
+            return [(frame["id"], frame["body"])], None
+        if kind == "acked":
+            ref = frame.get("ref")
+            return [], ref if isinstance(ref, int) else -1
+        return [], None
 
 
 class ReferenceDialect(Dialect):

@@ -101,11 +101,24 @@ class Run:
         worker = self.job.worker
         latencies = self.tally.latencies
 
+        pending_acks: dict[int, int] = {}
+        next_ref = 0
+
         def on_message(payload: bytes) -> None:
-            deliveries = self.dialect.read_recipient(payload)
+            nonlocal next_ref
+            deliveries, acked_ref = self.dialect.read_recipient(payload)
+            if acked_ref is not None:
+                confirmed = pending_acks.pop(acked_ref, None)
+                if confirmed is None:
+                    self.tally.unexpected += 1
+                else:
+                    self.tally.acknowledged += confirmed
+                self._check_done()
+                return
             if not deliveries:
                 return
             now = time.monotonic()
+            first = 0
             for _, envelope in deliveries:
                 w, pair, seq, intended = read_stamp(envelope)
                 if w != worker or pair != i or seq >= len(seen):
@@ -116,11 +129,15 @@ class Run:
                     continue
                 seen[seq] = 1
                 self.tally.delivered += 1
-                self.tally.acknowledged += 1
+                first += 1
                 latencies.append(now - intended)
             # Redelivered envelopes are acknowledged too (as a client would), but only the
-            # first delivery of each counts as acknowledged; repeats are in `duplicates`.
-            self.recipients[i].send_text(self.dialect.ack_frame([m for m, _ in deliveries]))
+            # first delivery of each counts once the server confirms the ack is durable;
+            # repeats are counted in `duplicates`.
+            pending_acks[next_ref] = first
+            ids = [m for m, _ in deliveries]
+            self.recipients[i].send_text(self.dialect.ack_frame(ids, next_ref))
+            next_ref += 1
             self._check_done()
 
         return on_message
@@ -134,11 +151,12 @@ class Run:
 
     def _check_done(self) -> None:
         t = self.tally
+        acknowledged = t.acknowledged >= t.delivered
         if self.job.role == "receive":
-            finished = t.delivered >= sum(self.quota)
+            finished = t.delivered >= sum(self.quota) and acknowledged
         else:
             answered = t.accepted + t.rejected >= t.sent
-            delivered = self.job.role == "send" or t.delivered >= t.sent
+            delivered = self.job.role == "send" or (t.delivered >= t.sent and acknowledged)
             finished = self.sending_over() and answered and delivered
         if finished and not self.done.is_set():
             self.tally.finished = time.monotonic()

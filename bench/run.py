@@ -10,6 +10,7 @@ are reported as met or not met, but are figures, not pass/fail conditions.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ def run(plan: Plan) -> dict[str, Any]:
         results["notes"].append("PostgreSQL is not running on 127.0.0.1:5432: skipped")
     rates: list[float] = []
     started = time.monotonic()
+    load_at_start = os.getloadavg()
     for kind in plan.references:
         if kind == "postgres" and not have_pg:
             continue
@@ -83,6 +85,9 @@ def run(plan: Plan) -> dict[str, Any]:
     if plan.synapse:
         results["notes"].append("Synapse peer: not implemented yet (see docs/benchmarks.md)")
     results["elapsed_s"] = round(time.monotonic() - started, 1)
+    # Other work on the machine competes for the same cores; the load average before and
+    # after says how quiet the run was.
+    results["load_average"] = {"start": load_at_start, "end": os.getloadavg()}
     results["problems"] = _problems(results)
     report.ratios(results)
     results["bars"] = report.bars(results)

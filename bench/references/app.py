@@ -6,7 +6,8 @@ Frames are the real relay's (docs/protocol.md; JSON text frames, base64url witho
                        "body"}
     relay -> sender   {"type": "accepted", "ref", "id", "duplicate": false}
     relay -> owner    {"type": "envelope", "id", "body"}
-    owner -> relay    {"type": "ack", "ids": [...]}
+    owner -> relay    {"type": "ack", "ids": [...], "ref"}
+    relay -> owner    {"type": "acked", "ref"}   (once the deletion is durable)
 
 A connection names the mailbox it owns in the query string (`/ws?mailbox=...`); there is no
 authentication, no capability check, no idempotency, no validation beyond decoding and no
@@ -81,8 +82,13 @@ class ReferenceRelay:
 
     def _handle(self, frame: dict[str, Any], send: Send) -> None:
         if frame["type"] == "ack":
-            for envelope_id in frame["ids"]:
-                self.store.delete(int.from_bytes(_b64decode(envelope_id), "big"))
+            ids = [int.from_bytes(_b64decode(i), "big") for i in frame["ids"]]
+            ack_ref = frame.get("ref")
+
+            async def deleted() -> None:
+                await send({"type": "websocket.send", "text": _acked(ack_ref)})
+
+            self.store.delete(ids, deleted if ack_ref is not None else None)
             return
         ref = frame["ref"]
         mailbox = frame["mailbox_id"]
@@ -106,6 +112,10 @@ def _accepted(ref: object, envelope_id: str) -> str:
     return orjson.dumps(
         {"type": "accepted", "ref": ref, "id": envelope_id, "duplicate": False}
     ).decode()
+
+
+def _acked(ref: object) -> str:
+    return orjson.dumps({"type": "acked", "ref": ref}).decode()
 
 
 def _envelope(envelope_id: str, body: str) -> str:

@@ -1,6 +1,6 @@
 """Where a reference keeps envelopes: nowhere, SQLite, or PostgreSQL, each with group commit.
 
-A store takes operations (enqueue an envelope, delete an acknowledged one) and runs a
+A store takes operations (enqueue an envelope, delete acknowledged ones) and runs a
 callback once the operation is durable. Operations that arrive while a commit is in flight
 wait and go together into the next transaction, so one fsync covers many envelopes: that
 is group commit, the technique the relay is expected to use on its hot path.
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 Done = Callable[[int], Awaitable[None]]
+Deleted = Callable[[], Awaitable[None]]
 
 
 class NullStore:
@@ -32,8 +33,9 @@ class NullStore:
         self._next_id += 1
         asyncio.get_running_loop().create_task(done(self._next_id))
 
-    def delete(self, message_id: int) -> None:
-        return None
+    def delete(self, message_ids: list[int], deleted: Deleted | None) -> None:
+        if deleted is not None:
+            asyncio.get_running_loop().create_task(deleted())
 
 
 class _GroupCommitStore:
@@ -44,6 +46,7 @@ class _GroupCommitStore:
         self._inserts: list[tuple[int, bytes, bytes]] = []
         self._callbacks: list[tuple[Done, int]] = []
         self._deletes: list[int] = []
+        self._deleted: list[Deleted] = []
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -53,8 +56,10 @@ class _GroupCommitStore:
         self._callbacks.append((done, self._next_id))
         self._wakeup.set()
 
-    def delete(self, message_id: int) -> None:
-        self._deletes.append(message_id)
+    def delete(self, message_ids: list[int], deleted: Deleted | None) -> None:
+        self._deletes.extend(message_ids)
+        if deleted is not None:
+            self._deleted.append(deleted)
         self._wakeup.set()
 
     def start(self) -> None:
@@ -71,9 +76,12 @@ class _GroupCommitStore:
             inserts, self._inserts = self._inserts, []
             callbacks, self._callbacks = self._callbacks, []
             deletes, self._deletes = self._deletes, []
+            deleted, self._deleted = self._deleted, []
             await self._commit(inserts, deletes)
             for done, message_id in callbacks:
                 await done(message_id)
+            for confirm in deleted:
+                await confirm()
 
     async def _commit(self, inserts: list[tuple[int, bytes, bytes]], deletes: list[int]) -> None:
         raise NotImplementedError
