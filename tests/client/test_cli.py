@@ -20,42 +20,50 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def test_cli_walks_the_whole_flow(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_relay: RelayProcess,
 ) -> None:
     monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
-    relay = RelayProcess(tmp_path / "relay", tmp_path / "relay.log")
-    relay.admin("create-org", "--name", "CLI test")
-    (tmp_path / "policy.txt").write_text("Policy for the CLI test.")
-    relay.admin("publish-policy", "--file", str(tmp_path / "policy.txt"))
-    relay.start()
-    try:
-        worker = [
-            "--state",
-            str(tmp_path / "worker.state"),
-            "--relay",
-            relay.url,
-            "--key-cost",
-            "min",
-        ]
-        client = ["--state", str(tmp_path / "client.state"), "--key-cost", "min"]
-        assert "enrolled" in _run(capsys, *worker, "enrol", relay.admin("enrol-worker"))
-        link = _run(capsys, *worker, "invite").strip()
-        assert link.startswith(f"{relay.url}/join#")
-        joined = _run(capsys, *client, "join", link, "--accept")
-        worker_contact = joined.split("contact ")[1].split()[0]
-        events = [
-            json.loads(line)
-            for line in _run(capsys, *worker, "listen", "--count", "2").splitlines()
-        ]
-        assert [e["type"] for e in events] == ["contact-joined", "consent"]
-        client_contact = events[0]["contact"]
-        assert _run(capsys, *client, "send", worker_contact, "hello from the CLI") == ""
-        received = _run(capsys, *worker, "listen", "--count", "1").splitlines()
-        assert json.loads(received[-1])["text"] == "hello from the CLI"
-        _run(capsys, *worker, "alias", client_contact, "Sam")
-        assert "Sam" in _run(capsys, *worker, "contacts")
-        number = _run(capsys, *worker, "safety-number", client_contact).strip()
-        assert number == _run(capsys, *client, "safety-number", worker_contact).strip()
-        assert number in joined
-    finally:
-        relay.stop()
+    relay = shared_relay
+    worker = ["--state", str(tmp_path / "worker.state"), "--relay", relay.url, "--key-cost", "min"]
+    client = ["--state", str(tmp_path / "client.state"), "--key-cost", "min"]
+    assert "enrolled" in _run(capsys, *worker, "enrol", relay.admin("enrol-worker"))
+    link = _run(capsys, *worker, "invite").strip()
+    assert link.startswith(f"{relay.url}/join#")
+    joined = _run(capsys, *client, "join", link, "--accept")
+    worker_contact = joined.split("contact ")[1].split()[0]
+    listened = _run(capsys, *worker, "listen", "--count", "2").splitlines()
+    events = [json.loads(line) for line in listened]
+    assert [e["type"] for e in events] == ["contact-joined", "consent"]
+    client_contact = events[0]["contact"]
+    assert _run(capsys, *client, "send", worker_contact, "hello from the CLI") == ""
+    (tmp_path / "note.txt").write_bytes(b"an attachment from the CLI")
+    assert _run(capsys, *client, "send-file", worker_contact, str(tmp_path / "note.txt")) == ""
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    received = _run(capsys, *worker, "listen", "--count", "2", "--save-to", str(saved))
+    lines = [json.loads(line) for line in received.splitlines()]
+    assert lines[0]["text"] == "hello from the CLI"
+    assert lines[1]["attachment"]["name"] == "note.txt"
+    assert (saved / "note.txt").read_bytes() == b"an attachment from the CLI"
+    _run(capsys, *worker, "alias", client_contact, "Sam")
+    assert "Sam" in _run(capsys, *worker, "contacts")
+    number = _run(capsys, *worker, "safety-number", client_contact).strip()
+    assert number == _run(capsys, *client, "safety-number", worker_contact).strip()
+    assert number in joined
+
+
+def test_values_that_begin_with_a_dash_are_not_taken_for_flags() -> None:
+    from confide_client.cli import _shield_positionals
+
+    assert _shield_positionals(["--state", "s", "enrol", "-abc"]) == [
+        "--state",
+        "s",
+        "enrol",
+        "--",
+        "-abc",
+    ]
+    assert _shield_positionals(["send", "--help"]) == ["send", "--help"]
+    assert _shield_positionals(["listen", "--count", "2"]) == ["listen", "--count", "2"]

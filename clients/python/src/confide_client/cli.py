@@ -194,8 +194,24 @@ async def _as_awaitable(value: object) -> object:
     return value
 
 
+#: Subcommands that take only positional arguments, which may begin with "-" (an enrolment
+#: code is base64url, and so is a message's first word sometimes).
+POSITIONAL_ONLY = frozenset({"enrol", "send", "send-file", "alias", "safety-number"})
+
+
+def _shield_positionals(argv: list[str]) -> list[str]:
+    """Insert "--" after a positional-only subcommand so argparse never reads a value as a flag."""
+    for i, token in enumerate(argv):
+        if token in POSITIONAL_ONLY:
+            rest = argv[i + 1 :]
+            if rest[:1] in (["--"], ["-h"], ["--help"]):
+                return argv
+            return [*argv[: i + 1], "--", *rest]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_shield_positionals(sys.argv[1:] if argv is None else argv))
     try:
         return asyncio.run(_run(args))
     except ConfideError as exc:

@@ -399,6 +399,24 @@ class ConfideClient:
         """The next event: a message, a new contact, or a change of consent."""
         return await self._sync.next_event()
 
+    async def fetch_pending(self, limit: int = 100) -> int:
+        """Receive over plain HTTP instead of the live connection; returns how many arrived.
+
+        For integrators that run periodically (a cron job, a serverless function) rather than
+        staying connected: call :meth:`login` first, then this, then :meth:`next_event` as
+        many times as it returned events for (see ``pending_events``).
+        """
+        batch = await self._transport.fetch(limit)
+        acks = await self._sync.take(list(batch))
+        if acks:
+            await self._transport.ack(acks)
+        return len(acks)
+
+    @property
+    def pending_events(self) -> int:
+        """How many received events wait for :meth:`next_event`."""
+        return len(self._state.inbox)
+
     async def flush(self) -> None:
         """Wait until the relay has accepted everything queued so far."""
         await self._sync.drained()

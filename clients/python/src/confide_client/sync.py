@@ -169,27 +169,30 @@ class Sync:
             await client.replenish_prekeys()
             while True:
                 batch = await self._gather(live)
-                inbox = client._state.inbox
-                async with self._inbox_changed:
-                    await self._inbox_changed.wait_for(self._inbox_has_room)
-                acks: list[str] = []
-                low = False
-                for item in batch:
-                    if isinstance(item, PrekeysLow):
-                        low = True
-                    elif isinstance(item, Delivery):
-                        inbox.extend(client._inbound.receive(item.envelope))
-                        acks.append(item.delivery_id)
-                if acks:
-                    client.save()
-                async with self._inbox_changed:
-                    self._inbox_changed.notify_all()
+                acks = await self.take(batch)
                 if acks:
                     await live.ack(acks)
-                if low:
+                if any(isinstance(item, PrekeysLow) for item in batch):
                     await client.replenish_prekeys()
         finally:
             await live.close()
+
+    async def take(self, batch: list[Delivery | PrekeysLow]) -> list[str]:
+        """Decrypt a batch into the inbox and save; returns the delivery ids to acknowledge."""
+        client = self._client
+        inbox = client._state.inbox
+        async with self._inbox_changed:
+            await self._inbox_changed.wait_for(self._inbox_has_room)
+        acks: list[str] = []
+        for item in batch:
+            if isinstance(item, Delivery):
+                inbox.extend(client._inbound.receive(item.envelope))
+                acks.append(item.delivery_id)
+        if acks:
+            client.save()
+        async with self._inbox_changed:
+            self._inbox_changed.notify_all()
+        return acks
 
     @staticmethod
     async def _gather(live: LiveConnection) -> list[Delivery | PrekeysLow]:

@@ -1,0 +1,67 @@
+"""HttpTransport against a real relay: refusals map onto the error tree, HTTP-only receiving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from confide_client import (
+    ConfideClient,
+    ContactJoined,
+    HttpTransport,
+    Message,
+    RelayRejected,
+    RelayUnavailable,
+)
+
+from .relay import RelayProcess, free_port
+
+PASS = "http transport test"
+
+
+async def _pair(tmp_path: Path, relay: RelayProcess) -> tuple[ConfideClient, ConfideClient, str]:
+    worker = ConfideClient.create(tmp_path / "w", PASS, HttpTransport(relay.url), key_cost="min")
+    await worker.enrol(relay.admin("enrol-worker"))
+    await worker.login()
+    client = ConfideClient.create(tmp_path / "c", PASS, HttpTransport(relay.url), key_cost="min")
+    worker_id = await client.join(await worker.create_invite(), lambda _policy: True)
+    return worker, client, worker_id
+
+
+async def test_receiving_over_plain_http(tmp_path: Path, shared_relay: RelayProcess) -> None:
+    worker, client, worker_id = await _pair(tmp_path, shared_relay)
+    async with client:
+        for n in range(3):
+            client.send_text(worker_id, f"polled {n}")
+        await client.flush()
+    arrived = 0
+    while arrived < 4:  # the hello and three messages
+        arrived += await worker.fetch_pending()
+    events = [await worker.next_event() for _ in range(worker.pending_events)]
+    assert isinstance(events[0], ContactJoined)
+    texts = [e.text for e in events if isinstance(e, Message)]
+    assert texts == ["polled 0", "polled 1", "polled 2"]
+    assert await worker.fetch_pending() == 0
+    await worker.close()
+
+
+async def test_refusals_and_outages_map_onto_the_error_tree(
+    tmp_path: Path, shared_relay: RelayProcess
+) -> None:
+    transport = HttpTransport(shared_relay.url)
+    with pytest.raises(RelayRejected) as wrong:
+        await transport.send(bytes(16), bytes(32), "m1", b"opaque")
+    assert wrong.value.status == 403
+    assert wrong.value.problem["type"].endswith("capability-rejected")
+    with pytest.raises(RelayRejected) as anonymous:
+        await transport.prekey_count()
+    assert anonymous.value.status == 401
+    with pytest.raises(RelayRejected) as bad_code:
+        client = ConfideClient.create(tmp_path / "x", PASS, transport, key_cost="min")
+        await client.enrol("A" * 43)
+    assert bad_code.value.status in (404, 410)
+    await transport.aclose()
+    nowhere = HttpTransport(f"http://localhost:{free_port()}")
+    with pytest.raises(RelayUnavailable):
+        await nowhere.challenge()
+    await nowhere.aclose()
