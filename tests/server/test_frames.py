@@ -7,7 +7,7 @@ import json
 import pytest
 from confide_server.errors import TooLarge
 from confide_server.ws import frames
-from confide_server.ws.window import DeliveryWindow
+from confide_server.ws.window import DeliveryWindow, ReadPlan
 
 from .helpers import b64e
 
@@ -109,32 +109,43 @@ def test_relay_frames_are_json() -> None:
 
 def test_window_starts_by_reading_the_queue() -> None:
     window = DeliveryWindow(2)
-    assert window.want() == 2
-    epoch = window.epoch
+    plan = window.read_plan()
+    assert plan == ReadPlan(after_seq=0, limit=2, epoch=0)
     assert not window.offer(b"live", 10)  # while catching up, live envelopes wait in the queue
     assert window.from_queue(b"a", 10)
-    window.queue_read_done(epoch, asked=2, got=1)
+    window.read_done(plan, rows=1, last_seq=7)
     assert window.dirty  # something arrived during the read, so read again
-    window.queue_read_done(window.epoch, asked=1, got=0)
-    assert not window.dirty
+    again = window.read_plan()
+    assert again is not None and again.after_seq == 7
+    window.read_done(again, rows=0, last_seq=0)
+    full = window.read_plan()  # the end from the cursor: one full pass before trusting it
+    assert full is not None and full.after_seq == 0 and full.limit == 2
+    window.read_done(full, rows=1, last_seq=7)
+    assert not window.dirty and window.read_plan() is None
 
 
 def test_window_bounds_what_is_in_flight() -> None:
     window = DeliveryWindow(2)
-    window.queue_read_done(window.epoch, asked=2, got=0)
+    plan = window.read_plan()
+    assert plan is not None
+    window.read_done(plan, rows=0, last_seq=0)
     assert window.offer(b"a", 10) and window.offer(b"b", 10)
     assert not window.offer(b"c", 10)  # full: c stays in the queue
-    assert window.dirty and window.want() == 0
+    assert window.dirty and window.want() == 0 and window.read_plan() is None
     window.acked((b"a",))
     assert window.want() == 1
-    assert b"a" in window.skip()  # acknowledged, maybe not yet deleted: never re-read
+    assert window.read_plan() == ReadPlan(after_seq=0, limit=3, epoch=window.epoch)
+    window.ack_committed((b"a",))
+    assert window.read_plan() == ReadPlan(after_seq=0, limit=2, epoch=window.epoch)
     assert not window.offer(b"b", 10)  # already in flight
-    assert not window.from_queue(b"a", 10)
+    assert not window.from_queue(b"a", 10)  # acknowledged: never pushed again
 
 
 def test_window_bounds_bytes_in_flight() -> None:
     window = DeliveryWindow(100, max_bytes=1000)
-    window.queue_read_done(window.epoch, asked=1, got=0)
+    plan = window.read_plan()
+    assert plan is not None
+    window.read_done(plan, rows=0, last_seq=0)
     assert window.offer(b"big", 999)
     assert window.offer(b"one-more", 500)  # under the budget when offered
     assert not window.offer(b"over", 10) and window.want() == 0
@@ -143,6 +154,12 @@ def test_window_bounds_bytes_in_flight() -> None:
 
 
 def test_window_remembers_a_bounded_number_of_acks() -> None:
-    window = DeliveryWindow(1, remember=3)
-    window.acked(tuple(bytes([i]) * 16 for i in range(10)))
-    assert len(window.skip()) == 3
+    window = DeliveryWindow(20, remember=3)
+    plan = window.read_plan()
+    assert plan is not None
+    window.read_done(plan, rows=0, last_seq=0)
+    ids = [bytes([i]) * 16 for i in range(10)]
+    window.acked(tuple(ids))
+    # A late copy of a recently acknowledged envelope is dropped; older ones are forgotten.
+    assert not window.offer(ids[-1], 10)
+    assert window.offer(ids[0], 10)

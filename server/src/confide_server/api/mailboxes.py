@@ -83,7 +83,7 @@ async def fetch(
     """Pending envelopes in order; they stay until acknowledged or expired."""
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
     rows = await queue.pending(relay.engine, principal.mailbox_id, limit, int(relay.clock()))
-    return FetchOut(envelopes=[EnvelopeOut(id=b64e(i), body=b64e(bytes(b))) for i, b in rows])
+    return FetchOut(envelopes=[EnvelopeOut(id=b64e(i), body=b64e(b)) for _s, i, b in rows])
 
 
 @router.post("/{mailbox_id}/acks", status_code=204)

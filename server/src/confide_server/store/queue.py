@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,21 +9,20 @@ from confide_server.store.schema import envelopes
 
 
 async def pending(
-    engine: AsyncEngine,
-    mailbox_id: bytes,
-    limit: int,
-    now: int,
-    skip: Collection[bytes] = (),
-) -> list[tuple[bytes, bytes]]:
-    """Up to ``limit`` unexpired envelopes (id, body) in queue order, leaving out ``skip``."""
+    engine: AsyncEngine, mailbox_id: bytes, limit: int, now: int, after_seq: int = 0
+) -> list[tuple[int, bytes, bytes]]:
+    """Up to ``limit`` unexpired envelopes (seq, id, body) after ``after_seq``, in queue order."""
     if limit <= 0:
         return []
     statement = (
-        select(envelopes.c.id, envelopes.c.body)
-        .where(envelopes.c.mailbox_id == mailbox_id, envelopes.c.expires_at > now)
+        select(envelopes.c.seq, envelopes.c.id, envelopes.c.body)
+        .where(
+            envelopes.c.mailbox_id == mailbox_id,
+            envelopes.c.seq > after_seq,
+            envelopes.c.expires_at > now,
+        )
         .order_by(envelopes.c.seq)
-        .limit(limit + len(skip))
+        .limit(limit)
     )
     async with engine.connect() as conn:
-        rows = (await conn.execute(statement)).all()
-    return [(eid, body) for eid, body in rows if eid not in skip][:limit]
+        return [(seq, eid, bytes(body)) for seq, eid, body in await conn.execute(statement)]

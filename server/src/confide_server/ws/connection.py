@@ -180,10 +180,11 @@ class Connection:
         self._window.acked(frame.ids)
         self._relay.metrics.acked.inc(len(frame.ids))
         future = self._relay.writer.ack_nowait(self._principal.mailbox_id, frame.ids)
-        ref = frame.ref
+        ref, ids = frame.ref, frame.ids
 
         def answer(done: asyncio.Future[None]) -> None:
             exc = done.exception()
+            self._window.ack_committed(ids)
             if self._closed or ref is None:
                 return
             if exc is None:
@@ -231,17 +232,24 @@ class Connection:
             await self._wake.wait()
 
     async def _read_queue(self, mailbox_id: bytes) -> None:
-        epoch, asked = self._window.epoch, self._window.want()
+        plan = self._window.read_plan()
+        if plan is None:
+            return
         try:
             rows = await queue.pending(
-                self._relay.engine, mailbox_id, asked, int(self._relay.clock()), self._window.skip()
+                self._relay.engine, mailbox_id, plan.limit, int(self._relay.clock()), plan.after_seq
             )
         except Exception:
             log.warning("reading a queue failed; will retry")
             await asyncio.sleep(1.0)
             return
-        for envelope_id, body in rows:
+        last_seq, stopped = 0, False
+        for seq, envelope_id, body in rows:
+            if self._window.room() <= 0:
+                stopped = True  # the byte budget ran out; the cursor stays before this row
+                break
             if self._window.from_queue(envelope_id, len(body)):
-                self._out.append(frames.envelope(envelope_id, bytes(body)))
+                self._out.append(frames.envelope(envelope_id, body))
                 self._relay.metrics.delivered.inc()
-        self._window.queue_read_done(epoch, asked, len(rows))
+            last_seq = seq
+        self._window.read_done(plan, plan.limit if stopped else len(rows), last_seq)
