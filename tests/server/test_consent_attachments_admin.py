@@ -102,6 +102,12 @@ async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) 
     assert {w["role"] for w in workers} == {"admin", "worker"}
     person, _ = await join(client, worker)
     assert (await client.get("/v1/workers", headers=person.auth)).status_code == 403
+    me = (await client.get("/v1/devices/me", headers=worker.auth)).json()
+    cut = await client.post(f"/v1/admin/workers/{me['worker_id']}/disable", headers=admin.auth)
+    assert cut.status_code == 204
+    assert (await client.get("/v1/devices/me", headers=worker.auth)).status_code == 401
+    events = (await client.get("/v1/admin/audit", headers=admin.auth)).json()
+    assert events[0]["action"] == "worker.disable"
 
 
 async def test_health_metrics_docs_and_headers(client: httpx.AsyncClient) -> None:

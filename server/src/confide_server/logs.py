@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+_DROPPED = ('"WebSocket ', "%s:%d - ", "connection open", "connection closed")
+
 
 class NoClientAddresses(logging.Filter):
+    """Drops uvicorn's per-connection lines: they name the peer or time each connection."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
-        return '"WebSocket ' not in message and "%s:%d - " not in message
+        return not any(marker in message for marker in _DROPPED)
 
 
 def log_config(level: str) -> dict[str, Any]:

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep, path_id
+from confide_server.api.types import PROBLEMS
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
 from confide_server.services import attachments
 
-router = APIRouter(prefix="/v1/attachments", tags=["attachments"])
+router = APIRouter(prefix="/v1/attachments", tags=["attachments"], responses=PROBLEMS)
 
 
 class AttachmentOut(BaseModel):

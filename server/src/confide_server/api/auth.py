@@ -6,11 +6,11 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from confide_server.api.deps import ClientKeyDep, PrincipalDep, RelayDep
-from confide_server.api.types import Id16, Key32, Model, Sig64
+from confide_server.api.types import PROBLEMS, Id16, Key32, Model, Sig64
 from confide_server.encoding import b64e
 from confide_server.services import auth
 
-router = APIRouter(prefix="/v1", tags=["auth"])
+router = APIRouter(prefix="/v1", tags=["auth"], responses=PROBLEMS)
 
 
 class ChallengeOut(BaseModel):

@@ -8,11 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep, WorkerDep
-from confide_server.api.types import Id16, Model, Receipt, Sig64
+from confide_server.api.types import PROBLEMS, Id16, Model, Receipt, Sig64
 from confide_server.encoding import b64e
 from confide_server.services import consent
 
-router = APIRouter(prefix="/v1/consent", tags=["consent"])
+router = APIRouter(prefix="/v1/consent", tags=["consent"], responses=PROBLEMS)
 
 
 class ConsentIn(Model):

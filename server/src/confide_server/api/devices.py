@@ -7,12 +7,12 @@ from pydantic import BaseModel, Field
 
 from confide_server.api.convert import one_time_in, signed_prekey_in
 from confide_server.api.deps import ClientKeyDep, PrincipalDep, RelayDep
-from confide_server.api.types import Key32, Model, OneTimePrekeyIn, Sig64, SignedPrekeyIn
+from confide_server.api.types import PROBLEMS, Key32, Model, OneTimePrekeyIn, Sig64, SignedPrekeyIn
 from confide_server.encoding import b64e
 from confide_server.services import organisation
 from confide_server.services.devices import Registration, register
 
-router = APIRouter(prefix="/v1/devices", tags=["devices"])
+router = APIRouter(prefix="/v1/devices", tags=["devices"], responses=PROBLEMS)
 
 
 class RegistrationIn(Model):

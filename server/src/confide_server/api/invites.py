@@ -9,11 +9,11 @@ from confide_server.api.convert import bundle_out, policy_out
 from confide_server.api.deps import ClientKeyDep, RelayDep, WorkerDep
 from confide_server.api.devices import RegistrationIn
 from confide_server.api.prekeys import notify_if_low
-from confide_server.api.types import BundleOut, Key32, Model, PolicyOut
+from confide_server.api.types import PROBLEMS, BundleOut, Key32, Model, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.services import invites
 
-router = APIRouter(prefix="/v1/invites", tags=["invites"])
+router = APIRouter(prefix="/v1/invites", tags=["invites"], responses=PROBLEMS)
 
 
 class InviteIn(Model):

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from confide_server.api.deps import PrincipalDep, RelayDep, owner_only, path_id
-from confide_server.api.types import Envelope, Id16, Key32, Model
+from confide_server.api.types import PROBLEMS, Envelope, Id16, Key32, Model
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
 from confide_server.services import capabilities
 from confide_server.store import queue
 
-router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"])
+router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"], responses=PROBLEMS)
 
 
 class SendIn(Model):

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from confide_server.api.convert import policy_out
-from confide_server.api.deps import AdminDep, RelayDep, WorkerDep
-from confide_server.api.types import Model, PolicyOut
+from confide_server.api.deps import AdminDep, RelayDep, WorkerDep, path_id
+from confide_server.api.types import PROBLEMS, Model, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
 from confide_server.services import organisation
 
-router = APIRouter(prefix="/v1", tags=["organisation"])
+router = APIRouter(prefix="/v1", tags=["organisation"], responses=PROBLEMS)
 
 
 class OrganisationOut(BaseModel):
@@ -95,6 +95,16 @@ async def publish_policy(body: PolicyIn, admin: AdminDep, relay: RelayDep) -> Po
     out = policy_out(policy)
     assert out is not None
     return out
+
+
+@router.post("/admin/workers/{worker_id}/disable", status_code=204)
+async def disable_worker(worker_id: str, admin: AdminDep, relay: RelayDep) -> None:
+    """Disable a worker (for example when they leave): their devices lose access at once."""
+    assert admin.worker_id is not None
+    async with relay.engine.begin() as conn:
+        await organisation.disable_worker(
+            conn, path_id(worker_id, "worker_id"), relay.clock(), b64e(admin.worker_id)
+        )
 
 
 @router.get("/admin/audit")

@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from confide_server.api.convert import bundle_out, one_time_in, signed_prekey_in
 from confide_server.api.deps import PrincipalDep, RelayDep, path_id
-from confide_server.api.types import BundleOut, Model, OneTimePrekeyIn, SignedPrekeyIn
+from confide_server.api.types import PROBLEMS, BundleOut, Model, OneTimePrekeyIn, SignedPrekeyIn
 from confide_server.errors import InvalidInput
 from confide_server.relay import Relay
 from confide_server.services import prekeys
 from confide_server.store.schema import mailboxes
 
-router = APIRouter(prefix="/v1", tags=["prekeys"])
+router = APIRouter(prefix="/v1", tags=["prekeys"], responses=PROBLEMS)
 
 
 class OneTimeUploadIn(Model):

@@ -16,9 +16,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep
+from confide_server.api.types import PROBLEMS
 from confide_server.encoding import b64e
 
-router = APIRouter(prefix="/v1", tags=["calls"])
+router = APIRouter(prefix="/v1", tags=["calls"], responses=PROBLEMS)
 
 
 class TurnOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -77,7 +77,26 @@ class PolicyOut(BaseModel):
 
 
 class Problem(BaseModel):
+    """An RFC 9457 problem; ``errors`` lists field-level faults of invalid input."""
+
     type: str
     title: str
     status: int
     detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    for status, text in (
+        (400, "Invalid input"),
+        (401, "Authentication required or failed"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (410, "Expired or already used"),
+        (413, "Too large"),
+        (429, "Rate limited or queue full"),
+        (503, "Temporarily unavailable"),
+    )
+}

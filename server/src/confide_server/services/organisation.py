@@ -148,6 +148,16 @@ async def use_enrolment_code(conn: AsyncConnection, code: bytes, now: float) -> 
     return worker_id, role
 
 
+async def disable_worker(conn: AsyncConnection, worker_id: bytes, now: float, actor: str) -> None:
+    """Cut a worker off: its tokens stop working and its devices can no longer sign in."""
+    result = await conn.execute(
+        update(workers).where(workers.c.id == worker_id).values(disabled=True)
+    )
+    if result.rowcount == 0:
+        raise NotFound("no such worker")
+    await audit(conn, now, "worker.disable", actor, b64e(worker_id))
+
+
 async def worker_devices(conn: AsyncConnection) -> list[tuple[bytes, str, bytes]]:
     """(worker id, role, device id) for every active worker device, for finding supervisors."""
     rows = await conn.execute(
