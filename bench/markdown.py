@@ -1,15 +1,19 @@
-"""Print a results file as the Markdown tables of docs/benchmarks.md.
+"""Print results as the Markdown tables of docs/benchmarks.md.
 
-`python bench/markdown.py [bench/results/latest.json]`
+`python bench/markdown.py [RESULTS.json ...]` (default: bench/results/latest.json). Given
+several runs, each figure is the median of the runs' medians, the spread covers every
+repeat of every run, and the bars are judged on those medians.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
+import report
 from report import RESULTS
 
 
@@ -64,9 +68,42 @@ def bars(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _median_rows(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    merged = dict(rows[0])
+    for key in keys:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        merged[key] = round(statistics.median(values), 3) if values else None
+    return merged
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One results dict whose figures are medians over several runs."""
+    figures = ("msgs_per_s", "p50_ms", "p99_ms", "p999_ms", "server_cpu_us_per_msg")
+    figures += ("generator_cpu_us_per_msg",)
+    merged: dict[str, Any] = {"peak": {}, "latency": [], "idle": {}, "backlog": {}}
+    for name in runs[0]["peak"]:
+        rows = [r["peak"][name] for r in runs if name in r["peak"]]
+        row = _median_rows(rows, figures)
+        repeats = [x["msgs_per_s"] for r in rows for x in r["runs"]]
+        row["msgs_per_s_min"], row["msgs_per_s_max"] = min(repeats), max(repeats)
+        merged["peak"][name] = row
+    for i, first in enumerate(runs[0]["latency"]):
+        rows = [r["latency"][i] for r in runs if len(r["latency"]) > i]
+        merged["latency"].append(_median_rows(rows, (*figures, "offered_rate")))
+        merged["latency"][-1]["name"] = first["name"]
+    for part, keys in (("idle", ("kib_per_connection",)), ("backlog", ("drain_msgs_per_s",))):
+        for name in runs[0][part]:
+            merged[part][name] = _median_rows([r[part][name] for r in runs], keys)
+    merged["problems"] = [p for r in runs for p in r["problems"]]
+    report.ratios(merged)
+    merged["bars"] = report.bars(merged)
+    return merged
+
+
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "latest.json"
-    results = json.loads(path.read_text(encoding="utf-8"))
+    paths = [Path(a) for a in sys.argv[1:]] or [RESULTS / "latest.json"]
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    results = runs[0] if len(runs) == 1 else merge(runs)
     print("\n".join(peaks(results)), end="\n\n")
     print("\n".join(latencies(results)), end="\n\n")
     print("\n".join(bars(results)))

@@ -40,6 +40,7 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
     return {
+        "postgres": _postgres_version(),
         "nproc": os.cpu_count(),
         "cpu": model,
         "memory_gib": round(mem_kib / 2**20, 1),
@@ -49,6 +50,24 @@ def machine() -> dict[str, Any]:
         "packages": versions,
         "commit": commit,
     }
+
+
+def _postgres_version() -> str:
+    import asyncio
+
+    import asyncpg
+
+    async def ask() -> str:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(ask())
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return "not running"
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -77,6 +96,10 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
                 )
         row["ratios"] = row_ratios
         out[name] = row_ratios
+    synapse = results.get("synapse")
+    relay_sqlite = peaks.get("relay-sqlite 1024 B")
+    if synapse and relay_sqlite:
+        results["synapse_ratio"] = _ratio(relay_sqlite["msgs_per_s"], synapse["sends_per_s"])
     return out
 
 
@@ -156,6 +179,13 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"backlog {name}: {row['envelopes']} envelopes drained in {row['drain_s']} s"
             f" ({row['drain_msgs_per_s']} msgs/s; filled at {row['fill_msgs_per_s']} msgs/s)"
+        )
+    synapse = results.get("synapse")
+    if synapse:
+        lines.append(
+            f"synapse-sqlite: {synapse['sends_per_s']} sends/s, p50 {synapse['p50_ms']} ms,"
+            f" p99 {synapse['p99_ms']} ms, {synapse['server_cpu_us_per_msg']} us CPU per message;"
+            f" relay-sqlite / synapse = {results['synapse_ratio']}"
         )
     for name, value in results.get("crypto", {}).items():
         lines.append(f"crypto {name}: {_fmt(value, '.1f')}")

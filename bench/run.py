@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crypto_costs
 import report
 import scenarios
+import synapse_peer
 from generator import raise_fd_limit
 from plan import PLANS, Plan
 from targets import Target, postgres_available, reference, relay
@@ -82,8 +83,14 @@ def run(plan: Plan) -> dict[str, Any]:
         with relay(store) as target:
             _measure_target(target, plan, results, rates)
     results["crypto"] = crypto_costs.measure(plan.crypto_repeats, results["notes"])
-    if plan.synapse:
-        results["notes"].append("Synapse peer: not implemented yet (see docs/benchmarks.md)")
+    if plan.synapse and synapse_peer.available():
+        try:
+            results["synapse"] = synapse_peer.measure()
+            _log(f"synapse: {results['synapse']['sends_per_s']} sends/s")
+        except Exception as exc:  # The peer is a comparison; Confide's figures stand alone.
+            results["notes"].append(f"Synapse peer failed: {exc!r}")
+    elif plan.synapse:
+        results["notes"].append(f"Synapse peer skipped: {synapse_peer.VENV} does not exist")
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     # Other work on the machine competes for the same cores; the load average before and
     # after says how quiet the run was.
