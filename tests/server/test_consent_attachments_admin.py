@@ -145,3 +145,45 @@ async def test_turn_credentials_follow_the_coturn_scheme(
     secret = relay.settings.turn_secret.encode()
     mac = hmac.new(secret, got["username"].encode(), hashlib.sha1).digest()
     assert got["credential"] == base64.b64encode(mac).decode()
+
+
+async def test_consultation_with_a_supervisor(client: httpx.AsyncClient, relay: Relay) -> None:
+    from .helpers import send
+
+    worker = await enrol(client, relay)
+    supervisor = await enrol(client, relay, role="supervisor")
+    person, _ = await join(client, worker)
+    listed = (await client.get("/v1/workers", headers=worker.auth)).json()
+    target = next(w["device_id"] for w in listed if w["role"] == "supervisor")
+    made = await client.post(f"/v1/workers/{target}/capabilities", headers=worker.auth)
+    assert made.status_code == 201
+    grant = made.json()
+    assert grant["mailbox_id"] == supervisor.mailbox_id
+    sent = await send(client, grant["mailbox_id"], grant["capability"], "consult-1", b"sealed")
+    assert sent.status_code == 202
+    # Clients cannot ask for capabilities to staff mailboxes, nor can anyone for a client's.
+    url = f"/v1/workers/{target}/capabilities"
+    assert (await client.post(url, headers=person.auth)).status_code == 403
+    to_client = await client.post(
+        f"/v1/workers/{person.device_id}/capabilities", headers=worker.auth
+    )
+    assert to_client.status_code == 404
+
+
+async def test_invite_names_its_capability_so_it_can_be_revoked(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    from .helpers import Device, challenge, send
+
+    worker = await enrol(client, relay)
+    made = (await client.post("/v1/invites", headers=worker.auth)).json()
+    body = Device().registration(await challenge(client))
+    body["token"] = made["token"]
+    joined = (await client.post("/v1/invites/redeem", json=body)).json()
+    revoke = await client.delete(
+        f"/v1/mailboxes/{worker.mailbox_id}/capabilities/{made['capability_id']}",
+        headers=worker.auth,
+    )
+    assert revoke.status_code == 204
+    blocked = await send(client, worker.mailbox_id, joined["worker_capability"], "after", b"x")
+    assert blocked.status_code == 403

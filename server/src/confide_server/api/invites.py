@@ -24,6 +24,7 @@ class InviteOut(BaseModel):
     token: str
     expires_at: int
     url: str
+    capability_id: str
 
 
 class RedeemIn(RegistrationIn):
@@ -45,11 +46,13 @@ async def create(worker: WorkerDep, relay: RelayDep, body: InviteIn | None = Non
     limit = relay.settings.invite_ttl_seconds
     ttl = min(body.ttl, limit) if body is not None and body.ttl is not None else limit
     async with relay.engine.begin() as conn:
-        token, expires_at = await invites.create(
+        token, expires_at, capability_id = await invites.create(
             conn, worker.device_id, worker.mailbox_id, relay.clock(), ttl
         )
     link = f"{relay.settings.public_url.rstrip('/')}/join#{b64e(token)}"
-    return InviteOut(token=b64e(token), expires_at=expires_at, url=link)
+    return InviteOut(
+        token=b64e(token), expires_at=expires_at, url=link, capability_id=b64e(capability_id)
+    )
 
 
 @router.post("/redeem", status_code=201)

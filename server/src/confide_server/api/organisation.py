@@ -12,7 +12,7 @@ from confide_server.api.deps import AdminDep, RelayDep, WorkerDep, path_id
 from confide_server.api.types import PROBLEMS, Model, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
-from confide_server.services import organisation
+from confide_server.services import capabilities, organisation
 
 router = APIRouter(prefix="/v1", tags=["organisation"], responses=PROBLEMS)
 
@@ -69,6 +69,35 @@ async def list_workers(worker: WorkerDep, relay: RelayDep) -> list[WorkerDevice]
     async with relay.engine.connect() as conn:
         rows = await organisation.worker_devices(conn)
     return [WorkerDevice(worker_id=b64e(w), role=r, device_id=b64e(d)) for w, r, d in rows]
+
+
+class ColleagueCapability(BaseModel):
+    device_id: str
+    mailbox_id: str
+    capability_id: str
+    capability: str
+
+
+@router.post("/workers/{device_id}/capabilities", status_code=201)
+async def colleague_capability(
+    device_id: str, worker: WorkerDep, relay: RelayDep
+) -> ColleagueCapability:
+    """A send capability for a colleague's mailbox (for consultation with a supervisor).
+
+    Within the organisation's staff the relay mints it on the colleague's behalf, so it
+    learns that this worker may write to that colleague; it still records no sender on the
+    envelopes themselves.
+    """
+    target = path_id(device_id, "device_id")
+    async with relay.engine.begin() as conn:
+        mailbox_id = await organisation.require_worker(conn, target)
+        capability_id, secret = await capabilities.mint(conn, mailbox_id)
+    return ColleagueCapability(
+        device_id=device_id,
+        mailbox_id=b64e(mailbox_id),
+        capability_id=b64e(capability_id),
+        capability=b64e(secret),
+    )
 
 
 @router.post("/admin/enrolment-codes", status_code=201)

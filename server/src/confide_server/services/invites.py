@@ -33,7 +33,8 @@ class Redeemed:
 
 async def create(
     conn: AsyncConnection, worker_device_id: bytes, worker_mailbox_id: bytes, now: float, ttl: int
-) -> tuple[bytes, int]:
+) -> tuple[bytes, int, bytes]:
+    """A new invite: (token, expiry, id of the capability it will hand to the client)."""
     token = os.urandom(32)
     expires_at = int(now) + ttl
     capability_id, _ = await capabilities.mint(
@@ -48,7 +49,7 @@ async def create(
             expires_at=expires_at,
         )
     )
-    return token, expires_at
+    return token, expires_at, capability_id
 
 
 async def redeem(

@@ -22,6 +22,7 @@ from confide_server.store.schema import (
     audit_events,
     devices,
     enrolment_codes,
+    mailboxes,
     organisations,
     policies,
     workers,
@@ -175,7 +176,16 @@ async def audit_log(conn: AsyncConnection, limit: int) -> list[dict[str, object]
     ]
 
 
-async def require_worker(conn: AsyncConnection, device_id: bytes) -> None:
-    kind = await conn.scalar(select(devices.c.kind).where(devices.c.id == device_id))
-    if kind != "worker":
+async def require_worker(conn: AsyncConnection, device_id: bytes) -> bytes:
+    """The mailbox id of an active worker device, or NotFound."""
+    row = (
+        await conn.execute(
+            select(devices.c.kind, devices.c.revoked, mailboxes.c.id.label("mailbox_id"))
+            .select_from(devices.join(mailboxes, mailboxes.c.device_id == devices.c.id))
+            .where(devices.c.id == device_id)
+        )
+    ).first()
+    if row is None or row.kind != "worker" or row.revoked:
         raise NotFound("no such worker device")
+    mailbox_id: bytes = row.mailbox_id
+    return mailbox_id
