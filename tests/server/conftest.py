@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -69,6 +70,15 @@ async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
     application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@asynccontextmanager
+async def in_memory(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan and give an HTTP client that calls it without sockets."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            yield client
 
 
 @pytest.fixture

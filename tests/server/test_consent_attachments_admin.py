@@ -6,7 +6,7 @@ import httpx
 from confide_server.relay import Relay
 from fastapi import FastAPI
 
-from .conftest import SettingsFactory
+from .conftest import SettingsFactory, in_memory
 from .helpers import FakeClock, b64d, b64e, enrol, join, login, setup_org
 
 
@@ -69,15 +69,13 @@ async def test_attachment_size_limit(
     from confide_server.app import create_app
 
     app: FastAPI = create_app(make_settings(sqlite_url, max_attachment_bytes=2048), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
-            worker = await enrol(client, app.state.relay)
-            ok = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2048)
-            assert ok.status_code == 201
-            big = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2049)
-            assert big.status_code == 413
-            assert big.headers["content-type"] == "application/problem+json"
+    async with in_memory(app) as client:
+        worker = await enrol(client, app.state.relay)
+        ok = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2048)
+        assert ok.status_code == 201
+        big = await client.post("/v1/attachments", headers=worker.auth, content=b"x" * 2049)
+        assert big.status_code == 413
+        assert big.headers["content-type"] == "application/problem+json"
 
 
 async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) -> None:

@@ -6,7 +6,7 @@ import httpx
 from confide_server.relay import Relay
 from fastapi import FastAPI
 
-from .conftest import SettingsFactory
+from .conftest import SettingsFactory, in_memory
 from .helpers import FakeClock, b64d, b64e, capability, enrol, join, send
 
 
@@ -124,18 +124,16 @@ async def test_queue_depth_is_bounded(
     from confide_server.app import create_app
 
     app: FastAPI = create_app(make_settings(sqlite_url, max_queue_depth=3), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
-            worker = await enrol(client, app.state.relay)
-            cap = await capability(client, worker)
-            codes = [
-                (await send(client, worker.mailbox_id, cap, f"q{i}", b"x")).status_code
-                for i in range(5)
-            ]
-            assert codes == [202, 202, 202, 429, 429]
-            full = await send(client, worker.mailbox_id, cap, "q9", b"x")
-            assert full.json()["type"].endswith("/queue-full")
+    async with in_memory(app) as client:
+        worker = await enrol(client, app.state.relay)
+        cap = await capability(client, worker)
+        codes = [
+            (await send(client, worker.mailbox_id, cap, f"q{i}", b"x")).status_code
+            for i in range(5)
+        ]
+        assert codes == [202, 202, 202, 429, 429]
+        full = await send(client, worker.mailbox_id, cap, "q9", b"x")
+        assert full.json()["type"].endswith("/queue-full")
 
 
 async def test_expired_envelopes_are_not_served(

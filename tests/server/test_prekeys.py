@@ -8,7 +8,7 @@ import httpx
 from confide_server.relay import Relay
 from fastapi import FastAPI
 
-from .conftest import LiveServer, SettingsFactory
+from .conftest import LiveServer, SettingsFactory, in_memory
 from .helpers import Device, FakeClock, enrol, join
 from .wsclient import WsClient
 
@@ -81,16 +81,14 @@ async def test_bundle_fetches_are_rate_limited(
     from confide_server.app import create_app
 
     app: FastAPI = create_app(make_settings(sqlite_url, prekey_fetches_per_minute=3), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
-            owner = await enrol(client, app.state.relay)
-            asker = await enrol(client, app.state.relay)
-            url = f"/v1/devices/{owner.device_id}/bundle"
-            codes = [(await client.get(url, headers=asker.auth)).status_code for _ in range(4)]
-            assert codes == [200, 200, 200, 429]
-            clock.now += 60
-            assert (await client.get(url, headers=asker.auth)).status_code == 200
+    async with in_memory(app) as client:
+        owner = await enrol(client, app.state.relay)
+        asker = await enrol(client, app.state.relay)
+        url = f"/v1/devices/{owner.device_id}/bundle"
+        codes = [(await client.get(url, headers=asker.auth)).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        clock.now += 60
+        assert (await client.get(url, headers=asker.auth)).status_code == 200
 
 
 async def test_owner_hears_when_prekeys_run_low(

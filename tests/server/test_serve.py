@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import AUTH, Device, b64d, b64e
+from .helpers import Device, b64d, challenge, login
 from .wsclient import WsClient
 
 pytestmark = pytest.mark.slow
@@ -82,23 +82,13 @@ async def _register(
     client: httpx.AsyncClient, path: str, extra: dict[str, str]
 ) -> tuple[Device, dict[str, Any]]:
     device = Device()
-    challenge = (await client.post("/v1/challenges")).json()["challenge"]
-    body = device.registration(challenge)
+    body = device.registration(await challenge(client))
     body.update(extra)
     response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
     joined: dict[str, Any] = response.json()
     device.device_id, device.mailbox_id = joined["device_id"], joined["mailbox_id"]
-    challenge = (await client.post("/v1/challenges")).json()["challenge"]
-    token = await client.post(
-        "/v1/auth/token",
-        json={
-            "device_id": device.device_id,
-            "challenge": challenge,
-            "signature": b64e(device.sign(AUTH + b64d(challenge))),
-        },
-    )
-    device.token = token.json()["token"]
+    await login(client, device)
     return device, joined
 
 

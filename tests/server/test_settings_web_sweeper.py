@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from .conftest import SettingsFactory
-from .helpers import FakeClock, b64e, challenge, enrol, invite, setup_org
+from .conftest import SettingsFactory, in_memory
+from .helpers import FakeClock, b64e, capability, challenge, enrol, invite, setup_org
 
 
 def test_production_refuses_default_secrets() -> None:
@@ -59,19 +59,17 @@ async def test_web_app_is_served_with_csp(
     (dist / "join.html").write_text("<title>join</title>")
     (dist / "app.js").write_text("console.log(1)")
     app: FastAPI = create_app(make_settings(sqlite_url, web_dist=dist))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
-            root = await client.get("/")
-            assert "worker" in root.text
-            csp = root.headers["content-security-policy"]
-            assert "script-src 'self' 'wasm-unsafe-eval'" in csp
-            assert "frame-ancestors 'none'" in csp
-            assert root.headers["referrer-policy"] == "no-referrer"
-            assert "join" in (await client.get("/join")).text
-            assert (await client.get("/app.js")).status_code == 200
-            assert (await client.get("/healthz")).status_code == 200
-            assert (await client.get("/missing.js")).status_code == 404
+    async with in_memory(app) as client:
+        root = await client.get("/")
+        assert "worker" in root.text
+        csp = root.headers["content-security-policy"]
+        assert "script-src 'self' 'wasm-unsafe-eval'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert root.headers["referrer-policy"] == "no-referrer"
+        assert "join" in (await client.get("/join")).text
+        assert (await client.get("/app.js")).status_code == 200
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/missing.js")).status_code == 404
 
 
 async def test_envelope_ttl_is_capped_by_retention(
@@ -80,10 +78,7 @@ async def test_envelope_ttl_is_capped_by_retention(
     await setup_org(relay)  # 30 days
     await relay.refresh_retention()
     worker = await enrol(client, relay)
-    response = await client.post(
-        f"/v1/mailboxes/{worker.mailbox_id}/capabilities", headers=worker.auth
-    )
-    cap = response.json()["capability"]
+    cap = await capability(client, worker)
     sent = await client.post(
         f"/v1/mailboxes/{worker.mailbox_id}/messages",
         json={"capability": cap, "client_message_id": "t", "body": b64e(b"x"), "ttl": 10**9},

@@ -112,9 +112,7 @@ class Writer:
         body: bytes,
         expires_at: int,
     ) -> SendResult:
-        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
-        self._submit(SendRequest(mailbox_id, capability_hash, dedupe_key, body, expires_at, future))
-        return await future
+        return await self.send_nowait(mailbox_id, capability_hash, dedupe_key, body, expires_at)
 
     def send_nowait(
         self,
