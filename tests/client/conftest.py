@@ -5,21 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from .relay import RelayProcess
+from system.relay_process import RelayProcess
 
 POLICY = "Shared test relay policy: what you share stays private, except ..."
 
 
 @pytest.fixture(scope="session")
 def shared_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
-    root = tmp_path_factory.mktemp("shared-relay")
-    relay = RelayProcess(root / "data", root / "relay.log")
-    relay.admin("create-org", "--name", "Shared test organisation")
-    (root / "policy.txt").write_text(POLICY)
-    relay.admin("publish-policy", "--file", str(root / "policy.txt"))
-    relay.start()
-    try:
+    relay = RelayProcess(tmp_path_factory.mktemp("shared-relay"), host="localhost")
+    relay.create_org("Shared test organisation")
+    relay.publish_policy(POLICY)
+    with relay:
         yield relay
-    finally:
-        relay.stop()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from conftest import need_executable
 
 # pg_dump writes bytea values as hex (\x...); decoding them lets one raw search cover both.
 _BYTEA = re.compile(rb"\\\\?x((?:[0-9a-f]{2})+)")
@@ -37,3 +40,11 @@ class Search:
                 hits = sorted(set(pattern.findall(hay)))
                 found += [f"{name} {h[:60]!r} in {hay_name}" for h in hits]
         return found
+
+
+def pg_dump(database_url: str, out: Path) -> bytes:
+    """A full plain-format dump (schema and data) of the relay's PostgreSQL database."""
+    exe = need_executable("pg_dump")
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    subprocess.run([exe, "--no-owner", "-f", str(out), dsn], check=True)
+    return out.read_bytes()

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from confide_client.cli import main
-
-from .relay import RelayProcess
+from system.relay_process import RelayProcess
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +26,18 @@ def test_cli_walks_the_whole_flow(
 ) -> None:
     monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
     relay = shared_relay
-    worker = ["--state", str(tmp_path / "worker.state"), "--relay", relay.url, "--key-cost", "min"]
+    worker = [
+        "--state",
+        str(tmp_path / "worker.state"),
+        "--relay",
+        relay.http_url,
+        "--key-cost",
+        "min",
+    ]
     client = ["--state", str(tmp_path / "client.state"), "--key-cost", "min"]
-    assert "enrolled" in _run(capsys, *worker, "enrol", relay.admin("enrol-worker"))
+    assert "enrolled" in _run(capsys, *worker, "enrol", relay.enrol_worker())
     link = _run(capsys, *worker, "invite").strip()
-    assert link.startswith(f"{relay.url}/join#")
+    assert link.startswith(f"{relay.http_url}/join#")
     joined = _run(capsys, *client, "join", link, "--accept")
     worker_contact = joined.split("contact ")[1].split()[0]
     listened = _run(capsys, *worker, "listen", "--count", "2").splitlines()

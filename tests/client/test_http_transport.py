@@ -13,17 +13,20 @@ from confide_client import (
     RelayRejected,
     RelayUnavailable,
 )
-
-from .relay import RelayProcess, free_port
+from system.relay_process import RelayProcess, free_port
 
 PASS = "http transport test"
 
 
 async def _pair(tmp_path: Path, relay: RelayProcess) -> tuple[ConfideClient, ConfideClient, str]:
-    worker = ConfideClient.create(tmp_path / "w", PASS, HttpTransport(relay.url), key_cost="min")
-    await worker.enrol(relay.admin("enrol-worker"))
+    worker = ConfideClient.create(
+        tmp_path / "w", PASS, HttpTransport(relay.http_url), key_cost="min"
+    )
+    await worker.enrol(relay.enrol_worker())
     await worker.login()
-    client = ConfideClient.create(tmp_path / "c", PASS, HttpTransport(relay.url), key_cost="min")
+    client = ConfideClient.create(
+        tmp_path / "c", PASS, HttpTransport(relay.http_url), key_cost="min"
+    )
     worker_id = await client.join(await worker.create_invite(), lambda _policy: True)
     return worker, client, worker_id
 
@@ -48,7 +51,7 @@ async def test_receiving_over_plain_http(tmp_path: Path, shared_relay: RelayProc
 async def test_refusals_and_outages_map_onto_the_error_tree(
     tmp_path: Path, shared_relay: RelayProcess
 ) -> None:
-    transport = HttpTransport(shared_relay.url)
+    transport = HttpTransport(shared_relay.http_url)
     with pytest.raises(RelayRejected) as wrong:
         await transport.send(bytes(16), bytes(32), "m1", b"opaque")
     assert wrong.value.status == 403

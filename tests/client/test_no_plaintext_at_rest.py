@@ -15,7 +15,6 @@ import asyncio
 import os
 import re
 import secrets
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,10 +23,9 @@ from confide_client.client import ConfideClient
 from confide_client.consent import ConsentState
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
 from confide_client.transport.http import HttpTransport
-from conftest import need_executable
+from system.relay_process import RelayProcess
 
-from .leaks import Search, read_tree, with_bytea_decoded
-from .relay import RelayProcess, pg_dump
+from .leaks import Search, pg_dump, read_tree, with_bytea_decoded
 
 pytestmark = pytest.mark.slow
 
@@ -49,19 +47,29 @@ async def _next(client: ConfideClient) -> Event:
 
 
 async def _messages(client: ConfideClient, count: int) -> list[Message]:
-    got = []
+    got: list[Message] = []
     while len(got) < count:
-        event = await _next(client)
+        try:
+            event = await _next(client)
+        except TimeoutError:
+            raise AssertionError(
+                f"{client.role.value} stalled after {len(got)} of {count} messages "
+                f"({client.pending} still in its outbox)"
+            ) from None
         assert isinstance(event, Message), event
         got.append(event)
     return got
 
 
 def _prepare(relay: RelayProcess) -> None:
-    relay.admin("create-org", "--name", "Riverside Peer Support")
-    policy_file = relay.data_dir.parent / "policy.txt"
-    policy_file.write_text(POLICY)
-    relay.admin("publish-policy", "--file", str(policy_file))
+    relay.create_org("Riverside Peer Support")
+    relay.publish_policy(POLICY)
+
+
+def _restart(relay: RelayProcess) -> None:
+    relay.kill9()
+    relay.start()
+    relay.wait_ready()
 
 
 async def _prove(
@@ -69,13 +77,21 @@ async def _prove(
 ) -> tuple[Search, bytes]:
     """Run the whole flow; returns what to search for and a public key the relay must hold."""
     worker = ConfideClient.create(
-        tmp / "worker.state", PASS, HttpTransport(worker_relay.url), key_cost="min", max_backoff=1.0
+        tmp / "worker.state",
+        PASS,
+        HttpTransport(worker_relay.http_url),
+        key_cost="min",
+        max_backoff=1.0,
     )
-    await worker.enrol(worker_relay.admin("enrol-worker"))
+    await worker.enrol(worker_relay.enrol_worker())
     await worker.start()
     invite = await worker.create_invite()
     client = ConfideClient.create(
-        tmp / "client.state", PASS, HttpTransport(client_relay.url), key_cost="min", max_backoff=1.0
+        tmp / "client.state",
+        PASS,
+        HttpTransport(client_relay.http_url),
+        key_cost="min",
+        max_backoff=1.0,
     )
     worker_id = await client.join(invite, lambda policy: policy.text == POLICY)
     await client.start()
@@ -133,7 +149,11 @@ def _assert_is_the_relays(database: bytes, identity_key: bytes) -> None:
 
 
 def _log_findings(search: Search, relays: list[RelayProcess]) -> list[str]:
-    logs = {f"log {r.log_path.name}": r.log_path.read_bytes() for r in relays}
+    logs = {
+        f"{path.parent.name}/{path.name}": path.read_bytes()
+        for r in relays
+        for path in (r.stdout_path, r.stderr_path)
+    }
     # The literal IPv6 loopback is too short to look for in binary database files, but
     # text logs must not hold it either.
     text_search = Search(needles={"the IPv6 loopback address": b"::1"})
@@ -141,13 +161,10 @@ def _log_findings(search: Search, relays: list[RelayProcess]) -> list[str]:
 
 
 async def test_sqlite_relay_keeps_no_plaintext(tmp_path: Path) -> None:
-    relay = RelayProcess(tmp_path / "relay-data", tmp_path / "relay.log")
+    relay = RelayProcess(tmp_path / "relay", host="localhost")
     _prepare(relay)
-    relay.start()
-    try:
-        search, key = await _prove(tmp_path, relay, relay, lambda: relay.restart(signal.SIGKILL))
-    finally:
-        relay.stop()
+    with relay:
+        search, key = await _prove(tmp_path, relay, relay, lambda: _restart(relay))
     database = read_tree(relay.data_dir)
     _assert_is_the_relays(database, key)
     assert search.findings({"the SQLite database": database}) == []
@@ -157,21 +174,11 @@ async def test_sqlite_relay_keeps_no_plaintext(tmp_path: Path) -> None:
 async def test_postgres_two_relays_with_redis_keep_no_plaintext(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
-    relays = [
-        RelayProcess(tmp_path / f"relay-{n}", tmp_path / f"relay-{n}.log", postgres_url, redis_url)
-        for n in "ab"
-    ]
+    env = {"CONFIDE_DATABASE_URL": postgres_url, "CONFIDE_REDIS_URL": redis_url}
+    relays = [RelayProcess(tmp_path / f"relay-{n}", env=env, host="localhost") for n in "ab"]
     _prepare(relays[0])
-    for relay in relays:
-        relay.start()
-    try:
-        search, key = await _prove(
-            tmp_path, relays[0], relays[1], lambda: relays[1].restart(signal.SIGKILL)
-        )
-    finally:
-        for relay in relays:
-            relay.stop()
-    need_executable("pg_dump")
+    with relays[0], relays[1]:
+        search, key = await _prove(tmp_path, relays[0], relays[1], lambda: _restart(relays[1]))
     dump = with_bytea_decoded(pg_dump(postgres_url, tmp_path / "dump.sql"))
     _assert_is_the_relays(dump, key)
     assert search.findings({"pg_dump": dump}) == []

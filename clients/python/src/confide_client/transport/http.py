@@ -40,6 +40,8 @@ __all__ = ["HttpTransport"]
 PREKEY_UPLOAD_CHUNK = 100
 #: The relay's cap on envelope ids per acknowledgement.
 ACK_CHUNK = 512
+#: How long to wait for the relay's "ready" frame after authenticating a live connection.
+READY_TIMEOUT = 30.0
 #: WebSocket close codes after which logging in again (not just reconnecting) is needed.
 AUTH_CLOSE_CODES = frozenset({4401, 4410})
 
@@ -262,9 +264,11 @@ class WebSocketLive:
     async def authenticate(self, token: str) -> None:
         try:
             await self._socket.send(json.dumps({"type": "auth", "token": token}))
-            first = json.loads(await self._socket.recv())
+            first = json.loads(await asyncio.wait_for(self._socket.recv(), READY_TIMEOUT))
         except ConnectionClosed as exc:
             raise _closed(exc) from None
+        except TimeoutError:
+            raise RelayUnavailable("the relay did not confirm the live connection") from None
         if first.get("type") != "ready":
             await self._socket.close()
             raise RelayRejected(401, {"title": "live authentication refused", "detail": ""})
