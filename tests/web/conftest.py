@@ -36,10 +36,18 @@ class Relay:
         return self.process.enrol_worker()
 
 
+def _newest_source() -> float:
+    sources = [WEB / "build.mjs", WEB / "package-lock.json"]
+    for folder in (WEB / "src", WEB / "static"):
+        sources += [p for p in folder.rglob("*") if p.is_file()]
+    return max(p.stat().st_mtime for p in sources)
+
+
 @pytest.fixture(scope="session")
 def web_dist() -> Path:
-    """The built web app; built here when `make test` has not done it already."""
-    if not (DIST / "index.html").is_file():
+    """The built web app, rebuilt here when it is missing or older than its sources."""
+    index = DIST / "index.html"
+    if not index.is_file() or index.stat().st_mtime < _newest_source():
         npm = need_executable("npm")
         need((WEB / "node_modules").is_dir(), "clients/web/node_modules is missing (npm ci)")
         subprocess.run([npm, "run", "build"], cwd=WEB, check=True, timeout=300)
