@@ -116,3 +116,24 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert b"Jamie" not in (tmp_path / "worker").read_bytes()
     await again.close()
     await client.close()
+
+
+async def test_events_not_yet_taken_survive_a_restart(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, _, worker_id = await _pair(tmp_path, relay)
+    client.send_text(worker_id, "first")
+    client.send_text(worker_id, "second")
+    await client.flush()
+    taken = await _next(worker)
+    assert isinstance(taken, Message) and taken.text == "first"
+    # Wait (bounded) until the second is in the worker's inbox: received, saved, acknowledged.
+    for _ in range(1000):
+        if worker.pending_events:
+            break
+        await asyncio.sleep(0.01)
+    await worker.close()
+    again = ConfideClient.open(tmp_path / "worker", PASS, relay.transport())
+    assert again.pending_events == 1
+    kept = await _next(again)
+    assert isinstance(kept, Message) and kept.text == "second"
+    await client.close()
