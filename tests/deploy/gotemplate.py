@@ -10,8 +10,8 @@ construct this renderer does not know fails the test instead of being rendered w
   are false);
 - field paths under ``.Values``, ``.Release`` and ``.Chart``, string and integer literals,
   parenthesised pipelines;
-- the functions ``and``, ``not``, ``quote``, ``b64enc``, ``toYaml``, ``nindent``,
-  ``indent`` and ``required``.
+- the functions ``and``, ``not``, ``quote``, ``b64enc``, ``toYaml``, ``toJson``,
+  ``nindent``, ``indent`` and ``required``.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "quote": lambda value: json.dumps(_to_text(value)),
     "b64enc": lambda value: base64.b64encode(_to_text(value).encode()).decode(),
     "toYaml": _to_yaml,
+    "toJson": lambda value: json.dumps(value, separators=(",", ":")),
     "nindent": lambda width, text: "\n" + _indent(width, text),
     "indent": _indent,
     "required": _required,

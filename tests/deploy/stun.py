@@ -122,3 +122,21 @@ class StunClient:
         return Response(
             method=kind & ~0x0110, is_error=bool(kind & ERROR == ERROR), attributes=attributes
         )
+
+
+def allocate_with(
+    port: int, username: str, password: str, host: str = "127.0.0.1"
+) -> tuple[StunClient, Response, bytes]:
+    """Allocates from a fresh socket (coturn keys allocations by the client's 5-tuple).
+
+    The first Allocate is answered 401 with the realm and a nonce; the second carries the
+    credentials. Returns the client (close it), the answer, and the realm the server named.
+    """
+    client = StunClient(host, port)
+    challenge = client.allocate()
+    if challenge.error_code != 401:
+        client.close()
+        raise AssertionError(f"expected a 401 challenge, got {challenge}")
+    realm, nonce = challenge.attributes[REALM], challenge.attributes[NONCE]
+    client.authenticate(username, password, realm, nonce)
+    return client, client.allocate(), realm

@@ -7,6 +7,7 @@ checked for what the operations guide promises.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -72,6 +73,7 @@ def test_relay_runs_in_production_mode_on_postgres_and_redis(compose: dict[str, 
     assert env["CONFIDE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:5432/" in env["CONFIDE_DATABASE_URL"]
     assert env["CONFIDE_REDIS_URL"].startswith("redis://redis:6379/")
+    assert json.loads(env["CONFIDE_TURN_URLS"].replace("${CONFIDE_DOMAIN}", "x"))
     assert relay["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert relay["depends_on"]["redis"]["condition"] == "service_healthy"
     assert relay["build"]["dockerfile"] == "deploy/Dockerfile"
@@ -114,3 +116,24 @@ def test_files_the_compose_file_mounts_exist(compose: dict[str, Any]) -> None:
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (DEPLOY / source).is_file(), source
+
+
+def test_the_relay_accepts_the_compose_settings(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from confide_server.settings import Settings
+
+    sample = {"CONFIDE_DOMAIN": "relay.example.org", "POSTGRES_PASSWORD": "pw"}
+    sample["CONFIDE_TURN_SECRET"] = "a-long-enough-turn-secret"
+
+    def interpolate(value: str) -> str:
+        return re.sub(r"\$\{([A-Z_]+)[^}]*\}", lambda m: sample[m.group(1)], value)
+
+    for name, value in compose["services"]["relay"]["environment"].items():
+        if name.startswith("CONFIDE_"):
+            monkeypatch.setenv(name, interpolate(str(value)))
+    settings = Settings()
+    assert settings.env == "production"
+    assert settings.public_url == "https://relay.example.org"
+    assert settings.turn_urls[0] == "turn:relay.example.org:3478?transport=udp"
+    assert settings.forwarded_allow_ips == "*"

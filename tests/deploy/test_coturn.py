@@ -7,8 +7,6 @@ and is spoken to with a small STUN/TURN client.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,34 +14,18 @@ from pathlib import Path
 import pytest
 from conftest import need_executable
 
-from deploy.conftest import DEPLOY
+from deploy.coturn_process import CONFIG, run_coturn
 from deploy.stun import (
     BINDING,
-    NONCE,
-    REALM,
     XOR_MAPPED_ADDRESS,
     Response,
     StunClient,
+    allocate_with,
     rest_credentials,
 )
 
-CONFIG = DEPLOY / "coturn" / "turnserver.conf"
-SECRET = "a-test-turn-secret-of-some-length"
 REALM_NAME = "relay.test"
-
-
-def free_udp_and_tcp_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
+SECRET = "a-test-turn-secret-of-some-length"
 
 
 def config_lines() -> list[str]:
@@ -57,49 +39,10 @@ def config_lines() -> list[str]:
 @pytest.fixture
 def coturn(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """coturn on a free loopback port; yields the port and the file its output goes to."""
-    turnserver = need_executable("turnserver")
-    port = free_udp_and_tcp_port()
-    output = tmp_path / "turnserver.out"
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                turnserver,
-                "-c",
-                str(CONFIG),
-                f"--realm={REALM_NAME}",
-                f"--static-auth-secret={SECRET}",
-                "--listening-ip=127.0.0.1",
-                f"--listening-port={port}",
-                "--min-port=62000",
-                "--max-port=62100",
-                f"--pidfile={tmp_path / 'turnserver.pid'}",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        client = StunClient("127.0.0.1", port, timeout=0.5)
-        try:
-            for _ in range(40):
-                try:
-                    client.request(BINDING, [])
-                    break
-                except (TimeoutError, ConnectionRefusedError):
-                    assert process.poll() is None, "turnserver exited"
-                    time.sleep(0.25)
-            else:
-                pytest.fail("turnserver never answered a binding request")
-        finally:
-            client.close()
-        yield port, output
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with run_coturn(
+        need_executable("turnserver"), tmp_path, realm=REALM_NAME, secret=SECRET
+    ) as server:
+        yield server.port, server.output
 
 
 def test_the_configuration_has_the_promised_directives() -> None:
@@ -125,15 +68,10 @@ def test_binding_answers_with_the_clients_address(coturn: tuple[int, Path]) -> N
     assert XOR_MAPPED_ADDRESS in answer.attributes
 
 
-def allocate_with(port: int, credentials: tuple[str, str]) -> tuple[StunClient, Response]:
-    """Allocates from a fresh socket: coturn keys an allocation by the client's 5-tuple."""
-    client = StunClient("127.0.0.1", port)
-    challenge = client.allocate()
-    assert challenge.is_error and challenge.error_code == 401
-    realm, nonce = challenge.attributes[REALM], challenge.attributes[NONCE]
+def allocate(port: int, credentials: tuple[str, str]) -> tuple[StunClient, Response]:
+    client, answer, realm = allocate_with(port, *credentials)
     assert realm == REALM_NAME.encode()
-    client.authenticate(*credentials, realm, nonce)
-    return client, client.allocate()
+    return client, answer
 
 
 @pytest.mark.parametrize(
@@ -142,7 +80,7 @@ def allocate_with(port: int, credentials: tuple[str, str]) -> tuple[StunClient, 
 def test_allocation_refuses_a_bad_rest_credential(
     coturn: tuple[int, Path], secret: str, lifetime: int
 ) -> None:
-    client, answer = allocate_with(coturn[0], rest_credentials(secret, int(time.time()) + lifetime))
+    client, answer = allocate(coturn[0], rest_credentials(secret, int(time.time()) + lifetime))
     client.close()
     assert answer.error_code == 401
 
@@ -151,7 +89,7 @@ def test_allocation_with_a_valid_credential_relays_only_to_public_peers(
     coturn: tuple[int, Path],
 ) -> None:
     credentials = rest_credentials(SECRET, int(time.time()) + 600)
-    client, answer = allocate_with(coturn[0], credentials)
+    client, answer = allocate(coturn[0], credentials)
     try:
         assert not answer.is_error, answer.error_code
         # Relaying into this host or private networks is refused; the public internet is not.
@@ -164,7 +102,7 @@ def test_allocation_with_a_valid_credential_relays_only_to_public_peers(
 
 def test_coturn_writes_no_client_address(coturn: tuple[int, Path]) -> None:
     port, output = coturn
-    client, answer = allocate_with(port, rest_credentials(SECRET, int(time.time()) + 600))
+    client, answer = allocate(port, rest_credentials(SECRET, int(time.time()) + 600))
     client.close()
     assert not answer.is_error
     assert b"127.0.0.1" not in output.read_bytes(), output.read_text(errors="replace")

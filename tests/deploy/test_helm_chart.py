@@ -8,6 +8,7 @@ against the Kubernetes API schemas that ship inside that package.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import kubernetes_validate
@@ -33,6 +34,7 @@ PRODUCTION_VALUES: dict[str, Any] = {
         "annotations": {"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"},
     },
     "extraEnv": [{"name": "CONFIDE_MAX_QUEUE_DEPTH", "value": "5000"}],
+    "turnUrls": ["turn:turn.example.org:3478?transport=udp"],
     "nodeSelector": {"kubernetes.io/os": "linux"},
 }
 
@@ -118,6 +120,7 @@ def test_production_values_give_replicas_on_postgres_and_redis_behind_an_ingress
     env = {e["name"]: e for e in relay_container(objects)["env"]}
     assert env["CONFIDE_REDIS_URL"]["value"] == "redis://redis:6379/0"
     assert env["CONFIDE_MAX_QUEUE_DEPTH"]["value"] == "5000"
+    assert json.loads(env["CONFIDE_TURN_URLS"]["value"]) == PRODUCTION_VALUES["turnUrls"]
     (secret,) = by_kind(objects, "Secret")
     ref = env["CONFIDE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
     assert ref["name"] == secret["metadata"]["name"]
@@ -222,3 +225,18 @@ def test_the_schema_check_rejects_a_broken_object() -> None:
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_relay_accepts_the_rendered_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from confide_server.settings import Settings
+
+    for name, value in {
+        e["name"]: e.get("value") for e in relay_container(render_chart(PRODUCTION_VALUES))["env"]
+    }.items():
+        if name.startswith("CONFIDE_") and value is not None:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CONFIDE_TURN_SECRET", "a-long-enough-turn-secret")
+    settings = Settings()
+    assert settings.env == "production"
+    assert settings.turn_urls == PRODUCTION_VALUES["turnUrls"]
+    assert settings.max_queue_depth == 5000
