@@ -64,12 +64,14 @@ class OriginGuard:
         self.problems: list[str] = []
         self.scripts: dict[str, int] = {}
         page.on("request", self._request)
+        page.on("websocket", self._websocket)
         page.on("response", self._response)
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
     def watch(self, page: Any) -> None:
         page.on("request", self._request)
+        page.on("websocket", self._websocket)
         page.on("console", self._console)
 
     def _request(self, request: Any) -> None:
@@ -80,6 +82,11 @@ class OriginGuard:
             scheme_host = url.split("/", 3)[:3]
             if "/".join(scheme_host).replace("ws://", "http://") != self.relay:
                 self.foreign.append(url)
+
+    def _websocket(self, socket: Any) -> None:
+        relay_ws = self.relay.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        if not socket.url.startswith(relay_ws + "/"):
+            self.foreign.append(socket.url)
 
     def _response(self, response: Any) -> None:
         if response.url.endswith(".js"):
