@@ -36,6 +36,7 @@ PRODUCTION_VALUES: dict[str, Any] = {
     "extraEnv": [{"name": "CONFIDE_MAX_QUEUE_DEPTH", "value": "5000"}],
     "turnUrls": ["turn:turn.example.org:3478?transport=udp"],
     "nodeSelector": {"kubernetes.io/os": "linux"},
+    "networkPolicy": {"enabled": True, "ingressNamespace": "ingress-nginx"},
 }
 
 
@@ -132,12 +133,16 @@ def test_production_values_give_replicas_on_postgres_and_redis_behind_an_ingress
     assert ingress["spec"]["tls"][0]["secretName"] == "relay-tls"
 
 
-def test_the_service_selects_the_relay_pods() -> None:
+def test_the_service_and_network_policy_select_the_relay_pods() -> None:
     objects = render_chart(PRODUCTION_VALUES)
     (deployment,) = by_kind(objects, "Deployment")
     (service,) = by_kind(objects, "Service")
+    (policy,) = by_kind(objects, "NetworkPolicy")
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 8000, "protocol": "TCP"}]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 
 

@@ -2,9 +2,10 @@
 
 The relay listens on 127.0.0.2 while every client connects from 127.0.0.1, so the string
 "127.0.0.1" can only reach the logs or the database as a client's address, never as the
-relay's own. The envelopes carry a marker; once they are delivered and acknowledged, the
-marker must be gone from the database files (secure_delete overwrites deleted rows) and must
-never have been logged. Error paths are exercised too, since errors are where addresses and
+relay's own; HTTP requests also carry an X-Forwarded-For address, as behind Caddy. The
+envelopes carry a marker; once they are delivered and acknowledged, the marker must be gone
+from the database files (secure_delete overwrites deleted rows) and must never have been
+logged. Error paths are exercised too, since errors are where addresses and
 request bodies tend to leak into logs.
 """
 
@@ -26,6 +27,9 @@ from system.wire import Device, Inbox, b64e, http_send, send_frame
 pytestmark = pytest.mark.slow
 
 CLIENT_ADDRESS = b"127.0.0.1"
+# HTTP requests claim to come through a proxy (127.0.0.1 is a trusted proxy by default), so
+# the relay takes this as the client's address for its in-memory rate limits.
+FORWARDED_ADDRESS = b"203.0.113.77"
 RELAY_ADDRESS = "127.0.0.2"
 MARKER = b"NO-TRACE-PAYLOAD-MARKER"
 COUNT = 60
@@ -37,7 +41,8 @@ def body(i: int) -> bytes:
 
 async def send_all(relay: RelayProcess, code: str) -> Device:
     """Registration, sends over HTTP and WebSocket, and bad requests of several kinds."""
-    async with httpx.AsyncClient(base_url=relay.http_url, timeout=30) as http:
+    headers = {"X-Forwarded-For": FORWARDED_ADDRESS.decode()}
+    async with httpx.AsyncClient(base_url=relay.http_url, timeout=30, headers=headers) as http:
         device = await Device.enrol(http, code)
         for i in range(COUNT // 2):
             await http_send(http, device, f"http-{i}", body(i))
@@ -109,8 +114,10 @@ async def test_no_client_address_or_payload_is_left_behind(
     logs = relay.logs().encode()
     assert RELAY_ADDRESS.encode() in logs, "the relay's own address is logged at start-up"
     assert CLIENT_ADDRESS not in logs, "a client address reached the logs"
+    assert FORWARDED_ADDRESS not in logs, "a forwarded client address reached the logs"
     assert MARKER not in logs, "envelope content reached the logs"
 
     for name, data in database_bytes(relay, database_env, tmp_path).items():
         assert not holds(data, CLIENT_ADDRESS), f"a client address is stored in {name}"
+        assert not holds(data, FORWARDED_ADDRESS), f"a forwarded address is stored in {name}"
         assert not holds(data, MARKER), f"a delivered envelope lingers in {name}"
