@@ -43,3 +43,12 @@ def test_every_table_and_column_is_documented(table: str) -> None:
 def test_no_documented_table_is_gone() -> None:
     headings = set(re.findall(r"^### `(\w+)`", stored_section(), re.MULTILINE))
     assert headings <= set(metadata.tables), headings - set(metadata.tables)
+
+
+def test_every_metric_is_documented() -> None:
+    from confide_server.metrics import Metrics
+
+    text = GUIDE.read_text()
+    names = {family.name for family in Metrics().registry.collect()}
+    missing = sorted(name for name in names if f"`{name}" not in text)
+    assert not missing, f"docs/operations.md section 11 does not list: {missing}"
