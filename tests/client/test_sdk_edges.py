@@ -9,6 +9,7 @@ import pytest
 from confide_client import (
     ConfideClient,
     ConsentRequired,
+    ContactJoined,
     MemoryRelay,
     ProtocolError,
     RelayRejected,
@@ -95,3 +96,30 @@ async def test_one_time_prekeys_are_replenished_when_the_relay_says_so(tmp_path:
         await asyncio.sleep(0.01)
     assert await probe.prekey_count() == 100
     await worker.close()
+
+
+async def test_the_signed_prekey_is_rotated_when_due_and_new_clients_use_it(
+    tmp_path: Path,
+) -> None:
+    relay = MemoryRelay()
+    now = [1_800_000_000]
+    worker = ConfideClient.create(
+        tmp_path / "worker", PASS, relay.transport(), key_cost="min", clock=lambda: now[0]
+    )
+    await worker.enrol(relay.enrolment_code())
+    await worker.login()
+    assert not await worker.rotate_signed_prekey()
+    now[0] += 31 * 24 * 3600
+    assert await worker.rotate_signed_prekey()
+    assert await worker.rotate_signed_prekey(force=True)
+    assert sorted(worker._state.device.signed_prekeys) == [2, 3]
+    await worker.start()
+    client = ConfideClient.create(
+        tmp_path / "client", PASS, relay.transport(), key_cost="min", clock=lambda: now[0]
+    )
+    await client.join(await worker.create_invite(), lambda _policy: True)
+    await client.start()
+    joined = await asyncio.wait_for(worker.next_event(), timeout=30)
+    assert isinstance(joined, ContactJoined)
+    await worker.close()
+    await client.close()

@@ -48,6 +48,8 @@ __all__ = ["ConfideClient", "ContactInfo"]
 #: How many one-time prekeys a device keeps on the relay, and when it tops them up.
 PREKEY_TARGET = 100
 PREKEY_LOW_WATER = 25
+#: How often the signed prekey is replaced.
+SIGNED_PREKEY_DAYS = 30
 #: How long a client's consent lasts unless the caller says otherwise (one year).
 DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
 
@@ -196,7 +198,8 @@ class ConfideClient:
         if self._state.role is not Role.UNREGISTERED:
             raise StateError("this device is already registered")
         device, identity = self._state.device, self._state.device.identity
-        spk = device.add_signed_prekey(1, self._rng)
+        spk = device.add_signed_prekey(self._state.signed_prekey_id, self._rng)
+        self._state.signed_prekey_at = self._clock()
         fresh = self._new_one_time_prekeys(PREKEY_TARGET)
         challenge = await self._transport.challenge()
         return DeviceRegistration(
@@ -230,6 +233,27 @@ class ConfideClient:
         self.save()
         await self._transport.upload_prekeys(None, fresh)
         return len(fresh)
+
+    async def rotate_signed_prekey(self, *, force: bool = False) -> bool:
+        """Replace the signed prekey once it is SIGNED_PREKEY_DAYS old; True if it was.
+
+        The previous one is kept, so a prekey message built from an older bundle still
+        opens; anything older is deleted, which is what gives X3DH its forward secrecy.
+        """
+        state = self._state
+        age = self._clock() - state.signed_prekey_at
+        if not force and age < SIGNED_PREKEY_DAYS * 24 * 3600:
+            return False
+        new_id = state.signed_prekey_id + 1
+        spk = state.device.add_signed_prekey(new_id, self._rng)
+        for old in [k for k in state.device.signed_prekeys if k < state.signed_prekey_id]:
+            del state.device.signed_prekeys[old]
+        state.signed_prekey_id, state.signed_prekey_at = new_id, self._clock()
+        self.save()
+        await self._transport.upload_prekeys(
+            SignedPrekey(spk.key_id, spk.pair.public, spk.signature), []
+        )
+        return True
 
     async def refresh_policy(self) -> Policy:
         """Learn the organisation's current policy; a new version needs fresh consent."""

@@ -49,6 +49,9 @@ class ClientState:
     mailbox_id: bytes | None = None
     policy: PolicyRef | None = None
     next_prekey_id: int = 1
+    #: The current signed prekey's id and when it was made (Unix seconds), for rotation.
+    signed_prekey_id: int = 1
+    signed_prekey_at: int = 0
     contacts: dict[str, Contact] = field(default_factory=dict)
     outbox: Outbox = field(default_factory=Outbox)
     #: Events received (and acknowledged to the relay) that the application has not taken.
@@ -66,6 +69,7 @@ class ClientState:
             if self.policy is None
             else {"version": self.policy.version, "sha256": self.policy.sha256},
             "next_prekey_id": self.next_prekey_id,
+            "signed_prekey": [self.signed_prekey_id, self.signed_prekey_at],
             "contacts": [c.to_json() for c in self.contacts.values()],
             "outbox": self.outbox.to_json(),
             "inbox": [event_to_json(e) for e in self.inbox],
@@ -88,6 +92,8 @@ class ClientState:
                 mailbox_id=None if data["mailbox_id"] is None else b64d(data["mailbox_id"]),
                 policy=None if policy is None else PolicyRef(policy["version"], policy["sha256"]),
                 next_prekey_id=int(data["next_prekey_id"]),
+                signed_prekey_id=int(data["signed_prekey"][0]),
+                signed_prekey_at=int(data["signed_prekey"][1]),
                 contacts={c.contact_id: c for c in contacts},
                 outbox=Outbox.from_json(data["outbox"]),
                 inbox=deque(event_from_json(e) for e in data["inbox"]),

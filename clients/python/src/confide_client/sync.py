@@ -167,6 +167,7 @@ class Sync:
         try:
             backoff.reset()
             await client.replenish_prekeys()
+            await client.rotate_signed_prekey()
             while True:
                 batch = await self._gather(live)
                 acks = await self.take(batch)
