@@ -100,3 +100,30 @@ async def test_owner_hears_when_prekeys_run_low(
     notice = await ws.get()
     assert notice == {"type": "notice", "kind": "prekeys-low", "remaining": 4}
     await ws.close()
+
+
+async def test_concurrent_writers_never_fail(client: httpx.AsyncClient, relay: Relay) -> None:
+    """Bundle claims, sends, logins and uploads at once: waits, never "database is locked"."""
+    from .helpers import capability, login, send
+
+    owner = await enrol(client, relay)
+    asker = await enrol(client, relay)
+    cap = await capability(client, owner)
+    upload = {"prekeys": owner.one_time_prekeys(30)}
+    assert (await client.post("/v1/prekeys/one-time", headers=owner.auth, json=upload)).is_success
+
+    async def claim() -> int:
+        url = f"/v1/devices/{owner.device_id}/bundle"
+        return (await client.get(url, headers=asker.auth)).status_code
+
+    async def post(i: int) -> int:
+        return (await send(client, owner.mailbox_id, cap, f"c{i}", b"x")).status_code
+
+    async def relogin() -> int:
+        await login(client, asker)
+        return 201
+
+    codes = await asyncio.gather(
+        *(claim() for _ in range(15)), *(post(i) for i in range(40)), *(relogin() for _ in range(5))
+    )
+    assert set(codes) <= {200, 201, 202}, codes

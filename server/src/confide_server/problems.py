@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from confide_server.errors import PROBLEM_BASE, RelayError
+from confide_server.errors import PROBLEM_BASE, Conflict, RelayError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, body)
 
 
+async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database fault is not the client's: a race on a unique key is a conflict, the rest
+    is "try again" (sends and acks are idempotent, so retrying is always safe)."""
+    if isinstance(exc, IntegrityError):
+        failure: RelayError = Conflict("a concurrent request changed the same record; retry")
+    else:
+        log.warning("storage error on %s: %s", request.url.path, type(exc).__name__)
+        failure = Unavailable("storage is temporarily unavailable; retry")
+    return await relay_error(request, failure)
+
+
 async def unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
     return problem_response(500, RelayError("unexpected error").problem(request.url.path))
@@ -73,4 +85,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RelayError, relay_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, storage_error)
     app.add_exception_handler(Exception, unexpected)

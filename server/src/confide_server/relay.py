@@ -22,7 +22,7 @@ from confide_server.ratelimit import RateLimiter
 from confide_server.services import mailbox, organisation, sweeper
 from confide_server.services.auth import digest
 from confide_server.settings import Settings
-from confide_server.store.engine import make_engine
+from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.writer import Delivery, SendResult, Writer
 from confide_server.tasks import cancel_all
 
@@ -32,7 +32,13 @@ class Relay:
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()
-        self.engine: AsyncEngine = make_engine(settings.resolved_database_url)
+        url = settings.resolved_database_url
+        self.engine: AsyncEngine = make_engine(url)
+        # Reads go through their own engine: on SQLite, writers take the write lock when they
+        # begin (see store/engine.py), which read-only work must not wait for.
+        self.reader: AsyncEngine = (
+            make_engine(url, for_writes=False) if is_sqlite(url) else self.engine
+        )
         self.fanout: Fanout = self._make_fanout()
         self.writer = Writer(
             self.engine,
@@ -84,11 +90,13 @@ class Relay:
         await self.writer.close()
         await self.fanout.close()
         await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
 
     async def refresh_retention(self) -> None:
         """The organisation's retention limit, re-read now and then (the CLI may change it)."""
         with contextlib.suppress(Exception):
-            async with self.engine.connect() as conn:
+            async with self.reader.connect() as conn:
                 org = await organisation.get(conn)
             if org is not None:
                 self.max_retention = org.max_retention_seconds
@@ -101,7 +109,7 @@ class Relay:
     async def ready(self) -> dict[str, bool]:
         checks = {"database": False}
         with contextlib.suppress(Exception):
-            async with self.engine.connect() as conn:
+            async with self.reader.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = True
         if self.settings.redis_url:

@@ -40,7 +40,7 @@ async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> 
 
 @router.get("/{attachment_id}", response_class=Response)
 async def download(attachment_id: str, principal: PrincipalDep, relay: RelayDep) -> Response:
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         body = await attachments.get(conn, path_id(attachment_id, "attachment_id"), relay.clock())
     return Response(body, media_type="application/octet-stream")
 

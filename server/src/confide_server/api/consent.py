@@ -54,7 +54,7 @@ async def submit(body: ConsentIn, principal: PrincipalDep, relay: RelayDep) -> C
 @router.get("")
 async def for_worker(worker: WorkerDep, relay: RelayDep) -> list[ConsentOut]:
     """The receipts and revocations that clients addressed to this worker device."""
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         stored = await consent.for_worker(conn, worker.device_id)
     return [
         ConsentOut(

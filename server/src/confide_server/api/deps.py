@@ -32,7 +32,7 @@ async def get_principal(
         token = b64d(value.strip(), "token", size=32)
     except InvalidInput:
         raise Unauthenticated("the bearer token is malformed") from None
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         return await auth.authenticate(conn, token, relay.clock())
 
 

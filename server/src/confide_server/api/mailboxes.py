@@ -82,7 +82,7 @@ async def fetch(
 ) -> FetchOut:
     """Pending envelopes in order; they stay until acknowledged or expired."""
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    rows = await queue.pending(relay.engine, principal.mailbox_id, limit, int(relay.clock()))
+    rows = await queue.pending(relay.reader, principal.mailbox_id, limit, int(relay.clock()))
     return FetchOut(envelopes=[EnvelopeOut(id=b64e(i), body=b64e(b)) for _s, i, b in rows])
 
 
@@ -107,7 +107,7 @@ async def list_capabilities(
     mailbox_id: str, principal: PrincipalDep, relay: RelayDep
 ) -> list[CapabilityInfo]:
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         rows = await capabilities.listing(conn, principal.mailbox_id)
     return [CapabilityInfo(capability_id=b64e(i), revoked=r) for i, r in rows]
 

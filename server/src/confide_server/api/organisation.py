@@ -53,7 +53,7 @@ class AuditEvent(BaseModel):
 @router.get("/organisation")
 async def get_organisation(relay: RelayDep) -> OrganisationOut:
     """Public: the organisation's name, retention limit and current confidentiality policy."""
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         org = await organisation.get(conn)
         policy = await organisation.current_policy(conn)
     if org is None:
@@ -66,7 +66,7 @@ async def get_organisation(relay: RelayDep) -> OrganisationOut:
 @router.get("/workers")
 async def list_workers(worker: WorkerDep, relay: RelayDep) -> list[WorkerDevice]:
     """Worker devices and roles, so a worker can find a supervisor's device for consultation."""
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         rows = await organisation.worker_devices(conn)
     return [WorkerDevice(worker_id=b64e(w), role=r, device_id=b64e(d)) for w, r, d in rows]
 
@@ -140,6 +140,6 @@ async def disable_worker(worker_id: str, admin: AdminDep, relay: RelayDep) -> No
 async def audit(
     admin: AdminDep, relay: RelayDep, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[AuditEvent]:
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         events = await organisation.audit_log(conn, limit)
     return [AuditEvent.model_validate(e) for e in events]

@@ -58,7 +58,7 @@ async def upload(body: OneTimeUploadIn, principal: PrincipalDep, relay: RelayDep
 
 @router.get("/prekeys/status")
 async def status(principal: PrincipalDep, relay: RelayDep) -> PrekeyStatus:
-    async with relay.engine.connect() as conn:
+    async with relay.reader.connect() as conn:
         have = await prekeys.count(conn, principal.device_id)
     return PrekeyStatus(one_time_prekeys=have, low=have < relay.settings.prekey_low_watermark)
 

@@ -29,7 +29,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
+def _begin_immediate(conn: Any) -> None:
+    # A deferred SQLite transaction that reads, then writes, fails at once with "database is
+    # locked" if another connection wrote in between (the busy timeout does not apply to
+    # that case). Taking the write lock at BEGIN makes writers queue on busy_timeout instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+    dbapi_connection.isolation_level = None
+
+
+def make_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
     """An engine for either backend; the SQLite file's directory is created if missing.
 
     ``hide_parameters`` keeps bound values (mailbox ids, ciphertext) out of error messages,
@@ -41,6 +53,9 @@ def make_engine(url: str) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=8, max_overflow=8, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if for_writes:
+            event.listen(engine.sync_engine, "connect", _no_implicit_begin)
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True

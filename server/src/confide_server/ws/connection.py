@@ -201,7 +201,7 @@ class Connection:
             self._push(frames.error(None, InvalidInput("already authenticated")))
             return True
         try:
-            async with self._relay.engine.connect() as conn:
+            async with self._relay.reader.connect() as conn:
                 principal = await auth.authenticate(conn, frame.token, self._relay.clock())
             self._token_key = self._relay.open_connection(frame.token)
         except RelayError as exc:
@@ -237,7 +237,7 @@ class Connection:
             return
         try:
             rows = await queue.pending(
-                self._relay.engine, mailbox_id, plan.limit, int(self._relay.clock()), plan.after_seq
+                self._relay.reader, mailbox_id, plan.limit, int(self._relay.clock()), plan.after_seq
             )
         except Exception:
             log.warning("reading a queue failed; will retry")
