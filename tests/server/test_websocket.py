@@ -184,3 +184,35 @@ async def test_connections_per_token_are_limited(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
     for ws in open_:
         await ws.close()
+
+
+async def test_too_many_bad_frames_close_4400(live: LiveServer) -> None:
+    ws = await WsClient.open(live.ws)
+    for _ in range(21):
+        await ws.conn.send("[]")
+    errors = 0
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            assert (await ws.get())["type"] == "error"
+            errors += 1
+    assert errors == 21
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_expired_token_closes_4410(sqlite_url: str, make_settings: SettingsFactory) -> None:
+    from confide_server.app import create_app
+
+    from .helpers import FakeClock
+
+    clock = FakeClock()
+    settings = make_settings(sqlite_url)
+    server = LiveServer(create_app(settings, clock=clock), settings.max_frame_bytes)
+    async with server, httpx.AsyncClient(base_url=server.http) as client:
+        worker = await enrol(client, server.app.state.relay)
+        clock.now += settings.token_ttl_seconds + 1
+        ws = await WsClient.open(server.ws)
+        await ws.put({"type": "auth", "token": worker.token})
+        assert (await ws.get())["error"] == "expired"
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.get()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410

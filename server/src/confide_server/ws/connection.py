@@ -81,7 +81,7 @@ class Connection:
         try:
             await self._read_loop()
         except WebSocketDisconnect:
-            pass
+            self._close_code = 1000
         finally:
             self._closed = True
             self._wake.set()
@@ -91,6 +91,11 @@ class Connection:
             self._detach()
             self._relay.metrics.connections.dec()
         if self._close_code != 1000:
+            # Say why before closing (the error frames explain the close code), but never
+            # wait long on a client that does not read.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._flush()
             with contextlib.suppress(Exception):
                 await self._socket.close(self._close_code, self._close_reason)
 
@@ -206,7 +211,6 @@ class Connection:
             self._token_key = self._relay.open_connection(frame.token)
         except RelayError as exc:
             self._push(frames.error(None, exc))
-            await self._flush()
             return self._fail(exc)
         self._principal = principal
         self._relay.fanout.register(principal.mailbox_id, self)
