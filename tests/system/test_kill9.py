@@ -85,9 +85,7 @@ async def test_accepted_envelopes_survive_sigkill_exactly_once(
     relay.start()
     try:
         relay.wait_ready()
-        async with httpx.AsyncClient(base_url=relay.http_url, timeout=30) as http:
-            recipient = await Device.enrol(http, code)
-
+        recipient = await Device.enrol_at(relay.http_url, code)
         stream = Stream(relay.ws_url, recipient)
         sending = asyncio.create_task(stream.run())
         await asyncio.wait_for(stream.enough.wait(), timeout=120)

@@ -69,6 +69,12 @@ class Device:
         device.capability = await device.mint_capability(http)
         return device
 
+    @classmethod
+    async def enrol_at(cls, base_url: str, enrolment_code: str) -> Device:
+        """``enrol`` on a relay by its URL, with a client of its own."""
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            return await cls.enrol(http, enrolment_code)
+
     async def login(self, http: httpx.AsyncClient) -> None:
         nonce = await challenge(http)
         answer = await http.post(
