@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for key, value in sorted(shown.items()):
             print(f"CONFIDE_{key.upper()}={value}", file=sys.stderr)
         return 0
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, settings.migrations_dir)
     if args.command == "migrate":
         print("confide: database is at the newest schema", file=sys.stderr)
         return 0

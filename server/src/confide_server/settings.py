@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     web_dist: Path | None = Field(default_factory=_default_web_dist)
     log_level: str = "info"
+    migrations_dir: Path = REPO_ROOT / "migrations"
     turn_secret: str = DEV_TURN_SECRET
     turn_urls: list[str] = Field(default_factory=list)
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -20,10 +19,6 @@ def alembic_config(url: str, directory: Path = MIGRATIONS_DIR) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, directory: Path = MIGRATIONS_DIR) -> None:
     """Bring the database at ``url`` to the newest schema (blocking; call off the event loop)."""
-    command.upgrade(alembic_config(url), "head")
-
-
-async def upgrade_async(url: str) -> None:
-    await asyncio.to_thread(upgrade, url)
+    command.upgrade(alembic_config(url, directory), "head")

@@ -154,7 +154,14 @@ class Writer:
                     stop = True
                     break
                 batch.append(item)
-            await self._commit(batch)
+            try:
+                await self._commit(batch)
+            except Exception:
+                # The writer must outlive any one batch, or every later send would hang.
+                log.exception("writer batch could not be completed")
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(Unavailable("storage is unavailable"))
             if stop:
                 return
 
