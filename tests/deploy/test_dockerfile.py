@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import need_executable
 
 from deploy.conftest import DEPLOY, REPO_ROOT
 from deploy.dockerfile import Stage, parse
@@ -174,3 +175,25 @@ def test_replaying_the_build_stage_gives_a_working_relay(
     )
     assert version.returncode == 0, version.stderr
     assert "serve" in version.stdout
+
+
+@pytest.mark.slow
+def test_replaying_the_web_stage_builds_the_web_app(stages: list[Stage], tmp_path: Path) -> None:
+    """Runs the web stage's build on exactly what it copies (no node_modules, no dist)."""
+    npm = need_executable("npm")
+    (web,) = [s for s in stages if s.name == "web"]
+    (copy,) = web.all("COPY")
+    source, destination = copy.text.split()
+    assert destination == "./"
+    workdir = tmp_path / "web"
+    docker_copy(REPO_ROOT / source, "./", workdir)
+    assert not (workdir / "node_modules").exists()
+    (run,) = web.all("RUN")
+    assert "npm ci" in run.text and "npm run build" in run.text
+    for command in (["ci", "--offline", "--no-audit", "--no-fund"], ["run", "build"]):
+        result = subprocess.run(
+            [npm, *command], cwd=workdir, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    built = {p.name for p in (workdir / "dist").iterdir()}
+    assert "index.html" in built, built
