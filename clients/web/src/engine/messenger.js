@@ -19,7 +19,9 @@ export class Messenger {
       renewToken: this.renewToken,
       onState: this.onState,
       onEnvelope: (id, body) => {
-        this.queue = this.queue.then(() => this.#receive(id, body));
+        // One failure must not stop the queue: the envelope stays unacknowledged, so the
+        // relay offers it again after the next reconnect.
+        this.queue = this.queue.then(() => this.#receive(id, body)).catch((error) => this.onUnreadable(error));
       },
     });
     this.socket.start();

@@ -26,4 +26,4 @@ async function boot() {
     h("p", {}, "This page keeps nothing once it is closed. If you were given a link, open it again from where you received it; each link works once, so you may need to ask for a new one.")));
 }
 
-boot();
+boot().catch((err) => show(h("p", { class: "error", role: "alert" }, `Could not start: ${err.message}`)));

@@ -93,4 +93,4 @@ async function boot() {
   else showEnrol();
 }
 
-boot();
+boot().catch((err) => show(h("p", { class: "error", role: "alert" }, `Could not start: ${err.message}`)));

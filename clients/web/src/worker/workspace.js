@@ -44,7 +44,7 @@ class Workspace {
       renewToken: () => this.session.signIn(),
       save: () => this.session.save(),
       onMessage: (sender, message, newSession) => this.#receive(sender, message, newSession),
-      onUnreadable: () => announce("A message could not be decrypted and was dropped."),
+      onUnreadable: () => announce("A message could not be read."),
       onState: (s) => {
         this.online = s === "online";
         this.render();
