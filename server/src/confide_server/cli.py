@@ -87,9 +87,10 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     from confide_server.app import create_app
     from confide_server.logs import log_config
 
-    # uvicorn handles SIGTERM itself (graceful shutdown), then re-raises it against the
-    # handler that was installed before; a no-op one lets the process exit with status 0.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    # uvicorn handles SIGTERM and SIGINT itself (graceful shutdown), then re-raises the signal
+    # against the handler installed before; no-op ones let the process exit with status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: None)
     uvicorn.run(
         create_app(settings),
         host=host,
