@@ -54,9 +54,18 @@ def test_the_caddyfile_is_formatted(tmp_path: Path) -> None:
 
 def test_no_access_log_and_no_admin_endpoint(adapted: dict[str, Any]) -> None:
     assert adapted["admin"]["disabled"] is True
-    assert "logging" not in adapted
     for server in adapted["apps"]["http"]["servers"].values():
         assert "logs" not in server, "an access log would record client IP addresses"
+
+
+def test_error_logs_drop_addresses_headers_and_paths(adapted: dict[str, Any]) -> None:
+    # Caddy logs failed requests even without an access log; its one log keeps the error
+    # but deletes every field that could carry an address, a token or a mailbox id.
+    (log,) = adapted["logging"]["logs"].values()
+    assert log["encoder"]["format"] == "filter"
+    fields = log["encoder"]["fields"]
+    for field in ("remote_ip", "remote_port", "client_ip", "headers", "uri"):
+        assert fields[f"request>{field}"] == {"filter": "delete"}, field
 
 
 def test_proxies_to_the_relay_with_hsts(adapted: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from system.relay_process import free_port
+from system.relay_process import free_port, terminate
 
 
 class RedisProcess:
@@ -57,10 +57,5 @@ class RedisProcess:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+            terminate(self.process)
             self.process = None

@@ -18,7 +18,6 @@ across restarts, so a test can read everything the relay ever logged (``logs()``
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +37,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM, then SIGKILL if the process has not exited within ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+    return process.returncode
 
 
 class RelayProcess:
@@ -142,14 +153,7 @@ class RelayProcess:
         """SIGTERM (a graceful shutdown), then SIGKILL if it does not exit in time."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        code = self.process.returncode
+        code = terminate(self.process, timeout)
         self.process = None
         return code
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,13 +133,23 @@ async def http_send(
 class Inbox:
     """A device's live WebSocket: authenticated, reading envelopes and acknowledging them."""
 
-    def __init__(self, ws_url: str, device: Device) -> None:
+    def __init__(
+        self, ws_url: str, device: Device, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.ws_url = ws_url
         self.device = device
+        self.ssl_context = ssl_context
         self.socket: ClientConnection | None = None
 
     async def __aenter__(self) -> Inbox:
-        self.socket = await connect(self.ws_url, compression=None, open_timeout=10)
+        # IPv4 only, so that a test knows the client address the relay or a proxy sees.
+        self.socket = await connect(
+            self.ws_url,
+            compression=None,
+            open_timeout=10,
+            ssl=self.ssl_context,
+            family=socket.AF_INET,
+        )
         await self.socket.send(json.dumps({"type": "auth", "token": b64e(self.device.token)}))
         ready = json.loads(await self.socket.recv())
         assert ready["type"] == "ready", ready
