@@ -122,3 +122,15 @@ async def test_same_identity_key_twice_conflicts(client: httpx.AsyncClient, rela
         body = device.registration(await challenge(client))
         body["enrolment_code"] = await enrolment_code(relay)
         assert (await client.post("/v1/devices/enrol", json=body)).status_code == expected
+
+
+async def test_expired_token_over_http(client: httpx.AsyncClient, relay: Relay) -> None:
+    from .helpers import FakeClock
+
+    worker = await enrol(client, relay)
+    clock = relay.clock
+    assert isinstance(clock, FakeClock)
+    clock.now += relay.settings.token_ttl_seconds + 1
+    response = await client.get("/v1/devices/me", headers=worker.auth)
+    assert response.status_code == 410
+    assert response.json()["type"].endswith("/expired")

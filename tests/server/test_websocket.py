@@ -216,3 +216,29 @@ async def test_expired_token_closes_4410(sqlite_url: str, make_settings: Setting
         with pytest.raises(ConnectionClosed) as closed:
             await ws.get()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+
+
+async def test_a_client_that_stops_reading_is_not_buffered_without_bound(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay, settings: Settings
+) -> None:
+    from websockets.asyncio.client import connect
+
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    # This client reads at most a couple of frames into its own buffer and then stops, so
+    # TCP pushes back on the relay.
+    stalled = await connect(live.ws, compression=None, max_queue=2, max_size=2**22)
+    await stalled.send(f'{{"type": "auth", "token": "{worker.token}"}}')
+    sender = await WsClient.open(live.ws)
+    body = b"z" * 32_000
+    for i in range(300):
+        await sender.send(worker.mailbox_id, cap, f"s{i}", body, ref=i)
+    for _ in range(300):
+        assert (await sender.get())["type"] == "accepted"
+    (connection,) = live_relay.fanout._sinks[b64d(worker.mailbox_id)]  # type: ignore[attr-defined]
+    window = connection._window
+    budget = settings.delivery_window_bytes + len(body)
+    assert window._bytes <= budget
+    assert len(connection._out) * len(body) <= budget
+    await sender.close()
+    stalled.transport.abort()
