@@ -25,6 +25,12 @@ class Metrics:
         self.connections = Gauge(
             "confide_websocket_connections", "Open WebSocket connections", registry=r
         )
+        self.writer_pending = Gauge(
+            "confide_writer_pending", "Sends and acks waiting for the next commit", registry=r
+        )
+        self.fanout_healthy = Gauge(
+            "confide_fanout_healthy", "1 when fan-out works (Redis reachable, if used)", registry=r
+        )
         self.batch = Histogram(
             "confide_writer_batch_size",
             "Requests per group-commit transaction",

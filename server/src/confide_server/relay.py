@@ -48,6 +48,8 @@ class Relay:
             on_commit=self._committed,
             on_batch=self.metrics.batch.observe,
         )
+        self.metrics.writer_pending.set_function(self.writer.pending)
+        self.metrics.fanout_healthy.set_function(lambda: float(self.fanout.healthy))
         self.prekey_fetches = RateLimiter(settings.prekey_fetches_per_minute, clock)
         self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)

@@ -93,6 +93,10 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
+    def pending(self) -> int:
+        """Requests waiting for the next transaction (a gauge for /metrics)."""
+        return self._queue.qsize()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="confide-writer")
 
