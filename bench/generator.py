@@ -48,6 +48,7 @@ class Run:
         self.senders: list[WebSocketClient] = []
         self.recipients: list[WebSocketClient] = []
         self.deadline = 0.0
+        self.scheduling = False
         self.done = asyncio.Event()
 
     async def connect(self) -> None:
@@ -163,6 +164,11 @@ class Run:
             self.done.set()
 
     def sending_over(self) -> bool:
+        # An open loop decides for itself when it has sent its last envelope: replies that
+        # arrive after the deadline but before its last due envelope went out must not end
+        # the run early.
+        if self.scheduling:
+            return False
         if time.monotonic() >= self.deadline:
             return True
         return all(s >= q for s, q in zip(self.next_seq, self.quota, strict=True))
@@ -179,6 +185,7 @@ class Run:
         interval = 1.0 / self.job.rate
         total = sum(self.quota)
         k = 0
+        self.scheduling = True
         while k < total:
             due = start + k * interval
             if due >= self.deadline:
@@ -186,7 +193,7 @@ class Run:
             now = time.monotonic()
             # Everything already due goes out now; then the loop yields so that replies
             # are read even when the generator is behind schedule.
-            while due <= now and k < total:
+            while due <= now and k < total and due < self.deadline:
                 self._send(k % n, due)
                 self.tally.lags.append(now - due)
                 k += 1
@@ -194,6 +201,7 @@ class Run:
             # The event loop's timers have millisecond resolution, and a shorter wait would
             # spin on the CPU the server needs; the lag this adds is reported, not hidden.
             await asyncio.sleep(max(MIN_SLEEP_S, due - time.monotonic()))
+        self.scheduling = False
         self.deadline = min(self.deadline, time.monotonic())
         self._check_done()
 

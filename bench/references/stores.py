@@ -9,6 +9,7 @@ is group commit, the technique the relay is expected to use on its hot path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,10 +79,14 @@ class _GroupCommitStore:
             deletes, self._deletes = self._deletes, []
             deleted, self._deleted = self._deleted, []
             await self._commit(inserts, deletes)
+            # A client that hung up must not stop the writer: its answers are dropped, and
+            # everyone else's still go out.
             for done, message_id in callbacks:
-                await done(message_id)
+                with contextlib.suppress(Exception):
+                    await done(message_id)
             for confirm in deleted:
-                await confirm()
+                with contextlib.suppress(Exception):
+                    await confirm()
 
     async def _commit(self, inserts: list[tuple[int, bytes, bytes]], deletes: list[int]) -> None:
         raise NotImplementedError
