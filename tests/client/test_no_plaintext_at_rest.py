@@ -1,7 +1,8 @@
 """The end-to-end proof: a worker and a client talk through a real relay, which keeps nothing.
 
 Two SDK instances go through enrolment, invite and consent, exchange 1,000 messages each way
-while the relay is killed (SIGKILL) and restarted in the middle, and send a 5 MiB attachment.
+while relays are disrupted twice in the middle (one SIGKILLed and restarted, then one
+restarted gracefully), and send a 5 MiB attachment.
 Every message must arrive exactly once and in order. Then the relay's database (the SQLite
 files, or a full pg_dump) and everything it logged are searched for every plaintext, the
 attachment's bytes, the worker's alias for the client and the loopback address: finding any
@@ -46,15 +47,18 @@ async def _next(client: ConfideClient) -> Event:
     return await asyncio.wait_for(client.next_event(), timeout=120)
 
 
-async def _messages(client: ConfideClient, count: int) -> list[Message]:
+async def _messages(
+    client: ConfideClient, count: int, sender: ConfideClient | None = None
+) -> list[Message]:
     got: list[Message] = []
     while len(got) < count:
         try:
             event = await _next(client)
         except TimeoutError:
             raise AssertionError(
-                f"{client.role.value} stalled after {len(got)} of {count} messages "
-                f"({client.pending} still in its outbox)"
+                f"{client.role.value} stalled after {len(got)} of {count} messages; "
+                f"the sender's outbox holds {sender.pending if sender else '?'}; "
+                f"background errors: {client.last_error!r}, {sender and sender.last_error!r}"
             ) from None
         assert isinstance(event, Message), event
         got.append(event)
@@ -66,14 +70,23 @@ def _prepare(relay: RelayProcess) -> None:
     relay.publish_policy(POLICY)
 
 
-def _restart(relay: RelayProcess) -> None:
+def _kill_and_restart(relay: RelayProcess) -> None:
     relay.kill9()
     relay.start()
     relay.wait_ready()
 
 
+def _graceful_restart(relay: RelayProcess) -> None:
+    relay.stop()
+    relay.start()
+    relay.wait_ready()
+
+
 async def _prove(
-    tmp: Path, worker_relay: RelayProcess, client_relay: RelayProcess, restart: Callable[[], None]
+    tmp: Path,
+    worker_relay: RelayProcess,
+    client_relay: RelayProcess,
+    disruptions: list[Callable[[], None]],
 ) -> tuple[Search, bytes]:
     """Run the whole flow; returns what to search for and a public key the relay must hold."""
     worker = ConfideClient.create(
@@ -106,13 +119,17 @@ async def _prove(
     for w_text, c_text in zip(to_client, to_worker, strict=True):
         worker.send_text(client_id, w_text)
         client.send_text(worker_id, c_text)
-    first_c = await _messages(client, MESSAGES // 3)
-    first_w = await _messages(worker, MESSAGES // 3)
-    await asyncio.to_thread(restart)
-    rest_c = await _messages(client, MESSAGES - len(first_c))
-    rest_w = await _messages(worker, MESSAGES - len(first_w))
-    assert [m.text for m in first_c + rest_c] == to_client
-    assert [m.text for m in first_w + rest_w] == to_worker
+    got_c: list[Message] = []
+    got_w: list[Message] = []
+    for part, disrupt in enumerate([*disruptions, None], start=1):
+        until = MESSAGES * part // (len(disruptions) + 1)
+        got_c += await _messages(client, until - len(got_c), worker)
+        got_w += await _messages(worker, until - len(got_w), client)
+        if disrupt is not None:
+            # The devices hold what they have not sent yet and reconnect on their own.
+            await asyncio.to_thread(disrupt)
+    assert [m.text for m in got_c] == to_client
+    assert [m.text for m in got_w] == to_worker
 
     attachment = os.urandom(ATTACHMENT_BYTES)
     await client.send_attachment(
@@ -164,7 +181,8 @@ async def test_sqlite_relay_keeps_no_plaintext(tmp_path: Path) -> None:
     relay = RelayProcess(tmp_path / "relay", host="localhost")
     _prepare(relay)
     with relay:
-        search, key = await _prove(tmp_path, relay, relay, lambda: _restart(relay))
+        disruptions = [lambda: _kill_and_restart(relay), lambda: _graceful_restart(relay)]
+        search, key = await _prove(tmp_path, relay, relay, disruptions)
     database = read_tree(relay.data_dir)
     _assert_is_the_relays(database, key)
     assert search.findings({"the SQLite database": database}) == []
@@ -178,7 +196,11 @@ async def test_postgres_two_relays_with_redis_keep_no_plaintext(
     relays = [RelayProcess(tmp_path / f"relay-{n}", env=env, host="localhost") for n in "ab"]
     _prepare(relays[0])
     with relays[0], relays[1]:
-        search, key = await _prove(tmp_path, relays[0], relays[1], lambda: _restart(relays[1]))
+        disruptions = [
+            lambda: _kill_and_restart(relays[1]),
+            lambda: _graceful_restart(relays[0]),
+        ]
+        search, key = await _prove(tmp_path, relays[0], relays[1], disruptions)
     dump = with_bytea_decoded(pg_dump(postgres_url, tmp_path / "dump.sql"))
     _assert_is_the_relays(dump, key)
     assert search.findings({"pg_dump": dump}) == []

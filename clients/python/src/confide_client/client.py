@@ -446,6 +446,11 @@ class ConfideClient:
         await self._sync.drained()
 
     @property
+    def last_error(self) -> Exception | None:
+        """The last unexpected error the background delivery recovered from (None if none)."""
+        return self._sync.last_error
+
+    @property
     def pending(self) -> int:
         """How many messages wait in the outbox for the relay to accept them."""
         return len(self._state.outbox)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from confide_client.backoff import Backoff
@@ -51,6 +52,8 @@ class Sync:
     def __init__(self, client: ConfideClient, max_backoff: float) -> None:
         self._client = client
         self._max_backoff = max_backoff
+        #: The last unexpected error a background task recovered from, for diagnostics.
+        self.last_error: Exception | None = None
         self._inbox_changed = asyncio.Condition()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -61,9 +64,25 @@ class Sync:
         if self._tasks:
             return
         self._tasks = [
-            asyncio.create_task(self._send_loop(), name="confide-send"),
-            asyncio.create_task(self._receive_loop(), name="confide-receive"),
+            asyncio.create_task(self._supervised(self._send_loop), name="confide-send"),
+            asyncio.create_task(self._supervised(self._receive_loop), name="confide-receive"),
         ]
+
+    async def _supervised(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run a loop forever: an unexpected error is logged and the loop starts again.
+
+        A background task that died silently would stop delivery without anyone noticing,
+        so nothing but cancellation ends these tasks. Expected failures (the relay being
+        away) are handled inside the loops; this catches the rest, such as a full disk.
+        """
+        backoff = self._backoff()
+        while True:
+            try:
+                await loop()
+            except Exception as exc:
+                self.last_error = exc
+                log.error("background %s failed; restarting it", loop.__name__, exc_info=True)
+                await asyncio.sleep(backoff.next_delay())
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ from confide_client.transport.base import (
 )
 
 __all__ = ["HttpTransport"]
+
+log = logging.getLogger("confide_client")
 
 #: The relay's cap on one-time prekeys per upload request.
 PREKEY_UPLOAD_CHUNK = 100
@@ -283,6 +286,8 @@ class WebSocketLive:
                     self._events.put_nowait(Delivery(str(frame["id"]), b64d(frame["body"])))
                 elif kind == "notice" and frame.get("kind") == "prekeys-low":
                     self._events.put_nowait(PrekeysLow(int(frame.get("remaining", 0))))
+                elif kind == "error":
+                    log.warning("the relay refused a frame: %s", frame.get("error"))
             self._events.put_nowait(RelayUnavailable("live connection closed"))
         except ConnectionClosed as exc:
             self._events.put_nowait(_closed(exc))
