@@ -74,6 +74,7 @@ def test_the_image_serves_and_reports_health(stages: list[Stage]) -> None:
     assert "http://127.0.0.1:8000/healthz" in " ".join(healthcheck.exec_form)
     env = " ".join(i.text for i in runtime.all("ENV"))
     assert "CONFIDE_DATA_DIR=/var/lib/confide" in env
+    assert "CONFIDE_MIGRATIONS_DIR=/opt/confide/app/migrations" in env
     assert any("8000" in i.text for i in runtime.all("EXPOSE"))
 
 
@@ -151,13 +152,14 @@ def test_replaying_the_build_stage_gives_a_working_relay(
         [
             str(python),
             "-c",
-            "from confide_server.store.migrate import MIGRATIONS_DIR; print(MIGRATIONS_DIR)",
+            "from confide_server.settings import Settings; print(Settings().migrations_dir)",
         ],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")},
     )
     assert probe.returncode == 0, probe.stderr
     migrations = Path(probe.stdout.strip())
