@@ -117,7 +117,7 @@ class HttpTransport:
             response = await self._http.request(
                 method, path, json=body, content=content, headers=headers, params=params
             )
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             raise RelayUnavailable(f"{method} {path}: {type(exc).__name__}") from None
         status = response.status_code
         if status >= 500 or status == 429:
