@@ -137,3 +137,20 @@ async def test_events_not_yet_taken_survive_a_restart(tmp_path: Path) -> None:
     kept = await _next(again)
     assert isinstance(kept, Message) and kept.text == "second"
     await client.close()
+
+
+async def test_the_client_consents_again_to_a_new_policy(tmp_path: Path) -> None:
+    relay = MemoryRelay()
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    new = relay.publish_policy("Confidentiality policy v2.")
+    await worker.refresh_policy()
+    assert worker.consent_state(client_id) is ConsentState.OUTDATED
+    shown = []
+    await client.renew_consent(worker_id, lambda policy: shown.append(policy) or True)
+    assert shown == [new]
+    assert await _next(worker) == ConsentChanged(client_id, ConsentState.GRANTED)
+    worker.send_text(client_id, "thanks for confirming")
+    reply = await _next(client)
+    assert isinstance(reply, Message) and reply.text == "thanks for confirming"
+    await worker.close()
+    await client.close()

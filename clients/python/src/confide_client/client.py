@@ -22,11 +22,17 @@ from confide_crypto.errors import CryptoError
 from confide_crypto.keys import Rng
 from confide_crypto.safety_number import grouped, safety_number
 
-from confide_client import receipts
+from confide_client import prekeys, receipts
 from confide_client.consent import ConsentGate, ConsentState, PolicyRef
 from confide_client.contact import Contact
 from confide_client.encoding import b64e
-from confide_client.errors import ConsentRequired, ProtocolError, StateError, UnknownContact
+from confide_client.errors import (
+    ConsentRequired,
+    ConsentRevoked,
+    ProtocolError,
+    StateError,
+    UnknownContact,
+)
 from confide_client.inbound import Inbound
 from confide_client.invites import check_policy, crypto_bundle, parse_invite
 from confide_client.messages import Attachment, Event, encode_payload
@@ -35,9 +41,7 @@ from confide_client.state import ClientState, Role
 from confide_client.sync import Sync
 from confide_client.transport.base import (
     DeviceRegistration,
-    OneTimePrekey,
     Policy,
-    SignedPrekey,
     Transport,
 )
 from confide_client.transport.http import HttpTransport
@@ -45,11 +49,6 @@ from confide_client.vault import Vault
 
 __all__ = ["ConfideClient", "ContactInfo"]
 
-#: How many one-time prekeys a device keeps on the relay, and when it tops them up.
-PREKEY_TARGET = 100
-PREKEY_LOW_WATER = 25
-#: How often the signed prekey is replaced.
-SIGNED_PREKEY_DAYS = 30
 #: How long a client's consent lasts unless the caller says otherwise (one year).
 DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
 
@@ -197,24 +196,8 @@ class ConfideClient:
     async def _registration(self) -> DeviceRegistration:
         if self._state.role is not Role.UNREGISTERED:
             raise StateError("this device is already registered")
-        device, identity = self._state.device, self._state.device.identity
-        spk = device.add_signed_prekey(self._state.signed_prekey_id, self._rng)
-        self._state.signed_prekey_at = self._clock()
-        fresh = self._new_one_time_prekeys(PREKEY_TARGET)
         challenge = await self._transport.challenge()
-        return DeviceRegistration(
-            identity_key=identity.public,
-            challenge=challenge,
-            signature=identity.sign_registration(challenge),
-            signed_prekey=SignedPrekey(spk.key_id, spk.pair.public, spk.signature),
-            one_time_prekeys=fresh,
-        )
-
-    def _new_one_time_prekeys(self, count: int) -> list[OneTimePrekey]:
-        first = self._state.next_prekey_id
-        made = self._state.device.add_one_time_prekeys(first, count, self._rng)
-        self._state.next_prekey_id = first + count
-        return [OneTimePrekey(k.key_id, k.pair.public) for k in made]
+        return prekeys.registration(self._state, challenge, self._rng, self._clock())
 
     async def enrol(self, code: str) -> None:
         """Register this device as a worker's, with a one-time enrolment code."""
@@ -226,33 +209,19 @@ class ConfideClient:
 
     async def replenish_prekeys(self) -> int:
         """Top up one-time prekeys on the relay if they run low; returns how many were added."""
-        remaining = await self._transport.prekey_count()
-        if remaining >= PREKEY_LOW_WATER:
-            return 0
-        fresh = self._new_one_time_prekeys(PREKEY_TARGET - remaining)
-        self.save()
-        await self._transport.upload_prekeys(None, fresh)
+        fresh = prekeys.top_up(self._state, await self._transport.prekey_count(), self._rng)
+        if fresh:
+            self.save()
+            await self._transport.upload_prekeys(None, fresh)
         return len(fresh)
 
     async def rotate_signed_prekey(self, *, force: bool = False) -> bool:
-        """Replace the signed prekey once it is SIGNED_PREKEY_DAYS old; True if it was.
-
-        The previous one is kept, so a prekey message built from an older bundle still
-        opens; anything older is deleted, which is what gives X3DH its forward secrecy.
-        """
-        state = self._state
-        age = self._clock() - state.signed_prekey_at
-        if not force and age < SIGNED_PREKEY_DAYS * 24 * 3600:
+        """Replace the signed prekey once it is 30 days old (or now, with ``force``)."""
+        spk = prekeys.rotate(self._state, self._rng, self._clock(), force=force)
+        if spk is None:
             return False
-        new_id = state.signed_prekey_id + 1
-        spk = state.device.add_signed_prekey(new_id, self._rng)
-        for old in [k for k in state.device.signed_prekeys if k < state.signed_prekey_id]:
-            del state.device.signed_prekeys[old]
-        state.signed_prekey_id, state.signed_prekey_at = new_id, self._clock()
         self.save()
-        await self._transport.upload_prekeys(
-            SignedPrekey(spk.key_id, spk.pair.public, spk.signature), []
-        )
+        await self._transport.upload_prekeys(spk, [])
         return True
 
     async def refresh_policy(self) -> Policy:
@@ -318,14 +287,7 @@ class ConfideClient:
             raise ConsentRequired("the policy was not accepted; nothing was sent")
         await self.login()
         own_capability = await self._transport.mint_capability()
-        now = self._clock()
-        receipt = receipts.make_receipt(
-            state.device.identity, worker.identity_key, policy, now, now + consent_seconds, terms
-        )
-        worker.consent = worker.consent.with_receipt(
-            receipts.verify_receipt(receipt, self.identity_key, worker.identity_key, now)
-        )
-        worker.receipt = receipt.data
+        receipt = self._sign_consent(worker, policy, consent_seconds, terms)
         hello = {
             "mailbox": b64e(redemption.device.mailbox_id),
             "capability": b64e(own_capability),
@@ -337,6 +299,53 @@ class ConfideClient:
         self.save()
         await self._transport.submit_consent(bundle.device_id, "receipt", receipt)
         return worker.contact_id
+
+    def _sign_consent(
+        self,
+        worker: Contact,
+        policy: PolicyRef,
+        consent_seconds: int,
+        terms: receipts.ConsentTerms | None,
+    ) -> receipts.Signed:
+        now = self._clock()
+        receipt = receipts.make_receipt(
+            self._state.device.identity,
+            worker.identity_key,
+            policy,
+            now,
+            now + consent_seconds,
+            terms,
+        )
+        facts = receipts.verify_receipt(receipt, self.identity_key, worker.identity_key, now)
+        worker.consent = worker.consent.with_policy(policy).with_receipt(facts)
+        worker.receipt = receipt.data
+        return receipt
+
+    async def renew_consent(
+        self,
+        contact_id: str,
+        accept_policy: Callable[[Policy], bool],
+        *,
+        consent_seconds: int = DEFAULT_CONSENT_SECONDS,
+        terms: receipts.ConsentTerms | None = None,
+    ) -> None:
+        """Consent again (client only): after a new policy version, or before expiry."""
+        if self._state.role is not Role.CLIENT:
+            raise StateError("only a client's device gives consent")
+        worker = self._contact(contact_id)
+        if worker.consent.state(self._clock()) is ConsentState.REVOKED:
+            raise ConsentRevoked("consent was revoked; join again with a new invite")
+        policy = await self.refresh_policy()
+        if not accept_policy(policy):
+            raise ConsentRequired("the policy was not accepted; nothing was sent")
+        receipt = self._sign_consent(
+            worker, PolicyRef(policy.version, policy.sha256), consent_seconds, terms
+        )
+        fields = {"receipt": b64e(receipt.data), "signature": b64e(receipt.signature)}
+        self._enqueue(worker, "consent", fields)
+        self.save()
+        if worker.device_id is not None:
+            await self._transport.submit_consent(worker.device_id, "receipt", receipt)
 
     # --- Conversations -------------------------------------------------------------------
 
