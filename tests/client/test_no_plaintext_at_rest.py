@@ -36,6 +36,7 @@ ALIAS = "Jamie Rivera (Tuesday group)"
 POLICY = "Confidentiality policy: what you share stays between you and your peer worker.\n"
 PLAINTEXT = re.compile(rb"confide-plaintext-[wc]-\d{4}-[0-9a-f]{16}")
 PASS = "a passphrase for the test devices"
+FILE_NAME = "intake-form-jamie-rivera.pdf"
 
 
 def _texts(side: str) -> list[str]:
@@ -132,9 +133,7 @@ async def _prove(
     assert [m.text for m in got_w] == to_worker
 
     attachment = os.urandom(ATTACHMENT_BYTES)
-    await client.send_attachment(
-        worker_id, attachment, name="intake-form.pdf", mime="application/pdf"
-    )
+    await client.send_attachment(worker_id, attachment, name=FILE_NAME, mime="application/pdf")
     # A final marker each way: the next event after the last message must be exactly it,
     # so no message was delivered twice in between.
     worker.send_text(client_id, "end-w")
@@ -153,6 +152,7 @@ async def _prove(
     assert all(PLAINTEXT.fullmatch(t.encode()) for t in to_client + to_worker)
     search.needles["the worker's alias"] = ALIAS.encode()
     search.needles["the loopback address"] = b"127.0.0.1"
+    search.needles["the attachment's file name"] = FILE_NAME.encode()
     for offset in (0, ATTACHMENT_BYTES // 2, ATTACHMENT_BYTES - 64):
         search.needles[f"attachment bytes at {offset}"] = attachment[offset : offset + 64]
     return search, worker.identity_key
