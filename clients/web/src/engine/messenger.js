@@ -5,11 +5,14 @@
 import { fromUtf8, toB64u, utf8 } from "../shared/b64.js";
 import { isPayload } from "../shared/payload.js";
 import { RelaySocket } from "../shared/socket.js";
+import { offer } from "../shared/window.js";
 import { sodium } from "../crypto/sodium.js";
 
 export class Messenger {
-  constructor({ device, token, renewToken = null, onMessage, onUnreadable = () => {}, onState = () => {}, save }) {
-    Object.assign(this, { device, token, renewToken, onMessage, onUnreadable, onState, save });
+  // `windows` is the caller's saved receive-window state (shared/window.js), kept with the
+  // rest of its state so that exactly-once holds across reloads.
+  constructor({ device, token, renewToken = null, windows, onMessage, onUnreadable = () => {}, onState = () => {}, save }) {
+    Object.assign(this, { device, token, renewToken, windows, onMessage, onUnreadable, onState, save });
     this.queue = Promise.resolve();
   }
 
@@ -47,8 +50,14 @@ export class Messenger {
     } catch {
       // A payload that is not JSON is dropped below, like any other malformed one.
     }
-    if (isPayload(payload)) await this.onMessage(received.senderIdentityKey, payload, received.newSession);
-    else this.onUnreadable(new Error("malformed payload"));
+    if (isPayload(payload)) {
+      const sender = received.senderIdentityKey;
+      for (const ready of offer(this.windows, toB64u(sender), payload)) {
+        await this.onMessage(sender, ready, received.newSession);
+      }
+    } else {
+      this.onUnreadable(new Error("malformed payload"));
+    }
     await this.save();
     this.socket.ack([id]);
   }

@@ -143,7 +143,7 @@ async function save() {
 
 function startMessenger() {
   client.messenger = new engine.Messenger({
-    device: client.device, token: client.token, save,
+    device: client.device, token: client.token, save, windows: (client.windows ??= {}),
     renewToken: async () => {
       client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
       return client.token;

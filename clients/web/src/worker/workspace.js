@@ -41,9 +41,10 @@ class Workspace {
     this.messenger = new this.engine.Messenger({
       device: this.session.device,
       token: this.session.token,
+      windows: (this.state.windows ??= {}),
       renewToken: () => this.session.signIn(),
       save: () => this.session.save(),
-      onMessage: (sender, message, newSession) => this.#receive(sender, message, newSession),
+      onMessage: (sender, payload) => this.#receive(sender, payload),
       onUnreadable: () => announce("A message could not be read."),
       onState: (s) => {
         this.online = s === "online";
@@ -79,10 +80,11 @@ class Workspace {
 
   // --- incoming -----------------------------------------------------------------------
 
-  async #receive(sender, payload, newSession) {
+  async #receive(sender, payload) {
     if (payload.type === "hello") {
       if (handleHello(this, sender, payload)) this.#notify();
-      if (newSession) await this.session.topUpPrekeys();
+      // Each new client used up a one-time prekey; refill the relay's stock when it runs low.
+      await this.session.topUpPrekeys().catch(() => announce("Could not refill prekeys; will try with the next client."));
     } else {
       const entry = this.#conversationOf(sender);
       if (!entry) return;
