@@ -59,6 +59,9 @@ def test_cli_walks_the_whole_flow(
     number = _run(capsys, *worker, "safety-number", client_contact).strip()
     assert number == _run(capsys, *client, "safety-number", worker_contact).strip()
     assert number in joined
+    assert _run(capsys, *client, "revoke", worker_contact) == ""
+    revoked = json.loads(_run(capsys, *worker, "listen", "--count", "1"))
+    assert revoked == {"type": "consent", "contact": client_contact, "state": "revoked"}
 
 
 def test_values_that_begin_with_a_dash_are_not_taken_for_flags() -> None:

@@ -13,6 +13,8 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
     confide-client send-file CONTACT PATH     send a file as an encrypted attachment
     confide-client listen [--count N]         print events as JSON lines (N, or until ^C)
     confide-client safety-number CONTACT      the number to compare with the other side
+    confide-client revoke CONTACT             withdraw consent (client); the chat freezes
+    confide-client consent CONTACT [--accept] consent again to the current policy (client)
 
 Messages are written to standard output only by ``listen``; nothing is logged.
 """
@@ -70,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--count", type=int, default=None, help="stop after N events")
     listen.add_argument("--save-to", type=Path, default=None, help="download attachments here")
     sub.add_parser("safety-number", help="show the safety number").add_argument("contact")
+    sub.add_parser("revoke", help="withdraw consent (client)").add_argument("contact")
+    renew = sub.add_parser("consent", help="consent again to the current policy (client)")
+    renew.add_argument("contact")
+    renew.add_argument("--accept", action="store_true", help="accept the policy without asking")
     return parser
 
 
@@ -174,6 +180,13 @@ async def _run(args: argparse.Namespace) -> int:
         client = _open(args)
         data = args.path.read_bytes()
         await _send(client, lambda: client.send_attachment(args.contact, data, name=args.path.name))
+    elif command == "revoke":
+        client = _open(args)
+        await _send(client, lambda: client.revoke_consent(args.contact))
+    elif command == "consent":
+        client = _open(args)
+        ask = (lambda _p: True) if args.accept else _ask
+        await _send(client, lambda: client.renew_consent(args.contact, ask))
     elif command == "listen":
         await _listen(_open(args), args.count, args.save_to)
     return 0
@@ -196,7 +209,7 @@ async def _as_awaitable(value: object) -> object:
 
 #: Subcommands that take only positional arguments, which may begin with "-" (an enrolment
 #: code is base64url, and so is a message's first word sometimes).
-POSITIONAL_ONLY = frozenset({"enrol", "send", "send-file", "alias", "safety-number"})
+POSITIONAL_ONLY = frozenset({"enrol", "send", "send-file", "alias", "safety-number", "revoke"})
 
 
 def _shield_positionals(argv: list[str]) -> list[str]:
