@@ -154,3 +154,15 @@ async def test_expired_envelopes_are_not_served(
     assert counts["envelopes"] == 1
     assert counts["sent_messages"] == 1
     assert client_device.mailbox_id
+
+
+async def test_two_senders_cannot_collide_on_a_message_id(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    worker = await enrol(client, relay)
+    first, second = await capability(client, worker), await capability(client, worker)
+    one = await send(client, worker.mailbox_id, first, "1", b"from the first")
+    two = await send(client, worker.mailbox_id, second, "1", b"from the second")
+    assert one.json()["duplicate"] is False and two.json()["duplicate"] is False
+    fetched = await client.get(f"/v1/mailboxes/{worker.mailbox_id}/messages", headers=worker.auth)
+    assert len(fetched.json()["envelopes"]) == 2

@@ -130,10 +130,11 @@ class Relay:
         expires_at = mailbox.expiry(
             self.clock(), ttl, self.settings.default_ttl_seconds, self.max_retention
         )
+        capability_hash = hashlib.sha256(capability).digest()
         return self.writer.send_nowait(
             mailbox_id,
-            hashlib.sha256(capability).digest(),
-            mailbox.dedupe_key(mailbox_id, client_message_id),
+            capability_hash,
+            mailbox.dedupe_key(mailbox_id, capability_hash, client_message_id),
             body,
             expires_at,
         )

@@ -1,9 +1,10 @@
 """Sending to and reading from mailboxes: the part of the hot path above the writer.
 
 A send names a mailbox and presents a capability, never a sender. Retries are recognised by
-SHA-256 of (mailbox id, client message id), kept until the envelope would have expired, so a
-retry after the envelope was acknowledged and deleted is answered "duplicate" and not queued
-again.
+SHA-256 of (mailbox id, capability hash, client message id), kept until the envelope would
+have expired, so a retry after the envelope was acknowledged and deleted is answered
+"duplicate" and not queued again. The capability is part of the key so that two senders
+(who hold different capabilities) can never collide on a client message id.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import hashlib
 from confide_server.clock import minute_expiry
 
 
-def dedupe_key(mailbox_id: bytes, client_message_id: str) -> bytes:
-    return hashlib.sha256(mailbox_id + b"\x00" + client_message_id.encode("utf-8")).digest()
+def dedupe_key(mailbox_id: bytes, capability_hash: bytes, client_message_id: str) -> bytes:
+    material = mailbox_id + capability_hash + client_message_id.encode("utf-8")
+    return hashlib.sha256(material).digest()
 
 
 def expiry(now: float, ttl: int | None, default_ttl: int, max_retention: int) -> int:

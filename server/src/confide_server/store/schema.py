@@ -173,8 +173,9 @@ envelopes = Table(
     Index("ix_envelopes_mailbox_id_seq", "mailbox_id", "seq"),
 )
 
-# Idempotency records: SHA-256(mailbox id, client message id), kept until the envelope's
-# expiry so that a retry after acknowledgement is recognised and not delivered again.
+# Idempotency records: SHA-256(mailbox id, capability hash, client message id), kept until
+# the envelope's expiry so that a retry after acknowledgement is recognised and not
+# delivered again.
 sent_messages = Table(
     "sent_messages",
     metadata,
