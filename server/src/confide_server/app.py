@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI
 
 from confide_server import problems, web
 from confide_server.api import (
@@ -25,6 +25,7 @@ from confide_server.limits import BodyLimit
 from confide_server.relay import Relay
 from confide_server.settings import Settings
 from confide_server.ws.connection import Connection
+from confide_server.ws.socket import RawSocket, WebSocketRoute
 
 ROUTERS = (
     health.router,
@@ -66,10 +67,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.websocket("/v1/ws")
-    async def websocket(socket: WebSocket) -> None:
-        await Connection(socket, relay).run()
-
     web.install_docs(app)
     web.install_web_app(app, settings.web_dist)
     app.add_middleware(
@@ -78,4 +75,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         attachments=settings.max_attachment_bytes,
     )
     app.add_middleware(web.SecurityHeaders)
+
+    async def websocket(socket: RawSocket) -> None:
+        await Connection(socket, relay).run()
+
+    app.add_middleware(WebSocketRoute, handler=websocket)
     return app

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     turn_secret: str = DEV_TURN_SECRET
     turn_urls: list[str] = Field(default_factory=list)
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # Relay-only ICE hides each side's IP address from the other: media always goes through
+    # coturn. Browsers are told so by GET /v1/turn (ice_transport_policy).
+    turn_relay_only: bool = False
+    turn_requests_per_minute: int = Field(default=20, ge=1)
     # Only a reverse proxy at these addresses may set X-Forwarded-For (used, in memory only,
     # for per-address rate limits).
     forwarded_allow_ips: str = "127.0.0.1"

@@ -2,7 +2,8 @@
 
 The username is ``<expiry>:<random>``; the password is base64(HMAC-SHA1(secret, username)),
 which coturn recomputes with the shared secret. Nothing is stored, and the random part is
-not tied to the device.
+not tied to the device. Requests are limited per device (in memory, like every rate limit),
+since each set of credentials lets coturn spend bandwidth.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep
 from confide_server.api.types import PROBLEMS
 from confide_server.encoding import b64e
+from confide_server.ratelimit import RateLimiter
+from confide_server.relay import Relay
 
 router = APIRouter(prefix="/v1", tags=["calls"], responses=PROBLEMS)
 
@@ -27,6 +31,7 @@ class TurnOut(BaseModel):
     username: str
     credential: str
     ttl: int
+    ice_transport_policy: Literal["all", "relay"]
 
 
 def turn_credentials(secret: str, expiry: int) -> tuple[str, str]:
@@ -35,9 +40,27 @@ def turn_credentials(secret: str, expiry: int) -> tuple[str, str]:
     return username, base64.b64encode(mac).decode("ascii")
 
 
+def _limiter(request: Request, relay: Relay) -> RateLimiter:
+    """This app's limiter for credential requests, kept on the app so each app counts alone."""
+    limiter: RateLimiter | None = getattr(request.app.state, "turn_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(relay.settings.turn_requests_per_minute, relay.clock)
+        request.app.state.turn_limiter = limiter
+    return limiter
+
+
 @router.get("/turn")
-async def turn(principal: PrincipalDep, relay: RelayDep) -> TurnOut:
+async def turn(principal: PrincipalDep, relay: RelayDep, request: Request) -> TurnOut:
     """Credentials for the TURN servers in CONFIDE_TURN_URLS, valid for turn_ttl_seconds."""
-    ttl = relay.settings.turn_ttl_seconds
-    username, credential = turn_credentials(relay.settings.turn_secret, int(relay.clock()) + ttl)
-    return TurnOut(urls=relay.settings.turn_urls, username=username, credential=credential, ttl=ttl)
+    _limiter(request, relay).hit(principal.device_id, "TURN credential requests")
+    settings = relay.settings
+    ttl = settings.turn_ttl_seconds
+    username, credential = turn_credentials(settings.turn_secret, int(relay.clock()) + ttl)
+    policy: Literal["all", "relay"] = "relay" if settings.turn_relay_only else "all"
+    return TurnOut(
+        urls=settings.turn_urls,
+        username=username,
+        credential=credential,
+        ttl=ttl,
+        ice_transport_policy=policy,
+    )

@@ -235,25 +235,28 @@ class Writer:
         self, conn: AsyncConnection, sends: list[SendRequest], plan: _Plan
     ) -> None:
         now = int(self._clock())
-        live_capability = select(capabilities.c.secret_hash, capabilities.c.mailbox_id).where(
+        # One statement finds the live capabilities and the depth of each one's queue.
+        queue_depth = (
+            select(func.count())
+            .where(envelopes.c.mailbox_id == capabilities.c.mailbox_id)
+            .scalar_subquery()
+        )
+        live_capability = select(
+            capabilities.c.secret_hash, capabilities.c.mailbox_id, queue_depth
+        ).where(
             capabilities.c.secret_hash.in_({s.capability_hash for s in sends}),
             capabilities.c.revoked.is_(False),
             or_(capabilities.c.expires_at.is_(None), capabilities.c.expires_at > now),
         )
-        valid: dict[bytes, bytes] = {h: m for h, m in await conn.execute(live_capability)}
+        valid: dict[bytes, bytes] = {}
+        depth: dict[bytes, int] = {}
+        for secret_hash, mailbox_id, queued in await conn.execute(live_capability):
+            valid[secret_hash] = mailbox_id
+            depth[mailbox_id] = queued
         already = select(sent_messages.c.key).where(
             sent_messages.c.key.in_({s.dedupe_key for s in sends})
         )
         seen: set[bytes] = set((await conn.scalars(already)).all())
-        targets = {s.mailbox_id for s in sends if valid.get(s.capability_hash) == s.mailbox_id}
-        depth: dict[bytes, int] = {}
-        if targets:
-            counts = (
-                select(envelopes.c.mailbox_id, func.count())
-                .where(envelopes.c.mailbox_id.in_(targets))
-                .group_by(envelopes.c.mailbox_id)
-            )
-            depth = {m: n for m, n in await conn.execute(counts)}
         for send in sends:
             plan.outcomes.append((send, self._decide(send, valid, seen, depth, plan)))
 

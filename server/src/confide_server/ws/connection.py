@@ -14,14 +14,13 @@ import contextlib
 import logging
 from collections import deque
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from confide_server.errors import InvalidInput, RelayError, TooLarge, Unauthenticated, Unavailable
 from confide_server.relay import Relay
 from confide_server.services import auth
 from confide_server.store import queue
 from confide_server.store.writer import SendResult
 from confide_server.ws import frames
+from confide_server.ws.socket import RawSocket
 from confide_server.ws.window import DeliveryWindow
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ MAX_BAD_FRAMES = 20
 
 
 class Connection:
-    def __init__(self, socket: WebSocket, relay: Relay) -> None:
+    def __init__(self, socket: RawSocket, relay: Relay) -> None:
         self._socket = socket
         self._relay = relay
         self._settings = relay.settings
@@ -80,8 +79,8 @@ class Connection:
         sender = asyncio.create_task(self._send_loop())
         try:
             await self._read_loop()
-        except WebSocketDisconnect:
-            self._close_code = 1000
+        except OSError:
+            self._close_code = 1000  # the client went away while we waited to write
         finally:
             self._closed = True
             self._wake.set()
@@ -212,6 +211,11 @@ class Connection:
         except RelayError as exc:
             self._push(frames.error(None, exc))
             return self._fail(exc)
+        except Exception:
+            log.warning("authenticating a connection failed on storage")
+            failure = Unavailable("storage is unavailable; reconnect later")
+            self._push(frames.error(None, failure))
+            return self._fail(failure)
         self._principal = principal
         self._relay.fanout.register(principal.mailbox_id, self)
         self._push(frames.ready(principal.device_id, principal.mailbox_id))
