@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from confide_client import (
     ConsentRequired,
     ContactJoined,
     MemoryRelay,
+    Message,
     ProtocolError,
     RelayRejected,
     StateError,
@@ -121,5 +123,44 @@ async def test_the_signed_prekey_is_rotated_when_due_and_new_clients_use_it(
     await client.start()
     joined = await asyncio.wait_for(worker.next_event(), timeout=30)
     assert isinstance(joined, ContactJoined)
+    await worker.close()
+    await client.close()
+
+
+async def test_garbage_and_malformed_payloads_are_dropped_and_delivery_goes_on(
+    tmp_path: Path,
+) -> None:
+    relay = MemoryRelay()
+    worker = await _worker(tmp_path, relay)
+    await worker.start()
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    worker_id = await client.join(await worker.create_invite(), lambda _policy: True)
+    await client.start()
+    assert isinstance(await asyncio.wait_for(worker.next_event(), 30), ContactJoined)
+    await asyncio.wait_for(worker.next_event(), 30)
+    contact = client._state.contacts[worker_id]
+    assert contact.mailbox_id is not None and contact.capability is not None
+    device, sender = client._state.device, relay.transport()
+
+    async def inject(n: int, envelope: bytes) -> None:
+        assert contact.mailbox_id is not None and contact.capability is not None
+        await sender.send(contact.mailbox_id, contact.capability, f"junk-{n}", envelope)
+
+    await inject(1, b"not an envelope at all")
+    for n, plaintext in enumerate(
+        [
+            b"not json",
+            b'{"v": 9, "seq": 5, "id": "x", "type": "text", "text": "wrong version"}',
+            b'{"v": 1, "id": "x", "type": "delivered", "ids": []}',
+            b'{"v": 1, "seq": 2, "id": "x", "type": "attachment", "blob": "b"}',
+        ],
+        start=2,
+    ):
+        await inject(n, device.encrypt_to(contact.identity_key, plaintext, rng=os.urandom))
+    contact.next_send_seq = 3  # the broken attachment above took seq 2
+    client.send_text(worker_id, "still here")
+    message = await asyncio.wait_for(worker.next_event(), 30)
+    assert isinstance(message, Message) and message.text == "still here"
+    assert worker.pending_events == 0
     await worker.close()
     await client.close()
