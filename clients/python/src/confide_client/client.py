@@ -23,7 +23,7 @@ from confide_crypto.keys import Rng
 from confide_crypto.safety_number import grouped, safety_number
 
 from confide_client import prekeys, receipts
-from confide_client.consent import ConsentGate, ConsentState, PolicyRef
+from confide_client.consent import ConsentState, PolicyRef
 from confide_client.contact import Contact
 from confide_client.encoding import b64e
 from confide_client.errors import (
@@ -34,7 +34,7 @@ from confide_client.errors import (
     UnknownContact,
 )
 from confide_client.inbound import Inbound
-from confide_client.invites import check_policy, crypto_bundle, parse_invite
+from confide_client.invites import accept_redemption, check_policy, parse_invite
 from confide_client.messages import Attachment, Event, encode_payload
 from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
@@ -260,34 +260,16 @@ class ConfideClient:
         """
         registration = await self._registration()
         redemption = await self._transport.redeem(parse_invite(invite), registration)
-        state = self._state
-        state.role = Role.CLIENT
-        state.device_id, state.mailbox_id = (
-            redemption.device.device_id,
-            redemption.device.mailbox_id,
-        )
-        check_policy(redemption.policy)
-        policy = PolicyRef(redemption.policy.version, redemption.policy.sha256)
-        state.policy = policy
-        bundle = redemption.worker_bundle
-        try:
-            state.device.start_session(crypto_bundle(bundle), self._rng)
-        except CryptoError as exc:
-            raise ProtocolError("the worker's prekey bundle does not verify") from exc
-        worker = Contact(
-            identity_key=bundle.identity_key,
-            device_id=bundle.device_id,
-            mailbox_id=redemption.worker_mailbox_id,
-            capability=redemption.worker_capability,
-            consent=ConsentGate(policy=policy),
-        )
-        state.contacts[worker.contact_id] = worker
+        worker = accept_redemption(self._state, redemption, self._rng)
+        policy = self._state.policy
+        assert policy is not None
         self.save()
         if not accept_policy(redemption.policy):
             raise ConsentRequired("the policy was not accepted; nothing was sent")
         await self.login()
         own_capability = await self._transport.mint_capability()
-        receipt = self._sign_consent(worker, policy, consent_seconds, terms)
+        identity, now = self._state.device.identity, self._clock()
+        receipt = receipts.consent_to(worker, identity, policy, now, consent_seconds, terms)
         hello = {
             "mailbox": b64e(redemption.device.mailbox_id),
             "capability": b64e(own_capability),
@@ -297,29 +279,8 @@ class ConfideClient:
         }
         self._enqueue(worker, "hello", hello)
         self.save()
-        await self._transport.submit_consent(bundle.device_id, "receipt", receipt)
+        await self._transport.submit_consent(redemption.worker_bundle.device_id, "receipt", receipt)
         return worker.contact_id
-
-    def _sign_consent(
-        self,
-        worker: Contact,
-        policy: PolicyRef,
-        consent_seconds: int,
-        terms: receipts.ConsentTerms | None,
-    ) -> receipts.Signed:
-        now = self._clock()
-        receipt = receipts.make_receipt(
-            self._state.device.identity,
-            worker.identity_key,
-            policy,
-            now,
-            now + consent_seconds,
-            terms,
-        )
-        facts = receipts.verify_receipt(receipt, self.identity_key, worker.identity_key, now)
-        worker.consent = worker.consent.with_policy(policy).with_receipt(facts)
-        worker.receipt = receipt.data
-        return receipt
 
     async def renew_consent(
         self,
@@ -338,9 +299,9 @@ class ConfideClient:
         policy = await self.refresh_policy()
         if not accept_policy(policy):
             raise ConsentRequired("the policy was not accepted; nothing was sent")
-        receipt = self._sign_consent(
-            worker, PolicyRef(policy.version, policy.sha256), consent_seconds, terms
-        )
+        ref = PolicyRef(policy.version, policy.sha256)
+        identity, now = self._state.device.identity, self._clock()
+        receipt = receipts.consent_to(worker, identity, ref, now, consent_seconds, terms)
         fields = {"receipt": b64e(receipt.data), "signature": b64e(receipt.signature)}
         self._enqueue(worker, "consent", fields)
         self.save()

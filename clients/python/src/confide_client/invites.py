@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 
-from confide_crypto.keys import PreKeyBundle
+from confide_crypto.errors import CryptoError
+from confide_crypto.keys import PreKeyBundle, Rng
 
+from confide_client.consent import ConsentGate, PolicyRef
+from confide_client.contact import Contact
 from confide_client.encoding import b64d
 from confide_client.errors import ProtocolError
-from confide_client.transport.base import Policy
+from confide_client.state import ClientState, Role
+from confide_client.transport.base import Policy, Redemption
 from confide_client.transport.base import PrekeyBundle as WireBundle
 
-__all__ = ["check_policy", "crypto_bundle", "invite_link", "parse_invite"]
+__all__ = ["accept_redemption", "check_policy", "crypto_bundle", "invite_link", "parse_invite"]
 
 
 def invite_link(relay_url: str, token: str) -> str:
@@ -45,3 +49,31 @@ def crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
         one_time_prekey_id=None if otk is None else otk.key_id,
         one_time_prekey=None if otk is None else otk.public,
     )
+
+
+def accept_redemption(state: ClientState, redemption: Redemption, rng: Rng) -> Contact:
+    """Record what redeeming an invite handed over; returns the worker as a new contact.
+
+    The device learns its relay names and the organisation's policy (checked against its
+    hash), and starts an X3DH session from the worker's bundle (which verifies the signed
+    prekey's signature). Nothing is sent yet: that waits for the client's consent.
+    """
+    check_policy(redemption.policy)
+    policy = PolicyRef(redemption.policy.version, redemption.policy.sha256)
+    state.role = Role.CLIENT
+    state.device_id, state.mailbox_id = redemption.device.device_id, redemption.device.mailbox_id
+    state.policy = policy
+    bundle = redemption.worker_bundle
+    try:
+        state.device.start_session(crypto_bundle(bundle), rng)
+    except CryptoError as exc:
+        raise ProtocolError("the worker's prekey bundle does not verify") from exc
+    worker = Contact(
+        identity_key=bundle.identity_key,
+        device_id=bundle.device_id,
+        mailbox_id=redemption.worker_mailbox_id,
+        capability=redemption.worker_capability,
+        consent=ConsentGate(policy=policy),
+    )
+    state.contacts[worker.contact_id] = worker
+    return worker

@@ -25,11 +25,13 @@ from confide_crypto.errors import CryptoError
 from confide_crypto.keys import IdentityKeyPair, fingerprint
 
 from confide_client.consent import ConsentFacts, PolicyRef
+from confide_client.contact import Contact
 from confide_client.errors import ProtocolError
 
 __all__ = [
     "ConsentTerms",
     "Signed",
+    "consent_to",
     "make_receipt",
     "make_revocation",
     "verify_receipt",
@@ -116,3 +118,19 @@ def verify_revocation(revocation: Signed, receipt: bytes, client_key: bytes) -> 
     except CryptoError as exc:
         raise ProtocolError(f"consent revocation refused: {exc}") from exc
     return checked.revoked_at
+
+
+def consent_to(
+    worker: Contact,
+    identity: IdentityKeyPair,
+    policy: PolicyRef,
+    now: int,
+    seconds: int,
+    terms: ConsentTerms | None = None,
+) -> Signed:
+    """Sign the client's consent for ``worker`` under ``policy`` and open the gate with it."""
+    receipt = make_receipt(identity, worker.identity_key, policy, now, now + seconds, terms)
+    facts = verify_receipt(receipt, identity.public, worker.identity_key, now)
+    worker.consent = worker.consent.with_policy(policy).with_receipt(facts)
+    worker.receipt = receipt.data
+    return receipt
