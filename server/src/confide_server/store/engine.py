@@ -29,16 +29,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(conn: Any) -> None:
+def _writes_take_the_lock(dbapi_connection: Any, _record: Any) -> None:
     # A deferred SQLite transaction that reads, then writes, fails at once with "database is
     # locked" if another connection wrote in between (the busy timeout does not apply to
-    # that case). Taking the write lock at BEGIN makes writers queue on busy_timeout instead.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
-    dbapi_connection.isolation_level = None
+    # that case). The driver's implicit BEGIN before the first write is made IMMEDIATE, so
+    # writers queue on busy_timeout instead. (An SQLAlchemy "begin" event would do the same
+    # for the whole transaction, but event dispatch costs on every statement.)
+    dbapi_connection.isolation_level = "IMMEDIATE"
 
 
 def make_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
@@ -54,8 +51,7 @@ def make_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=8, max_overflow=8, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if for_writes:
-            event.listen(engine.sync_engine, "connect", _no_implicit_begin)
-            event.listen(engine.sync_engine, "begin", _begin_immediate)
+            event.listen(engine.sync_engine, "connect", _writes_take_the_lock)
         return engine
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True

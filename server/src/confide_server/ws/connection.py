@@ -35,6 +35,8 @@ class Connection:
         self._socket = socket
         self._relay = relay
         self._settings = relay.settings
+        self._max_frame = relay.settings.max_frame_bytes
+        self._max_envelope = relay.settings.max_envelope_bytes
         self._window = DeliveryWindow(
             relay.settings.delivery_window, relay.settings.delivery_window_bytes
         )
@@ -124,8 +126,8 @@ class Connection:
         try:
             frame = frames.parse(
                 data,
-                max_frame_bytes=self._settings.max_frame_bytes,
-                max_envelope_bytes=self._settings.max_envelope_bytes,
+                max_frame_bytes=self._max_frame,
+                max_envelope_bytes=self._max_envelope,
             )
         except TooLarge as exc:
             return self._fail(exc)

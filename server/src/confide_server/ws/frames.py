@@ -70,9 +70,12 @@ def _ref(obj: dict[str, object]) -> Ref:
     ref = obj.get("ref")
     if ref is None:
         return None
-    if isinstance(ref, bool) or not isinstance(ref, str | int):
+    # Exact type checks: cheaper than isinstance, and they leave out bool (an int subclass).
+    if type(ref) is int:
+        return ref
+    if type(ref) is not str:
         raise FrameError("ref must be a string or an integer")
-    if isinstance(ref, str) and len(ref) > MAX_REF_LENGTH:
+    if len(ref) > MAX_REF_LENGTH:
         raise FrameError(f"ref is longer than {MAX_REF_LENGTH} characters")
     return ref
 
