@@ -4,7 +4,7 @@ The package is configured to Confide's profile: X25519 ratchet keys, KDF_RK = HK
 with info "Confide ratchet root v1", KDF_CK = HMAC-SHA256 with the constants 0x01 (message
 key) and 0x02 (chain key), and associated data built as our X3DH AD followed by our message
 prefix (version, kind, header). Its AEAD slot is filled with the message-key expansion of
-docs/e2e-protocol.md §4 written here against pyca/cryptography's HKDF and PyNaCl's AEAD, so
+docs/protocol.md E2E §4 written here against pyca/cryptography's HKDF and PyNaCl's AEAD, so
 what the oracle checks independently is the ratchet itself: root and chain KDFs, header
 counters, DH steps and skipped keys. The two implementations talk to each other in both
 directions with out-of-order delivery.

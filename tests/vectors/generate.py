@@ -5,7 +5,7 @@ Run: ``.venv/bin/python tests/vectors/generate.py`` (``--check`` compares instea
 Every value is derived from fixed labels, so running this again writes identical files. The
 JSON is meant for any implementation, not only Python: byte strings are lowercase hex, and
 wherever the protocol draws randomness the vector lists the draws in the order they are made
-(``rng``), so another implementation can replay them. docs/e2e-protocol.md describes the
+(``rng``), so another implementation can replay them. docs/protocol.md (part 2) describes the
 formats these bytes follow.
 """
 

@@ -4,7 +4,7 @@ X3DH and the Double Ratchet (Signal specifications) on libsodium primitives, sea
 envelopes padded to size buckets, safety numbers, attachments, consent receipts and a
 passphrase key store. Nothing here performs I/O; randomness (``rng``) and time (``now``) are
 parameters, except in the clearly marked convenience methods of :class:`Device`.
-docs/e2e-protocol.md describes every format byte by byte.
+docs/protocol.md (part 2) describes every format byte by byte.
 """
 
 from confide_crypto.attachments import (

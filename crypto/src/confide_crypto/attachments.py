@@ -4,7 +4,7 @@ An attachment is encrypted once under its own random key and uploaded to the rel
 endpoint; the message that refers to it carries an :class:`AttachmentPointer` (key, digest,
 length) inside the end-to-end channel. The recipient checks the SHA-256 digest of the whole
 blob before decrypting anything, as Signal does, so a relay that swaps blobs is caught before
-any plaintext is used. Byte layout (docs/e2e-protocol.md §9)::
+any plaintext is used. Byte layout (docs/protocol.md E2E §9)::
 
     blob    = version(1) = 0x01 || secretstream header(24) || chunk_1 || ... || chunk_n
     chunk_i = crypto_secretstream_xchacha20poly1305_push(plaintext slice i, ad = "",

@@ -9,7 +9,7 @@ record: who discloses (``discloser``), to whom (``recipient``), what information
 identity key, never by name, because the relay stores receipts and must learn no names
 (DESIGN §3). A revocation names the receipt it ends by its SHA-256.
 
-Byte layout (docs/e2e-protocol.md §10), all integers big-endian, strings u16-length UTF-8::
+Byte layout (docs/protocol.md E2E §10), all integers big-endian, strings u16-length UTF-8::
 
     receipt    = 0x01 || "Confide consent receipt\\x00" || client_identity_key(32)
                  || worker_key_fingerprint(32) || policy_version(u32) || policy_sha256(32)

@@ -111,7 +111,7 @@ class Device:
         return Received(sender, plaintext, True, initial.one_time_prekey_id)
 
     def to_bytes(self) -> bytes:
-        """Versioned serialisation of every secret (docs/e2e-protocol.md §11)."""
+        """Versioned serialisation of every secret (docs/protocol.md E2E §11)."""
         out = [u8(DEVICE_VERSION), self.identity.seed, u32(len(self.signed_prekeys))]
         for spk in self.signed_prekeys.values():
             out += [u32(spk.key_id), spk.pair.private, spk.signature]

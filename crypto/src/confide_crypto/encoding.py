@@ -2,7 +2,7 @@
 
 Two things live here: base64url without padding (RFC 4648 §5), which every bytes field in
 Confide's JSON uses, and a small bounds-checked reader and writer for the binary wire formats
-described in docs/e2e-protocol.md. All integers on the wire are unsigned big-endian.
+described in docs/protocol.md (part 2). All integers on the wire are unsigned big-endian.
 """
 
 from __future__ import annotations

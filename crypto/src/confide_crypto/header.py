@@ -1,6 +1,6 @@
 """The ratchet message wire format: version, kind, optional X3DH keys, header, ciphertext.
 
-Byte layout (docs/e2e-protocol.md §5)::
+Byte layout (docs/protocol.md E2E §5)::
 
     message    = version(1) = 0x01 || kind(1) || [initial] || header || ciphertext
     kind       = 0x00 ordinary message | 0x01 prekey message (carries ``initial``)

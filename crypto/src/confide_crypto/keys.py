@@ -4,7 +4,7 @@ One Ed25519 identity key per device signs; its X25519 form, obtained with libsod
 crypto_sign_ed25519_{pk,sk}_to_curve25519, takes part in X3DH and sealed sender (the same
 key serves both roles, as X3DH §2.3 allows via XEdDSA; we convert in the other direction).
 The byte strings each signature covers are fixed by the cross-team contract and listed in
-docs/e2e-protocol.md §2.
+docs/protocol.md E2E §2.
 """
 
 from __future__ import annotations

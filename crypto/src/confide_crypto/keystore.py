@@ -1,7 +1,7 @@
 """The passphrase-protected key store: Argon2id stretches the passphrase, XChaCha20-Poly1305
 seals the contents (normally ``Device.to_bytes()``).
 
-Byte layout, version 1 (docs/e2e-protocol.md §11)::
+Byte layout, version 1 (docs/protocol.md E2E §11)::
 
     store = 0x01 || opslimit(u32) || memlimit(u32, bytes) || salt(16) || nonce(24) || sealed
     key   = Argon2id13(passphrase UTF-8, salt, opslimit, memlimit, 32 bytes)

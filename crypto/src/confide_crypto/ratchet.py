@@ -140,7 +140,7 @@ class RatchetState:
         self.rk, self.cks = kdf_rk(self.rk, x25519(self.dhs.private, self.dhr))
 
     def to_bytes(self) -> bytes:
-        """Versioned serialisation (docs/e2e-protocol.md §11); contains secret keys."""
+        """Versioned serialisation (docs/protocol.md E2E §11); contains secret keys."""
         out = [u8(STATE_VERSION), self.dhs.private, self.rk]
         for optional in (self.dhr, self.cks, self.ckr):
             out.append(u8(0) + bytes(32) if optional is None else u8(1) + optional)

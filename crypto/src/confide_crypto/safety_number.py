@@ -5,7 +5,7 @@ After Signal's numeric fingerprints: each identity key is hashed with iterated S
 first 30 bytes become 30 digits (six groups of 5 digits, each a 5-byte big-endian number
 mod 100000), and the two 30-digit halves are sorted before being joined, so both devices show
 the same 60 digits whichever side computes them. The QR payload is the version byte followed
-by the two 32-byte fingerprints in the same sorted order. See docs/e2e-protocol.md §8.
+by the two 32-byte fingerprints in the same sorted order. See docs/protocol.md E2E §8.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Modelled on Signal's sealed sender (v1): an ephemeral X25519 key agreed with the recipient's
 identity key hides the sender's identity key, and a second key derived from the sender's
 static identity key and the recipient's authenticates the content, so a recipient that opens
-the envelope knows which identity key sent it. Byte layout (docs/e2e-protocol.md §6)::
+the envelope knows which identity key sent it. Byte layout (docs/protocol.md E2E §6)::
 
     envelope       = version(1) = 0x01 || ephemeral_pub(32) || sealed_sender(48) || sealed_body
     chain || k1    = HKDF(DH(e, IK_R), salt = 0^32,

@@ -125,7 +125,7 @@ class Session:
         return self.decrypt_message(RatchetMessage.decode(opened.content), now=now, rng=rng)
 
     def to_bytes(self) -> bytes:
-        """Versioned serialisation (docs/e2e-protocol.md §11); it holds secret keys but not
+        """Versioned serialisation (docs/protocol.md E2E §11); it holds secret keys but not
         the identity key, which the device stores once."""
         pending = (
             b"\x00"

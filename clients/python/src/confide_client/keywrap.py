@@ -1,6 +1,6 @@
 """Keeping the state file's data key in confide_crypto's passphrase key store.
 
-The key store (Argon2id + XChaCha20-Poly1305, docs/e2e-protocol.md §9) holds only the
+The key store (Argon2id + XChaCha20-Poly1305, docs/protocol.md E2E §11) holds only the
 32-byte data key; the state itself is sealed under that key by :mod:`confide_client.vault`,
 so the deliberately slow Argon2id derivation runs once per opening, not once per save.
 """

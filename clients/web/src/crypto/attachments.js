@@ -1,4 +1,4 @@
-// Attachments (confide_crypto.attachments, docs/e2e-protocol.md §8): libsodium secretstream
+// Attachments (confide_crypto.attachments, docs/protocol.md E2E §9): libsodium secretstream
 // chunks under a random key; the recipient checks the blob's SHA-256 before decrypting.
 //   blob    = 0x01 || header(24) || chunk_1 .. chunk_n   (65536-byte plaintext chunks)
 //   pointer = 0x01 || key(32) || SHA-256(blob)(32) || length(u64)

@@ -1,4 +1,4 @@
-// Consent receipts and revocations (confide_crypto.consent, docs/e2e-protocol.md §10): the
+// Consent receipts and revocations (confide_crypto.consent, docs/protocol.md E2E §10): the
 // canonical bytes the client device signs with its identity key.
 import { concatBytes, equalBytes, utf8 } from "../shared/b64.js";
 import { fingerprint, verifySignature } from "./keys.js";

@@ -84,7 +84,7 @@ export class Device {
     return { senderIdentityKey: sender, plaintext, newSession: true };
   }
 
-  // Byte-compatible with confide_crypto's Device.to_bytes (docs/e2e-protocol.md §9).
+  // Byte-compatible with confide_crypto's Device.to_bytes (docs/protocol.md E2E §11).
   toBytes() {
     const out = [u8(DEVICE_VERSION), this.identity.seed, u32(this.signedPrekeys.size)];
     for (const spk of this.signedPrekeys.values()) out.push(u32(spk.keyId), spk.pair.private, spk.signature);

@@ -1,4 +1,4 @@
-// The ratchet message wire format, as in confide_crypto.header (docs/e2e-protocol.md §5):
+// The ratchet message wire format, as in confide_crypto.header (docs/protocol.md E2E §5):
 //   message = version(1)=0x01 || kind(1) || [initial] || header || ciphertext
 //   initial = ephemeral_key(32) || signed_prekey_id(u32) || has_opk(1) || opk_id(u32)
 //   header  = ratchet_key(32) || PN(u32) || N(u32)

@@ -1,7 +1,7 @@
 // Device keys, as in confide_crypto.keys: an Ed25519 identity key (kept as its 32-byte seed)
 // whose X25519 form takes part in X3DH and sealed sender; signed and one-time prekeys.
 // The bytes each signature covers are fixed by the cross-team contract
-// (docs/e2e-protocol.md §2).
+// (docs/protocol.md E2E §2).
 import { concatBytes, equalBytes, utf8 } from "../shared/b64.js";
 import { sodium } from "./sodium.js";
 

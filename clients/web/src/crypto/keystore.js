@@ -2,7 +2,7 @@
 // the data with XChaCha20-Poly1305. The header (version, cost parameters, salt, nonce) is the
 // associated data, so a tampered header fails to open just like a wrong passphrase.
 //   store = version(1)=0x01 || opslimit(u32) || memlimit(u32) || salt(16) || nonce(24) || ct
-// The same layout as confide_crypto.keystore (docs/e2e-protocol.md §9).
+// The same layout as confide_crypto.keystore (docs/protocol.md E2E §11).
 import { concatBytes, utf8 } from "../shared/b64.js";
 import { sodium } from "./sodium.js";
 import { Reader, u32, u8 } from "./wire.js";

@@ -120,7 +120,7 @@ export class RatchetState {
     [this.rk, this.cks] = kdfRk(this.rk, x25519(this.dhs.private, this.dhr));
   }
 
-  // Versioned serialisation, byte-compatible with confide_crypto (docs/e2e-protocol.md §9).
+  // Versioned serialisation, byte-compatible with confide_crypto (docs/protocol.md E2E §11).
   toBytes() {
     const out = [u8(STATE_VERSION), this.dhs.private, this.rk];
     for (const optional of [this.dhr, this.cks, this.ckr]) {

@@ -1,4 +1,4 @@
-// Safety numbers (confide_crypto.safety_number, docs/e2e-protocol.md §7): iterated SHA-512
+// Safety numbers (confide_crypto.safety_number, docs/protocol.md E2E §8): iterated SHA-512
 // fingerprints of both identity keys, 30 digits each, sorted and joined to 60 digits; the QR
 // payload is the version byte and both fingerprints in the same order.
 import { concatBytes, equalBytes, utf8 } from "../shared/b64.js";

@@ -1,4 +1,4 @@
-// Sealed-sender envelopes (confide_crypto.sealed_sender, docs/e2e-protocol.md §6): the relay
+// Sealed-sender envelopes (confide_crypto.sealed_sender, docs/protocol.md E2E §6): the relay
 // sees the recipient mailbox and a padded ciphertext; the recipient learns and authenticates
 // the sender's identity key.
 //   envelope = 0x01 || ephemeral_pub(32) || sealed_sender(48) || sealed_body

@@ -1,5 +1,5 @@
 // Bounds-checked reading and big-endian writing for the binary wire formats
-// (docs/e2e-protocol.md), as in confide_crypto.encoding.
+// (docs/protocol.md (part 2)), as in confide_crypto.encoding.
 import { fromUtf8, utf8 } from "../shared/b64.js";
 
 export const u8 = (v) => Uint8Array.of(v);
