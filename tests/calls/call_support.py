@@ -1,8 +1,8 @@
 """Helpers for the call tests, importable by name because tests/calls is not a package.
 
 The web tests' helpers (tests/web/web_support.py: need, need_executable, the origin guard,
-enrolment and invite steps) are loaded by path and reused, so both folders drive the app
-the same way.
+enrolment and invite steps) and two of their fixtures are loaded by path and reused, so both
+folders drive the app the same way.
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from types import ModuleType
 WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
 
 
-def _web_support() -> ModuleType:
+def _load(name: str, path: Path) -> ModuleType:
     # One module object for both folders, whichever conftest imports it first.
-    if "web_support" in sys.modules:
-        return sys.modules["web_support"]
-    spec = importlib.util.spec_from_file_location("web_support", WEB_TESTS / "web_support.py")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["web_support"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-web_support = _web_support()
+web_support = _load("web_support", WEB_TESTS / "web_support.py")
+# The web tests' fixtures (the built app, the screenshot folder) serve the call tests as is.
+web_fixtures = _load("confide_web_fixtures", WEB_TESTS / "conftest.py")
 need = web_support.need
 need_executable = web_support.need_executable

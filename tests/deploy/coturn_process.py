@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +45,20 @@ class Coturn:
 
 
 @contextmanager
-def run_coturn(turnserver: str, workdir: Path, *, realm: str, secret: str) -> Iterator[Coturn]:
-    """Starts coturn, waits (bounded) until it answers a STUN binding, and stops it after."""
+def run_coturn(
+    turnserver: str, workdir: Path, *, realm: str, secret: str, extra: Sequence[str] = ()
+) -> Iterator[Coturn]:
+    """Starts coturn, waits (bounded) until it answers a STUN binding, and stops it after.
+
+    ``extra`` adds command-line options for one test's needs (the call tests allow the
+    loopback peer their browsers relay to); the shipped file stays as operators deploy it.
+    """
     port = free_udp_and_tcp_port()
     output = workdir / "turnserver.out"
     command = [turnserver, "-c", str(CONFIG), f"--realm={realm}"]
     command += [f"--static-auth-secret={secret}", "--listening-ip=127.0.0.1"]
     command += [f"--listening-port={port}", "--min-port=62000", "--max-port=62100"]
-    command += [f"--pidfile={workdir / 'turnserver.pid'}"]
+    command += [f"--pidfile={workdir / 'turnserver.pid'}", *extra]
     with output.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=workdir)
     try:

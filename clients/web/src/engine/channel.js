@@ -78,6 +78,12 @@ export class Channel {
     this.messenger.send(this.peer(), unsequenced("delivered", Messenger.newId(), { ids })).catch(() => {});
   }
 
+  // Call signalling (call/signal.js) is built by the call module; it expires on the relay
+  // after `ttl` seconds, since a late offer or candidate is of no use to anyone.
+  sendCall(payload, ttl) {
+    return this.messenger.send(this.peer(), payload, ttl);
+  }
+
   async setTimer(ttl) {
     this.conv.ttl = ttl;
     await this.changed();

@@ -13,15 +13,22 @@ import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
 import { CLIENT_DB, onQuickExit } from "./quickexit.js";
 import { consentView, reviewView } from "./consentview.js";
+import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
+import { KIND } from "../call/panel.js";
 
 const CONSENT_DAYS = 365;
 const WORKER = "Your peer worker";
+// The same person, as the call screen names them mid-sentence.
+const WORKER_IN_CALL = "your peer worker";
 
 let client = null;
 
 onQuickExit(() => {
-  client?.messenger?.stop();
+  const leaving = client;
   client = null;
+  // The call's screen goes at once; the socket stays just long enough to say goodbye.
+  const hungUp = leaving?.calls?.wipe() ?? Promise.resolve();
+  Promise.race([hungUp, new Promise((r) => setTimeout(r, 300))]).then(() => leaving?.messenger?.stop());
 });
 
 export async function join(token) {
@@ -136,7 +143,8 @@ function workerPeer() {
 // so nothing at all reaches storage.
 async function save() {
   if (!client?.remember) return;
-  const { device, remember, messenger, bundle, ...rest } = client;
+  // Live objects (keys, the socket, a call) are not state: they are rebuilt on unlock.
+  const { device, remember, messenger, bundle, calls, ...rest } = client;
   const doc = { ...rest, device: toB64u(device.toBytes()), bundle: null };
   await idbPut(CLIENT_DB, "vault", engine.keystore.seal(remember, utf8(JSON.stringify(doc))));
 }
@@ -151,10 +159,38 @@ function startMessenger() {
     onMessage: (sender, message) => receive(sender, message),
     onState: () => {},
   });
+  client.calls = newCalls();
   client.messenger.start();
   setInterval(() => {
     if (client && expire(client.conv)) render();
   }, 15000);
+}
+
+function newCalls() {
+  return new Calls({
+    role: "client",
+    sodium: engine.sodium,
+    identityKey: client.device.identity.public,
+    newId: () => engine.Messenger.newId(),
+    token: () => client.token,
+    contact: () => ({
+      name: WORKER_IN_CALL,
+      identityKey: fromB64u(client.worker.identityKey),
+      send: (payload) => channel().sendCall(payload, SIGNAL_TTL_SECONDS),
+    }),
+    onEnded: async (conv, call, text) => {
+      addMessage(conv, { id: `call-${call.id}`, kind: "system", body: `${KIND[call.media]} call. ${text}` });
+      await save();
+      render();
+    },
+    onState: () => render(),
+    notify: () => {
+      // Neutral wording only, as for messages.
+      if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+        new Notification("Notes", { body: "Something new" });
+      }
+    },
+  });
 }
 
 function channel() {
@@ -173,6 +209,11 @@ async function receive(sender, payload) {
     render();
     return;
   }
+  if (payload.type === "call") {
+    if (client.conv.consent.state === "given") await client.calls.receive(client.conv, payload);
+    render();
+    return;
+  }
   if (applyCommon(client.conv, payload, engine.pointerLength)) {
     if (document.hidden && "Notification" in window && Notification.permission === "granted") {
       // Neutral wording only: no sender, no text.
@@ -186,6 +227,7 @@ async function receive(sender, payload) {
 
 async function revoke() {
   const conv = client.conv;
+  client.calls?.stopFor(conv);
   const { revocation, signature } = engine.consent.signRevocation(client.device.identity, fromB64u(conv.consent.receipt), Math.floor(Date.now() / 1000));
   // Tell the worker first (inside the E2E channel), then withdraw the capability so the
   // relay refuses anything more from them.
@@ -200,6 +242,15 @@ async function revoke() {
 }
 
 let view = "chat";
+
+// A client's call waits in the worker's waiting room until the worker admits it.
+function callButtons(conv) {
+  const allowed = conv.consent.state === "given" && client.calls && !client.calls.busy;
+  return [
+    h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => client.calls.start(conv, "audio") }, "Voice call"),
+    h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => client.calls.start(conv, "video") }, "Video call"),
+  ];
+}
 
 function render() {
   if (!client) return;
@@ -223,7 +274,8 @@ function render() {
     conv.keyChanged ? keyChangedAlert(WORKER) : null,
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, "Your consent"),
-      h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number")),
+      h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number"),
+      ...callButtons(conv)),
     chatView(conv, {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,

@@ -135,3 +135,6 @@ export async function downloadBlob(token, id) {
 }
 
 export const getOrganisation = () => call("GET", "/v1/organisation");
+
+// Short-lived TURN credentials for one call, and whether media must go through TURN only.
+export const getTurn = (token) => call("GET", "/v1/turn", { token });

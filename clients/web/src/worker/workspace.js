@@ -3,7 +3,7 @@
 // device except ciphertext.
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { chatView } from "../shared/chatview.js";
-import { canSend, expire, newConversation } from "../shared/conversation.js";
+import { addMessage, canSend, expire, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
@@ -11,6 +11,8 @@ import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import { inviteTag } from "../shared/invite.js";
 import { handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
+import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
+import { KIND } from "../call/panel.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 
@@ -51,6 +53,7 @@ class Workspace {
         this.render();
       },
     });
+    this.calls = this.#calls();
     this.messenger.start();
     setInterval(() => this.#expireAll(), 15000);
     this.render();
@@ -65,6 +68,8 @@ class Workspace {
       }, { passive: true });
     }
     setInterval(() => {
+      // A call is not idleness: locking would reload the page and cut the call off.
+      if (this.calls?.busy) last = Date.now();
       if (Date.now() - last > minutes * 60000) this.lockNow("idle");
     }, 5000);
   }
@@ -91,6 +96,10 @@ class Workspace {
       const [key, conv] = entry;
       if (payload.type === "revoke") {
         handleRevoke(this, conv, sender, payload);
+        if (!canSend(conv)) this.calls.stopFor(conv);
+      } else if (payload.type === "call") {
+        // Calls need the same consent as messages; a ring from anyone else never shows.
+        if (this.#mayCall(conv)) await this.calls.receive(conv, payload);
       } else if (payload.type === "consent") {
         handleConsent(this, conv, sender, payload);
       } else if (applyCommon(conv, payload, this.engine.pointerLength)) {
@@ -113,6 +122,46 @@ class Workspace {
       new Notification("Confide", { body: "New message" });
     }
     announce("New message");
+  }
+
+  #mayCall(conv) {
+    return canSend(conv) && !staleConsent(conv, this.state.settings?.policyVersion);
+  }
+
+  #calls() {
+    return new Calls({
+      role: "worker",
+      sodium: this.engine.sodium,
+      identityKey: this.session.device.identity.public,
+      newId: () => this.engine.Messenger.newId(),
+      token: () => this.session.token,
+      contact: (conv) => ({
+        name: conv.alias || "Unnamed",
+        identityKey: fromB64u(conv.peer.identityKey),
+        send: (payload) => this.#channel(conv).sendCall(payload, SIGNAL_TTL_SECONDS),
+      }),
+      onEnded: async (conv, call, text) => {
+        const minutes = call.ended.seconds === null ? "" : ` (${Math.max(1, Math.round(call.ended.seconds / 60))} min)`;
+        addMessage(conv, { id: `call-${call.id}`, kind: "system", body: `${KIND[call.media]} call${minutes}. ${text}` });
+        await this.session.save();
+        this.render();
+      },
+      onState: () => this.render(),
+      notify: (text) => {
+        // Like message notifications: no name, so a shared screen learns nothing.
+        if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+          new Notification("Confide", { body: text });
+        }
+      },
+    });
+  }
+
+  #callButtons(conv) {
+    const allowed = this.#mayCall(conv) && !this.calls.busy;
+    return [
+      h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => this.calls.start(conv, "audio") }, "Voice call"),
+      h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => this.calls.start(conv, "video") }, "Video call"),
+    ];
   }
 
   #channel(conv) {
@@ -265,6 +314,7 @@ class Workspace {
       conv.keyChanged ? keyChangedAlert(name) : null,
       consentLine,
       h("div", { class: "row" },
+        ...this.#callButtons(conv),
         conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
           conv.verified ? "Verified ✓ safety number" : "Compare safety number") : null,
         h("details", { class: "rename" }, h("summary", {}, "Rename"), h("form", {

@@ -1,0 +1,94 @@
+"""Fixtures for the call tests: a real coturn on loopback, real relays that hand out its
+credentials (one letting ICE choose, one forcing relay-only), and Debian's chromium with a
+fake camera and microphone and loopback ICE candidates allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from call_support import need_executable, web_fixtures, web_support
+from deploy.coturn_process import Coturn, run_coturn
+from system.relay_process import RelayProcess
+
+SECRET = "a-turn-secret-for-the-call-tests"
+REALM = "relay.test"
+
+# The web tests' flags, and what calls need besides.
+CHROMIUM_ARGS = [
+    *web_fixtures.CHROMIUM_ARGS,
+    # A camera and microphone that exist without hardware, granted without a prompt.
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    # Everything in these tests runs on loopback: chromium must offer 127.0.0.1 as an ICE
+    # candidate and show real addresses rather than mDNS names nobody here can resolve.
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    """The shipped coturn configuration, plus what a loopback-only test needs.
+
+    Production denies relaying to loopback peers (deploy/coturn/turnserver.conf); here both
+    browsers' relay addresses are 127.0.0.1, so this coturn alone allows that address.
+    """
+    turnserver = need_executable("turnserver")
+    allow_loopback = ["--allow-loopback-peers", "--allowed-peer-ip=127.0.0.1"]
+    workdir = tmp_path_factory.mktemp("coturn")
+    with run_coturn(turnserver, workdir, realm=REALM, secret=SECRET, extra=allow_loopback) as c:
+        yield c
+
+
+def _relay(workdir: Path, web_dist: Path, coturn: Coturn, relay_only: bool) -> RelayProcess:
+    process = RelayProcess(
+        workdir,
+        env={
+            "CONFIDE_WEB_DIST": str(web_dist),
+            "CONFIDE_LOG_LEVEL": "warning",
+            "CONFIDE_TURN_SECRET": coturn.secret,
+            "CONFIDE_TURN_URLS": f'["turn:127.0.0.1:{coturn.port}?transport=udp"]',
+            "CONFIDE_TURN_RELAY_ONLY": "true" if relay_only else "false",
+        },
+    )
+    process.env["CONFIDE_PUBLIC_URL"] = process.http_url
+    process.create_org("Riverside Peer Recovery")
+    process.publish_policy(web_support.POLICY)
+    return process
+
+
+web_dist = web_fixtures.web_dist
+screenshots = web_fixtures.screenshots
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory, web_dist: Path, coturn: Coturn):  # type: ignore[no-untyped-def]
+    """A relay whose browsers may connect directly and fall back to coturn."""
+    with _relay(tmp_path_factory.mktemp("relay"), web_dist, coturn, relay_only=False) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def relay_only(tmp_path_factory: pytest.TempPathFactory, web_dist: Path, coturn: Coturn):  # type: ignore[no-untyped-def]
+    """A relay with CONFIDE_TURN_RELAY_ONLY: media must go through coturn."""
+    with _relay(tmp_path_factory.mktemp("relay-only"), web_dist, coturn, relay_only=True) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = need_executable("chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    # A generous ceiling for each wait, never a measured duration: a wait ends as soon as
+    # its condition holds.
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
