@@ -4,7 +4,8 @@ fake camera and microphone and loopback ICE candidates allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import pytest
@@ -29,18 +30,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Production denies relaying to loopback peers (deploy/coturn/turnserver.conf); here both
+# browsers' relay addresses are 127.0.0.1, so the test's coturn alone allows that address.
+ALLOW_LOOPBACK = ["--allow-loopback-peers", "--allowed-peer-ip=127.0.0.1"]
+
+
+def _coturn(workdir: Path) -> AbstractContextManager[Coturn]:
+    turnserver = need_executable("turnserver")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return run_coturn(turnserver, workdir, realm=REALM, secret=SECRET, extra=ALLOW_LOOPBACK)
+
+
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    """The shipped coturn configuration, plus what a loopback-only test needs.
-
-    Production denies relaying to loopback peers (deploy/coturn/turnserver.conf); here both
-    browsers' relay addresses are 127.0.0.1, so this coturn alone allows that address.
-    """
-    turnserver = need_executable("turnserver")
-    allow_loopback = ["--allow-loopback-peers", "--allowed-peer-ip=127.0.0.1"]
-    workdir = tmp_path_factory.mktemp("coturn")
-    with run_coturn(turnserver, workdir, realm=REALM, secret=SECRET, extra=allow_loopback) as c:
-        yield c
+    """The shipped coturn configuration, plus what a loopback-only test needs."""
+    with _coturn(tmp_path_factory.mktemp("coturn")) as server:
+        yield server
 
 
 def _relay(workdir: Path, web_dist: Path, coturn: Coturn, relay_only: bool) -> RelayProcess:
@@ -92,3 +97,15 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def relay_with_own_turn(
+    tmp_path: Path, web_dist: Path
+) -> Iterator[tuple[RelayProcess, Callable[[], None]]]:
+    """A relay-only relay with a coturn of its own, and a function that stops that coturn:
+    the network path of every call through it drops at once."""
+    with ExitStack() as turn:
+        server = turn.enter_context(_coturn(tmp_path / "coturn"))
+        with _relay(tmp_path / "relay", web_dist, server, relay_only=True) as process:
+            yield process, turn.close

@@ -73,9 +73,10 @@ def stats(page: Any) -> dict[str, Any]:
     return dict(page.evaluate(CALL_STATS) or {})
 
 
-def media_flows(page: Any, counter: str) -> dict[str, Any]:
-    """Waits for decoded video frames, then for ``counter`` to grow; returns the first stats."""
-    first = eventually(lambda: stats(page), lambda s: s.get("framesDecoded", 0) > 0, page)
+def media_flows(page: Any, counter: str, started: str = "framesDecoded") -> dict[str, Any]:
+    """Waits for ``started`` to leave zero (decoded video frames, by default), then for
+    ``counter`` to grow: media is arriving, not just arrived once. Returns the first stats."""
+    first = eventually(lambda: stats(page), lambda s: s.get(started, 0) > 0, page)
     eventually(lambda: stats(page), lambda s: s[counter] > first[counter], page)
     return first
 
@@ -222,6 +223,33 @@ def test_waiting_room_and_relay_only_call(relay_only, browser, screenshots: Path
     )
     worker.screenshot(path=str(screenshots / "call-07-worker-tab-closed.png"), full_page=True)
     pair.guard.assert_clean()
+    pair.close()
+
+
+def test_voice_call_ends_when_the_network_drops(relay_with_own_turn, browser) -> None:
+    relay, drop_network = relay_with_own_turn
+    pair = consented_pair(relay, browser, "Lee")
+    worker, client = pair.worker, pair.client
+    client.locator("#start-voice-call").click()
+    worker.get_by_role("button", name="Admit").click()
+    call_state(worker, "connected")
+    call_state(client, "connected")
+    expect(client.locator("#call-remote")).to_be_hidden()
+    for page in (worker, client):
+        first = eventually(lambda p=page: stats(p), lambda s: s.get("audioBytes", 0) > 0, page)
+        eventually(
+            lambda p=page: stats(p), lambda s, f=first: s["audioBytes"] > f["audioBytes"], page
+        )
+        assert first["local"] == "relay", first
+
+    # Every packet of this call goes through coturn; stopping it is the network going away.
+    drop_network()
+    for page in (worker, client):
+        call_state(page, "ended", timeout=90_000)
+        expect(page.locator("#call-status")).to_have_text(
+            "The call ended: the connection was lost."
+        )
+    expect(client.locator(".message.system", has_text="Voice call")).to_have_count(1)
     pair.close()
 
 
