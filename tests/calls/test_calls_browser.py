@@ -157,9 +157,11 @@ def test_video_call_peer_to_peer(relay, browser, screenshots: Path) -> None:
     worker.screenshot(path=str(screenshots / "call-02-worker-connected.png"), full_page=True)
     client.screenshot(path=str(screenshots / "call-03-client-connected.png"), full_page=True)
 
-    # Muting and the camera are shown to the other side.
+    # Muting and the camera are shown to the other side; the button keeps the focus while
+    # the conversation below redraws.
     client.locator("#call-mute").click()
     expect(client.locator("#call-mute")).to_have_attribute("aria-pressed", "true")
+    expect(client.locator("#call-mute")).to_be_focused()
     expect(worker.locator("#call-peer-state")).to_contain_text("Sam muted their microphone.")
     client.locator("#call-camera").click()
     expect(worker.locator("#call-peer-state")).to_contain_text("Sam's camera is off.")

@@ -26,6 +26,9 @@ export function h(tag, attrs = {}, ...children) {
 export function show(...children) {
   const main = document.getElementById("app");
   main.replaceChildren(...children);
+  // Someone working the call's controls (above the page) keeps their place while the
+  // conversation below redraws.
+  if (document.activeElement?.closest("#call")) return;
   const heading = main.querySelector("h1, h2");
   (heading ?? main).setAttribute("tabindex", "-1");
   (heading ?? main).focus();
