@@ -22,8 +22,9 @@ from confide_server.ratelimit import RateLimiter
 from confide_server.services import mailbox, organisation, sweeper
 from confide_server.services.auth import digest
 from confide_server.settings import Settings
+from confide_server.store.batch import Delivery, SendResult
 from confide_server.store.engine import is_sqlite, make_engine
-from confide_server.store.writer import Delivery, SendResult, Writer
+from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from confide_server.store.writer import Delivery
+from confide_server.store.batch import Delivery
 
 
 class Sink(Protocol):

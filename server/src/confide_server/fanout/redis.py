@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from confide_server.fanout import LocalFanout
-from confide_server.store.writer import Delivery
+from confide_server.store.batch import Delivery
 from confide_server.tasks import cancel_all
 
 log = logging.getLogger(__name__)

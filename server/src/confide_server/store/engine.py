@@ -14,7 +14,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; synchronous=FULL makes a commit survive
     # power loss, which "accepted" promises; secure_delete overwrites deleted envelopes.
     cursor = dbapi_connection.cursor()
@@ -49,7 +49,7 @@ def make_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=8, max_overflow=8, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         if for_writes:
             event.listen(engine.sync_engine, "connect", _writes_take_the_lock)
         return engine

@@ -2,95 +2,60 @@
 
 Every enqueue and acknowledgement on the hot path goes through ``Writer``. Requests wait in
 an in-memory queue while the previous transaction commits; the next transaction takes all of
-them at once (up to ``max_batch``), using a handful of Core statements whatever the batch
-size. A send's future resolves only after the commit, so "accepted" means durable.
+them at once (up to ``max_batch``). What a batch decides is in store/batch.py; how it reaches
+the database is the backend's (store/batch_sqlite.py, store/batch_postgres.py), each of which
+runs a whole batch in one thread hop or two round trips. A send's future resolves only after
+the commit, so "accepted" means durable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.clock import Clock
-from confide_server.errors import CapabilityRejected, QueueFull, RelayError, Unavailable
-from confide_server.store.schema import capabilities, envelopes, sent_messages
+from confide_server.errors import RelayError, Unavailable
+from confide_server.store.batch import (
+    AckRequest,
+    Conflict,
+    Delivery,
+    Lookup,
+    Plan,
+    Request,
+    SendRequest,
+    SendResult,
+    plan_batch,
+)
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True, frozen=True)
-class Delivery:
-    """An envelope just made durable, handed to fan-out for live delivery."""
+class Backend(Protocol):
+    async def apply(
+        self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
+    ) -> Plan: ...
 
-    mailbox_id: bytes
-    envelope_id: bytes
-    body: bytes
-
-
-@dataclass(slots=True, frozen=True)
-class SendResult:
-    envelope_id: bytes | None
-    duplicate: bool
+    async def close(self) -> None: ...
 
 
-@dataclass(slots=True)
-class SendRequest:
-    mailbox_id: bytes
-    capability_hash: bytes
-    dedupe_key: bytes
-    body: bytes
-    expires_at: int
-    future: asyncio.Future[SendResult] = field(repr=False)
+def backend_for(engine: AsyncEngine) -> Backend:
+    """The batch backend for this engine's database."""
+    if engine.dialect.name == "sqlite":
+        from confide_server.store.batch_sqlite import SQLiteBatches
 
+        database = make_url(str(engine.url)).database
+        if not database or database == ":memory:":
+            raise ValueError("the relay needs an SQLite file, not an in-memory database")
+        return SQLiteBatches(database)
+    from confide_server.store.batch_postgres import PostgresBatches
 
-@dataclass(slots=True)
-class AckRequest:
-    mailbox_id: bytes
-    envelope_ids: Sequence[bytes]
-    future: asyncio.Future[None] = field(repr=False)
-
-
-Request = SendRequest | AckRequest
-
-
-class _Bulk:
-    """A Core statement compiled once for this engine's driver, run with plain tuples.
-
-    executemany through the compiled-statement path builds a parameter dictionary per row;
-    handing the driver the compiled SQL and positional tuples skips that per-row work, which
-    is most of the writer's Python time at large batches.
-    """
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect, order: tuple[str, ...]) -> None:
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        # Both drivers take positional parameters, in the order the compiler chose.
-        assert tuple(compiled.positiontup or ()) == order, compiled.positiontup
-        self.sql = compiled.string
-
-    async def run(self, conn: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
-        if rows:
-            await conn.exec_driver_sql(self.sql, rows)
-
-
-@dataclass(slots=True)
-class _Plan:
-    """What one transaction will do, and what each request will be told afterwards."""
-
-    envelope_rows: list[tuple[object, ...]] = field(default_factory=list)
-    dedupe_rows: list[tuple[object, ...]] = field(default_factory=list)
-    outcomes: list[tuple[SendRequest, SendResult | RelayError]] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    return PostgresBatches(engine)
 
 
 class Writer:
@@ -115,27 +80,7 @@ class Writer:
         self._queue: asyncio.Queue[Request | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        dialect = engine.dialect
-        columns = ("id", "mailbox_id", "body", "expires_at")
-        self._insert_envelopes = _Bulk(
-            insert(envelopes).inline().values({c: bindparam(c) for c in columns}),
-            dialect,
-            columns,
-        )
-        self._insert_sent = _Bulk(
-            insert(sent_messages)
-            .inline()
-            .values(key=bindparam("key"), expires_at=bindparam("expires_at")),
-            dialect,
-            ("key", "expires_at"),
-        )
-        self._delete_acked = _Bulk(
-            delete(envelopes).where(
-                envelopes.c.mailbox_id == bindparam("m"), envelopes.c.id == bindparam("i")
-            ),
-            dialect,
-            ("m", "i"),
-        )
+        self._backend = backend_for(engine)
 
     def pending(self) -> int:
         """Requests waiting for the next transaction (a gauge for /metrics)."""
@@ -151,6 +96,7 @@ class Writer:
             self._queue.put_nowait(None)
             await self._task
             self._task = None
+        await self._backend.close()
 
     async def send(
         self,
@@ -217,17 +163,19 @@ class Writer:
         self._on_batch(len(batch))
         sends = [r for r in batch if isinstance(r, SendRequest)]
         acks = [r for r in batch if isinstance(r, AckRequest)]
-        plan: _Plan | None = None
+        hashes = list({s.capability_hash for s in sends})
+        keys = list({s.dedupe_key for s in sends})
+        planner = partial(plan_batch, sends, acks, max_depth=self._max_depth)
+        plan: Plan | None = None
         for attempt in range(3):
             try:
-                async with self._engine.begin() as conn:
-                    plan = await self._apply(conn, sends, acks)
+                plan = await self._backend.apply(hashes, keys, int(self._clock()), planner)
                 break
-            except IntegrityError:
+            except Conflict:
                 # Another relay process committed the same idempotency key between our check
                 # and our insert; the next attempt sees it and answers "duplicate".
                 if attempt == 2:
-                    log.exception("writer batch kept conflicting")
+                    log.error("writer batch kept conflicting")
             except Exception:
                 log.exception("writer batch failed")
                 break
@@ -236,6 +184,9 @@ class Writer:
                 if not request.future.done():
                     request.future.set_exception(Unavailable("storage is unavailable"))
             return
+        self._answer(plan, acks)
+
+    def _answer(self, plan: Plan, acks: list[AckRequest]) -> None:
         if plan.deliveries:
             try:
                 self._on_commit(plan.deliveries)
@@ -251,70 +202,3 @@ class Writer:
         for ack in acks:
             if not ack.future.done():
                 ack.future.set_result(None)
-
-    async def _apply(
-        self, conn: AsyncConnection, sends: list[SendRequest], acks: list[AckRequest]
-    ) -> _Plan:
-        plan = _Plan()
-        if sends:
-            await self._plan_sends(conn, sends, plan)
-            await self._insert_sent.run(conn, plan.dedupe_rows)
-            await self._insert_envelopes.run(conn, plan.envelope_rows)
-        await self._delete_acked.run(
-            conn,
-            [(ack.mailbox_id, envelope_id) for ack in acks for envelope_id in ack.envelope_ids],
-        )
-        return plan
-
-    async def _plan_sends(
-        self, conn: AsyncConnection, sends: list[SendRequest], plan: _Plan
-    ) -> None:
-        now = int(self._clock())
-        # One statement finds the live capabilities and the depth of each one's queue.
-        queue_depth = (
-            select(func.count())
-            .where(envelopes.c.mailbox_id == capabilities.c.mailbox_id)
-            .scalar_subquery()
-        )
-        live_capability = select(
-            capabilities.c.secret_hash, capabilities.c.mailbox_id, queue_depth
-        ).where(
-            capabilities.c.secret_hash.in_({s.capability_hash for s in sends}),
-            capabilities.c.revoked.is_(False),
-            or_(capabilities.c.expires_at.is_(None), capabilities.c.expires_at > now),
-        )
-        valid: dict[bytes, bytes] = {}
-        depth: dict[bytes, int] = {}
-        for secret_hash, mailbox_id, queued in await conn.execute(live_capability):
-            valid[secret_hash] = mailbox_id
-            depth[mailbox_id] = queued
-        already = select(sent_messages.c.key).where(
-            sent_messages.c.key.in_({s.dedupe_key for s in sends})
-        )
-        seen: set[bytes] = set((await conn.scalars(already)).all())
-        for send in sends:
-            plan.outcomes.append((send, self._decide(send, valid, seen, depth, plan)))
-
-    def _decide(
-        self,
-        send: SendRequest,
-        valid: dict[bytes, bytes],
-        seen: set[bytes],
-        depth: dict[bytes, int],
-        plan: _Plan,
-    ) -> SendResult | RelayError:
-        # An unknown mailbox and a wrong capability get the same answer, so a sender cannot
-        # probe which mailbox ids exist.
-        if valid.get(send.capability_hash) != send.mailbox_id:
-            return CapabilityRejected("the capability does not allow sending to this mailbox")
-        if send.dedupe_key in seen:
-            return SendResult(envelope_id=None, duplicate=True)
-        if depth.get(send.mailbox_id, 0) >= self._max_depth:
-            return QueueFull("the recipient's queue is full; try again later")
-        envelope_id = os.urandom(16)
-        seen.add(send.dedupe_key)
-        depth[send.mailbox_id] = depth.get(send.mailbox_id, 0) + 1
-        plan.dedupe_rows.append((send.dedupe_key, send.expires_at))
-        plan.envelope_rows.append((envelope_id, send.mailbox_id, send.body, send.expires_at))
-        plan.deliveries.append(Delivery(send.mailbox_id, envelope_id, send.body))
-        return SendResult(envelope_id=envelope_id, duplicate=False)

@@ -18,7 +18,7 @@ from confide_server.errors import InvalidInput, RelayError, TooLarge, Unauthenti
 from confide_server.relay import Relay
 from confide_server.services import auth
 from confide_server.store import queue
-from confide_server.store.writer import SendResult
+from confide_server.store.batch import SendResult
 from confide_server.ws import frames
 from confide_server.ws.socket import RawSocket
 from confide_server.ws.window import DeliveryWindow

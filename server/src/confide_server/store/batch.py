@@ -1,0 +1,118 @@
+"""What one group commit decides, whatever the database: requests in, rows and answers out.
+
+No I/O here. A backend (store/batch_sqlite.py, store/batch_postgres.py) reads what the
+database knows about a batch's sends into a ``Lookup`` (which capabilities are live, how
+deep their mailboxes' queues are, which idempotency keys were already used), hands it to
+``plan_batch``, and writes the rows of the resulting ``Plan`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from confide_server.errors import CapabilityRejected, QueueFull, RelayError
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """An envelope just made durable, handed to fan-out for live delivery."""
+
+    mailbox_id: bytes
+    envelope_id: bytes
+    body: bytes
+
+
+@dataclass(slots=True, frozen=True)
+class SendResult:
+    envelope_id: bytes | None
+    duplicate: bool
+
+
+@dataclass(slots=True)
+class SendRequest:
+    mailbox_id: bytes
+    capability_hash: bytes
+    dedupe_key: bytes
+    body: bytes
+    expires_at: int
+    future: asyncio.Future[SendResult] = field(repr=False)
+
+
+@dataclass(slots=True)
+class AckRequest:
+    mailbox_id: bytes
+    envelope_ids: Sequence[bytes]
+    future: asyncio.Future[None] = field(repr=False)
+
+
+Request = SendRequest | AckRequest
+
+
+class Conflict(Exception):
+    """Another relay process committed one of this batch's idempotency keys first."""
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What the database said about a batch's sends, read inside the batch's transaction."""
+
+    valid: dict[bytes, bytes] = field(default_factory=dict)  # capability hash -> mailbox
+    depth: dict[bytes, int] = field(default_factory=dict)  # mailbox -> queued envelopes
+    seen: set[bytes] = field(default_factory=set)  # idempotency keys already used
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one transaction will write, and what each request will be told afterwards."""
+
+    envelope_rows: list[tuple[bytes, bytes, bytes, int]] = field(default_factory=list)
+    dedupe_rows: list[tuple[bytes, int]] = field(default_factory=list)
+    delete_rows: list[tuple[bytes, bytes]] = field(default_factory=list)
+    outcomes: list[tuple[SendRequest, SendResult | RelayError]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def plan_batch(
+    sends: list[SendRequest], acks: list[AckRequest], lookup: Lookup, max_depth: int
+) -> Plan:
+    """Decide every request of a batch, in arrival order, against ``lookup``.
+
+    Backends may call this on their own thread (SQLite), so it touches nothing but its
+    arguments; ``lookup`` is updated as envelopes are planned, so two sends in one batch with
+    the same idempotency key queue one envelope.
+    """
+    plan = Plan()
+    valid, seen, depth = lookup.valid, lookup.seen, lookup.depth
+    for send in sends:
+        plan.outcomes.append((send, _decide(send, valid, seen, depth, max_depth, plan)))
+    plan.delete_rows = [(ack.mailbox_id, i) for ack in acks for i in ack.envelope_ids]
+    return plan
+
+
+def _decide(
+    send: SendRequest,
+    valid: dict[bytes, bytes],
+    seen: set[bytes],
+    depth: dict[bytes, int],
+    max_depth: int,
+    plan: Plan,
+) -> SendResult | RelayError:
+    # An unknown mailbox and a wrong capability get the same answer, so a sender cannot
+    # probe which mailbox ids exist.
+    if valid.get(send.capability_hash) != send.mailbox_id:
+        return CapabilityRejected("the capability does not allow sending to this mailbox")
+    if send.dedupe_key in seen:
+        return SendResult(envelope_id=None, duplicate=True)
+    queued = depth.get(send.mailbox_id, 0)
+    if queued >= max_depth:
+        return QueueFull("the recipient's queue is full; try again later")
+    envelope_id = os.urandom(16)
+    seen.add(send.dedupe_key)
+    depth[send.mailbox_id] = queued + 1
+    plan.dedupe_rows.append((send.dedupe_key, send.expires_at))
+    plan.envelope_rows.append((envelope_id, send.mailbox_id, send.body, send.expires_at))
+    plan.deliveries.append(Delivery(send.mailbox_id, envelope_id, send.body))
+    return SendResult(envelope_id=envelope_id, duplicate=False)
