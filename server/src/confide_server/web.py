@@ -8,6 +8,7 @@ works with no internet and under the same policy (no inline script).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -60,10 +61,22 @@ class SecurityHeaders:
         await self._app(scope, receive, with_headers)
 
 
-def install_docs(app: FastAPI) -> None:
-    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+def _swagger_ui_static() -> Path:
+    """The Swagger UI 5 files shipped inside the swagger-ui-py distribution.
 
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    Only its static folder is used, so the package is located without importing it (its
+    module pulls in template engines the relay has no use for). Swagger UI 5 is needed
+    because FastAPI describes the API as OpenAPI 3.1, which older bundles refuse to render.
+    """
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed; /docs needs its Swagger UI files")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+def install_docs(app: FastAPI) -> None:
+    static = _swagger_ui_static()
+    app.mount("/docs-assets", StaticFiles(directory=static), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
