@@ -160,6 +160,24 @@ def test_window_remembers_a_bounded_number_of_acks() -> None:
     window.read_done(plan, rows=0, last_seq=0)
     ids = [bytes([i]) * 16 for i in range(10)]
     window.acked(tuple(ids))
-    # A late copy of a recently acknowledged envelope is dropped; older ones are forgotten.
+    window.ack_committed(tuple(ids))
+    # A late copy of a recently acknowledged envelope is dropped; older ones are forgotten
+    # once their deletes have committed (the queue can no longer return them).
     assert not window.offer(ids[-1], 10)
     assert window.offer(ids[0], 10)
+
+
+def test_window_never_pushes_an_ack_whose_delete_is_pending() -> None:
+    # The backlog-drain duplicate the benchmark found: more acks than the window remembers
+    # arrive before the writer commits their deletes, so a full-pass queue read still returns
+    # the oldest ones. They must not be pushed again, however many acks came after them.
+    window = DeliveryWindow(2, remember=3)
+    plan = window.read_plan()
+    assert plan is not None
+    window.read_done(plan, rows=0, last_seq=0)
+    ids = [bytes([i]) * 16 for i in range(10)]
+    window.acked(tuple(ids))
+    assert not window.from_queue(ids[0], 10)
+    assert not window.offer(ids[0], 10)
+    window.ack_committed(tuple(ids))
+    assert window.from_queue(ids[0], 10)  # forgotten only after its delete committed

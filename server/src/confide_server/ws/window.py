@@ -46,9 +46,18 @@ class DeliveryWindow:
             return 0
         return self.size - len(self._inflight)
 
+    def _seen(self, envelope_id: bytes) -> bool:
+        # An id whose delete has not committed stays "seen" even after it leaves the bounded
+        # memory of recent acks: until then a queue read can still return its row.
+        return (
+            envelope_id in self._inflight
+            or envelope_id in self._recent
+            or envelope_id in self._uncommitted
+        )
+
     def offer(self, envelope_id: bytes, size: int) -> bool:
         """A live envelope arrived: True if it should be pushed now."""
-        if envelope_id in self._inflight or envelope_id in self._recent:
+        if self._seen(envelope_id):
             return False
         if self.dirty or self.room() <= 0:
             self.mark_dirty()
@@ -76,7 +85,7 @@ class DeliveryWindow:
 
     def from_queue(self, envelope_id: bytes, size: int) -> bool:
         """An envelope read from the queue (the caller checked ``room``): True to push it."""
-        if envelope_id in self._inflight or envelope_id in self._recent:
+        if self._seen(envelope_id):
             return False
         self._take(envelope_id, size)
         return True
