@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 from confide_server.errors import TooLarge
 from confide_server.ws import frames
@@ -105,6 +106,26 @@ def test_relay_frames_are_json() -> None:
         "id": None,
         "duplicate": True,
     }
+
+
+@pytest.mark.parametrize("ref", [None, 0, -7, 2**40, "r-1", 'quote " and \\ and \u00e9 and \n'])
+def test_joined_frames_match_what_orjson_writes(ref: frames.Ref) -> None:
+    envelope_id = bytes(range(16))
+    assert (
+        frames.envelope(envelope_id, b"\xff" * 33)
+        == orjson.dumps(
+            {"type": "envelope", "id": b64e(envelope_id), "body": b64e(b"\xff" * 33)}
+        ).decode()
+    )
+    for id_, duplicate in ((envelope_id, False), (None, True)):
+        expected = {
+            "type": "accepted",
+            "ref": ref,
+            "id": None if id_ is None else b64e(id_),
+            "duplicate": duplicate,
+        }
+        assert frames.accepted(ref, id_, duplicate) == orjson.dumps(expected).decode()
+    assert frames.acked(ref) == orjson.dumps({"type": "acked", "ref": ref}).decode()
 
 
 def test_window_starts_by_reading_the_queue() -> None:
