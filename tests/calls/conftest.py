@@ -85,18 +85,9 @@ def relay_only(tmp_path_factory: pytest.TempPathFactory, web_dist: Path, coturn:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    chromium = need_executable("chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    # A generous ceiling for each wait, never a measured duration: a wait ends as soon as
-    # its condition holds.
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    # The web tests' launcher, with the fake camera and microphone flags calls need.
+    with web_fixtures.launched_chromium(CHROMIUM_ARGS) as launched:
+        yield launched
 
 
 @pytest.fixture

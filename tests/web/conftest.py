@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def relay(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Iterator[
         yield Relay(process)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+@contextmanager
+def launched_chromium(args: list[str]) -> Iterator[object]:
+    """Debian's chromium under Playwright (never a downloaded browser), closed afterwards."""
     chromium = need_executable("chromium")
     from playwright.sync_api import expect, sync_playwright
 
@@ -78,11 +80,17 @@ def browser() -> Iterator[object]:
     expect.set_options(timeout=30_000)
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=chromium, headless=True, args=args)
         try:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with launched_chromium(CHROMIUM_ARGS) as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")
