@@ -54,6 +54,7 @@ class Relay:
         self.prekey_fetches = RateLimiter(settings.prekey_fetches_per_minute, clock)
         self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
+        self.turn_requests = RateLimiter(settings.turn_requests_per_minute, clock)
         self.max_retention = settings.default_max_retention_seconds
         self._connections_per_token: Counter[bytes] = Counter()
         self._tasks: list[asyncio.Task[None]] = []

@@ -14,14 +14,12 @@ import hmac
 import os
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep
 from confide_server.api.types import PROBLEMS
 from confide_server.encoding import b64e
-from confide_server.ratelimit import RateLimiter
-from confide_server.relay import Relay
 
 router = APIRouter(prefix="/v1", tags=["calls"], responses=PROBLEMS)
 
@@ -40,19 +38,10 @@ def turn_credentials(secret: str, expiry: int) -> tuple[str, str]:
     return username, base64.b64encode(mac).decode("ascii")
 
 
-def _limiter(request: Request, relay: Relay) -> RateLimiter:
-    """This app's limiter for credential requests, kept on the app so each app counts alone."""
-    limiter: RateLimiter | None = getattr(request.app.state, "turn_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(relay.settings.turn_requests_per_minute, relay.clock)
-        request.app.state.turn_limiter = limiter
-    return limiter
-
-
 @router.get("/turn")
-async def turn(principal: PrincipalDep, relay: RelayDep, request: Request) -> TurnOut:
+async def turn(principal: PrincipalDep, relay: RelayDep) -> TurnOut:
     """Credentials for the TURN servers in CONFIDE_TURN_URLS, valid for turn_ttl_seconds."""
-    _limiter(request, relay).hit(principal.device_id, "TURN credential requests")
+    relay.turn_requests.hit(principal.device_id, "TURN credential requests")
     settings = relay.settings
     ttl = settings.turn_ttl_seconds
     username, credential = turn_credentials(settings.turn_secret, int(relay.clock()) + ttl)
