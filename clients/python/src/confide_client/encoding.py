@@ -1,23 +1,25 @@
-"""The wire encoding every Confide JSON body uses for bytes: base64url without padding."""
+"""The wire encoding every Confide JSON body uses for bytes: base64url without padding.
+
+The codec is confide_crypto's (docs/protocol.md E2E §1), so the SDK refuses padding and
+non-canonical text exactly as the other clients do; here its error becomes the SDK's
+ProtocolError, which is what callers of a transport handle.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from confide_crypto.encoding import b64decode, b64encode
+from confide_crypto.errors import MalformedInputError
 
 from confide_client.errors import ProtocolError
 
 __all__ = ["b64d", "b64e"]
 
-
-def b64e(data: bytes) -> str:
-    """Encode bytes as base64url without padding, as the relay's contract requires."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+b64e = b64encode
 
 
 def b64d(text: str) -> bytes:
-    """Decode base64url with or without padding; malformed input is a protocol error."""
+    """Decode unpadded base64url; malformed input is a protocol error."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
+        return b64decode(text)
+    except MalformedInputError as exc:
         raise ProtocolError("malformed base64url field") from exc
