@@ -76,3 +76,33 @@ def test_values_that_begin_with_a_dash_are_not_taken_for_flags() -> None:
     ]
     assert _shield_positionals(["send", "--help"]) == ["send", "--help"]
     assert _shield_positionals(["listen", "--count", "2"]) == ["listen", "--count", "2"]
+
+
+def test_send_gives_up_waiting_but_keeps_the_message_queued(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A command-line send must end. Here the relay is reachable but refuses the message
+    # (the worker's mailbox is full); after --wait the command fails, the message stays in
+    # the device's outbox, and it goes out on a later run once the worker has read its mail.
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = RelayProcess(tmp_path / "relay", host="localhost", env={"CONFIDE_MAX_QUEUE_DEPTH": "3"})
+    relay.create_org("Full mailbox test organisation")
+    relay.publish_policy("Full mailbox test policy")
+    worker = ["--state", str(tmp_path / "w.state"), "--relay", relay.http_url, "--key-cost", "min"]
+    client = ["--state", str(tmp_path / "c.state"), "--key-cost", "min"]
+    with relay:
+        _run(capsys, *worker, "enrol", relay.enrol_worker())
+        link = _run(capsys, *worker, "invite").strip()
+        joined = _run(capsys, *client, "join", link, "--accept")
+        worker_contact = joined.split("contact ")[1].split()[0]
+        _run(capsys, *worker, "listen", "--count", "2")
+        for text in ("one", "two", "three"):
+            _run(capsys, *client, "send", worker_contact, text)
+        capsys.readouterr()
+        assert main([*client, "--wait", "2", "send", worker_contact, "four"]) == 1
+        assert "stay queued" in capsys.readouterr().err
+        received = _run(capsys, *worker, "listen", "--count", "3").splitlines()
+        assert _run(capsys, *client, "send", worker_contact, "five") == ""
+        received += _run(capsys, *worker, "listen", "--count", "2").splitlines()
+    texts = [json.loads(line)["text"] for line in received]
+    assert texts == ["one", "two", "three", "four", "five"]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from confide_client.client import ConfideClient
-from confide_client.errors import ConfideError
+from confide_client.errors import ConfideError, RelayUnavailable
 from confide_client.invites import invite_link
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
 from confide_client.transport.base import Policy
@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--relay", default=None, help=f"relay URL (default {DEFAULT_RELAY})")
     parser.add_argument(
         "--key-cost", default="interactive", choices=["interactive", "moderate", "min"]
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the relay to accept what is sent (default 60); "
+        "what it has not accepted by then stays queued for the next run",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("enrol", help="register as a worker").add_argument("code")
@@ -143,10 +150,24 @@ async def _listen(client: ConfideClient, count: int | None, save_to: Path | None
             print(json.dumps(_event_json(event)), flush=True)
 
 
-async def _send(client: ConfideClient, action: Callable[[], Awaitable[object]]) -> None:
+async def _send(
+    client: ConfideClient, action: Callable[[], Awaitable[object]], wait: float
+) -> None:
     async with client:
         await action()
-        await client.flush()
+        await _flush(client, wait)
+
+
+async def _flush(client: ConfideClient, wait: float) -> None:
+    """Wait for the relay to accept the outbox, but not forever: a command must end."""
+    try:
+        await asyncio.wait_for(client.flush(), wait)
+    except TimeoutError:
+        cause = f" (last error: {client.last_error})" if client.last_error else ""
+        raise RelayUnavailable(
+            f"the relay did not accept {client.pending} message(s) within {wait:g} s{cause}; "
+            "they stay queued on this device and go out the next time it connects"
+        ) from None
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -160,7 +181,7 @@ async def _run(args: argparse.Namespace) -> int:
         client = _new(args)
         contact = await client.join(args.link, (lambda _p: True) if args.accept else _ask)
         async with client:
-            await client.flush()
+            await _flush(client, args.wait)
         print(f"joined; your worker is contact {contact}")
         print(f"safety number: {client.safety_number(contact)}")
     elif command == "invite":
@@ -175,18 +196,26 @@ async def _run(args: argparse.Namespace) -> int:
         await client.close()
     elif command == "send":
         client = _open(args)
-        await _send(client, lambda: _as_awaitable(client.send_text(args.contact, args.text)))
+        await _send(
+            client,
+            lambda: _as_awaitable(client.send_text(args.contact, args.text)),
+            args.wait,
+        )
     elif command == "send-file":
         client = _open(args)
         data = args.path.read_bytes()
-        await _send(client, lambda: client.send_attachment(args.contact, data, name=args.path.name))
+        await _send(
+            client,
+            lambda: client.send_attachment(args.contact, data, name=args.path.name),
+            args.wait,
+        )
     elif command == "revoke":
         client = _open(args)
-        await _send(client, lambda: client.revoke_consent(args.contact))
+        await _send(client, lambda: client.revoke_consent(args.contact), args.wait)
     elif command == "consent":
         client = _open(args)
         ask = (lambda _p: True) if args.accept else _ask
-        await _send(client, lambda: client.renew_consent(args.contact, ask))
+        await _send(client, lambda: client.renew_consent(args.contact, ask), args.wait)
     elif command == "listen":
         await _listen(_open(args), args.count, args.save_to)
     return 0
