@@ -24,7 +24,8 @@ from workload import Pair, b64, unb64
 REGISTRATION_TAG = b"Confide device registration v1\x00"
 AUTH_TAG = b"Confide auth v1\x00"
 SIGNED_PREKEY_TAG = b"Confide signed prekey v1\x00"
-CODE = re.compile(r"\b[A-Za-z0-9_-]{43}\b")
+# Not \b: a code may begin or end with "-", which is not a word character.
+CODE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 CONCURRENCY = 8
 CONNECTIONS_PER_TOKEN = 4
 
