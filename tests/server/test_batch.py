@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from confide_server.errors import CapabilityRejected, QueueFull
 from confide_server.store.batch import AckRequest, Lookup, SendRequest, SendResult, plan_batch
 
 MAILBOX, OTHER, CAP = b"m" * 16, b"o" * 16, b"c" * 32
 
 
-async def send(key: bytes, mailbox: bytes = MAILBOX) -> SendRequest:
-    future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
-    return SendRequest(mailbox, CAP, key, b"sealed " + key, 60, future)
+def send(key: bytes, mailbox: bytes = MAILBOX) -> SendRequest:
+    return SendRequest(mailbox, CAP, key, b"sealed " + key, 60, lambda _outcome: None)
 
 
-async def test_one_envelope_per_key_within_a_batch_and_after() -> None:
-    sends = [await send(b"k1"), await send(b"k1"), await send(b"k0"), await send(b"k2")]
+def test_one_envelope_per_key_within_a_batch_and_after() -> None:
+    sends = [send(b"k1"), send(b"k1"), send(b"k0"), send(b"k2")]
     lookup = Lookup(valid={CAP: MAILBOX}, depth={MAILBOX: 0}, seen={b"k0"})
     plan = plan_batch(sends, [], lookup, max_depth=10)
     outcomes = [outcome for _send, outcome in plan.outcomes]
@@ -32,8 +29,8 @@ async def test_one_envelope_per_key_within_a_batch_and_after() -> None:
     assert [d.envelope_id for d in plan.deliveries] == [row[0] for row in plan.envelope_rows]
 
 
-async def test_wrong_mailbox_and_full_queue_are_refused() -> None:
-    sends = [await send(b"a", OTHER), await send(b"b"), await send(b"c")]
+def test_wrong_mailbox_and_full_queue_are_refused() -> None:
+    sends = [send(b"a", OTHER), send(b"b"), send(b"c")]
     lookup = Lookup(valid={CAP: MAILBOX}, depth={MAILBOX: 1})
     plan = plan_batch(sends, [], lookup, max_depth=2)
     outcomes = [outcome for _send, outcome in plan.outcomes]
@@ -43,7 +40,15 @@ async def test_wrong_mailbox_and_full_queue_are_refused() -> None:
     assert len(plan.envelope_rows) == 1
 
 
-async def test_acks_delete_only_in_the_ackers_mailbox() -> None:
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    plan = plan_batch([], [AckRequest(MAILBOX, (b"e1", b"e2"), future)], Lookup(), max_depth=1)
+def test_acks_delete_only_in_the_ackers_mailbox() -> None:
+    ack = AckRequest(MAILBOX, (b"e1", b"e2"), lambda _failure: None)
+    plan = plan_batch([], [ack], Lookup(), max_depth=1)
     assert plan.delete_rows == [(MAILBOX, b"e1"), (MAILBOX, b"e2")]
+
+
+def test_every_envelope_gets_its_own_random_id() -> None:
+    sends = [send(bytes([n])) for n in range(40)]
+    plan = plan_batch(sends, [], Lookup(valid={CAP: MAILBOX}), max_depth=100)
+    ids = [row[0] for row in plan.envelope_rows]
+    assert len(ids) == 40 and all(len(i) == 16 for i in ids)
+    assert len(set(ids)) == 40

@@ -22,7 +22,7 @@ from confide_server.ratelimit import RateLimiter
 from confide_server.services import mailbox, organisation, sweeper
 from confide_server.services.auth import digest
 from confide_server.settings import Settings
-from confide_server.store.batch import Delivery, SendResult
+from confide_server.store.batch import Delivery, SendReply, SendResult
 from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
@@ -120,26 +120,45 @@ class Relay:
             checks["redis"] = await self.fanout.check()
         return checks
 
-    def send_future(
+    def _addressed(
+        self, mailbox_id: bytes, capability: bytes, client_message_id: str, ttl: int | None
+    ) -> tuple[bytes, bytes, int]:
+        """The capability's hash, the idempotency key and the expiry of one send."""
+        capability_hash = hashlib.sha256(capability).digest()
+        key = mailbox.dedupe_key(mailbox_id, capability_hash, client_message_id)
+        expires_at = mailbox.expiry(
+            self.clock(), ttl, self.settings.default_ttl_seconds, self.max_retention
+        )
+        return capability_hash, key, expires_at
+
+    def submit_send(
         self,
         mailbox_id: bytes,
         capability: bytes,
         client_message_id: str,
         body: bytes,
         ttl: int | None,
-    ) -> asyncio.Future[SendResult]:
-        """Queue one envelope for the next group commit."""
-        expires_at = mailbox.expiry(
-            self.clock(), ttl, self.settings.default_ttl_seconds, self.max_retention
+        reply: SendReply,
+    ) -> None:
+        """Queue one envelope for the next group commit; ``reply`` gets the outcome."""
+        capability_hash, key, expires_at = self._addressed(
+            mailbox_id, capability, client_message_id, ttl
         )
-        capability_hash = hashlib.sha256(capability).digest()
-        return self.writer.send_nowait(
-            mailbox_id,
-            capability_hash,
-            mailbox.dedupe_key(mailbox_id, capability_hash, client_message_id),
-            body,
-            expires_at,
+        self.writer.submit_send(mailbox_id, capability_hash, key, body, expires_at, reply)
+
+    async def send(
+        self,
+        mailbox_id: bytes,
+        capability: bytes,
+        client_message_id: str,
+        body: bytes,
+        ttl: int | None,
+    ) -> SendResult:
+        """Queue one envelope and wait until it is durable (or refused: RelayError)."""
+        capability_hash, key, expires_at = self._addressed(
+            mailbox_id, capability, client_message_id, ttl
         )
+        return await self.writer.send(mailbox_id, capability_hash, key, body, expires_at)
 
     def open_connection(self, token: bytes) -> bytes:
         key = digest(token)

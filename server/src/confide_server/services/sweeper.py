@@ -24,6 +24,7 @@ from confide_server.store.schema import (
     envelopes,
     invites,
     one_time_prekeys,
+    sent_log,
     sent_messages,
     sessions,
 )
@@ -43,6 +44,7 @@ async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[st
         for name, statement in (
             ("envelopes", delete(envelopes).where(envelopes.c.expires_at <= t)),
             ("sent_messages", delete(sent_messages).where(sent_messages.c.expires_at <= t)),
+            ("sent_log", delete(sent_log).where(sent_log.c.expires_at <= t)),
             ("invites", delete(invites).where(invites.c.expires_at <= t)),
             (
                 "capabilities",

@@ -8,9 +8,8 @@ deep their mailboxes' queues are, which idempotency keys were already used), han
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from confide_server.errors import CapabilityRejected, QueueFull, RelayError
@@ -31,6 +30,13 @@ class SendResult:
     duplicate: bool
 
 
+# How the writer answers a request once its transaction has committed (or failed). A plain
+# call, not a future: a future and its done-callback cost about 3 µs per request on the hot
+# path, twice per message (the send and the ack).
+SendReply = Callable[[SendResult | RelayError], None]
+AckReply = Callable[[RelayError | None], None]
+
+
 @dataclass(slots=True)
 class SendRequest:
     mailbox_id: bytes
@@ -38,14 +44,14 @@ class SendRequest:
     dedupe_key: bytes
     body: bytes
     expires_at: int
-    future: asyncio.Future[SendResult] = field(repr=False)
+    reply: SendReply = field(repr=False)
 
 
 @dataclass(slots=True)
 class AckRequest:
     mailbox_id: bytes
     envelope_ids: Sequence[bytes]
-    future: asyncio.Future[None] = field(repr=False)
+    reply: AckReply = field(repr=False)
 
 
 Request = SendRequest | AckRequest
@@ -86,14 +92,20 @@ def plan_batch(
     """
     plan = Plan()
     valid, seen, depth = lookup.valid, lookup.seen, lookup.depth
-    for send in sends:
-        plan.outcomes.append((send, _decide(send, valid, seen, depth, max_depth, plan)))
+    # One call to the kernel's random source for the whole batch, not one per envelope.
+    ids = os.urandom(16 * len(sends))
+    for n, send in enumerate(sends):
+        envelope_id = ids[16 * n : 16 * n + 16]
+        plan.outcomes.append(
+            (send, _decide(send, envelope_id, valid, seen, depth, max_depth, plan))
+        )
     plan.delete_rows = [(ack.mailbox_id, i) for ack in acks for i in ack.envelope_ids]
     return plan
 
 
 def _decide(
     send: SendRequest,
+    envelope_id: bytes,
     valid: dict[bytes, bytes],
     seen: set[bytes],
     depth: dict[bytes, int],
@@ -109,7 +121,6 @@ def _decide(
     queued = depth.get(send.mailbox_id, 0)
     if queued >= max_depth:
         return QueueFull("the recipient's queue is full; try again later")
-    envelope_id = os.urandom(16)
     seen.add(send.dedupe_key)
     depth[send.mailbox_id] = queued + 1
     plan.dedupe_rows.append((send.dedupe_key, send.expires_at))

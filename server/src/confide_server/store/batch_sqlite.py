@@ -2,20 +2,26 @@
 
 Going through SQLAlchemy and aiosqlite costs a hop between the event loop and the driver's
 thread for every statement, and the Python of both layers for each one; a batch took seven
-such hops. Here the writer keeps one plain ``sqlite3`` connection on a dedicated thread and
-hands it the whole transaction (lookup, decisions, inserts, deletes, commit) as one function:
-one hop per batch, and ``executemany`` loops in C. The connection gets the engine's pragmas
-(WAL, synchronous=FULL, secure_delete, busy timeout), so "accepted" still means durable.
+such hops. Here the writer's thread (store/writer.py) keeps one plain ``sqlite3`` connection
+and runs the whole transaction (lookup, decisions, inserts, deletes, commit) as one
+function. The connection gets the engine's pragmas (WAL, synchronous=FULL, secure_delete,
+busy timeout), so "accepted" still means durable.
+
+Idempotency keys are looked up in memory, not in the database: an index on a random
+SHA-256 key puts each new key on a different page, so every message dirtied (and wrote to
+the WAL, and later checkpointed) a page of its own, which measured about half of each
+transaction's cost. The keys still in force are loaded when the writer first connects, and
+each committed batch appends its keys to ``sent_log`` in arrival order, so they are as
+durable as before. This is sound only because SQLite serves one relay process (the writer
+is the only one that sends); PostgreSQL keeps its indexed ``sent_messages`` table. Memory:
+about 100 bytes per message sent within its time to live.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from collections.abc import Callable, Iterator, Sequence
 
 from confide_server.store.batch import Conflict, Lookup, Plan
 from confide_server.store.engine import sqlite_pragmas
@@ -24,9 +30,20 @@ from confide_server.store.engine import sqlite_pragmas
 # lookups go in chunks well below it.
 CHUNK = 512
 
-_INSERT_SENT = "INSERT INTO sent_messages (key, expires_at) VALUES (?, ?)"
-_INSERT_ENVELOPE = "INSERT INTO envelopes (id, mailbox_id, body, expires_at) VALUES (?, ?, ?, ?)"
-_DELETE_ACKED = "DELETE FROM envelopes WHERE mailbox_id = ? AND id = ?"
+# Rows are written many to a statement ("[rows]" stands for that many "(?, ...)" groups):
+# the sqlite3 module releases and retakes the GIL around every step, so executemany costs
+# one GIL round trip per row, each a wait while the event loop holds it; a multi-row
+# statement costs one.
+_INSERT_SENT = "INSERT INTO sent_log (key, expires_at) VALUES [rows]"
+_INSERT_ENVELOPE = "INSERT INTO envelopes (id, mailbox_id, body, expires_at) VALUES [rows]"
+# An ack deletes an envelope only from the acker's own mailbox: (mailbox, id) pairs, matched
+# through the unique index on id.
+_DELETE_ACKED = (
+    "DELETE FROM envelopes WHERE seq IN (SELECT e.seq FROM (VALUES [rows]) AS v"
+    " JOIN envelopes AS e ON e.id = v.column2 AND e.mailbox_id = v.column1)"
+)
+# Rows per statement at most; pieces are powers of two, so few distinct statements compile.
+MAX_ROWS = 256
 
 
 # "(?*)" stands for as many placeholders as a lookup has values; only "?" is ever put there.
@@ -37,11 +54,38 @@ _LIVE_CAPABILITIES = (
     " FROM capabilities WHERE secret_hash IN (?*)"
     " AND revoked = 0 AND (expires_at IS NULL OR expires_at > ?)"
 )
-_USED_KEYS = "SELECT key FROM sent_messages WHERE key IN (?*)"
+# sent_messages holds keys written before sent_log existed (migration 0002); the sweeper
+# empties it as they expire.
+_KEYS_IN_FORCE = (
+    "SELECT key, expires_at FROM sent_log WHERE expires_at > ?"
+    " UNION ALL SELECT key, expires_at FROM sent_messages WHERE expires_at > ?"
+)
 
 
 def _expand(sql: str, n: int) -> str:
     return sql.replace("(?*)", "(" + ",".join("?" * n) + ")")
+
+
+def _rows(sql: str, width: int, n: int) -> str:
+    group = "(" + ",".join("?" * width) + ")"
+    return sql.replace("[rows]", ",".join([group] * n))
+
+
+def _pieces(rows: Sequence[tuple[object, ...]]) -> Iterator[tuple[int, list[object]]]:
+    """``rows`` in pieces of power-of-two sizes (at most MAX_ROWS), each flattened."""
+    start = 0
+    while start < len(rows):
+        left = len(rows) - start
+        size = min(MAX_ROWS, 1 << (left.bit_length() - 1))
+        yield size, [value for row in rows[start : start + size] for value in row]
+        start += size
+
+
+def _write(
+    db: sqlite3.Connection, sql: str, width: int, rows: Sequence[tuple[object, ...]]
+) -> None:
+    for size, values in _pieces(rows):
+        db.execute(_rows(sql, width, size), values)
 
 
 def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
@@ -52,43 +96,66 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
         yield chunk + [chunk[-1]] * (size - len(chunk))
 
 
+class UsedKeys:
+    """The idempotency keys still in force, in memory, grouped by their expiry."""
+
+    def __init__(self) -> None:
+        self._keys: set[bytes] = set()
+        self._by_expiry: dict[int, list[bytes]] = {}
+        self._purged_at = 0
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: bytes, expires_at: int) -> None:
+        if key not in self._keys:
+            self._keys.add(key)
+            self._by_expiry.setdefault(expires_at, []).append(key)
+
+    def purge(self, now: int) -> None:
+        """Forget keys whose time is up (as the sweeper deletes their rows); once a minute."""
+        if now - self._purged_at < 60:
+            return
+        self._purged_at = now
+        for expires_at in [e for e in self._by_expiry if e <= now]:
+            self._keys.difference_update(self._by_expiry.pop(expires_at))
+
+
 class SQLiteBatches:
+    """Blocking: every method runs on the writer's thread."""
+
     def __init__(self, path: str) -> None:
         self._path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
+        self._used = UsedKeys()
 
-    async def apply(
-        self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
-    ) -> Plan:
-        """Run one batch's transaction; raises Conflict if an idempotency key was taken."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._thread, partial(self._transaction, hashes, keys, now, plan)
-        )
-
-    async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
-        self._thread.shutdown()
-
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, now: int) -> sqlite3.Connection:
         if self._db is None:
             # Autocommit mode: this module issues BEGIN IMMEDIATE and COMMIT itself, so the
             # write lock is taken before the lookup and the busy timeout applies to it.
             db = sqlite3.connect(self._path, isolation_level=None)
             sqlite_pragmas(db, None)
-            self._db = db
+            used = UsedKeys()
+            for key, expires_at in db.execute(_KEYS_IN_FORCE, (now, now)):
+                used.add(key, expires_at)
+            self._db, self._used = db, used
         return self._db
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
-    def _transaction(
+    def transaction(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:
-        db = self._connect()
+        """Run one batch's transaction; raises Conflict if an idempotency key was taken."""
+        db = self._connect(now)
+        used = self._used
+        used.purge(now)
         db.execute("BEGIN IMMEDIATE")
         try:
             lookup = Lookup()
@@ -98,13 +165,11 @@ class SQLiteBatches:
                 ):
                     lookup.valid[secret_hash] = mailbox_id
                     lookup.depth[mailbox_id] = queued
-            for chunk in _chunks(keys):
-                used = db.execute(_expand(_USED_KEYS, len(chunk)), chunk)
-                lookup.seen.update(key for (key,) in used)
+            lookup.seen.update(key for key in keys if key in used)
             result = plan(lookup)
-            db.executemany(_INSERT_SENT, result.dedupe_rows)
-            db.executemany(_INSERT_ENVELOPE, result.envelope_rows)
-            db.executemany(_DELETE_ACKED, result.delete_rows)
+            _write(db, _INSERT_SENT, 2, result.dedupe_rows)
+            _write(db, _INSERT_ENVELOPE, 4, result.envelope_rows)
+            _write(db, _DELETE_ACKED, 2, result.delete_rows)
             db.execute("COMMIT")
         except sqlite3.IntegrityError:
             self._rollback(db)
@@ -112,6 +177,9 @@ class SQLiteBatches:
         except BaseException:
             self._rollback(db)
             raise
+        # Only now: keys of a batch that rolled back were never used.
+        for key, expires_at in result.dedupe_rows:
+            used.add(key, expires_at)
         return result
 
     def _rollback(self, db: sqlite3.Connection) -> None:

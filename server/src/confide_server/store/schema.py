@@ -183,6 +183,18 @@ sent_messages = Table(
     Column("expires_at", BigInteger, nullable=False, index=True),
 )
 
+# The same records on SQLite, where one relay process is the only writer: the writer keeps
+# the keys in memory (loaded from here at start) and appends each new one here in arrival
+# order. Appending costs a fraction of an insert into an index on a random key, which
+# dirtied one page per message (store/batch_sqlite.py). Expired rows go by expires_at.
+sent_log = Table(
+    "sent_log",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("key", LargeBinary(32), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
 consent_receipts = Table(
     "consent_receipts",
     metadata,

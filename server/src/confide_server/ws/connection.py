@@ -152,32 +152,32 @@ class Connection:
         return False
 
     def _send(self, frame: frames.SendFrame) -> None:
-        future = self._relay.send_future(
-            frame.mailbox_id, frame.capability, frame.client_message_id, frame.body, frame.ttl
-        )
         ref = frame.ref
         self._unanswered += 1
         if self._unanswered >= MAX_UNANSWERED_SENDS:
             self._send_room.clear()
 
-        def answer(done: asyncio.Future[SendResult]) -> None:
+        def answer(outcome: SendResult | RelayError) -> None:
             self._unanswered -= 1
             self._send_room.set()
             if self._closed:
                 return
-            exc = done.exception()
-            if exc is None:
-                result = done.result()
-                if result.duplicate:
+            if isinstance(outcome, SendResult):
+                if outcome.duplicate:
                     self._relay.metrics.duplicates.inc()
-                self._push(frames.accepted(ref, result.envelope_id, result.duplicate))
-            elif isinstance(exc, RelayError):
-                self._relay.metrics.rejected.labels(exc.slug).inc()
-                self._push(frames.error(ref, exc))
+                self._push(frames.accepted(ref, outcome.envelope_id, outcome.duplicate))
             else:
-                self._push(frames.error(ref, Unavailable("storage is unavailable")))
+                self._relay.metrics.rejected.labels(outcome.slug).inc()
+                self._push(frames.error(ref, outcome))
 
-        future.add_done_callback(answer)
+        self._relay.submit_send(
+            frame.mailbox_id,
+            frame.capability,
+            frame.client_message_id,
+            frame.body,
+            frame.ttl,
+            answer,
+        )
 
     def _ack(self, frame: frames.AckFrame) -> None:
         if self._principal is None:
@@ -185,21 +185,15 @@ class Connection:
             return
         self._window.acked(frame.ids)
         self._relay.metrics.acked.inc(len(frame.ids))
-        future = self._relay.writer.ack_nowait(self._principal.mailbox_id, frame.ids)
         ref, ids = frame.ref, frame.ids
 
-        def answer(done: asyncio.Future[None]) -> None:
-            exc = done.exception()
+        def answer(failure: RelayError | None) -> None:
             self._window.ack_committed(ids)
             if self._closed or ref is None:
                 return
-            if exc is None:
-                self._push(frames.acked(ref))
-            else:
-                failure = exc if isinstance(exc, RelayError) else Unavailable("storage failed")
-                self._push(frames.error(ref, failure))
+            self._push(frames.acked(ref) if failure is None else frames.error(ref, failure))
 
-        future.add_done_callback(answer)
+        self._relay.writer.submit_ack(self._principal.mailbox_id, ids, answer)
         self._wake.set()
 
     async def _authenticate(self, frame: frames.AuthFrame) -> bool:
