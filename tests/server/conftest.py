@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from confide_server.app import create_app
 from confide_server.relay import Relay
 from confide_server.settings import Settings
 from confide_server.store.migrate import upgrade
+from confide_server.ws.protocol import BatchingWebSocketProtocol
 from fastapi import FastAPI
 
 from .helpers import FakeClock
@@ -97,13 +99,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 class LiveServer:
     """The app served by uvicorn on a real socket in this event loop."""
 
-    def __init__(self, app: FastAPI, max_frame: int) -> None:
+    def __init__(self, app: Any, max_frame: int, ws: Any = BatchingWebSocketProtocol) -> None:
         self.app = app
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
             port=0,
-            ws="websockets-sansio",
+            ws=ws,
             ws_per_message_deflate=False,
             ws_max_size=max_frame,
             access_log=False,

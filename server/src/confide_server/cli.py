@@ -87,6 +87,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from confide_server.app import create_app
     from confide_server.logs import log_config
+    from confide_server.ws.protocol import BatchingWebSocketProtocol
 
     # uvicorn handles SIGTERM and SIGINT itself (graceful shutdown), then re-raises the signal
     # against the handler installed before; no-op ones let the process exit with status 0.
@@ -105,7 +106,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         port=port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=BatchingWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         access_log=False,

@@ -225,9 +225,12 @@ class Connection:
     async def _send_loop(self) -> None:
         while not self._closed:
             if self._out:
-                await self._socket.send_text(self._out.popleft())
-                if len(self._out) < MAX_PENDING_FRAMES // 2:
-                    self._room.set()
+                # Everything queued goes out together: one write for a whole group commit's
+                # answers to this connection.
+                texts = list(self._out)
+                self._out.clear()
+                self._room.set()
+                await self._socket.send_texts(texts)
                 continue
             if self._principal is not None and self._window.want() > 0:
                 await self._read_queue(self._principal.mailbox_id)

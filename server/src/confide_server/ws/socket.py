@@ -11,27 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from confide_server.ws.protocol import SEND_MANY
 
 WS_PATH = "/v1/ws"
 
 
 class RawSocket:
-    """The four operations ws/connection.py needs, over ASGI ``receive`` and ``send``."""
+    """The operations ws/connection.py needs, over ASGI ``receive`` and ``send``."""
 
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive = receive
+    def __init__(self, receive: Receive, send: Send, *, send_many: bool = False) -> None:
+        self.receive = receive
         self._send = send
+        self._send_many = send_many
 
     async def accept(self) -> None:
-        await self._receive()  # websocket.connect
+        await self.receive()  # websocket.connect
         await self._send({"type": "websocket.accept"})
-
-    async def receive(self) -> Message:
-        return await self._receive()
 
     async def send_text(self, text: str) -> None:
         await self._send({"type": "websocket.send", "text": text})
+
+    async def send_texts(self, texts: list[str]) -> None:
+        """Several text frames: one write where the server offers it (ws/protocol.py)."""
+        if self._send_many:
+            await self._send({"type": SEND_MANY, "texts": texts})
+            return
+        for text in texts:
+            await self._send({"type": "websocket.send", "text": text})
 
     async def close(self, code: int, reason: str = "") -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
@@ -46,6 +54,7 @@ class WebSocketRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
-            await self._handler(RawSocket(receive, send))
+            send_many = SEND_MANY in scope.get("extensions", {})
+            await self._handler(RawSocket(receive, send, send_many=send_many))
             return
         await self._app(scope, receive, send)

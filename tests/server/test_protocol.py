@@ -1,0 +1,41 @@
+"""ws/protocol.py: several text frames in one write, through a real uvicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from confide_server.ws.protocol import SEND_MANY
+from confide_server.ws.socket import RawSocket
+from websockets.asyncio.client import connect
+
+from .conftest import LiveServer
+
+TEXTS = ["one", "two", '{"type":"three"}']
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    socket = RawSocket(receive, send, send_many=SEND_MANY in scope["extensions"])
+    await socket.accept()
+    await socket.send_text("batched" if SEND_MANY in scope["extensions"] else "one by one")
+    await socket.send_texts(TEXTS)
+    await socket.receive()
+
+
+@pytest.mark.parametrize("ws", ["websockets-sansio", None])
+async def test_frames_arrive_whole_and_in_order_with_or_without_the_extension(
+    ws: str | None,
+) -> None:
+    kwargs = {} if ws is None else {"ws": ws}
+    async with (
+        LiveServer(app, 1 << 16, **kwargs) as server,
+        connect(server.ws, compression=None) as conn,
+    ):
+        first = await conn.recv()
+        assert first == ("one by one" if ws else "batched")
+        assert [await conn.recv() for _ in TEXTS] == TEXTS
