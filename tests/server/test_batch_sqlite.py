@@ -48,11 +48,11 @@ def test_a_retry_is_a_duplicate_even_after_a_restart(database: str) -> None:
     first = SQLiteBatches(database)
     assert not send(first, b"k" * 32).duplicate
     assert send(first, b"k" * 32).duplicate
-    first.close()
+    first.close_now()
     again = SQLiteBatches(database)
     assert send(again, b"k" * 32).duplicate
     assert not send(again, b"j" * 32).duplicate
-    again.close()
+    again.close_now()
     db = sqlite3.connect(database)
     # Appended in arrival order; no row for the retries.
     assert db.execute("SELECT key FROM sent_log ORDER BY seq").fetchall() == [
@@ -71,7 +71,7 @@ def test_keys_written_before_sent_log_existed_still_count(database: str) -> None
     backend = SQLiteBatches(database)
     assert send(backend, b"o" * 32).duplicate
     assert not send(backend, b"x" * 32).duplicate  # expired: a new message
-    backend.close()
+    backend.close_now()
 
 
 def test_keys_of_a_rolled_back_batch_were_never_used(database: str) -> None:
@@ -83,7 +83,7 @@ def test_keys_of_a_rolled_back_batch_were_never_used(database: str) -> None:
     with pytest.raises(RuntimeError):
         backend.transaction([CAPABILITY_HASH], [b"r" * 32], NOW, failing_plan)  # type: ignore[arg-type]
     assert not send(backend, b"r" * 32).duplicate
-    backend.close()
+    backend.close_now()
 
 
 def test_used_keys_are_forgotten_when_their_time_is_up() -> None:

@@ -22,7 +22,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     socket = RawSocket(receive, send, send_many=SEND_MANY in scope["extensions"])
     await socket.accept()
-    await socket.send_text("batched" if SEND_MANY in scope["extensions"] else "one by one")
+    await socket.send_texts(["batched" if SEND_MANY in scope["extensions"] else "one by one"])
     await socket.send_texts(TEXTS)
     await socket.receive()
 

@@ -5,7 +5,8 @@ thread for every statement, and the Python of both layers for each one; a batch 
 such hops. Here the writer's thread (store/writer.py) keeps one plain ``sqlite3`` connection
 and runs the whole transaction (lookup, decisions, inserts, deletes, commit) as one
 function. The connection gets the engine's pragmas (WAL, synchronous=FULL, secure_delete,
-busy timeout), so "accepted" still means durable.
+busy timeout), so "accepted" still means durable. ``transaction`` and ``close_now`` block
+and run on that thread (tests call them directly).
 
 Idempotency keys are looked up in memory, not in the database: an index on a random
 SHA-256 key puts each new key on a different page, so every message dirtied (and wrote to
@@ -19,9 +20,12 @@ about 100 bytes per message sent within its time to live.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from confide_server.store.batch import Conflict, Lookup, Plan
 from confide_server.store.engine import sqlite_pragmas
@@ -125,12 +129,25 @@ class UsedKeys:
 
 
 class SQLiteBatches:
-    """Blocking: every method runs on the writer's thread."""
+    """The connection, its work and the keys in memory belong to one thread of their own."""
 
     def __init__(self, path: str) -> None:
         self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
         self._used = UsedKeys()
+
+    async def apply(
+        self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
+    ) -> Plan:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._thread, partial(self.transaction, hashes, keys, now, plan)
+        )
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self.close_now)
+        self._thread.shutdown()
 
     def _connect(self, now: int) -> sqlite3.Connection:
         if self._db is None:
@@ -144,7 +161,7 @@ class SQLiteBatches:
             self._db, self._used = db, used
         return self._db
 
-    def close(self) -> None:
+    def close_now(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -5,22 +5,15 @@ an in-memory list while the previous transaction commits; the next transaction t
 them at once (up to ``max_batch``). What a batch decides is in store/batch.py; how it reaches
 the database is the backend's (store/batch_sqlite.py, store/batch_postgres.py). A request's
 reply is called on the event loop only after the commit, so "accepted" means durable.
-
-SQLite's driver blocks, so its batches run on a thread of the writer's own, which takes the
-next batch as soon as one commits: the loop is only told the outcome. (A round trip through
-the event loop between batches, waiting behind whatever frames it was busy with, took about
-a third of each batch's time under load.) PostgreSQL's driver is asynchronous, so its
-batches run in a task on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,26 +40,14 @@ log = logging.getLogger(__name__)
 Planner = Callable[[Lookup], Plan]
 
 
-@runtime_checkable
-class ThreadBackend(Protocol):
-    """A blocking backend (SQLite): called only from the writer's thread."""
-
-    def transaction(self, hashes: list[bytes], keys: list[bytes], now: int, plan: Planner) -> Plan:
-        """Run one batch; raises Conflict if an idempotency key was taken meanwhile."""
-
-    def close(self) -> None: ...
-
-
-class LoopBackend(Protocol):
-    """An asynchronous backend (PostgreSQL): awaited from the writer's task."""
-
+class Backend(Protocol):
     async def apply(self, hashes: list[bytes], keys: list[bytes], now: int, plan: Planner) -> Plan:
         """Run one batch; raises Conflict if an idempotency key was taken meanwhile."""
 
     async def close(self) -> None: ...
 
 
-def backend_for(engine: AsyncEngine) -> ThreadBackend | LoopBackend:
+def backend_for(engine: AsyncEngine) -> Backend:
     """The batch backend for this engine's database."""
     if engine.dialect.name == "sqlite":
         from confide_server.store.batch_sqlite import SQLiteBatches
@@ -99,42 +80,28 @@ class Writer:
         self._on_commit = on_commit
         self._on_batch = on_batch
         self._backend = backend_for(engine)
-        # Requests not yet taken by a batch. The lock matters only with the writer thread;
-        # the loop's side holds it for an append.
+        # A plain list and one wake-up future, not an asyncio.Queue: a queue costs a method
+        # call and a waiter check per request on both ends, where a batch needs one of each.
         self._pending: list[Request] = []
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
-        self._thread_idle = False
         self._wakeup: asyncio.Future[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._running = False
-        self._closing = False
-        self._stopped: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def pending(self) -> int:
         """Requests waiting for the next transaction (a gauge for /metrics)."""
         return len(self._pending)
 
     def start(self) -> None:
-        loop = self._loop = asyncio.get_running_loop()
-        self._stopped = loop.create_future()
-        self._running = True
-        if isinstance(self._backend, ThreadBackend):
-            threading.Thread(target=self._thread_main, name="confide-writer", daemon=True).start()
-        else:
-            self._task = loop.create_task(self._task_main(), name="confide-writer")
+        self._task = asyncio.create_task(self._run(), name="confide-writer")
 
     async def close(self) -> None:
         """Commit what is already queued, then stop."""
-        with self._lock:
-            self._closing = True
-            self._work.notify()
-        self._wake_task()
-        if self._stopped is not None:
-            await self._stopped
-            self._stopped = None
-        self._running = False
+        self._closing = True
+        if self._task is not None:
+            self._wake()
+            await self._task
+            self._task = None
+        await self._backend.close()
 
     async def send(
         self,
@@ -176,103 +143,40 @@ class Writer:
         self._submit(AckRequest(mailbox_id, envelope_ids, reply))
 
     def _submit(self, request: Request) -> None:
-        with self._lock:
-            if self._closing or not self._running:
-                refused = True
-            else:
-                refused = False
-                self._pending.append(request)
-                if self._thread_idle:
-                    self._thread_idle = False
-                    self._work.notify()
-        if refused:
+        if self._closing or self._task is None:
             _refuse(request, Unavailable("the relay is shutting down"))
-        else:
-            self._wake_task()
+            return
+        self._pending.append(request)
+        self._wake()
 
-    def _take(self) -> list[Request]:
-        # Called with the lock held.
-        batch = self._pending[: self._max_batch]
-        del self._pending[: self._max_batch]
-        return batch
-
-    # The writer thread (blocking backends).
-
-    def _thread_main(self) -> None:
-        backend = self._backend
-        assert self._loop is not None and isinstance(backend, ThreadBackend)
-        loop = self._loop
-        try:
-            while True:
-                with self._lock:
-                    while not self._pending and not self._closing:
-                        self._thread_idle = True
-                        self._work.wait()
-                    self._thread_idle = False
-                    if not self._pending:
-                        break
-                    batch = self._take()
-                plan = self._attempts(batch, backend.transaction)
-                loop.call_soon_threadsafe(self._finish, plan, batch)
-        finally:
-            try:
-                backend.close()
-            except Exception:
-                log.exception("closing the database failed")
-            loop.call_soon_threadsafe(self._set_stopped)
-
-    def _attempts(
-        self, batch: list[Request], run: Callable[[list[bytes], list[bytes], int, Planner], Plan]
-    ) -> Plan | None:
-        hashes, keys, planner = self._prepare(batch)
-        for attempt in range(3):
-            try:
-                return run(hashes, keys, int(self._clock()), planner)
-            except Exception as exc:
-                if not _try_again(exc, attempt):
-                    break
-        return None
-
-    # The writer task (asynchronous backends).
-
-    def _wake_task(self) -> None:
+    def _wake(self) -> None:
         wakeup = self._wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
-    async def _task_main(self) -> None:
-        backend = self._backend
-        assert self._loop is not None and not isinstance(backend, ThreadBackend)
-        try:
-            while True:
-                if not self._pending:
-                    if self._closing:
-                        return
-                    self._wakeup = self._loop.create_future()
-                    await self._wakeup
-                    self._wakeup = None
-                    continue
-                batch = self._take()
-                plan = await self._attempts_async(batch, backend)
-                self._finish(plan, batch)
-        finally:
-            try:
-                await backend.close()
-            except Exception:
-                log.exception("closing the database failed")
-            self._set_stopped()
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+                continue
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            self._finish(await self._commit(batch), batch)
 
-    async def _attempts_async(self, batch: list[Request], backend: LoopBackend) -> Plan | None:
+    async def _commit(self, batch: list[Request]) -> Plan | None:
         hashes, keys, planner = self._prepare(batch)
         for attempt in range(3):
             try:
-                return await backend.apply(hashes, keys, int(self._clock()), planner)
+                return await self._backend.apply(hashes, keys, int(self._clock()), planner)
             except Exception as exc:
                 if not _try_again(exc, attempt):
                     break
         return None
-
-    # Both.
 
     def _prepare(self, batch: list[Request]) -> tuple[list[bytes], list[bytes], Planner]:
         sends = [r for r in batch if isinstance(r, SendRequest)]
@@ -299,10 +203,6 @@ class Writer:
         for request in batch:
             if isinstance(request, AckRequest):
                 _call(request.reply, None)
-
-    def _set_stopped(self) -> None:
-        if self._stopped is not None and not self._stopped.done():
-            self._stopped.set_result(None)
 
 
 def _try_again(exc: Exception, attempt: int) -> bool:

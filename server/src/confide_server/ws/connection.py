@@ -219,8 +219,9 @@ class Connection:
         return True
 
     async def _flush(self) -> None:
-        while self._out:
-            await self._socket.send_text(self._out.popleft())
+        texts = list(self._out)
+        self._out.clear()
+        await self._socket.send_texts(texts)
 
     async def _send_loop(self) -> None:
         while not self._closed:

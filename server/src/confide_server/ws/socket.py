@@ -30,9 +30,6 @@ class RawSocket:
         await self.receive()  # websocket.connect
         await self._send({"type": "websocket.accept"})
 
-    async def send_text(self, text: str) -> None:
-        await self._send({"type": "websocket.send", "text": text})
-
     async def send_texts(self, texts: list[str]) -> None:
         """Several text frames: one write where the server offers it (ws/protocol.py)."""
         if self._send_many:
