@@ -58,7 +58,7 @@ Request = SendRequest | AckRequest
 
 
 class Conflict(Exception):
-    """Another relay process committed one of this batch's idempotency keys first."""
+    """The batch broke a uniqueness constraint it had checked (SQLite): worth one retry."""
 
 
 @dataclass(slots=True)
@@ -79,6 +79,26 @@ class Plan:
     delete_rows: list[tuple[bytes, bytes]] = field(default_factory=list)
     outcomes: list[tuple[SendRequest, SendResult | RelayError]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+
+    def settle_duplicates(self, fresh: set[bytes]) -> dict[bytes, int]:
+        """After a write that queued only the sends whose idempotency keys were ``fresh``:
+        answer the others "duplicate" and deliver nothing for them (PostgreSQL, where the
+        insert decides). Returns, per mailbox, how many planned envelopes were not queued.
+        """
+        dropped: set[bytes] = set()
+        not_queued: dict[bytes, int] = {}
+        for n, (send, outcome) in enumerate(self.outcomes):
+            if (
+                isinstance(outcome, SendResult)
+                and outcome.envelope_id is not None
+                and send.dedupe_key not in fresh
+            ):
+                dropped.add(outcome.envelope_id)
+                not_queued[send.mailbox_id] = not_queued.get(send.mailbox_id, 0) + 1
+                self.outcomes[n] = (send, SendResult(envelope_id=None, duplicate=True))
+        if dropped:
+            self.deliveries = [d for d in self.deliveries if d.envelope_id not in dropped]
+        return not_queued
 
 
 def plan_batch(

@@ -42,7 +42,7 @@ Planner = Callable[[Lookup], Plan]
 
 class Backend(Protocol):
     async def apply(self, hashes: list[bytes], keys: list[bytes], now: int, plan: Planner) -> Plan:
-        """Run one batch; raises Conflict if an idempotency key was taken meanwhile."""
+        """Run one batch; may raise Conflict, after which the batch is tried again."""
 
     async def close(self) -> None: ...
 
@@ -208,8 +208,7 @@ class Writer:
 def _try_again(exc: Exception, attempt: int) -> bool:
     """After a failed attempt at a batch (of three): whether to try again."""
     if isinstance(exc, Conflict):
-        # Another relay process committed the same idempotency key between our check and
-        # our insert; the next attempt sees it and answers "duplicate".
+        # A row the batch checked for was there after all; the next attempt sees it.
         if attempt < 2:
             return True
         log.error("writer batch kept conflicting")
