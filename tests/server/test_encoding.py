@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 
 import pytest
 from confide_server.encoding import b64d, b64e
@@ -40,3 +41,35 @@ def test_sizes() -> None:
         b64d(text, "f", size=32)
     with pytest.raises(InvalidInput, match="larger than 8 bytes"):
         b64d(text, "f", max_size=8)
+
+
+def _stdlib_strict(text: str) -> bytes | None:
+    """The same rules written with the standard library alone, to check pybase64's use."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    if any(c not in alphabet for c in text) or len(text) % 4 == 1:
+        return None
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:
+        return None  # not canonical
+    return data
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_agrees_with_a_plain_reading_of_the_rules(seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    odd = "AQgw+/= \n\t.\x00é"
+    for _ in range(500):
+        # Both sides of the switch to pybase64 at 256 characters.
+        length = rng.choice((rng.randrange(0, 12), rng.randrange(250, 400)))
+        # Mostly valid characters, so that many strings decode and the rest fail late; odd
+        # ones include the last characters that are canonical or not at the end.
+        text = "".join(
+            rng.choice(odd if rng.random() < 2 / (length + 1) else alphabet) for _ in range(length)
+        )
+        expected = _stdlib_strict(text)
+        if expected is None:
+            with pytest.raises(InvalidInput):
+                b64d(text, "f")
+        else:
+            assert b64d(text, "f") == expected

@@ -5,11 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 
+import pybase64
+
 from confide_server.errors import InvalidInput
 
-# One translation maps the URL-safe alphabet onto the standard one and every character that
-# has no place in base64url ("+", "/", "=") onto "!", which the strict decoder refuses; so one
-# C call checks the alphabet and decodes, and errors are told apart only when they happen.
+# Short values (ids, keys) go through the standard library: one translation maps the
+# URL-safe alphabet onto the standard one and every character that has no place in
+# base64url ("+", "/", "=") onto "!", which the strict decoder refuses. Long ones (envelope
+# bodies, which the relay decodes to check every one it is sent) go through pybase64, whose
+# SIMD code takes about a fifth of the time on 1 KiB but costs more per call; with altchars
+# it also takes "+" and "/", so those and "=" are looked for first, and validate=True
+# refuses every other character outside the alphabet.
+_LONG = 256
 _STRICT = bytes.maketrans(b"-_+/=", b"+/!!!")
 _PADDING = {0: b"", 2: b"==", 3: b"="}
 _INDEX = {
@@ -20,7 +27,9 @@ _UNUSED_BITS = {2: 0b1111, 3: 0b11}
 
 
 def b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    if len(data) < _LONG:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return pybase64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64d(
@@ -37,10 +46,14 @@ def b64d(
         raise InvalidInput(f"{field} is larger than {max_size} bytes")
     try:
         raw = text.encode("ascii")
-        data = binascii.a2b_base64(
-            raw.translate(_STRICT) + _PADDING[len(raw) % 4], strict_mode=True
-        )
-    except (UnicodeEncodeError, KeyError, binascii.Error):
+        padding = _PADDING[len(raw) % 4]
+        if len(raw) < _LONG:
+            data = binascii.a2b_base64(raw.translate(_STRICT) + padding, strict_mode=True)
+        elif "+" in text or "/" in text or "=" in text:
+            raise binascii.Error
+        else:
+            data = pybase64.b64decode(raw + padding, altchars=b"-_", validate=True)
+    except (UnicodeEncodeError, KeyError, binascii.Error, ValueError):
         raise InvalidInput(_fault(text, field)) from None
     unused = _UNUSED_BITS.get(len(raw) % 4, 0)
     if unused and _INDEX[text[-1]] & unused:
