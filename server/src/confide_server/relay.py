@@ -26,6 +26,7 @@ from confide_server.store.batch import Delivery, SendReply, SendResult
 from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
+from confide_server.ws.outbox import Outbox
 
 
 class Relay:
@@ -41,6 +42,7 @@ class Relay:
             make_engine(url, for_writes=False) if is_sqlite(url) else self.engine
         )
         self.fanout: Fanout = self._make_fanout()
+        self.outbox = Outbox()
         self.writer = Writer(
             self.engine,
             clock,

@@ -2,9 +2,11 @@
 
 Parsing lives in ws/frames.py and flow control in ws/window.py. Two tasks per connection:
 this reader, and a sender that writes queued frames and, when the window has room and the
-queue may hold more, reads the mailbox's queue from the database. Reading from the socket
-pauses while too many answers wait to be written, so a client that sends without reading
-is slowed by TCP instead of growing our memory.
+queue may hold more, reads the mailbox's queue from the database. While the sender is idle,
+frames queued by a commit's answers are written by the relay's outbox (ws/outbox.py)
+instead of waking it. Reading from the socket pauses while too many answers wait to be
+written, so a client that sends without reading is slowed by TCP instead of growing our
+memory.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class Connection:
             relay.settings.delivery_window, relay.settings.delivery_window_bytes
         )
         self._out: deque[str] = deque()
+        self._outbox = relay.outbox
+        self._idle = False  # the sender waits for a wake-up and writes nothing
+        self._flush_due = False  # the outbox will write self._out
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -71,9 +76,25 @@ class Connection:
 
     def _push(self, frame: str) -> None:
         self._out.append(frame)
-        self._wake.set()
+        if not self._idle:
+            self._wake.set()
+        elif not self._flush_due:
+            self._flush_due = True
+            self._outbox.later(self._flush_now)
         if len(self._out) >= MAX_PENDING_FRAMES:
             self._room.clear()
+
+    def _flush_now(self) -> None:
+        """From the outbox: write what is queued if the socket takes it at once, else wake
+        the sender, which waits until it can."""
+        self._flush_due = False
+        if not self._out or self._closed:
+            return
+        if self._idle and self._socket.write_now(list(self._out)):
+            self._take_out()
+            if self._window.want() <= 0:
+                return
+        self._wake.set()  # the sender writes, or reads the queue into the window
 
     async def run(self) -> None:
         await self._socket.accept()
@@ -194,7 +215,8 @@ class Connection:
             self._push(frames.acked(ref) if failure is None else frames.error(ref, failure))
 
         self._relay.writer.submit_ack(self._principal.mailbox_id, ids, answer)
-        self._wake.set()
+        if self._window.want() > 0:
+            self._wake.set()  # room in the window for envelopes waiting in the queue
 
     async def _authenticate(self, frame: frames.AuthFrame) -> bool:
         if self._principal is not None:
@@ -218,26 +240,32 @@ class Connection:
         self._window.mark_dirty()
         return True
 
-    async def _flush(self) -> None:
+    def _take_out(self) -> list[str]:
+        """Everything queued, removed from the queue; the reader may go on."""
         texts = list(self._out)
         self._out.clear()
-        await self._socket.send_texts(texts)
+        self._room.set()
+        return texts
+
+    async def _flush(self) -> None:
+        await self._socket.send_texts(self._take_out())
 
     async def _send_loop(self) -> None:
         while not self._closed:
             if self._out:
                 # Everything queued goes out together: one write for a whole group commit's
                 # answers to this connection.
-                texts = list(self._out)
-                self._out.clear()
-                self._room.set()
-                await self._socket.send_texts(texts)
+                await self._socket.send_texts(self._take_out())
                 continue
             if self._principal is not None and self._window.want() > 0:
                 await self._read_queue(self._principal.mailbox_id)
                 continue
             self._wake.clear()
-            await self._wake.wait()
+            self._idle = True
+            try:
+                await self._wake.wait()
+            finally:
+                self._idle = False
 
     async def _read_queue(self, mailbox_id: bytes) -> None:
         plan = self._window.read_plan()

@@ -21,10 +21,18 @@ WS_PATH = "/v1/ws"
 class RawSocket:
     """The operations ws/connection.py needs, over ASGI ``receive`` and ``send``."""
 
-    def __init__(self, receive: Receive, send: Send, *, send_many: bool = False) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        send: Send,
+        *,
+        send_many: bool = False,
+        write_now: Callable[[list[str]], bool] | None = None,
+    ) -> None:
         self.receive = receive
         self._send = send
         self._send_many = send_many
+        self._write_now = write_now
 
     async def accept(self) -> None:
         await self.receive()  # websocket.connect
@@ -37,6 +45,10 @@ class RawSocket:
             return
         for text in texts:
             await self._send({"type": "websocket.send", "text": text})
+
+    def write_now(self, texts: list[str]) -> bool:
+        """Write at once if the server allows it without waiting; False if nothing went."""
+        return self._write_now is not None and self._write_now(texts)
 
     async def close(self, code: int, reason: str = "") -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
@@ -51,7 +63,13 @@ class WebSocketRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
-            send_many = SEND_MANY in scope.get("extensions", {})
-            await self._handler(RawSocket(receive, send, send_many=send_many))
+            extension = (scope.get("extensions") or {}).get(SEND_MANY)
+            socket = RawSocket(
+                receive,
+                send,
+                send_many=extension is not None,
+                write_now=extension.get("write_now") if extension else None,
+            )
+            await self._handler(socket)
             return
         await self._app(scope, receive, send)
