@@ -9,7 +9,15 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from confide_server.store.batch import Plan, SendRequest, SendResult, plan_batch
+from confide_server.store.batch import (
+    AckRequest,
+    Conflict,
+    Lookup,
+    Plan,
+    SendRequest,
+    SendResult,
+    plan_batch,
+)
 from confide_server.store.batch_sqlite import SQLiteBatches, UsedKeys
 from confide_server.store.migrate import upgrade
 
@@ -96,3 +104,58 @@ def test_used_keys_are_forgotten_when_their_time_is_up() -> None:
     used.purge(NOW + 100)  # less than a minute since the last purge: nothing to do
     used.purge(NOW + 600)
     assert len(used) == 0
+
+
+@pytest.mark.parametrize("sends", [3, 100])  # one statement per table, and several
+def test_a_batch_is_written_whole_and_in_order_or_not_at_all(database: str, sends: int) -> None:
+    backend = SQLiteBatches(database)
+    requests = [
+        SendRequest(MAILBOX, CAPABILITY_HASH, b"%031d!" % n, b"body %d" % n, NOW + 600, print)
+        for n in range(sends)
+    ]
+    plan = backend.transaction(
+        [CAPABILITY_HASH], [], NOW, partial(plan_batch, requests, [], max_depth=1000)
+    )
+    db = sqlite3.connect(database)
+    bodies = [row[0] for row in db.execute("SELECT body FROM envelopes ORDER BY seq")]
+    assert bodies == [b"body %d" % n for n in range(sends)]
+    assert db.execute("SELECT count(*) FROM sent_log").fetchone() == (sends,)
+
+    # Acks delete only from the acker's own mailbox; a clash late in the batch (an envelope
+    # id already taken) undoes everything the batch wrote before it.
+    ids = [row[0] for row in plan.envelope_rows]
+
+    def clashing(lookup: Lookup) -> Plan:
+        again = plan_batch(
+            [
+                SendRequest(MAILBOX, CAPABILITY_HASH, b"%031d?" % n, b"x", NOW + 600, print)
+                for n in range(sends)
+            ],
+            [],
+            lookup,
+            max_depth=1000,
+        )
+        last = again.envelope_rows[-1]
+        again.envelope_rows[-1] = (ids[0], *last[1:])
+        again.delete_rows = [(MAILBOX, ids[1])]
+        return again
+
+    with pytest.raises(Conflict):
+        backend.transaction([CAPABILITY_HASH], [], NOW, clashing)
+    assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (sends,)
+    assert db.execute("SELECT count(*) FROM sent_log").fetchone() == (sends,)
+    retry = SendRequest(MAILBOX, CAPABILITY_HASH, b"%031d?" % 0, b"x", NOW + 600, print)
+    redone = backend.transaction(
+        [CAPABILITY_HASH], [retry.dedupe_key], NOW, partial(plan_batch, [retry], [], max_depth=1000)
+    )
+    assert redone.outcomes[0][1] == SendResult(redone.envelope_rows[0][0], duplicate=False)
+
+    acks = plan_batch([], [AckRequest(os.urandom(16), ids[:1], print)], Lookup(), max_depth=1)
+    backend.transaction([], [], NOW, lambda _lookup: acks)  # someone else's mailbox
+    acks = plan_batch([], [AckRequest(MAILBOX, ids[:2], print)], Lookup(), max_depth=1)
+    backend.transaction([], [], NOW, lambda _lookup: acks)
+    left = {row[0] for row in db.execute("SELECT id FROM envelopes")}
+    assert ids[0] not in left and ids[1] not in left and ids[2] in left
+    assert len(left) == sends - 1  # one more (the retry), two acked
+    backend.close_now()
+    db.close()
