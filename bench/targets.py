@@ -17,7 +17,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,21 +116,29 @@ def _run_reference(kind: str, db: str) -> Iterator[Target]:
 
 
 @contextmanager
-def relay(store: str) -> Iterator[Target]:
-    """`confide serve` as a user runs it, on a fresh SQLite file or PostgreSQL database."""
+def relay(store: str, source: Path | None = None, name: str = "") -> Iterator[Target]:
+    """`confide serve` as a user runs it, on a fresh SQLite file or PostgreSQL database.
+
+    ``source``, a checkout of this repository, runs that checkout's server package (its
+    server/src first on PYTHONPATH, its migrations with it) instead of the installed one:
+    bench/compare.py measures two versions of the relay side by side that way.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="confide-bench-relay-"))
     try:
-        if store == "postgres":
-            with fresh_postgres() as db:
+        with ExitStack() as stack:
+            url = ""
+            if store == "postgres":
+                db = stack.enter_context(fresh_postgres())
                 url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
-                yield from _run_relay(store, relay_env(workdir, url))
-        else:
-            yield from _run_relay(store, relay_env(workdir))
+            env = relay_env(workdir, url)
+            if source is not None:
+                env["PYTHONPATH"] = str(source.resolve() / "server" / "src")
+            yield from _run_relay(name or f"relay-{store}", env)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_relay(store: str, env: dict[str, str]) -> Iterator[Target]:
+def _run_relay(name: str, env: dict[str, str]) -> Iterator[Target]:
     admin_code = bootstrap_admin_code(env)
     port = free_port()
     confide = Path(sys.executable).with_name("confide")
@@ -138,7 +146,7 @@ def _run_relay(store: str, env: dict[str, str]) -> Iterator[Target]:
     server = ServerProcess(argv, port, env)
     server.start(ready_path="/readyz")
     try:
-        target = Target(f"relay-{store}", server, "relay")
+        target = Target(name, server, "relay")
         target.admin_code = admin_code
         yield target
     finally:

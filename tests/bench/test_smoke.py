@@ -49,3 +49,36 @@ def test_smoke_run_counts_add_up() -> None:
     assert backlog["counts"]["fill"]["accepted"] == backlog["envelopes"]
     idle = results["idle"]["relay-sqlite"]
     assert idle["held_open"] == idle["connections"]
+
+
+@pytest.mark.slow
+def test_compare_runs_a_variant_beside_this_checkout() -> None:
+    """bench/compare.py with this checkout as its own variant: both relays and the reference
+    are measured in each round and every envelope is counted."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "compare.py"),
+            *("--variant", f"same={ROOT}", "--rounds", "1", "--pairs", "2", "--count", "300"),
+            *("--seconds", "3", "--open-seconds", "0.5", "--load", "0.05"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    path = Path(done.stdout.rsplit("results: ", 1)[1].split()[0])
+    record = json.loads(path.read_text())
+    names = ["reference-sqlite", "relay-sqlite-here", "relay-sqlite-same"]
+    assert [row["name"] for row in record["summary"]] == names
+    (only,) = record["rounds"]
+    for phase in ("peak", "open"):
+        assert sorted(only[phase]) == sorted(names)
+        for run in only[phase].values():
+            counts = run["counts"]
+            assert counts["sent"] > 0
+            assert counts["sent"] == counts["accepted"] == counts["delivered"]
+            assert counts["delivered"] == counts["acknowledged"]
+            assert counts["duplicates"] == counts["unexpected"] == counts["rejected"] == 0
