@@ -17,6 +17,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def assert_counts_add_up(counts: dict[str, int]) -> None:
+    """Every envelope sent was accepted, delivered and acknowledged exactly once."""
+    assert counts["sent"] > 0
+    assert counts["sent"] == counts["accepted"] == counts["delivered"]
+    assert counts["delivered"] == counts["acknowledged"]
+    assert counts["duplicates"] == counts["unexpected"] == counts["rejected"] == 0
+
+
 @pytest.mark.slow
 def test_smoke_run_counts_add_up() -> None:
     done = subprocess.run(
@@ -39,11 +47,7 @@ def test_smoke_run_counts_add_up() -> None:
     }
     for row in measured:
         for run in row["runs"]:
-            counts = run["counts"]
-            assert counts["sent"] > 0
-            assert counts["sent"] == counts["accepted"] == counts["delivered"]
-            assert counts["delivered"] == counts["acknowledged"]
-            assert counts["duplicates"] == counts["unexpected"] == counts["rejected"] == 0
+            assert_counts_add_up(run["counts"])
     backlog = results["backlog"]["relay-sqlite"]
     assert backlog["counts"]["drain"]["delivered"] == backlog["envelopes"]
     assert backlog["counts"]["fill"]["accepted"] == backlog["envelopes"]
@@ -77,8 +81,4 @@ def test_compare_runs_a_variant_beside_this_checkout() -> None:
     for phase in ("peak", "open"):
         assert sorted(only[phase]) == sorted(names)
         for run in only[phase].values():
-            counts = run["counts"]
-            assert counts["sent"] > 0
-            assert counts["sent"] == counts["accepted"] == counts["delivered"]
-            assert counts["delivered"] == counts["acknowledged"]
-            assert counts["duplicates"] == counts["unexpected"] == counts["rejected"] == 0
+            assert_counts_add_up(run["counts"])
