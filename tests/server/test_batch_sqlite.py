@@ -1,14 +1,19 @@
-"""SQLite's batch backend: idempotency keys in memory, durable in sent_log across restarts."""
+"""SQLite's batch backend: idempotency keys in memory, durable in sent_log across restarts;
+commits on the loop, synced on the writer's thread, answered only then."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
+from confide_server.errors import RelayError, Unavailable
+from confide_server.store import batch_sqlite
 from confide_server.store.batch import (
     AckRequest,
     Conflict,
@@ -19,11 +24,15 @@ from confide_server.store.batch import (
     plan_batch,
 )
 from confide_server.store.batch_sqlite import SQLiteBatches, UsedKeys
+from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
+from confide_server.store.writer import Writer
 
 NOW = 1_800_000_000
 MAILBOX = os.urandom(16)
 CAPABILITY_HASH = hashlib.sha256(b"capability").digest()
+
+Durable = Callable[[BaseException | None], None]
 
 
 @pytest.fixture
@@ -159,3 +168,154 @@ def test_a_batch_is_written_whole_and_in_order_or_not_at_all(database: str, send
     assert len(left) == sends - 1  # one more (the retry), two acked
     backend.close_now()
     db.close()
+
+
+def test_a_commit_is_answered_only_after_the_wal_is_synced(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's COMMIT only writes the WAL; when_durable syncs it, on the thread, before
+    calling back on the loop, and one sync covers every commit made before it started."""
+    synced: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(batch_sqlite.os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
+
+    async def run() -> list[object]:
+        backend = SQLiteBatches(database)
+        backend.transaction([], [], NOW, lambda _lookup: Plan())  # connects; synced at once
+        assert len(synced) == 1
+        db = backend._db
+        assert db is not None
+        assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        answers: list[object] = []
+        for n in range(2):
+            request = SendRequest(MAILBOX, CAPABILITY_HASH, b"%032d" % n, b"b", NOW + 600, print)
+            await backend.apply(
+                [CAPABILITY_HASH], [], NOW, partial(plan_batch, [request], [], max_depth=9)
+            )
+        assert len(synced) == 1  # committed, not yet synced
+        done = asyncio.get_running_loop().create_future()
+        backend.when_durable(answers.append)
+        backend.when_durable(lambda failure: (answers.append(failure), done.set_result(None)))
+        await done
+        await backend.close()
+        return answers
+
+    assert asyncio.run(run()) == [None, None]
+    assert len(synced) == 2  # the second flush found the first had covered both commits
+    db = sqlite3.connect(database)
+    assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (2,)
+
+
+def test_a_failed_sync_refuses_every_later_batch(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed fsync nothing written since can be promised durable (the kernel may
+    have dropped the pages): the backend refuses until the relay restarts."""
+
+    def broken_disk(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    async def run() -> tuple[BaseException | None, BaseException]:
+        backend = SQLiteBatches(database)
+        backend.transaction([], [], NOW, lambda _lookup: Plan())
+        monkeypatch.setattr(batch_sqlite.os, "fdatasync", broken_disk)
+        request = SendRequest(MAILBOX, CAPABILITY_HASH, b"f" * 32, b"b", NOW + 600, print)
+        await backend.apply(
+            [CAPABILITY_HASH], [], NOW, partial(plan_batch, [request], [], max_depth=9)
+        )
+        answer: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        backend.when_durable(answer.set_result)
+        failure = await answer
+        monkeypatch.undo()  # the disk is back, but what was lost is not known
+        with pytest.raises(Unavailable) as refused:
+            await backend.apply([], [], NOW, lambda _lookup: Plan())
+        await backend.close()
+        return failure, refused.value
+
+    failure, refused = asyncio.run(run())
+    assert isinstance(failure, OSError) and failure.errno == 5
+    assert "restart" in str(refused)
+
+
+def test_the_wal_is_checkpointed_by_the_thread(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_sqlite, "CHECKPOINT_EVERY", 3)
+    backend = SQLiteBatches(database)
+    for n in range(7):
+        send(backend, b"%032d" % n)
+    assert backend._wal.checkpoints == 2  # after the third and the sixth sync
+    # The database file alone (immutable: the WAL is not read) holds six of the seven.
+    alone = sqlite3.connect(f"file:{database}?immutable=1", uri=True)
+    assert alone.execute("SELECT count(*) FROM sent_log").fetchone() == (6,)
+    alone.close()
+    backend.close_now()
+
+
+def test_the_wal_file_is_reopened_when_sqlite_replaced_it(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.db")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (x)")
+    wal = batch_sqlite.WalFile(path)
+    wal.sync()
+    first = wal._fd
+    db.close()  # the last connection: SQLite checkpoints and deletes the WAL
+    assert not os.path.exists(path + "-wal")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO t VALUES (1)")
+    wal.sync()
+    assert wal._fd is not None and os.fstat(wal._fd).st_ino == os.stat(path + "-wal").st_ino
+    assert first is not None
+    wal.close()
+    db.close()
+
+
+def test_answers_wait_for_the_sync_and_the_next_batch_waits_for_the_answers(
+    database: str,
+) -> None:
+    """With the sync held back, a committed batch stays unanswered and the writer does not
+    start the next one; released, the answers come in order, then the next batch is written
+    (as one, with everything that queued meanwhile). A failed sync refuses its batch."""
+
+    async def run() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{database}")
+        writer = Writer(engine, lambda: NOW, max_batch=100, max_queue_depth=100, on_commit=print)
+        backend = writer._backend
+        held: list[Durable] = []
+        asked = asyncio.Event()
+
+        def hold(callback: Durable) -> None:
+            held.append(callback)
+            asked.set()
+
+        backend.when_durable = hold  # type: ignore[method-assign]
+        batches: list[int] = []
+        writer._on_batch = batches.append
+        writer.start()
+        answers: list[object] = []
+
+        def submit(n: int) -> None:
+            writer.submit_send(
+                MAILBOX, CAPABILITY_HASH, b"%032d" % n, b"b", NOW + 60, answers.append
+            )
+
+        submit(0)
+        await asked.wait()
+        asked.clear()
+        for n in (1, 2, 3):
+            submit(n)
+        await asyncio.sleep(0.05)
+        assert answers == [] and len(held) == 1 and writer.pending() == 3
+        held.pop()(None)
+        await asked.wait()
+        assert [type(a) for a in answers] == [SendResult] and writer.pending() == 0
+        held.pop()(OSError(5, "Input/output error"))
+        assert batches == [1, 3]
+        assert len(answers) == 4 and all(isinstance(a, RelayError) for a in answers[1:])
+        backend.when_durable = lambda callback: callback(None)  # type: ignore[method-assign]
+        await writer.close()
+        await engine.dispose()
+
+    asyncio.run(run())

@@ -123,6 +123,10 @@ class PostgresBatches:
             self._depths[mailbox_id] = (counted_at, depth)
         return result
 
+    def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
+        """A batch is durable when its COMMIT returns: at once."""
+        callback(None)
+
     async def _queue_depths(self, driver: Any, mailboxes: set[bytes]) -> dict[bytes, int]:
         """Each mailbox's queue depth: counted if the last count is older than DEPTH_MAX_AGE."""
         clock = time.monotonic()

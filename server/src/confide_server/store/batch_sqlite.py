@@ -1,16 +1,18 @@
-"""The writer's SQLite backend: a whole group commit in one call on the writer's own thread.
+"""The writer's SQLite backend: a group commit written on the event loop, synced on a thread.
 
 Going through SQLAlchemy and aiosqlite costs a hop between the event loop and the driver's
 thread for every statement, and the Python of both layers for each one; a batch took seven
-such hops. Here the writer's thread (store/writer.py) keeps one plain ``sqlite3`` connection
-and runs the whole transaction (lookup, decisions, inserts, deletes, commit) as one
-function. The sqlite3 module lets go of the interpreter lock around every step of every
-statement (each row read is a step), and while the event loop is busy, taking it back waits
-for the loop to be made to let go (see ``sys.setswitchinterval`` in cli.py); so a batch
-takes as few steps as it can: the lookup returns one row, and rows are written many to a
-statement. The connection gets the engine's pragmas (WAL, synchronous=FULL, secure_delete,
-busy timeout), so "accepted" still means durable. ``transaction`` and ``close_now`` block
-and run on that thread (tests call them directly).
+such hops. Here the writer keeps one plain ``sqlite3`` connection. A batch's statements
+(lookup, inserts, deletes) and its COMMIT run on the event loop; the COMMIT only writes the
+WAL (``synchronous=NORMAL``), and the writer's own thread then syncs the WAL file
+(fdatasync, which is all that ``synchronous=FULL`` adds in WAL mode) before the batch is
+answered, so "accepted" still means durable. The thread also checkpoints the WAL into the
+database now and then, on a connection of its own, so that no checkpoint runs on the loop.
+The sqlite3 module lets go of the interpreter lock around every step of every statement
+(each row read is a step), and a thread taking it back while the loop is busy waits for the
+loop to be made to let go (see ``sys.setswitchinterval`` in cli.py); so a batch takes as
+few steps as it can: the lookup returns one row, and rows are written many to a statement.
+``transaction`` and ``close_now`` block (tests call them directly).
 
 Idempotency keys are looked up in memory, not in the database: an index on a random
 SHA-256 key puts each new key on a different page, so every message dirtied (and wrote to
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +37,18 @@ from functools import partial
 
 import orjson
 
+from confide_server.errors import Unavailable
 from confide_server.store.batch import Conflict, Lookup, Plan
 from confide_server.store.engine import sqlite_pragmas
 
 # SQLite refuses statements with more variables than its limit (32766 on current builds);
 # lookups go in chunks well below it.
 CHUNK = 512
+# The WAL is checkpointed into the database after this many syncs (SQLite's own automatic
+# checkpoint, at 1,000 pages, came about as often under load).
+CHECKPOINT_EVERY = 32
+
+log = logging.getLogger(__name__)
 
 # Rows are written many to a statement ("[rows]" stands for that many "(?, ...)" groups):
 # the sqlite3 module releases and retakes the GIL around every step, so executemany costs
@@ -144,16 +154,63 @@ class UsedKeys:
             self._keys.difference_update(self._by_expiry.pop(expires_at))
 
 
-class SQLiteBatches:
-    """One connection, used by the event loop and the writer's thread in turn.
+class WalFile:
+    """The database's write-ahead log, as the writer's thread syncs and checkpoints it."""
 
-    A batch's statements (lookup, inserts, deletes) run on the event loop, and only the
-    COMMIT, which waits for the disk, runs on the thread. The sqlite3 module lets go of the
-    interpreter lock around every step of every statement; run on the thread while the loop
-    was busy, each step waited for the lock to come back, and a batch took several times its
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wal = path + "-wal"
+        self._fd: int | None = None
+        self._checkpointer: sqlite3.Connection | None = None
+        self.checkpoints = 0
+
+    def sync(self) -> None:
+        """fsync the WAL file: every transaction committed to it so far becomes durable."""
+        fd = self._fd
+        if fd is None or os.fstat(fd).st_ino != os.stat(self._wal).st_ino:
+            # First use, or SQLite replaced the file (it deletes the WAL when the last
+            # connection closes, after checkpointing it into the database).
+            self.close_fd()
+            fd = self._fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
+        os.fdatasync(fd)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database without waiting for readers or the writer."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(self._path, isolation_level=None)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except sqlite3.Error:
+            log.warning("a WAL checkpoint failed; the next one tries again", exc_info=True)
+
+    def close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def close(self) -> None:
+        self.close_fd()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+
+
+class SQLiteBatches:
+    """One connection, used by the event loop and, when the database is busy, the thread.
+
+    Statements and COMMIT run on the event loop, and the thread syncs the WAL. With the
+    COMMIT on the thread too (synchronous=FULL), a batch cost two hops between the loop and
+    the thread and the wait for the interpreter lock after the disk; with the statements on
+    the thread as well, each step waited for the lock, and a batch took several times its
     own CPU time (10 ms where the work was 2). A batch never waits for the write lock on the
     loop: the connection's busy timeout is 0, and when another connection (the API, the
     sweeper) holds the lock, the whole batch runs on the thread, which may wait.
+
+    Other connections can read a batch between its COMMIT and the sync (a recipient that
+    connects then may be sent an envelope from its queue that a power failure in that
+    millisecond would undo; its sender was not yet told "accepted" and will send it again,
+    which the recipient's client discards as a repeat). Nothing is answered before the sync.
     """
 
     def __init__(self, path: str) -> None:
@@ -161,12 +218,18 @@ class SQLiteBatches:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
         self._used = UsedKeys()
+        self._wal = WalFile(path)
+        self._commits = 0  # COMMITs made on the writer's connection
+        self._synced = 0  # of which this many are known durable
+        self._since_checkpoint = 0
+        self._broken: OSError | None = None
 
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:
         """One batch: written on the event loop, committed on the thread (see the class)."""
-        loop = asyncio.get_running_loop()
+        if self._broken is not None:
+            raise Unavailable("storage could not make writes durable; restart the relay")
         db = self._db
         if db is not None:
             try:
@@ -175,11 +238,53 @@ class SQLiteBatches:
                 pass  # busy (or broken): the thread runs the batch, and waits or raises
             else:
                 result = self._in_transaction(db, hashes, keys, now, plan)
-                await loop.run_in_executor(self._thread, self._commit, db, result)
+                self._commit(db, result)
                 return result
-        return await loop.run_in_executor(
+        return await asyncio.get_running_loop().run_in_executor(
             self._thread, partial(self.transaction, hashes, keys, now, plan)
         )
+
+    def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
+        """Sync the WAL on the thread, then call back on the loop (see the class)."""
+        self._thread.submit(self._flush_then, asyncio.get_running_loop(), self._commits, callback)
+
+    def _flush_then(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        upto: int,
+        callback: Callable[[BaseException | None], None],
+    ) -> None:
+        failure: BaseException | None = None
+        try:
+            self._flush(upto)
+        except Exception as exc:
+            failure = exc
+        loop.call_soon_threadsafe(callback, failure)
+
+    def _flush(self, upto: int) -> None:
+        """On the thread: make every commit up to number ``upto`` durable, if not already.
+
+        One fsync covers every commit made before it started, so a flush asked for by a
+        batch that committed while the previous fsync ran often finds its work done.
+        """
+        if self._broken is not None:
+            raise self._broken
+        if self._synced >= upto:
+            return
+        covered = self._commits  # commits counted so far have written their WAL frames
+        try:
+            self._wal.sync()
+        except OSError as exc:
+            # After a failed fsync the kernel may have dropped the dirty pages; nothing
+            # written since can be promised durable, so the writer refuses from now on.
+            self._broken = exc
+            log.critical("fsync of the SQLite WAL failed; refusing writes until restart")
+            raise
+        self._synced = covered
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._since_checkpoint = 0
+            self._wal.checkpoint()
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.close_now)
@@ -196,6 +301,11 @@ class SQLiteBatches:
                 check_same_thread=False,
             )
             sqlite_pragmas(db, None)
+            # COMMIT only writes the WAL; _flush syncs it (which is all that synchronous=FULL
+            # adds in WAL mode) on the thread, and runs the checkpoints, so that a COMMIT on
+            # the event loop never waits for the disk.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint=0")
             db.execute(_NO_WAIT)
             used = UsedKeys()
             for key, expires_at in db.execute(_KEYS_IN_FORCE, (now, now)):
@@ -205,8 +315,11 @@ class SQLiteBatches:
 
     def close_now(self) -> None:
         if self._db is not None:
+            if self._broken is None:
+                self._flush(self._commits)
             self._db.close()
             self._db = None
+        self._wal.close()
 
     def transaction(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
@@ -223,6 +336,7 @@ class SQLiteBatches:
             db.execute(_NO_WAIT)
         result = self._in_transaction(db, hashes, keys, now, plan)
         self._commit(db, result)
+        self._flush(self._commits)
         return result
 
     def _in_transaction(
@@ -263,6 +377,7 @@ class SQLiteBatches:
         except BaseException:
             self._rollback(db)
             raise
+        self._commits += 1
         # Only now: keys of a batch that rolled back were never used.
         for key, expires_at in result.dedupe_rows:
             self._used.add(key, expires_at)

@@ -4,7 +4,8 @@ Every enqueue and acknowledgement on the hot path goes through ``Writer``. Reque
 an in-memory list while the previous transaction commits; the next transaction takes all of
 them at once (up to ``max_batch``). What a batch decides is in store/batch.py; how it reaches
 the database is the backend's (store/batch_sqlite.py, store/batch_postgres.py). A request's
-reply is called on the event loop only after the commit, so "accepted" means durable.
+reply is called on the event loop only once its commit is durable, so "accepted" means
+durable; the next batch is written after that.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ Planner = Callable[[Lookup], Plan]
 
 class Backend(Protocol):
     async def apply(self, hashes: list[bytes], keys: list[bytes], now: int, plan: Planner) -> Plan:
-        """Run one batch; may raise Conflict, after which the batch is tried again."""
+        """Run and commit one batch; may raise Conflict, after which the batch is tried again.
+
+        The commit may not be durable yet when this returns: see ``when_durable``."""
+
+    def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
+        """Call ``callback`` on the event loop once every batch committed so far is durable
+        (with None), or could not be made durable (with the error); callbacks come in the
+        order they were asked for."""
 
     async def close(self) -> None: ...
 
@@ -83,6 +91,9 @@ class Writer:
         # A plain list and one wake-up future, not an asyncio.Queue: a queue costs a method
         # call and a waiter check per request on both ends, where a batch needs one of each.
         self._pending: list[Request] = []
+        # A batch committed but not yet answered because it is not yet durable (SQLite syncs
+        # its WAL on a thread after a COMMIT made on the loop; see batch_sqlite.py).
+        self._unsettled = False
         self._wakeup: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -157,8 +168,11 @@ class Writer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._pending:
-                if self._closing:
+            # The next batch is written once the last one is durable and answered. Writing it
+            # while the last one's sync ran was measured: it made many small batches, each
+            # waiting for the sync before its own, and doubled the latency at half load.
+            if not self._pending or self._unsettled:
+                if self._closing and not self._pending and not self._unsettled:
                     return
                 self._wakeup = loop.create_future()
                 await self._wakeup
@@ -166,7 +180,20 @@ class Writer:
                 continue
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
-            self._finish(await self._commit(batch), batch)
+            plan = await self._commit(batch)
+            # A refused batch is answered through the same channel, in its turn.
+            self._unsettled = True
+            self._backend.when_durable(partial(self._settled, plan, batch))
+
+    def _settled(
+        self, plan: Plan | None, batch: list[Request], failure: BaseException | None
+    ) -> None:
+        self._unsettled = False
+        self._wake()
+        if failure is not None:
+            log.error("a committed batch could not be made durable", exc_info=failure)
+            plan = None
+        self._finish(plan, batch)
 
     async def _commit(self, batch: list[Request]) -> Plan | None:
         hashes, keys, planner = self._prepare(batch)
