@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import disk
 from coordinator import measure
 from generator import raise_fd_limit
 from targets import Target, reference, relay
@@ -45,6 +46,7 @@ def _variant(text: str) -> tuple[str, Path]:
 def _measure(target: Target, args: argparse.Namespace, rate: float) -> dict[str, Any]:
     closed = rate == 0.0
     seconds = args.seconds if closed else args.open_seconds
+    disk_before = disk.sync_ms()
     m = measure(
         target.name,
         target.server,
@@ -59,6 +61,7 @@ def _measure(target: Target, args: argparse.Namespace, rate: float) -> dict[str,
     )
     row = m.as_dict()
     row["problems"] = m.problems()
+    row["disk_sync_ms"] = disk_before
     return row
 
 
@@ -77,6 +80,8 @@ def run_rounds(targets: list[Target], args: argparse.Namespace) -> list[dict[str
             + ", ".join(f"{k} {v['msgs_per_s']:.0f}/s" for k, v in peaks.items())
             + f"; open at {rate:.0f}/s p50 "
             + ", ".join(f"{k} {v['p50_ms']:.1f}" for k, v in opens.items())
+            + "; disk sync ms "
+            + ", ".join(f"{v['disk_sync_ms']:.1f}" for v in [*peaks.values(), *opens.values()])
         )
     return rounds
 

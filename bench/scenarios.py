@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+import disk
 from coordinator import Measurement, idle_memory, measure
 from plan import Plan
 from targets import Target
@@ -50,6 +51,7 @@ def _repeat(target: Target, plan: Plan, repeats: int = 0, **load: Any) -> list[M
 
 def peak(target: Target, plan: Plan, size: int) -> dict[str, Any]:
     """Closed loop: every sender keeps `window` envelopes in flight; repeated, median kept."""
+    before = disk.sync_ms()
     runs = _repeat(
         target,
         plan,
@@ -58,7 +60,9 @@ def peak(target: Target, plan: Plan, size: int) -> dict[str, Any]:
         envelope_size=size,
         window=plan.window,
     )
-    return summarise(f"{target.name} {size} B", runs)
+    summary = summarise(f"{target.name} {size} B", runs)
+    summary["disk_sync_ms"] = {"before": before, "after": disk.sync_ms()}
+    return summary
 
 
 def latency(
@@ -70,6 +74,7 @@ def latency(
     once (not `repeats` times) and marked saturated: its latency is the queue's length.
     """
     saturated = rate > own_peak
+    before = disk.sync_ms()
     runs = _repeat(
         target,
         plan,
@@ -81,6 +86,7 @@ def latency(
     )
     summary = summarise(f"{target.name} open {load:.0%}", runs)
     summary.update(load=load, offered_rate=round(rate, 1), saturated=saturated)
+    summary["disk_sync_ms"] = {"before": before, "after": disk.sync_ms()}
     return summary
 
 

@@ -48,6 +48,8 @@ def test_smoke_run_counts_add_up() -> None:
     for row in measured:
         for run in row["runs"]:
             assert_counts_add_up(run["counts"])
+        # The disk's sync time at the start and end of each figure (bench/disk.py).
+        assert row["disk_sync_ms"]["before"] > 0 and row["disk_sync_ms"]["after"] > 0
     backlog = results["backlog"]["relay-sqlite"]
     assert backlog["counts"]["drain"]["delivered"] == backlog["envelopes"]
     assert backlog["counts"]["fill"]["accepted"] == backlog["envelopes"]
@@ -82,3 +84,4 @@ def test_compare_runs_a_variant_beside_this_checkout() -> None:
         assert sorted(only[phase]) == sorted(names)
         for run in only[phase].values():
             assert_counts_add_up(run["counts"])
+            assert run["disk_sync_ms"] > 0
