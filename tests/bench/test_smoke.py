@@ -25,10 +25,10 @@ def assert_counts_add_up(counts: dict[str, int]) -> None:
     assert counts["duplicates"] == counts["unexpected"] == counts["rejected"] == 0
 
 
-@pytest.mark.slow
-def test_smoke_run_counts_add_up() -> None:
+def run_bench(script: str, *args: str) -> str:
+    """Runs bench/<script> with ``args``; returns its output once it has exited with 0."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -36,6 +36,12 @@ def test_smoke_run_counts_add_up() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_smoke_run_counts_add_up() -> None:
+    run_bench("run.py", "--smoke")
     results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
     assert results["mode"] == "smoke"
     assert results["problems"] == []
@@ -61,21 +67,12 @@ def test_smoke_run_counts_add_up() -> None:
 def test_compare_runs_a_variant_beside_this_checkout() -> None:
     """bench/compare.py with this checkout as its own variant: both relays and the reference
     are measured in each round and every envelope is counted."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "compare.py"),
-            *("--variant", f"same={ROOT}", "--rounds", "1", "--pairs", "2", "--count", "300"),
-            *("--seconds", "3", "--open-seconds", "0.5", "--load", "0.05"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    out = run_bench(
+        "compare.py",
+        *("--variant", f"same={ROOT}", "--rounds", "1", "--pairs", "2", "--count", "300"),
+        *("--seconds", "3", "--open-seconds", "0.5", "--load", "0.05"),
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    path = Path(done.stdout.rsplit("results: ", 1)[1].split()[0])
+    path = Path(out.rsplit("results: ", 1)[1].split()[0])
     record = json.loads(path.read_text())
     names = ["reference-sqlite", "relay-sqlite-here", "relay-sqlite-same"]
     assert [row["name"] for row in record["summary"]] == names

@@ -24,7 +24,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
         return
-    socket = RawSocket(receive, send, send_many=SEND_MANY in scope["extensions"])
+    socket = RawSocket.from_scope(scope, receive, send)
     await socket.accept()
     await socket.send_texts(["batched" if SEND_MANY in scope["extensions"] else "one by one"])
     await socket.send_texts(TEXTS)
@@ -49,8 +49,7 @@ async def writing_now(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
         return
-    extension = scope["extensions"].get(SEND_MANY) or {}
-    socket = RawSocket(receive, send, write_now=extension.get("write_now"))
+    socket = RawSocket.from_scope(scope, receive, send)
     before_accept = socket.write_now(["too early"])
     await socket.accept()
     written = socket.write_now(TEXTS)

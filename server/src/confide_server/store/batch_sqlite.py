@@ -355,9 +355,10 @@ class SQLiteBatches:
                 (found,) = db.execute(
                     _expand(_LIVE_CAPABILITIES, len(chunk)), (*chunk, now)
                 ).fetchone()
-                for secret_hash, mailbox_id, queued in orjson.loads(found):
-                    lookup.valid[bytes.fromhex(secret_hash)] = bytes.fromhex(mailbox_id)
-                    lookup.depth[bytes.fromhex(mailbox_id)] = queued
+                for secret_hash, mailbox_hex, queued in orjson.loads(found):
+                    mailbox_id = bytes.fromhex(mailbox_hex)
+                    lookup.valid[bytes.fromhex(secret_hash)] = mailbox_id
+                    lookup.depth[mailbox_id] = queued
             lookup.seen.update(key for key in keys if key in used)
             result = plan(lookup)
             _write(db, _INSERT_SENT, 2, result.dedupe_rows)

@@ -34,6 +34,14 @@ class RawSocket:
         self._send_many = send_many
         self._write_now = write_now
 
+    @classmethod
+    def from_scope(cls, scope: Scope, receive: Receive, send: Send) -> RawSocket:
+        """A socket using the server's ``send_many`` extension (ws/protocol.py) if offered."""
+        extension = (scope.get("extensions") or {}).get(SEND_MANY)
+        if extension is None:
+            return cls(receive, send)
+        return cls(receive, send, send_many=True, write_now=extension.get("write_now"))
+
     async def accept(self) -> None:
         await self.receive()  # websocket.connect
         await self._send({"type": "websocket.accept"})
@@ -63,13 +71,6 @@ class WebSocketRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
-            extension = (scope.get("extensions") or {}).get(SEND_MANY)
-            socket = RawSocket(
-                receive,
-                send,
-                send_many=extension is not None,
-                write_now=extension.get("write_now") if extension else None,
-            )
-            await self._handler(socket)
+            await self._handler(RawSocket.from_scope(scope, receive, send))
             return
         await self._app(scope, receive, send)
