@@ -242,3 +242,57 @@ async def test_a_client_that_stops_reading_is_not_buffered_without_bound(
     assert len(connection._out) * len(body) <= budget
     await sender.close()
     stalled.transport.abort()
+
+
+async def test_frames_right_after_auth_wait_for_it(
+    live: LiveServer, live_client: httpx.AsyncClient, live_relay: Relay
+) -> None:
+    """auth is awaited, so the frames behind it in the same burst go through the read loop
+    after it, in order, and an ack among them is already authenticated."""
+    worker = await enrol(live_client, live_relay)
+    ws = await WsClient.open(live.ws)
+    await ws.put({"type": "auth", "token": worker.token})
+    await ws.put({"type": "ping", "ref": 1})
+    await ws.put({"type": "ack", "ids": [b64e(bytes(16))], "ref": 2})
+    await ws.put({"type": "ping", "ref": 3})
+    got = [await ws.get() for _ in range(4)]
+    assert got[0]["type"] == "ready"
+    assert got[1] == {"type": "pong", "ref": 1}
+    # "acked" waits for the deletion's commit, so the last pong may overtake it.
+    assert sorted(got[2:], key=lambda f: f["ref"]) == [
+        {"type": "acked", "ref": 2},
+        {"type": "pong", "ref": 3},
+    ]
+    await ws.close()
+
+
+async def test_a_flood_of_sends_is_held_back_and_every_one_answered(
+    live: LiveServer,
+    live_client: httpx.AsyncClient,
+    live_relay: Relay,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With small limits, the connection keeps refusing frames from the protocol and taking
+    them back through its read loop; none is lost, repeated or reordered."""
+    from confide_server.ws import connection
+
+    monkeypatch.setattr(connection, "MAX_UNANSWERED_SENDS", 4)
+    monkeypatch.setattr(connection, "MAX_PENDING_FRAMES", 4)
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    receiver = await WsClient.open(live.ws, worker.token)
+    sender = await WsClient.open(live.ws)
+    n = 300
+    for i in range(n):
+        await sender.send(worker.mailbox_id, cap, f"f{i}", b"f%d" % i, ref=i)
+    answers = [await sender.get() for _ in range(n)]
+    assert [a["ref"] for a in answers] == list(range(n))
+    assert all(a["type"] == "accepted" and a["duplicate"] is False for a in answers)
+    bodies = []
+    while len(bodies) < n:
+        frame = await receiver.get()
+        bodies.append(b64d(frame["body"]))
+        await receiver.put({"type": "ack", "ids": [frame["id"]]})
+    assert bodies == [b"f%d" % i for i in range(n)]
+    await sender.close()
+    await receiver.close()

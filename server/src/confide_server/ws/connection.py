@@ -1,8 +1,12 @@
 """The socket adapter: moves frames between one WebSocket and the relay, and nothing else.
 
-Parsing lives in ws/frames.py and flow control in ws/window.py. Two tasks per connection:
-this reader, and a sender that writes queued frames and, when the window has room and the
-queue may hold more, reads the mailbox's queue from the database. While the sender is idle,
+Parsing lives in ws/frames.py and flow control in ws/window.py. Under ``confide serve`` the
+protocol hands each received text frame straight to ``_on_frame`` (ws/protocol.py), which
+acts on it at once; a frame it must await (``auth``), one it cannot understand, or any frame
+while the connection has no room for more work goes through the reader task instead, in
+order, and the reader hands the protocol back to ``_on_frame`` once it has caught up. A
+second task, the sender, writes queued frames and, when the window has room and the queue
+may hold more, reads the mailbox's queue from the database. While the sender is idle,
 frames queued by a commit's answers are written by the relay's outbox (ws/outbox.py)
 instead of waking it. Reading from the socket pauses while too many answers wait to be
 written, so a client that sends without reading is slowed by TCP instead of growing our
@@ -56,6 +60,7 @@ class Connection:
         self._token_key: bytes | None = None
         self._closed = False
         self._bad_frames = 0
+        self._broken = False  # acting on a frame raised: the connection ends
         self._close_code = 1000
         self._close_reason = ""
 
@@ -128,19 +133,49 @@ class Connection:
             self._relay.close_connection(self._token_key)
 
     async def _read_loop(self) -> None:
+        """Frames the protocol could not pass to ``_on_frame``, then that again (see there)."""
         while not self._closed:
             if not self._room.is_set():
                 await self._room.wait()
             if not self._send_room.is_set():
                 await self._send_room.wait()
+            self._socket.go_direct(self._on_frame)
             message = await self._socket.receive()
-            if message["type"] == "websocket.disconnect":
+            if message["type"] == "websocket.disconnect" or self._broken:
                 return
             data = message.get("text")
             if data is None:
                 data = message.get("bytes") or b""
             if not await self._handle(data):
                 return
+
+    def _on_frame(self, data: bytes) -> bool:
+        """One text frame, straight from the protocol (ws/protocol.py): True if acted on.
+
+        False leaves the frame, and every one after it, to ``_read_loop``: a frame that
+        needs awaiting (``auth``), one that is not understood (the read loop answers it and
+        counts it), or any frame while this connection has no room for more work.
+        """
+        if self._closed or not self._room.is_set() or not self._send_room.is_set():
+            return False
+        try:
+            frame = frames.parse(
+                data, max_frame_bytes=self._max_frame, max_envelope_bytes=self._max_envelope
+            )
+        except InvalidInput:
+            return False
+        if isinstance(frame, frames.AuthFrame):
+            return False
+        try:
+            self._act(frame)
+        except Exception:
+            # Never into the protocol's data_received: end the connection as the read loop
+            # would have, with the frame (already acted on, in part) not acted on again.
+            log.exception("acting on a frame failed")
+            self._broken = True
+            self._close_code, self._close_reason = 1011, "internal error"
+            return False
+        return True
 
     async def _handle(self, data: str | bytes) -> bool:
         """Act on one frame; False ends the connection."""
@@ -158,15 +193,18 @@ class Connection:
             if self._bad_frames > MAX_BAD_FRAMES:
                 return self._fail(InvalidInput("too many invalid frames"))
             return True
+        if isinstance(frame, frames.AuthFrame):
+            return await self._authenticate(frame)
+        self._act(frame)
+        return True
+
+    def _act(self, frame: frames.SendFrame | frames.AckFrame | frames.PingFrame) -> None:
         if isinstance(frame, frames.SendFrame):
             self._send(frame)
         elif isinstance(frame, frames.AckFrame):
             self._ack(frame)
-        elif isinstance(frame, frames.AuthFrame):
-            return await self._authenticate(frame)
         else:
             self._push(frames.pong(frame.ref))
-        return True
 
     def _fail(self, exc: RelayError) -> bool:
         self._close_code, self._close_reason = exc.close_code, exc.detail[:120]

@@ -1,4 +1,5 @@
-"""uvicorn's sans-io WebSocket protocol with one addition: several text frames in one write.
+"""uvicorn's sans-io WebSocket protocol with two additions: several text frames in one write,
+and text frames handed straight to the application.
 
 A group commit answers many sends at once, so a connection often has several frames queued
 (``accepted`` for each of a sender's envelopes, ``envelope`` and ``acked`` for a
@@ -12,6 +13,18 @@ ws/outbox.py can write from the event loop without a task of its own. ``confide 
 runs uvicorn with this class; under any other server the relay sends frame by frame
 (ws/socket.py).
 
+The same entry holds ``go_direct(sink) -> bool``, for the other direction. Through plain
+ASGI every received frame is put on a queue, reading from the socket is paused until the
+application's task wakes up and takes it, and then resumed: a queue, a task switch and two
+changes to the loop's poller per frame, which cost more than acting on most frames. After
+``go_direct(sink)`` each text frame is instead passed to ``sink(data)`` as it is parsed, on
+the event loop, and reading is not paused. The sink returns True if it acted on the frame;
+False means "not now" (a frame it must await, or no room for more work): the frame, and
+every frame after it, then goes through the queue as before, until the application calls
+``go_direct`` again, which it may only do once it has taken everything queued (the call
+returns False otherwise), so frames are always handled in the order they came. Binary
+frames always go through the queue. ``websocket.disconnect`` still comes from ``receive``.
+
 It relies on the attributes of uvicorn's ``WebSocketsSansIOProtocol`` (``conn``,
 ``transport``, ``writable``), which the pinned uvicorn has; tests/server/test_protocol.py
 runs it through a real uvicorn.
@@ -19,6 +32,7 @@ runs it through a real uvicorn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -28,13 +42,42 @@ from websockets.http11 import Request
 
 SEND_MANY = "confide.websocket.send_many"
 
+# Acts on one received text frame (its UTF-8 bytes, not yet checked); False: "queue it".
+Sink = Callable[[bytes], bool]
+
 
 class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
+    _sink: Sink | None = None
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:
-            scope["extensions"][SEND_MANY] = {"write_now": self.write_now}
+            scope["extensions"][SEND_MANY] = {
+                "write_now": self.write_now,
+                "go_direct": self.go_direct,
+            }
+
+    def go_direct(self, sink: Sink) -> bool:
+        """Pass text frames to ``sink`` from now on, if nothing is left in the queue."""
+        if not self.queue.empty() or self.close_sent or self.disconnected:
+            return False
+        self._sink = sink
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        return True
+
+    def send_receive_event_to_app(self) -> None:
+        sink = self._sink
+        if sink is not None:
+            if self.curr_msg_data_type == "text" and not self.close_sent:
+                data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+                if sink(data):
+                    self.frames = []
+                    return
+            self._sink = None  # this frame and all after it wait in the queue, in order
+        super().send_receive_event_to_app()
 
     def write_now(self, texts: list[str]) -> bool:
         """Frame and write ``texts`` if that needs no waiting; False if nothing was written."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from confide_server.ws.protocol import SEND_MANY
+from confide_server.ws.protocol import SEND_MANY, Sink
 
 WS_PATH = "/v1/ws"
 
@@ -28,11 +28,13 @@ class RawSocket:
         *,
         send_many: bool = False,
         write_now: Callable[[list[str]], bool] | None = None,
+        go_direct: Callable[[Sink], bool] | None = None,
     ) -> None:
         self.receive = receive
         self._send = send
         self._send_many = send_many
         self._write_now = write_now
+        self._go_direct = go_direct
 
     @classmethod
     def from_scope(cls, scope: Scope, receive: Receive, send: Send) -> RawSocket:
@@ -40,7 +42,13 @@ class RawSocket:
         extension = (scope.get("extensions") or {}).get(SEND_MANY)
         if extension is None:
             return cls(receive, send)
-        return cls(receive, send, send_many=True, write_now=extension.get("write_now"))
+        return cls(
+            receive,
+            send,
+            send_many=True,
+            write_now=extension.get("write_now"),
+            go_direct=extension.get("go_direct"),
+        )
 
     async def accept(self) -> None:
         await self.receive()  # websocket.connect
@@ -57,6 +65,11 @@ class RawSocket:
     def write_now(self, texts: list[str]) -> bool:
         """Write at once if the server allows it without waiting; False if nothing went."""
         return self._write_now is not None and self._write_now(texts)
+
+    def go_direct(self, sink: Sink) -> bool:
+        """Have text frames passed to ``sink`` as they arrive (ws/protocol.py), if the server
+        allows it and nothing received is still waiting to be read; False otherwise."""
+        return self._go_direct is not None and self._go_direct(sink)
 
     async def close(self, code: int, reason: str = "") -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
