@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
+from confide_server.ws import protocol
+from confide_server.ws.framing import take_text_frames
 from confide_server.ws.protocol import SEND_MANY
 from confide_server.ws.socket import RawSocket
 from websockets.asyncio.client import connect
+from websockets.frames import Frame, Opcode
 
 from .conftest import LiveServer
 
@@ -155,3 +159,67 @@ async def test_go_direct_is_refused_by_plain_uvicorn() -> None:
             assert await conn.recv() == "done"
     assert _frames_by_way(log) == ["queued a", "queued end"]
     assert set(log) - {"queued a", "queued end"} == {"go_direct False"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_frames_cut_anywhere_by_tcp_arrive_whole_and_in_order(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole text frames are read by ws/framing.py and everything else by the general
+    parser; however the bytes are cut, each frame arrives once, in order."""
+    taken: list[int] = []
+
+    def counting(data: bytes, max_size: int, sink: Any) -> int:
+        n = take_text_frames(data, max_size, sink)
+        taken.append(n)
+        return n
+
+    monkeypatch.setattr(protocol, "take_text_frames", counting)
+    log: list[str] = []
+    small = [f"t{i}" for i in range(30)]
+    texts = [
+        *small[:10],
+        "ping",
+        *small[10:20],
+        "b" * 200,
+        "fragment",
+        "binary",
+        *small[20:],
+        "c" * 70_000,
+        "d\u00e9",
+        "hold x",
+        "e",
+    ]
+    frames = []
+    for text in texts:
+        if text == "ping":
+            frames.append(Frame(Opcode.PING, b"keepalive"))
+        elif text == "fragment":
+            frames += [Frame(Opcode.TEXT, b"frag", fin=False), Frame(Opcode.CONT, b"ment")]
+        elif text == "binary":
+            frames.append(Frame(Opcode.BINARY, b"\x00bin"))
+        else:
+            frames.append(Frame(Opcode.TEXT, text.encode()))
+    serialized = [f.serialize(mask=True) for f in frames]
+    stream = b"".join(serialized)
+    # Cuts inside frames, and at half of the frames' ends (where TCP usually cuts).
+    rng = random.Random(seed)
+    ends = [sum(map(len, serialized[: i + 1])) for i in range(len(serialized) - 1)]
+    cuts = sorted(set(rng.sample(range(1, len(stream)), 40) + rng.sample(ends, len(ends) // 2)))
+    chunks = [stream[i:j] for i, j in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    async with (
+        LiveServer(direct_app(log), 1 << 17) as server,
+        connect(server.ws, compression=None) as conn,
+    ):
+        for chunk in chunks:
+            conn.transport.write(chunk)
+            await asyncio.sleep(0.002)
+        conn.transport.write(Frame(Opcode.TEXT, b"hold end").serialize(mask=True))
+        async with asyncio.timeout(10):
+            assert await conn.recv() == "done"
+    by_way = _frames_by_way(log)
+    expected = [t for t in texts if t != "ping"]
+    expected[expected.index("binary")] = "bytes b'\\x00bin'"
+    assert [entry.split(" ", 1)[1] for entry in by_way] == [*expected, "hold end"]
+    # The short frames were read both before and after the general parser had its turn.
+    assert sum(1 for n in taken if n) >= 2

@@ -25,9 +25,18 @@ every frame after it, then goes through the queue as before, until the applicati
 returns False otherwise), so frames are always handled in the order they came. Binary
 frames always go through the queue. ``websocket.disconnect`` still comes from ``receive``.
 
+While frames go to a sink, bytes that start with whole, final, masked text frames are read
+by ws/framing.py, and the general parser only sees what follows the last of them (control
+frames, fragments, binary or oversized frames, a frame cut in two by TCP, or the frame the
+sink refused); that is done only when the general parser holds no partial frame or message,
+so every byte is read by exactly one of the two, in order. Frames sent are framed by
+ws/framing.py too.
+
 It relies on the attributes of uvicorn's ``WebSocketsSansIOProtocol`` (``conn``,
-``transport``, ``writable``), which the pinned uvicorn has; tests/server/test_protocol.py
-runs it through a real uvicorn.
+``transport``, ``writable``, ``frames``) and of websockets' sans-io ``Protocol`` (``state``,
+``reader.buffer``, ``current_size``, ``max_message_size``), which the pinned versions have;
+tests/server/test_protocol.py runs it through a real uvicorn, and tests/server/
+test_framing.py checks ws/framing.py against websockets' own parser and serializer.
 """
 
 from __future__ import annotations
@@ -37,8 +46,10 @@ from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+from websockets.protocol import State
+
+from confide_server.ws.framing import take_text_frames, text_frames
 
 SEND_MANY = "confide.websocket.send_many"
 
@@ -67,6 +78,35 @@ class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
         return True
+
+    def data_received(self, data: bytes) -> None:
+        sink = self._sink
+        if sink is not None and self._at_frame_boundary():
+            limit = self.conn.max_message_size
+            taken = take_text_frames(data, (1 << 62) if limit is None else limit, self._take)
+            if taken == len(data):
+                return
+            data = data[taken:]
+        super().data_received(data)
+
+    def _at_frame_boundary(self) -> bool:
+        """Whether the general parser holds no part of a frame or message (so that the
+        next bytes start a frame, which ``take_text_frames`` may read instead)."""
+        conn = self.conn
+        return (
+            conn.state is State.OPEN
+            and not conn.reader.buffer
+            and conn.current_size is None
+            and not self.frames
+            and not self.close_sent
+        )
+
+    def _take(self, data: bytes) -> bool:
+        sink = self._sink
+        if sink is not None and sink(data):
+            return True
+        self._sink = None  # this frame and all after it wait in the queue, in order
+        return False
 
     def send_receive_event_to_app(self) -> None:
         sink = self._sink
@@ -102,10 +142,7 @@ class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def _write(self, texts: list[str]) -> bool:
         """Frame ``texts`` and write them in one call; False if the connection is not open."""
-        try:
-            for text in texts:
-                self.conn.send_text(text.encode())
-        except InvalidState:
+        if self.conn.state is not State.OPEN:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.write(text_frames(texts))
         return True
