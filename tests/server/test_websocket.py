@@ -296,3 +296,30 @@ async def test_a_flood_of_sends_is_held_back_and_every_one_answered(
     assert bodies == [b"f%d" % i for i in range(n)]
     await sender.close()
     await receiver.close()
+
+
+async def test_a_frame_that_fails_inside_the_relay_closes_1011(
+    live: LiveServer,
+    live_client: httpx.AsyncClient,
+    live_relay: Relay,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error while acting on a frame taken straight from the protocol never reaches the
+    protocol: the connection ends with 1011, and the frame is not acted on twice."""
+    from confide_server.ws.connection import Connection
+
+    calls = []
+
+    def failing(self: Connection, frame: object) -> None:
+        calls.append(frame)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Connection, "_send", failing)
+    worker = await enrol(live_client, live_relay)
+    cap = await capability(live_client, worker)
+    ws = await WsClient.open(live.ws)
+    await ws.send(worker.mailbox_id, cap, "x", b"x", ref=1)
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.get()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    assert len(calls) == 1

@@ -60,7 +60,6 @@ class Connection:
         self._token_key: bytes | None = None
         self._closed = False
         self._bad_frames = 0
-        self._broken = False  # acting on a frame raised: the connection ends
         self._close_code = 1000
         self._close_reason = ""
 
@@ -141,7 +140,7 @@ class Connection:
                 await self._send_room.wait()
             self._socket.go_direct(self._on_frame)
             message = await self._socket.receive()
-            if message["type"] == "websocket.disconnect" or self._broken:
+            if message["type"] == "websocket.disconnect" or self._closed:
                 return
             data = message.get("text")
             if data is None:
@@ -159,9 +158,7 @@ class Connection:
         if self._closed or not self._room.is_set() or not self._send_room.is_set():
             return False
         try:
-            frame = frames.parse(
-                data, max_frame_bytes=self._max_frame, max_envelope_bytes=self._max_envelope
-            )
+            frame = self._parse(data)
         except InvalidInput:
             return False
         if isinstance(frame, frames.AuthFrame):
@@ -172,7 +169,7 @@ class Connection:
             # Never into the protocol's data_received: end the connection as the read loop
             # would have, with the frame (already acted on, in part) not acted on again.
             log.exception("acting on a frame failed")
-            self._broken = True
+            self._closed = True
             self._close_code, self._close_reason = 1011, "internal error"
             return False
         return True
@@ -180,11 +177,7 @@ class Connection:
     async def _handle(self, data: str | bytes) -> bool:
         """Act on one frame; False ends the connection."""
         try:
-            frame = frames.parse(
-                data,
-                max_frame_bytes=self._max_frame,
-                max_envelope_bytes=self._max_envelope,
-            )
+            frame = self._parse(data)
         except TooLarge as exc:
             return self._fail(exc)
         except frames.FrameError as exc:
@@ -197,6 +190,11 @@ class Connection:
             return await self._authenticate(frame)
         self._act(frame)
         return True
+
+    def _parse(self, data: str | bytes) -> frames.ClientFrame:
+        return frames.parse(
+            data, max_frame_bytes=self._max_frame, max_envelope_bytes=self._max_envelope
+        )
 
     def _act(self, frame: frames.SendFrame | frames.AckFrame | frames.PingFrame) -> None:
         if isinstance(frame, frames.SendFrame):

@@ -59,6 +59,7 @@ Sink = Callable[[bytes], bool]
 
 class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
     _sink: Sink | None = None
+    _max_text = 0  # the largest payload ws/framing.py may read; set with the sink
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -74,16 +75,16 @@ class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.queue.empty() or self.close_sent or self.disconnected:
             return False
         self._sink = sink
+        limit = self.conn.max_message_size
+        self._max_text = (1 << 62) if limit is None else limit
         if self.read_paused:
             self.read_paused = False
             self.transport.resume_reading()
         return True
 
     def data_received(self, data: bytes) -> None:
-        sink = self._sink
-        if sink is not None and self._at_frame_boundary():
-            limit = self.conn.max_message_size
-            taken = take_text_frames(data, (1 << 62) if limit is None else limit, self._take)
+        if self._sink is not None and self._at_frame_boundary():
+            taken = take_text_frames(data, self._max_text, self._take)
             if taken == len(data):
                 return
             data = data[taken:]
@@ -109,11 +110,10 @@ class BatchingWebSocketProtocol(WebSocketsSansIOProtocol):
         return False
 
     def send_receive_event_to_app(self) -> None:
-        sink = self._sink
-        if sink is not None:
+        if self._sink is not None:
             if self.curr_msg_data_type == "text" and not self.close_sent:
                 data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
-                if sink(data):
+                if self._take(data):
                     self.frames = []
                     return
             self._sink = None  # this frame and all after it wait in the queue, in order
