@@ -6,12 +6,15 @@ UV := .tools/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install web test-deps lint typecheck pytest clean
+.PHONY: run test check install web test-deps lint typecheck pytest pytest-quick clean
 
 run: install web
 	$(UV) run --frozen confide serve --host $(HOST) --port $(PORT)
 
 test: install web test-deps lint typecheck pytest
+
+# Daily work: lint, types and every test but the slow and browser ones (a few minutes here).
+check: install web lint typecheck pytest-quick
 
 # uv is bootstrapped into .tools/ so that a fresh machine needs nothing but python3.
 $(UV):
@@ -38,8 +41,13 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
+# The full suite, with coverage per package and the slowest tests named.
 pytest: install
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest --cov --cov-report= --durations=25 $(PYTEST_ARGS)
+	$(UV) run --frozen python deploy/dev/coverage_by_package.py
+
+pytest-quick: install
+	$(UV) run --frozen pytest -m "not slow and not browser" --durations=10 $(PYTEST_ARGS)
 
 clean:
 	rm -rf .venv .tools clients/web/node_modules clients/web/dist
