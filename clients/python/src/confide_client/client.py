@@ -87,6 +87,7 @@ class ConfideClient:
         self._clock = clock
         self._inbound = Inbound(state, clock, rng)
         self._sync = Sync(self, max_backoff)
+        self._closed = False
 
     # --- Construction and persistence --------------------------------------------------
 
@@ -162,7 +163,14 @@ class ConfideClient:
         self._sync.start()
 
     async def close(self) -> None:
-        """Stop background delivery, save, and release the transport."""
+        """Stop background delivery, save, and release the transport.
+
+        Closing again does nothing: in particular it does not save this object's state over
+        a file that another ``ConfideClient.open`` of it has written since.
+        """
+        if self._closed:
+            return
+        self._closed = True
         await self._sync.stop()
         self.save()
         await self._transport.aclose()

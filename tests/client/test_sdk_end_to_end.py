@@ -1,4 +1,5 @@
-"""The SDK end to end over the in-memory relay: enrol, invite, consent, messages, revocation."""
+"""The SDK end to end over the real relay in process: enrol, invite, consent, messages,
+revocation, restarts. Delivery goes over the relay's real WebSocket."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from confide_client.client import ConfideClient
 from confide_client.consent import ConsentState
 from confide_client.errors import ConsentRequired, ConsentRevoked, StateError
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
-from confide_client.transport.memory import MemoryRelay
+from confide_client.testing import DEFAULT_POLICY, LocalRelay
 
 PASS = "correct horse battery staple"
 
@@ -20,13 +21,17 @@ async def _next(client: ConfideClient) -> Event:
 
 
 async def _pair(
-    tmp_path: Path, relay: MemoryRelay
+    tmp_path: Path, relay: LocalRelay, *, max_backoff: float = 30.0
 ) -> tuple[ConfideClient, ConfideClient, str, str]:
-    worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
-    await worker.enrol(relay.enrolment_code())
+    worker = ConfideClient.create(
+        tmp_path / "worker", PASS, relay.transport(), key_cost="min", max_backoff=max_backoff
+    )
+    await worker.enrol(await relay.enrolment_code())
     await worker.start()
     invite = await worker.create_invite()
-    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    client = ConfideClient.create(
+        tmp_path / "client", PASS, relay.transport(), key_cost="min", max_backoff=max_backoff
+    )
     shown = []
     worker_id = await client.join(invite, lambda policy: shown.append(policy) or True)
     assert shown == [relay.policy]
@@ -38,27 +43,41 @@ async def _pair(
     return worker, client, joined.contact_id, worker_id
 
 
-async def test_messages_flow_both_ways_in_order_across_drops(tmp_path: Path) -> None:
-    relay = MemoryRelay()
-    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+async def test_messages_flow_both_ways_in_order_across_drops(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
+    # A short backoff ceiling: reconnecting after each drop must not dominate the test.
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay, max_backoff=1.0)
     worker.set_alias(client_id, "Jamie R.")
+    to_client = [f"to-client-{i:02d}" for i in range(50)]
+    to_worker = [f"to-worker-{i:02d}" for i in range(50)]
     for i in range(50):
-        worker.send_text(client_id, f"w{i}")
-        client.send_text(worker_id, f"c{i}")
+        worker.send_text(client_id, to_client[i])
+        client.send_text(worker_id, to_worker[i])
         if i % 7 == 0:
             relay.drop_connections()
-    got_w = [await _next(client) for _ in range(50)]
-    got_c = [await _next(worker) for _ in range(50)]
-    assert [m.text for m in got_w if isinstance(m, Message)] == [f"w{i}" for i in range(50)]
-    assert [m.text for m in got_c if isinstance(m, Message)] == [f"c{i}" for i in range(50)]
+    # The network also fails while envelopes are being delivered and acknowledged.
+    got_w: list[Event] = []
+    got_c: list[Event] = []
+    for i in range(50):
+        got_w.append(await _next(client))
+        got_c.append(await _next(worker))
+        if i % 7 == 3:
+            relay.drop_connections()
+    assert [m.text for m in got_w if isinstance(m, Message)] == to_client
+    assert [m.text for m in got_c if isinstance(m, Message)] == to_worker
     assert worker.safety_number(client_id) == client.safety_number(worker_id)
-    assert b"Jamie" not in relay.stored_bytes() and b"w1" not in relay.stored_bytes()
+    stored = relay.stored_bytes()
+    assert DEFAULT_POLICY.encode() in stored, "the search must see the relay's real files"
+    assert b"Jamie" not in stored
+    assert [t for t in to_client + to_worker if t.encode() in stored] == []
     await worker.close()
     await client.close()
 
 
-async def test_attachment_round_trip(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_attachment_round_trip(tmp_path: Path, local_relay: LocalRelay) -> None:
+    relay = local_relay
     worker, client, _, worker_id = await _pair(tmp_path, relay)
     data = bytes(range(256)) * 4096
     await client.send_attachment(worker_id, data, name="scan.bin")
@@ -70,8 +89,8 @@ async def test_attachment_round_trip(tmp_path: Path) -> None:
     await client.close()
 
 
-async def test_revocation_freezes_the_conversation(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_revocation_freezes_the_conversation(tmp_path: Path, local_relay: LocalRelay) -> None:
+    relay = local_relay
     worker, client, client_id, worker_id = await _pair(tmp_path, relay)
     await client.revoke_consent(worker_id)
     assert await _next(worker) == ConsentChanged(client_id, ConsentState.REVOKED)
@@ -79,15 +98,16 @@ async def test_revocation_freezes_the_conversation(tmp_path: Path) -> None:
         worker.send_text(client_id, "still there?")
     with pytest.raises(ConsentRevoked):
         client.send_text(worker_id, "hello again")
-    assert relay.consent_receipts and len(relay.consent_receipts) == 2
+    kept = (await relay.holdings()).consent
+    assert sorted(record.kind for record in kept) == ["receipt", "revocation"]
     await worker.close()
     await client.close()
 
 
-async def test_a_new_policy_needs_fresh_consent(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_a_new_policy_needs_fresh_consent(tmp_path: Path, local_relay: LocalRelay) -> None:
+    relay = local_relay
     worker, client, client_id, _ = await _pair(tmp_path, relay)
-    relay.publish_policy("Confidentiality policy v2: we now also keep ...")
+    await relay.publish_policy("Confidentiality policy v2: we now also keep ...")
     await worker.refresh_policy()
     assert worker.consent_state(client_id) is ConsentState.OUTDATED
     with pytest.raises(ConsentRequired):
@@ -96,8 +116,8 @@ async def test_a_new_policy_needs_fresh_consent(tmp_path: Path) -> None:
     await client.close()
 
 
-async def test_state_survives_a_restart(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_state_survives_a_restart(tmp_path: Path, local_relay: LocalRelay) -> None:
+    relay = local_relay
     worker, client, client_id, worker_id = await _pair(tmp_path, relay)
     worker.set_alias(client_id, "Jamie R.")
     await worker.close()
@@ -118,8 +138,10 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
     await client.close()
 
 
-async def test_events_not_yet_taken_survive_a_restart(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_events_not_yet_taken_survive_a_restart(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
     worker, client, _, worker_id = await _pair(tmp_path, relay)
     client.send_text(worker_id, "first")
     client.send_text(worker_id, "second")
@@ -139,10 +161,12 @@ async def test_events_not_yet_taken_survive_a_restart(tmp_path: Path) -> None:
     await client.close()
 
 
-async def test_the_client_consents_again_to_a_new_policy(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_the_client_consents_again_to_a_new_policy(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
     worker, client, client_id, worker_id = await _pair(tmp_path, relay)
-    new = relay.publish_policy("Confidentiality policy v2.")
+    new = await relay.publish_policy("Confidentiality policy v2.")
     await worker.refresh_policy()
     assert worker.consent_state(client_id) is ConsentState.OUTDATED
     shown = []
