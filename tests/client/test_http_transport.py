@@ -1,4 +1,5 @@
-"""HttpTransport against a real relay: refusals map onto the error tree, HTTP-only receiving."""
+"""HttpTransport against the real relay (in process): refusals map onto the error tree,
+HTTP-only receiving."""
 
 from __future__ import annotations
 
@@ -13,26 +14,23 @@ from confide_client import (
     RelayRejected,
     RelayUnavailable,
 )
-from system.relay_process import RelayProcess, free_port
+from confide_client.testing import LocalRelay
+from system.relay_process import free_port
 
 PASS = "http transport test"
 
 
-async def _pair(tmp_path: Path, relay: RelayProcess) -> tuple[ConfideClient, ConfideClient, str]:
-    worker = ConfideClient.create(
-        tmp_path / "w", PASS, HttpTransport(relay.http_url), key_cost="min"
-    )
-    await worker.enrol(relay.enrol_worker())
+async def _pair(tmp_path: Path, relay: LocalRelay) -> tuple[ConfideClient, ConfideClient, str]:
+    worker = ConfideClient.create(tmp_path / "w", PASS, HttpTransport(relay.url), key_cost="min")
+    await worker.enrol(await relay.enrolment_code())
     await worker.login()
-    client = ConfideClient.create(
-        tmp_path / "c", PASS, HttpTransport(relay.http_url), key_cost="min"
-    )
+    client = ConfideClient.create(tmp_path / "c", PASS, HttpTransport(relay.url), key_cost="min")
     worker_id = await client.join(await worker.create_invite(), lambda _policy: True)
     return worker, client, worker_id
 
 
-async def test_receiving_over_plain_http(tmp_path: Path, shared_relay: RelayProcess) -> None:
-    worker, client, worker_id = await _pair(tmp_path, shared_relay)
+async def test_receiving_over_plain_http(tmp_path: Path, local_relay: LocalRelay) -> None:
+    worker, client, worker_id = await _pair(tmp_path, local_relay)
     async with client:
         for n in range(3):
             client.send_text(worker_id, f"polled {n}")
@@ -49,9 +47,9 @@ async def test_receiving_over_plain_http(tmp_path: Path, shared_relay: RelayProc
 
 
 async def test_refusals_and_outages_map_onto_the_error_tree(
-    tmp_path: Path, shared_relay: RelayProcess
+    tmp_path: Path, local_relay: LocalRelay
 ) -> None:
-    transport = HttpTransport(shared_relay.http_url)
+    transport = HttpTransport(local_relay.url)
     with pytest.raises(RelayRejected) as wrong:
         await transport.send(bytes(16), bytes(32), "m1", b"opaque")
     assert wrong.value.status == 403

@@ -1,4 +1,4 @@
-"""The SDK's refusals and upkeep, over the in-memory relay: replays, bad files, prekeys."""
+"""The SDK's refusals and upkeep, over the real relay in process: replays, bad files, prekeys."""
 
 from __future__ import annotations
 
@@ -11,32 +11,36 @@ from confide_client import (
     ConfideClient,
     ConsentRequired,
     ContactJoined,
-    MemoryRelay,
     Message,
     ProtocolError,
     RelayRejected,
     StateError,
 )
+from confide_client.testing import Holdings, LocalRelay, relay
 
 PASS = "edge case passphrase"
 
 
-async def _worker(tmp_path: Path, relay: MemoryRelay) -> ConfideClient:
+async def _worker(tmp_path: Path, relay: LocalRelay) -> ConfideClient:
     worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
-    await worker.enrol(relay.enrolment_code())
+    await worker.enrol(await relay.enrolment_code())
     await worker.login()
     return worker
 
 
-async def test_a_replayed_invite_or_enrolment_code_is_refused(tmp_path: Path) -> None:
-    relay = MemoryRelay()
-    code = relay.enrolment_code()
+async def test_a_replayed_invite_or_enrolment_code_is_refused(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
+    code = await relay.enrolment_code()
     worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
     await worker.enrol(code)
     again = ConfideClient.create(tmp_path / "again", PASS, relay.transport(), key_cost="min")
     with pytest.raises(RelayRejected) as refused:
         await again.enrol(code)
-    assert refused.value.status == 403
+    # The relay answers a used code as it does a used invite: 410, already used.
+    assert refused.value.status == 410
+    assert refused.value.problem["type"].endswith("/already-used")
     await worker.login()
     invite = await worker.create_invite()
     first = ConfideClient.create(tmp_path / "c1", PASS, relay.transport(), key_cost="min")
@@ -47,18 +51,20 @@ async def test_a_replayed_invite_or_enrolment_code_is_refused(tmp_path: Path) ->
     assert replay.value.status == 410
 
 
-async def test_declining_the_policy_sends_nothing(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_declining_the_policy_sends_nothing(tmp_path: Path, local_relay: LocalRelay) -> None:
+    relay = local_relay
     worker = await _worker(tmp_path, relay)
     client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
     with pytest.raises(ConsentRequired):
         await client.join(await worker.create_invite(), lambda _policy: False)
     assert client.pending == 0
-    assert relay.stored_bytes() == b""
+    assert await relay.holdings() == Holdings(envelopes=0, attachments=0, consent=())
 
 
-async def test_malformed_invites_and_state_files_are_refused(tmp_path: Path) -> None:
-    relay = MemoryRelay()
+async def test_malformed_invites_and_state_files_are_refused(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
     client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
     with pytest.raises(ProtocolError):
         await client.join("https://relay.example/join#not-a-token", lambda _policy: True)
@@ -75,40 +81,46 @@ async def test_malformed_invites_and_state_files_are_refused(tmp_path: Path) -> 
 
 
 async def test_one_time_prekeys_are_replenished_when_the_relay_says_so(tmp_path: Path) -> None:
-    relay = MemoryRelay(low_water=30)
-    worker = await _worker(tmp_path, relay)
-    await worker.start()
-    fetcher = relay.transport()
-    other = ConfideClient.create(tmp_path / "other", PASS, fetcher, key_cost="min")
-    await other.enrol(relay.enrolment_code())
-    await other.login()
-    assert worker.device_id is not None
-    for _ in range(80):
-        await fetcher.fetch_bundle(worker.device_id)
-    probe = relay.transport()
-    challenge = await probe.challenge()
-    await probe.login(
-        worker.device_id, challenge, worker._state.device.identity.sign_auth(challenge)
-    )
-    # The worker tops up in the background once the relay's notice arrives; this loop only
-    # waits for that to happen (bounded, so a failure cannot hang the suite).
-    for _ in range(1000):
-        if await probe.prekey_count() != 20:
-            break
-        await asyncio.sleep(0.01)
-    assert await probe.prekey_count() == 100
-    await worker.close()
+    # The relay's notice goes out on every fetch that leaves fewer than the watermark. At 21
+    # only the 80th fetch below sends one, so the worker cannot top up half way through the
+    # fetches (it runs concurrently: every fetch is a real request) and the count it reaches
+    # is exactly its target. The fetch limit is raised to let one device take 80 bundles.
+    async with relay(
+        tmp_path / "relay", prekey_low_watermark=21, prekey_fetches_per_minute=80
+    ) as local:
+        worker = await _worker(tmp_path, local)
+        await worker.start()
+        fetcher = local.transport()
+        other = ConfideClient.create(tmp_path / "other", PASS, fetcher, key_cost="min")
+        await other.enrol(await local.enrolment_code())
+        await other.login()
+        assert worker.device_id is not None
+        for _ in range(80):
+            await fetcher.fetch_bundle(worker.device_id)
+        probe = local.transport()
+        challenge = await probe.challenge()
+        await probe.login(
+            worker.device_id, challenge, worker._state.device.identity.sign_auth(challenge)
+        )
+        # The worker tops up in the background once the relay's notice arrives; this loop
+        # only waits for that to happen (bounded, so a failure cannot hang the suite).
+        for _ in range(1000):
+            if await probe.prekey_count() != 20:
+                break
+            await asyncio.sleep(0.01)
+        assert await probe.prekey_count() == 100
+        await worker.close()
 
 
 async def test_the_signed_prekey_is_rotated_when_due_and_new_clients_use_it(
-    tmp_path: Path,
+    tmp_path: Path, local_relay: LocalRelay
 ) -> None:
-    relay = MemoryRelay()
+    relay = local_relay
     now = [1_800_000_000]
     worker = ConfideClient.create(
         tmp_path / "worker", PASS, relay.transport(), key_cost="min", clock=lambda: now[0]
     )
-    await worker.enrol(relay.enrolment_code())
+    await worker.enrol(await relay.enrolment_code())
     await worker.login()
     assert not await worker.rotate_signed_prekey()
     now[0] += 31 * 24 * 3600
@@ -128,9 +140,9 @@ async def test_the_signed_prekey_is_rotated_when_due_and_new_clients_use_it(
 
 
 async def test_garbage_and_malformed_payloads_are_dropped_and_delivery_goes_on(
-    tmp_path: Path,
+    tmp_path: Path, local_relay: LocalRelay
 ) -> None:
-    relay = MemoryRelay()
+    relay = local_relay
     worker = await _worker(tmp_path, relay)
     await worker.start()
     client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")

@@ -12,8 +12,8 @@ an invite, consents to the organisation's policy, and talks to its worker::
         print(invite_link(relay_url, await worker.create_invite()))
         event = await worker.next_event()
 
-docs/integrators.md walks through it, including :class:`MemoryRelay` for testing a bot
-without a server.
+docs/integrators.md walks through it, including :mod:`confide_client.testing`, which runs
+the real relay inside a test (the ``testing`` extra).
 """
 
 from confide_client.client import ConfideClient, ContactInfo
@@ -36,7 +36,6 @@ from confide_client.receipts import ConsentTerms
 from confide_client.state import Role
 from confide_client.transport.base import Policy, Transport
 from confide_client.transport.http import HttpTransport
-from confide_client.transport.memory import MemoryRelay, MemoryTransport
 
 __all__ = [
     "Attachment",
@@ -52,8 +51,6 @@ __all__ = [
     "ContactJoined",
     "Event",
     "HttpTransport",
-    "MemoryRelay",
-    "MemoryTransport",
     "Message",
     "Policy",
     "ProtocolError",

@@ -1,1 +1,1 @@
-"""How the SDK reaches a relay: the Transport protocol and its two implementations."""
+"""How the SDK reaches a relay: the Transport protocol and its HTTP + WebSocket implementation."""

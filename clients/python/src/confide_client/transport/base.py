@@ -2,9 +2,9 @@
 
 :class:`Transport` is the seam between the SDK's logic (sessions, consent, the outbox) and
 the wire. :class:`~confide_client.transport.http.HttpTransport` speaks the relay's HTTP and
-WebSocket protocol (docs/protocol.md); :class:`~confide_client.transport.memory.MemoryRelay`
-keeps a whole relay in memory so integrators can test their bots without a server. Both
-carry only public keys, opaque ids and ciphertext: nothing secret ever crosses this seam.
+WebSocket protocol (docs/protocol.md); tests use it too, against the real relay started in
+process by :mod:`confide_client.testing`. Only public keys, opaque ids and ciphertext cross
+this seam: nothing secret.
 """
 
 from __future__ import annotations
