@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,14 @@ async def test_on_exit_devices_close_and_the_relay_stops_listening() -> None:
     port = int(url.rsplit(":", 1)[1])
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+def test_the_sdk_works_without_the_relay_and_testing_says_what_to_install() -> None:
+    # Fresh interpreters in which confide_server cannot be imported, as without the extra.
+    hide = "import sys; sys.modules['confide_server'] = None; "
+    sdk = subprocess.run([sys.executable, "-c", hide + "import confide_client, confide_client.cli"])
+    assert sdk.returncode == 0
+    code = hide + "import confide_client.testing"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "install confide-client[testing]" in result.stderr

@@ -17,6 +17,14 @@ confide-server); the SDK itself never imports it. Then, inside an async test::
 docs/integrators.md ("Testing your program") walks through it.
 """
 
+try:
+    import confide_server  # noqa: F401 - only to say clearly what is missing
+except ImportError as exc:  # pragma: no cover - the project's own environment has it
+    raise ImportError(
+        "confide_client.testing runs the real relay, which is not installed: "
+        "install confide-client[testing]"
+    ) from exc
+
 from confide_client.testing.relay import (
     DEFAULT_PASSPHRASE,
     DEFAULT_POLICY,

@@ -8,6 +8,10 @@ WebSocket. A test therefore checks a program against the relay's actual rules, n
 copy of them that could drift; the organisation, its policy and enrolment codes are made by
 the same service functions the ``confide`` admin commands call.
 
+Why a real server rather than httpx's ASGI transport: that transport has no WebSocket, and
+the relay's WebSocket path starts in its own uvicorn protocol class (ws/protocol.py), which
+only a server with sockets runs. Binding 127.0.0.1 costs a fraction of a second per relay.
+
 The settings are the relay's defaults plus the keyword arguments given, never the caller's
 CONFIDE_ environment: a test must not pick up, say, the database of a relay the developer
 runs beside it.
