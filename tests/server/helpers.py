@@ -16,6 +16,7 @@ from nacl.signing import SigningKey
 REG = b"Confide device registration v1\x00"
 AUTH = b"Confide auth v1\x00"
 SPK = b"Confide signed prekey v1\x00"
+STEP_UP = b"Confide step-up v1\x00"
 
 
 def b64e(data: bytes) -> str:
@@ -96,6 +97,17 @@ async def login(client: httpx.AsyncClient, device: Device) -> None:
     )
     assert response.status_code == 201, response.text
     device.token = response.json()["token"]
+
+
+async def step_up(client: httpx.AsyncClient, admin: Device) -> None:
+    """Confirm again as admin (what the worker app does after the passphrase is re-entered)."""
+    c = await challenge(client)
+    response = await client.post(
+        "/v1/admin/step-up",
+        headers=admin.auth,
+        json={"challenge": c, "signature": b64e(admin.sign(STEP_UP + b64d(c)))},
+    )
+    assert response.status_code == 200, response.text
 
 
 async def enrolment_code(relay: Relay, role: str = "worker", clock: Clock | None = None) -> str:

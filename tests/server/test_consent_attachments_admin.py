@@ -7,7 +7,7 @@ from confide_server.relay import Relay
 from fastapi import FastAPI
 
 from .conftest import SettingsFactory, in_memory
-from .helpers import FakeClock, b64d, b64e, enrol, join, login, setup_org
+from .helpers import FakeClock, b64d, b64e, enrol, join, login, setup_org, step_up
 
 
 async def test_consent_receipt_round_trip(client: httpx.AsyncClient, relay: Relay) -> None:
@@ -82,6 +82,10 @@ async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) 
     await setup_org(relay)
     admin = await enrol(client, relay, role="admin")
     worker = await enrol(client, relay)
+    unconfirmed = await client.post("/v1/admin/enrolment-codes", headers=admin.auth, json={})
+    assert unconfirmed.status_code == 403
+    assert unconfirmed.json()["type"].endswith("/step-up-required")
+    await step_up(client, admin)
     made = await client.post(
         "/v1/admin/enrolment-codes", headers=admin.auth, json={"role": "supervisor"}
     )
@@ -94,7 +98,8 @@ async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) 
     assert org["policy"]["version"] == 2 and org["name"] == "Test Peer Org"
     events = (await client.get("/v1/admin/audit", headers=admin.auth)).json()
     actions = {e["action"] for e in events}
-    assert {"organisation.create", "policy.publish", "worker.enrol"} <= actions
+    assert {"organisation.create", "policy.publish", "worker.enrol", "admin.step-up"} <= actions
+    assert "admin.denied" in actions  # the plain worker's attempt
     assert all(e["hour"] % 3600 == 0 for e in events)
     workers = (await client.get("/v1/workers", headers=worker.auth)).json()
     assert {w["role"] for w in workers} == {"admin", "worker"}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from confide_server import problems, web
+from confide_server import cutoff, problems, web
 from confide_server.api import (
+    admin,
+    admin_org,
     attachments,
     auth,
     consent,
@@ -18,12 +21,14 @@ from confide_server.api import (
     mailboxes,
     organisation,
     prekeys,
+    records,
     turn,
 )
 from confide_server.clock import Clock, system_clock
 from confide_server.limits import BodyLimit
 from confide_server.relay import Relay
 from confide_server.settings import Settings
+from confide_server.tasks import cancel_all
 from confide_server.ws.connection import Connection
 from confide_server.ws.socket import RawSocket, WebSocketRoute
 
@@ -37,6 +42,9 @@ ROUTERS = (
     consent.router,
     attachments.router,
     organisation.router,
+    admin.router,
+    admin_org.router,
+    records.router,
     turn.router,
 )
 
@@ -49,9 +57,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await relay.start()
+        watcher = asyncio.create_task(
+            cutoff.watch(relay.reader, relay.fanout, settings.cutoff_check_seconds),
+            name="confide-cutoff",
+        )
         try:
             yield
         finally:
+            await cancel_all([watcher])
             await relay.close()
 
     app = FastAPI(

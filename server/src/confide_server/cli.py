@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from confide_server import cli_admin
 from confide_server.clock import system_clock
 from confide_server.encoding import b64e
 from confide_server.errors import RelayError
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("--file", required=True, type=Path)
     enrol = sub.add_parser("enrol-worker", help="create a worker; prints a one-time enrolment code")
     enrol.add_argument("--role", choices=organisation.ROLES, default="worker")
+    cli_admin.add_commands(sub)
     return parser
 
 
@@ -79,6 +81,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _with_db(settings, lambda e: _publish(e, text))
     if args.command == "enrol-worker":
         return _with_db(settings, lambda e: _enrol(e, args.role, settings))
+    if args.command in cli_admin.COMMANDS:
+        return cli_admin.run(args, settings)
     raise AssertionError(args.command)
 
 

@@ -6,6 +6,8 @@
     ├── InvalidInput                    400  invalid-input    WS error frame / close 4400
     │   └── TooLarge                    413  too-large        close 4413
     ├── Unauthenticated                 401  unauthenticated  close 4401
+    │   └── Revoked                     401  revoked          close 4408 (device revoked,
+    │                                                          worker disabled)
     ├── Forbidden                       403  forbidden        close 4403
     │   └── CapabilityRejected          403  capability-rejected
     ├── NotFound                        404  not-found
@@ -68,6 +70,14 @@ class Unauthenticated(RelayError):
     slug = "unauthenticated"
     title = "Authentication required"
     close_code = 4401
+
+
+class Revoked(Unauthenticated):
+    """The device was revoked or its worker disabled: its open connections end with 4408."""
+
+    slug = "revoked"
+    title = "Device revoked or worker disabled"
+    close_code = 4408
 
 
 class Forbidden(RelayError):

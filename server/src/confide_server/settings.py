@@ -80,6 +80,10 @@ class Settings(BaseSettings):
 
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     redis_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # How often each relay closes connections of devices cut off without a fan-out notice
+    # reaching it (cutoff.py), and how long an admin's confirmation lasts (services/stepup.py).
+    cutoff_check_seconds: float = Field(default=5.0, gt=0)
+    step_up_seconds: int = Field(default=300, ge=30)
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:

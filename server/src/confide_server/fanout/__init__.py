@@ -36,6 +36,14 @@ class Fanout(Protocol):
 
     def notify(self, mailbox_id: bytes, payload: dict[str, object]) -> None: ...
 
+    def notify_here(self, mailbox_id: bytes, payload: dict[str, object]) -> None:
+        """A notice for this process's connections only."""
+        ...
+
+    def connected(self) -> list[bytes]:
+        """The mailboxes with a connection on this process."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -77,6 +85,9 @@ class LocalFanout:
     def notify_here(self, mailbox_id: bytes, payload: dict[str, object]) -> None:
         for sink in self._sinks.get(mailbox_id, ()):
             sink.notice(payload)
+
+    def connected(self) -> list[bytes]:
+        return list(self._sinks)
 
     def poke_all(self) -> None:
         for sinks in list(self._sinks.values()):

@@ -14,8 +14,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
+from confide_server.encoding import b64e
 from confide_server.errors import Conflict
-from confide_server.services import prekeys
+from confide_server.services import audit, prekeys
 from confide_server.services.auth import consume_challenge
 from confide_server.services.identity import REGISTRATION_TAG, check_identity_key, verify
 from confide_server.store.schema import devices, mailboxes
@@ -71,4 +72,8 @@ async def register(
     await prekeys.add_one_time_prekeys(
         conn, device_id, reg.one_time_prekeys, now, max_stock=max_stock
     )
+    if worker_id is not None:
+        # Staff devices are audited; a client's registration is not (it would only add a
+        # finer timestamp about a client to what the devices table already says).
+        await audit.append(conn, now, "device.register", b64e(worker_id), b64e(device_id))
     return Registered(device_id, mailbox_id)

@@ -1,8 +1,8 @@
-"""The organisation: its retention limit, policy versions, workers with roles, and audit events.
+"""The organisation: its retention limit, policy versions, and enrolling workers with roles.
 
-One relay serves one organisation (row id 1). Audit events record admin and security actions
-(who by role-holding worker id or "cli", what, on which opaque id) at hour resolution, never
-message metadata.
+One relay serves one organisation (row id 1). Every change is written to the audit trail
+(services/audit.py). The admin's other work on workers and devices is in services/staff.py,
+the organisation's settings in services/org_settings.py.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from confide_server.clock import day_of, hour_of
+from confide_server.clock import day_of
 from confide_server.encoding import b64e
 from confide_server.errors import AlreadyUsed, Conflict, Expired, InvalidInput, NotFound
+from confide_server.services import audit
 from confide_server.services.auth import digest
 from confide_server.store.schema import (
-    audit_events,
     devices,
     enrolment_codes,
     mailboxes,
@@ -45,14 +45,6 @@ class Organisation:
     max_retention_seconds: int
 
 
-async def audit(
-    conn: AsyncConnection, now: float, action: str, actor: str, subject: str | None = None
-) -> None:
-    await conn.execute(
-        insert(audit_events).values(hour=hour_of(now), action=action, actor=actor, subject=subject)
-    )
-
-
 async def create(conn: AsyncConnection, name: str, max_retention_seconds: int, now: float) -> None:
     if await conn.scalar(select(organisations.c.id)) is not None:
         raise Conflict("the organisation already exists")
@@ -66,7 +58,9 @@ async def create(conn: AsyncConnection, name: str, max_retention_seconds: int, n
             created_day=day_of(now),
         )
     )
-    await audit(conn, now, "organisation.create", "cli")
+    await audit.append(
+        conn, now, "organisation.create", "cli", None, f"retention={max_retention_seconds}"
+    )
 
 
 async def get(conn: AsyncConnection) -> Organisation | None:
@@ -85,7 +79,7 @@ async def publish_policy(conn: AsyncConnection, text: str, now: float, actor: st
     await conn.execute(
         insert(policies).values(version=version, text=text, sha256=sha, published_day=day_of(now))
     )
-    await audit(conn, now, "policy.publish", actor, str(version))
+    await audit.append(conn, now, "policy.publish", actor, str(version), sha[:16])
     return Policy(version, text, sha)
 
 
@@ -115,7 +109,7 @@ async def enrol_worker(
             code_hash=digest(code), worker_id=worker_id, used=False, expires_at=int(now) + ttl
         )
     )
-    await audit(conn, now, "worker.enrol", actor, b64e(worker_id))
+    await audit.append(conn, now, "worker.enrol", actor, b64e(worker_id), role)
     return worker_id, code
 
 
@@ -145,18 +139,8 @@ async def use_enrolment_code(conn: AsyncConnection, code: bytes, now: float) -> 
         raise Expired("this enrolment code has expired; ask the admin for a new one")
     role = await conn.scalar(select(workers.c.role).where(workers.c.id == worker_id))
     assert role is not None
-    await audit(conn, now, "worker.device.register", b64e(worker_id))
+    await audit.append(conn, now, "enrolment.use", b64e(worker_id), b64e(worker_id))
     return worker_id, role
-
-
-async def disable_worker(conn: AsyncConnection, worker_id: bytes, now: float, actor: str) -> None:
-    """Cut a worker off: its tokens stop working and its devices can no longer sign in."""
-    result = await conn.execute(
-        update(workers).where(workers.c.id == worker_id).values(disabled=True)
-    )
-    if result.rowcount == 0:
-        raise NotFound("no such worker")
-    await audit(conn, now, "worker.disable", actor, b64e(worker_id))
 
 
 async def worker_devices(conn: AsyncConnection) -> list[tuple[bytes, str, bytes]]:
@@ -167,13 +151,6 @@ async def worker_devices(conn: AsyncConnection) -> list[tuple[bytes, str, bytes]
         .where(workers.c.disabled.is_(False), devices.c.revoked.is_(False))
     )
     return [(r.id, r.role, r.device_id) for r in rows]
-
-
-async def audit_log(conn: AsyncConnection, limit: int) -> list[dict[str, object]]:
-    rows = await conn.execute(select(audit_events).order_by(audit_events.c.id.desc()).limit(limit))
-    return [
-        {"hour": r.hour, "action": r.action, "actor": r.actor, "subject": r.subject} for r in rows
-    ]
 
 
 async def require_worker(conn: AsyncConnection, device_id: bytes) -> bytes:

@@ -1,9 +1,11 @@
 """The background sweeper: deletes everything whose time is up.
 
 Expired envelopes, idempotency records, invites and their unredeemed capabilities,
-challenges, session tokens, enrolment codes, attachments, and one-time prekeys older than
-``prekey_max_age_seconds``. One transaction per sweep; several relay processes may sweep
-the same database, which is harmless.
+challenges, session tokens, enrolment codes, attachments, one-time prekeys older than
+``prekey_max_age_seconds``, and audit events and consent receipts older than the
+organisation's ``audit_retention_seconds`` and ``consent_retention_seconds`` (the audit
+chain keeps its new starting point, services/audit.py). One transaction per sweep;
+several relay processes may sweep the same database, which is harmless.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import contextlib
 import logging
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from confide_server.clock import Clock, day_of
+from confide_server.clock import Clock, day_of, hour_of
+from confide_server.services import audit, org_settings
 from confide_server.store.schema import (
     attachments,
     capabilities,
     challenges,
+    consent_receipts,
     enrolment_codes,
     envelopes,
     invites,
@@ -65,7 +69,18 @@ async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[st
             ),
         ):
             counts[name] = (await conn.execute(statement)).rowcount
+        counts.update(await _past_retention(conn, now))
     return counts
+
+
+async def _past_retention(conn: AsyncConnection, now: float) -> dict[str, int]:
+    values = await org_settings.all_values(conn)
+    consent_cutoff = day_of(now - values["consent_retention_seconds"])
+    consents = await conn.execute(
+        delete(consent_receipts).where(consent_receipts.c.created_day < consent_cutoff)
+    )
+    events = await audit.prune(conn, hour_of(now - values["audit_retention_seconds"]))
+    return {"consent_receipts": consents.rowcount, "audit_events": events}
 
 
 async def run_forever(

@@ -131,6 +131,8 @@ sessions = Table(
     Column("token_hash", LargeBinary(32), primary_key=True),
     Column("device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, index=True),
     Column("expires_at", BigInteger, nullable=False, index=True),
+    # Until when an admin's session may act without confirming again (services/stepup.py).
+    Column("step_up_until", BigInteger, nullable=True),
 )
 
 signed_prekeys = Table(
@@ -225,4 +227,27 @@ audit_events = Table(
     Column("action", String(64), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("subject", String(64), nullable=True),
+    # A short, non-identifying detail of the action: a role, a setting's new value.
+    Column("detail", String(200), nullable=True),
+    # The chain (services/audit.py): each event commits to the hash of the one before.
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# Where the chain starts again after the sweeper removed events past their retention: the id
+# and hash of the newest event removed, so the first event left still has a known parent.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# The organisation's settings that the admin may change (services/org_settings.py): name and
+# integer value (seconds); a setting without a row has its default.
+org_settings = Table(
+    "org_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )

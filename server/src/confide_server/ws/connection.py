@@ -20,7 +20,15 @@ import contextlib
 import logging
 from collections import deque
 
-from confide_server.errors import InvalidInput, RelayError, TooLarge, Unauthenticated, Unavailable
+from confide_server.cutoff import NOTICE_KIND
+from confide_server.errors import (
+    InvalidInput,
+    RelayError,
+    Revoked,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+)
 from confide_server.relay import Relay
 from confide_server.services import auth
 from confide_server.store import queue
@@ -62,6 +70,8 @@ class Connection:
         self._bad_frames = 0
         self._close_code = 1000
         self._close_reason = ""
+        self._close_sent = False
+        self._closing: asyncio.Task[None] | None = None
 
     # Sink, called by fan-out.
     def offer(self, envelope_id: bytes, body: bytes) -> None:
@@ -72,7 +82,26 @@ class Connection:
             self._wake.set()
 
     def notice(self, payload: dict[str, object]) -> None:
+        if payload.get("kind") == NOTICE_KIND:
+            self._cut_off()
+            return
         self._push(frames.notice(payload))
+
+    def _cut_off(self) -> None:
+        """The device was revoked or its worker disabled (cutoff.py): close now, with 4408.
+
+        The read loop may be waiting on a client that sends nothing, so the close is sent
+        from a task of its own; the client's answer then ends the read loop.
+        """
+        if self._closed:
+            return
+        failure = Revoked("this device was revoked or its worker disabled")
+        self._push(frames.error(None, failure))
+        self._fail(failure)
+        self._closed = True
+        self._wake.set()
+        task = asyncio.get_running_loop().create_task(self._close_now())
+        self._closing = task  # keeps a reference until it is done
 
     def poke(self) -> None:
         self._window.mark_dirty()
@@ -117,13 +146,19 @@ class Connection:
             self._detach()
             self._relay.metrics.connections.dec()
         if self._close_code != 1000:
-            # Say why before closing (the error frames explain the close code), but never
-            # wait long on a client that does not read.
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2):
-                    await self._flush()
-            with contextlib.suppress(Exception):
-                await self._socket.close(self._close_code, self._close_reason)
+            await self._close_now()
+
+    async def _close_now(self) -> None:
+        if self._close_sent:
+            return
+        self._close_sent = True
+        # Say why before closing (the error frames explain the close code), but never wait
+        # long on a client that does not read.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self._flush()
+        with contextlib.suppress(Exception):
+            await self._socket.close(self._close_code, self._close_reason)
 
     def _detach(self) -> None:
         if self._principal is not None:

@@ -1,0 +1,37 @@
+"""Who may use the admin API: admins, and for changes only after a recent step-up.
+
+A worker without the admin role who tries is refused and the attempt is audited (in a
+transaction of its own, since the request itself fails). Clients' devices are refused
+before that, without an audit event: nothing about a client is recorded there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from confide_server.api.deps import RelayDep, WorkerDep
+from confide_server.errors import Forbidden
+from confide_server.services import audit, stepup
+from confide_server.services.auth import Principal
+
+
+async def get_admin(worker: WorkerDep, relay: RelayDep) -> Principal:
+    if worker.role != "admin":
+        async with relay.engine.begin() as conn:
+            await audit.append(conn, relay.clock(), "admin.denied", stepup.actor_of(worker))
+        raise Forbidden("only an admin may do this")
+    return worker
+
+
+AdminReadDep = Annotated[Principal, Depends(get_admin)]
+
+
+async def get_acting_admin(admin: AdminReadDep, relay: RelayDep) -> Principal:
+    async with relay.reader.connect() as conn:
+        await stepup.require(conn, admin, relay.clock())
+    return admin
+
+
+AdminActDep = Annotated[Principal, Depends(get_acting_admin)]

@@ -1,0 +1,166 @@
+"""The admin API for the organisation: policies, settings and the audit trail.
+
+Reading needs the admin role; publishing a policy and changing a setting also need a recent
+step-up (services/stepup.py).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from confide_server.api.admin_deps import AdminActDep, AdminReadDep
+from confide_server.api.convert import policy_out
+from confide_server.api.deps import RelayDep
+from confide_server.api.types import PROBLEMS, Model, PolicyOut
+from confide_server.clock import hour_of
+from confide_server.services import audit, org_settings, organisation, policies, stepup
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEMS)
+
+
+class PolicyIn(Model):
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class PolicyVersionOut(BaseModel):
+    version: int
+    sha256: str
+    published_day: int
+    length: int
+    active_consents: int
+
+
+class DiffOut(BaseModel):
+    a: int
+    b: int
+    diff: str
+
+
+class SettingOut(BaseModel):
+    name: str
+    value: int
+    default: int
+    minimum: int
+    maximum: int
+    meaning: str
+
+
+class SettingIn(Model):
+    value: int = Field(ge=0, le=10**12)
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    hour: int
+    action: str
+    actor: str
+    subject: str | None
+    detail: str | None
+    prev_hash: str
+    hash: str
+
+
+class VerifyOut(BaseModel):
+    intact: bool
+    events: int
+    head: str | None
+    broken_event_id: int | None
+    detail: str | None
+
+
+@router.post("/policies", status_code=201)
+async def publish_policy(body: PolicyIn, admin: AdminActDep, relay: RelayDep) -> PolicyOut:
+    async with relay.engine.begin() as conn:
+        policy = await organisation.publish_policy(
+            conn, body.text, relay.clock(), stepup.actor_of(admin)
+        )
+    out = policy_out(policy)
+    assert out is not None
+    return out
+
+
+@router.get("/policies")
+async def policy_history(admin: AdminReadDep, relay: RelayDep) -> list[PolicyVersionOut]:
+    """Every version, oldest first, with how many active conversations consent to each."""
+    async with relay.reader.connect() as conn:
+        versions = await policies.history(conn)
+        counts = await policies.consent_counts(conn)
+    return [
+        PolicyVersionOut(
+            version=v.version,
+            sha256=v.sha256,
+            published_day=v.published_day,
+            length=v.length,
+            active_consents=counts.get(v.version, 0),
+        )
+        for v in versions
+    ]
+
+
+@router.get("/policies/{version}")
+async def policy_version(version: int, admin: AdminReadDep, relay: RelayDep) -> PolicyOut:
+    async with relay.reader.connect() as conn:
+        out = policy_out(await policies.show(conn, version))
+    assert out is not None
+    return out
+
+
+@router.get("/policies/{a}/diff/{b}")
+async def policy_diff(a: int, b: int, admin: AdminReadDep, relay: RelayDep) -> DiffOut:
+    async with relay.reader.connect() as conn:
+        return DiffOut(a=a, b=b, diff=await policies.diff(conn, a, b))
+
+
+@router.get("/settings")
+async def settings_list(admin: AdminReadDep, relay: RelayDep) -> list[SettingOut]:
+    async with relay.reader.connect() as conn:
+        values = await org_settings.all_values(conn)
+    return [
+        SettingOut(
+            name=s.name,
+            value=values[s.name],
+            default=s.default,
+            minimum=s.minimum,
+            maximum=s.maximum,
+            meaning=s.meaning,
+        )
+        for s in org_settings.SETTINGS.values()
+    ]
+
+
+@router.put("/settings/{name}", status_code=204)
+async def settings_set(name: str, body: SettingIn, admin: AdminActDep, relay: RelayDep) -> None:
+    async with relay.engine.begin() as conn:
+        await org_settings.change(conn, name, body.value, relay.clock(), stepup.actor_of(admin))
+    await relay.refresh_retention()
+
+
+@router.get("/audit")
+async def audit_events(
+    admin: AdminReadDep,
+    relay: RelayDep,
+    limit: int = Query(default=100, ge=1, le=1000),
+    action: str | None = Query(default=None, max_length=64),
+    since: int | None = Query(default=None, ge=0, description="Unix seconds"),
+    until: int | None = Query(default=None, ge=0, description="Unix seconds"),
+) -> list[AuditEventOut]:
+    """Newest first; ``action`` is exact, or a prefix if it ends in a dot (``worker.``)."""
+    async with relay.reader.connect() as conn:
+        since_hour = None if since is None else hour_of(since)
+        events = await audit.latest(
+            conn, limit, action=action, since_hour=since_hour, until_hour=until
+        )
+    return [AuditEventOut.model_validate(e.as_json()) for e in events]
+
+
+@router.get("/audit/verify")
+async def audit_verify(admin: AdminReadDep, relay: RelayDep) -> VerifyOut:
+    async with relay.reader.connect() as conn:
+        try:
+            count, head = await audit.verify(conn)
+        except audit.ChainBroken as exc:
+            return VerifyOut(
+                intact=False, events=0, head=None, broken_event_id=exc.event_id, detail=exc.detail
+            )
+    return VerifyOut(intact=True, events=count, head=head.hex(), broken_event_id=None, detail=None)

@@ -1,0 +1,106 @@
+"""The policy's history for the admin: versions, one version, a diff, and consent counts.
+
+Publishing stays in services/organisation.py. Consent counts read the policy version from
+the consent receipts the relay already keeps (docs/protocol.md, part 2, section 10): the
+receipt format is public, so no key is needed. A conversation (one client device with one
+worker device) counts for the version of its newest receipt, unless that receipt was
+revoked. Only counts leave this module, never which conversation holds which version.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from confide_server.errors import NotFound
+from confide_server.services.organisation import Policy
+from confide_server.store.schema import consent_receipts, devices, policies
+
+# Offsets into a receipt and a revocation (version byte, domain tag, keys, then the field).
+_RECEIPT_TAG = b"\x01Confide consent receipt\x00"
+_VERSION_AT = len(_RECEIPT_TAG) + 32 + 32
+_REVOCATION_TAG = b"\x01Confide consent revocation\x00"
+_REVOKED_HASH_AT = len(_REVOCATION_TAG) + 32
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    version: int
+    sha256: str
+    published_day: int
+    length: int
+
+
+async def history(conn: AsyncConnection) -> list[PolicyVersion]:
+    rows = await conn.execute(
+        select(
+            policies.c.version, policies.c.sha256, policies.c.published_day, policies.c.text
+        ).order_by(policies.c.version)
+    )
+    return [PolicyVersion(r.version, r.sha256, r.published_day, len(r.text)) for r in rows]
+
+
+async def show(conn: AsyncConnection, version: int) -> Policy:
+    row = (
+        await conn.execute(
+            select(policies.c.text, policies.c.sha256).where(policies.c.version == version)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no policy version {version}")
+    return Policy(version, row.text, row.sha256)
+
+
+async def diff(conn: AsyncConnection, a: int, b: int) -> str:
+    """A unified diff from version ``a`` to version ``b``."""
+    old, new = await show(conn, a), await show(conn, b)
+    return "".join(
+        difflib.unified_diff(
+            old.text.splitlines(keepends=True),
+            new.text.splitlines(keepends=True),
+            fromfile=f"version {a}",
+            tofile=f"version {b}",
+        )
+    )
+
+
+def receipt_version(receipt: bytes) -> int | None:
+    if not receipt.startswith(_RECEIPT_TAG) or len(receipt) < _VERSION_AT + 4:
+        return None
+    return int.from_bytes(receipt[_VERSION_AT : _VERSION_AT + 4], "big")
+
+
+async def consent_counts(conn: AsyncConnection) -> dict[int, int]:
+    """Policy version -> how many active conversations hold consent to it."""
+    rows = await conn.execute(
+        select(
+            consent_receipts.c.client_device_id,
+            consent_receipts.c.worker_device_id,
+            consent_receipts.c.kind,
+            consent_receipts.c.receipt,
+        )
+        .select_from(
+            consent_receipts.join(devices, devices.c.id == consent_receipts.c.client_device_id)
+        )
+        .where(devices.c.revoked.is_(False))
+    )
+    revoked: set[bytes] = set()
+    newest: dict[tuple[bytes, bytes], tuple[int, bytes]] = {}
+    for r in rows:
+        receipt = bytes(r.receipt)
+        if r.kind == "revocation":
+            revoked.add(receipt[_REVOKED_HASH_AT : _REVOKED_HASH_AT + 32])
+            continue
+        version = receipt_version(receipt)
+        if version is None:
+            continue
+        key = (bytes(r.client_device_id), bytes(r.worker_device_id))
+        held = newest.get(key)
+        if held is None or version >= held[0]:
+            newest[key] = (version, hashlib.sha256(receipt).digest())
+    return dict(Counter(version for version, digest in newest.values() if digest not in revoked))
