@@ -139,10 +139,19 @@ async def append(
 
 
 async def _checkpoint(conn: AsyncConnection) -> bytes:
-    found = await conn.scalar(
-        select(audit_checkpoints.c.hash).order_by(audit_checkpoints.c.event_id.desc()).limit(1)
-    )
-    return GENESIS if found is None else bytes(found)
+    return (await _start(conn))[1]
+
+
+async def _start(conn: AsyncConnection) -> tuple[int, bytes]:
+    """The id and hash of the newest event removed by retention, or (0, GENESIS)."""
+    found = (
+        await conn.execute(
+            select(audit_checkpoints.c.event_id, audit_checkpoints.c.hash)
+            .order_by(audit_checkpoints.c.event_id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (0, GENESIS) if found is None else (int(found.event_id), bytes(found.hash))
 
 
 def _event(row: object) -> Event:
@@ -158,36 +167,37 @@ def _event(row: object) -> Event:
     )
 
 
-async def chain(conn: AsyncConnection) -> tuple[bytes, list[Event]]:
-    """The chain's starting parent and every event, oldest first."""
+async def chain(conn: AsyncConnection) -> tuple[tuple[int, bytes], list[Event]]:
+    """Where the chain starts (id and hash before the first event) and every event."""
     rows = await conn.execute(select(audit_events).order_by(audit_events.c.id))
-    return await _checkpoint(conn), [_event(r) for r in rows]
+    return await _start(conn), [_event(r) for r in rows]
 
 
-def check(start: bytes, events: Sequence[Event]) -> bytes:
+def check(start: tuple[int, bytes], events: Sequence[Event]) -> bytes:
     """Raise ChainBroken at the first event out of place; else return the head hash."""
     position = {e.hash: i for i, e in enumerate(events)}
-    expected = start
+    expected = start[1]
     for i, event in enumerate(events):
         if own_hash(event) != event.hash:
             raise ChainBroken(event.id, "was altered: its hash does not match its contents")
         if event.prev_hash != expected:
-            raise _broken_link(events, i, position.get(event.prev_hash))
+            raise _broken_link(start[0], events, i, position.get(event.prev_hash))
         expected = event.hash
     return expected
 
 
-def _broken_link(events: Sequence[Event], i: int, parent: int | None) -> ChainBroken:
-    """Why event ``i`` does not follow the one before it."""
+def _broken_link(start_id: int, events: Sequence[Event], i: int, parent: int | None) -> ChainBroken:
+    """Why event ``i`` does not follow the one before it (or the chain's start)."""
     event = events[i]
     if parent is not None and parent > i:
         return ChainBroken(event.id, f"is out of order: it belongs after event {events[parent].id}")
-    before = events[i - 1].id if i else None
-    if before is None or event.id - before > 1:
+    before = events[i - 1].id if i else start_id
+    if i == 0 or event.id - before > 1:
         # Ids are allocated in order, so a gap shows where rows were taken out (PostgreSQL
         # may also skip ids of rolled-back transactions, but those never reach the chain).
-        first = 1 if before is None else before + 1
-        return ChainBroken(first, f"was removed: event {event.id}'s parent is not in the trail")
+        return ChainBroken(
+            before + 1, f"was removed: event {event.id}'s parent is not in the trail"
+        )
     return ChainBroken(before, f"was altered and rehashed: event {event.id} does not commit to it")
 
 
