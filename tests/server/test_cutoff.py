@@ -117,17 +117,19 @@ async def test_the_cli_closes_sockets_over_redis(
     settings = make_settings(postgres_url, redis_url=redis_url, cutoff_check_seconds=3600.0)
     monkeypatch.setenv("CONFIDE_DATABASE_URL", postgres_url)
     monkeypatch.setenv("CONFIDE_REDIS_URL", redis_url)
-    async with LiveServer(create_app(settings), settings.max_frame_bytes) as node:
-        async with httpx.AsyncClient(base_url=node.http) as client:
-            worker = await enrol(client, node.app.state.relay)
-            ws = await WsClient.open(node.ws, worker.token)
-            await ws.put({"type": "ping", "ref": 0})
-            assert (await ws.get())["type"] == "pong"
-            loop = asyncio.get_running_loop()
-            code = await loop.run_in_executor(None, main, ["devices", "revoke", worker.device_id])
-            assert code == 0
-            _error, close = await _closed_with(ws)
-            assert close == 4408
+    async with (
+        LiveServer(create_app(settings), settings.max_frame_bytes) as node,
+        httpx.AsyncClient(base_url=node.http) as client,
+    ):
+        worker = await enrol(client, node.app.state.relay)
+        ws = await WsClient.open(node.ws, worker.token)
+        await ws.put({"type": "ping", "ref": 0})
+        assert (await ws.get())["type"] == "pong"
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, main, ["devices", "revoke", worker.device_id])
+        assert code == 0
+        _error, close = await _closed_with(ws)
+        assert close == 4408
 
 
 async def test_without_redis_the_relay_notices_a_cli_revocation(
@@ -137,15 +139,15 @@ async def test_without_redis_the_relay_notices_a_cli_revocation(
     settings = make_settings(sqlite_url, cutoff_check_seconds=0.2)
     monkeypatch.setenv("CONFIDE_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("CONFIDE_REDIS_URL", raising=False)
-    async with LiveServer(create_app(settings), settings.max_frame_bytes) as node:
-        async with httpx.AsyncClient(base_url=node.http) as client:
-            worker = await enrol(client, node.app.state.relay)
-            me = (await client.get("/v1/devices/me", headers=worker.auth)).json()
-            ws = await WsClient.open(node.ws, worker.token)
-            loop = asyncio.get_running_loop()
-            code = await loop.run_in_executor(
-                None, main, ["workers", "disable", me["worker_id"]]
-            )
-            assert code == 0
-            _error, close = await _closed_with(ws)
-            assert close == 4408
+    async with (
+        LiveServer(create_app(settings), settings.max_frame_bytes) as node,
+        httpx.AsyncClient(base_url=node.http) as client,
+    ):
+        worker = await enrol(client, node.app.state.relay)
+        me = (await client.get("/v1/devices/me", headers=worker.auth)).json()
+        ws = await WsClient.open(node.ws, worker.token)
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, main, ["workers", "disable", me["worker_id"]])
+        assert code == 0
+        _error, close = await _closed_with(ws)
+        assert close == 4408
