@@ -9,7 +9,8 @@
     │   └── Revoked                     401  revoked          close 4408 (device revoked,
     │                                                          worker disabled)
     ├── Forbidden                       403  forbidden        close 4403
-    │   └── CapabilityRejected          403  capability-rejected
+    │   ├── CapabilityRejected          403  capability-rejected
+    │   └── StepUpRequired              403  step-up-required (admin changes, services/stepup.py)
     ├── NotFound                        404  not-found
     ├── Conflict                        409  conflict
     │   └── AlreadyUsed                 410  already-used     (invites, enrolment codes)
@@ -90,6 +91,11 @@ class Forbidden(RelayError):
 class CapabilityRejected(Forbidden):
     slug = "capability-rejected"
     title = "Send capability rejected"
+
+
+class StepUpRequired(Forbidden):
+    slug = "step-up-required"
+    title = "Confirm again"
 
 
 class NotFound(RelayError):

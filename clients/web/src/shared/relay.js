@@ -10,7 +10,7 @@ export class RelayError extends Error {
   }
 }
 
-async function call(method, path, { body, token, raw } = {}) {
+export async function call(method, path, { body, token, raw } = {}) {
   const headers = { accept: "application/json" };
   if (token) headers.authorization = `Bearer ${toB64u(token)}`;
   let payload;

@@ -6,6 +6,12 @@ import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
 
 const loadWorkspace = () => import("./workspace.js");
 
+// The workspace, and for an admin the organisation console's button (admin.js).
+async function openApp(session) {
+  (await loadWorkspace()).openWorkspace(session, lockNow);
+  import("./admin.js").then((m) => m.offerConsole(session)).catch(() => {});
+}
+
 function passphraseInput(id, autocomplete) {
   return h("input", { id, type: "password", required: true, minlength: 10, autocomplete });
 }
@@ -35,7 +41,7 @@ function showEnrol() {
       announce("Making this device's keys…");
       try {
         const session = await enrol(code.value, pass.value);
-        (await loadWorkspace()).openWorkspace(session, lockNow);
+        await openApp(session);
       } catch (err) {
         error.textContent = `Enrolment failed: ${err.message}`;
         busy(form, false);
@@ -61,7 +67,7 @@ function showUnlock(sealed, reason) {
       busy(form, true);
       try {
         const session = await unlock(sealed, pass.value);
-        (await loadWorkspace()).openWorkspace(session, lockNow);
+        await openApp(session);
       } catch (err) {
         error.textContent = err.name === "WrongPassphrase" ? "That passphrase does not open this device." : `Could not unlock: ${err.message}`;
         busy(form, false);

@@ -47,8 +47,10 @@ export class WorkerSession {
     this.state.settings = {
       ...this.state.settings, maxRetention: org.max_retention_seconds, organisation: org.name, policyVersion: org.policy?.version,
     };
-    // The organisation's idle-lock time, once the relay publishes one; 5 minutes until then.
-    if (Number.isInteger(org.idle_lock_minutes) && org.idle_lock_minutes > 0) this.state.settings.idleMinutes = org.idle_lock_minutes;
+    // The organisation's settings (docs/operations.md section 13.2): idle lock and timers.
+    const idle = org.settings?.idle_lock_seconds;
+    if (Number.isInteger(idle) && idle > 0) this.state.settings.idleMinutes = idle / 60;
+    this.state.settings.timers = { min: org.settings?.disappearing_min_seconds, max: org.settings?.disappearing_max_seconds };
   }
 }
 

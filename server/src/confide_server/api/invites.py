@@ -11,7 +11,7 @@ from confide_server.api.devices import RegistrationIn
 from confide_server.api.prekeys import notify_if_low
 from confide_server.api.types import PROBLEMS, BundleOut, Key32, Model, PolicyOut
 from confide_server.encoding import b64e
-from confide_server.services import invites
+from confide_server.services import invites, org_settings
 
 router = APIRouter(prefix="/v1/invites", tags=["invites"], responses=PROBLEMS)
 
@@ -43,9 +43,13 @@ class RedeemOut(BaseModel):
 @router.post("", status_code=201)
 async def create(worker: WorkerDep, relay: RelayDep, body: InviteIn | None = None) -> InviteOut:
     """A single-use, expiring invite; the link carries the token in its fragment."""
-    limit = relay.settings.invite_ttl_seconds
-    ttl = min(body.ttl, limit) if body is not None and body.ttl is not None else limit
     async with relay.engine.begin() as conn:
+        # The organisation's invite lifetime (services/org_settings.py) caps the relay's.
+        limit = min(
+            relay.settings.invite_ttl_seconds,
+            await org_settings.value(conn, "invite_ttl_seconds"),
+        )
+        ttl = min(body.ttl, limit) if body is not None and body.ttl is not None else limit
         token, expires_at, capability_id = await invites.create(
             conn, worker.device_id, worker.mailbox_id, relay.clock(), ttl
         )

@@ -56,7 +56,7 @@ SETTINGS = {
             "longest disappearing-message timer the apps offer",
         ),
         Setting(
-            "idle_lock_seconds", 10 * MINUTE, MINUTE, DAY, "the worker app locks after this idle"
+            "idle_lock_seconds", 5 * MINUTE, MINUTE, DAY, "the worker app locks after this idle"
         ),
         Setting(
             "invite_ttl_seconds", 3 * DAY, 10 * MINUTE, 30 * DAY, "lifetime of an unused invite"

@@ -13,18 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.encoding import b64e
-from confide_server.errors import Forbidden, InvalidInput, Unauthenticated
+from confide_server.errors import InvalidInput, StepUpRequired, Unauthenticated
 from confide_server.services import audit
 from confide_server.services.auth import Principal, consume_challenge
 from confide_server.services.identity import verify
 from confide_server.store.schema import sessions
 
 STEP_UP_TAG = b"Confide step-up v1\x00"
-
-
-class StepUpRequired(Forbidden):
-    slug = "step-up-required"
-    title = "Confirm again"
 
 
 def actor_of(principal: Principal) -> str:

@@ -1,0 +1,165 @@
+// The organisation console's sections: workers and devices, policies, settings, audit trail.
+// Each takes the console (admin.js) and returns its element; changes go through `c.act`
+// (step-up, then the admin API) inside `c.run` (redraw, or show the error).
+import { h } from "../shared/dom.js";
+import { qrSvg } from "../shared/qr.js";
+
+const ROLES = ["worker", "supervisor", "admin"];
+const day = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 10);
+const hour = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ");
+const short = (id) => (!id ? "—" : id.length > 12 ? `${id.slice(0, 8)}…` : id);
+
+function table(caption, head, rows) {
+  return h("table", {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ...head.map((text) => h("th", { scope: "col" }, text)))),
+    h("tbody", {}, ...rows));
+}
+
+function select(id, options, value) {
+  return h("select", { id }, ...options.map((o) => h("option", { value: o, selected: o === String(value) }, o)));
+}
+
+export async function workersView(c) {
+  const workers = await c.api("GET", "/v1/admin/workers");
+  const role = select("enrol-role", ROLES, "worker");
+  const issued = h("div", { id: "enrol-result" });
+  const enrol = h("form", {
+    onsubmit: (event) => {
+      event.preventDefault();
+      c.run(async () => {
+        const out = await c.act("POST", "/v1/admin/enrolment-codes", { role: role.value });
+        c.issued = out;
+      });
+    },
+  }, h("label", { for: "enrol-role" }, "Role"), role, h("button", { type: "submit" }, "Enrol a worker"));
+  if (c.issued) {
+    issued.append(
+      h("p", {}, `One-time enrolment code (expires ${hour(c.issued.expires_at)} UTC):`),
+      h("p", {}, h("code", { id: "enrolment-code" }, c.issued.enrolment_code)),
+      qrSvg(c.issued.enrolment_code, "Enrolment code as a QR code"),
+    );
+    c.issued = null;
+  }
+  const rows = workers.map((w) => {
+    const roleSelect = select(`role-${w.worker_id}`, ROLES, w.role);
+    roleSelect.setAttribute("aria-label", `Role of worker ${short(w.worker_id)}`);
+    const path = `/v1/admin/workers/${w.worker_id}`;
+    return h("tr", { "data-worker": w.worker_id },
+      h("td", {}, h("code", { title: w.worker_id }, short(w.worker_id))),
+      h("td", {}, roleSelect, h("button", {
+        type: "button", class: "secondary", onclick: () => c.run(() => c.act("POST", `${path}/role`, { role: roleSelect.value })),
+      }, "Change role")),
+      h("td", {}, String(w.devices)),
+      h("td", {}, day(w.created_day)),
+      h("td", {}, w.disabled ? "Disabled" : "Active"),
+      h("td", {},
+        h("button", { type: "button", class: "secondary", onclick: () => c.run(async () => { c.devicesOf = w.worker_id; }) }, "Devices"),
+        w.disabled
+          ? h("button", { type: "button", onclick: () => c.run(() => c.act("POST", `${path}/enable`)) }, "Enable")
+          : h("button", { type: "button", class: "danger", onclick: () => c.run(() => c.act("POST", `${path}/disable`)) }, "Disable")));
+  });
+  const section = h("section", { "aria-labelledby": "workers-title" },
+    h("h3", { id: "workers-title" }, "Workers"), enrol, issued,
+    table("Workers of the organisation", ["Worker", "Role", "Devices", "Enrolled", "State", "Actions"], rows));
+  if (c.devicesOf) section.append(await devicesView(c, c.devicesOf));
+  return section;
+}
+
+async function devicesView(c, workerId) {
+  const devices = await c.api("GET", `/v1/admin/devices?worker_id=${encodeURIComponent(workerId)}`);
+  const rows = devices.map((d) => h("tr", { "data-device": d.device_id },
+    h("td", {}, h("code", { title: d.device_id }, short(d.device_id))),
+    h("td", {}, day(d.created_day)),
+    h("td", {}, d.revoked ? "Revoked" : "Active"),
+    h("td", {}, d.revoked ? null : h("button", {
+      type: "button", class: "danger", onclick: () => c.run(() => c.act("POST", `/v1/admin/devices/${d.device_id}/revoke`)),
+    }, "Revoke"))));
+  return h("section", { "aria-labelledby": "devices-title" },
+    h("h3", { id: "devices-title" }, `Devices of worker ${short(workerId)}`),
+    table("Devices", ["Device", "Registered", "State", "Actions"], rows));
+}
+
+export async function policiesView(c) {
+  const versions = await c.api("GET", "/v1/admin/policies");
+  const text = h("textarea", { id: "policy-text", rows: 6, required: true });
+  const publish = h("form", {
+    onsubmit: (event) => {
+      event.preventDefault();
+      c.run(() => c.act("POST", "/v1/admin/policies", { text: text.value }));
+    },
+  }, h("label", { for: "policy-text" }, "New policy version (the limits of confidentiality)"), text,
+  h("div", { class: "row" }, h("button", { type: "submit" }, "Publish")));
+  const numbers = versions.map((v) => v.version);
+  const a = select("diff-a", numbers, numbers.at(-2) ?? numbers[0]);
+  const b = select("diff-b", numbers, numbers.at(-1));
+  const out = h("pre", { id: "policy-diff" }, c.diff ?? "");
+  c.diff = null;
+  const diff = h("form", {
+    onsubmit: (event) => {
+      event.preventDefault();
+      c.run(async () => {
+        c.diff = (await c.api("GET", `/v1/admin/policies/${a.value}/diff/${b.value}`)).diff || "(no difference)";
+      });
+    },
+  }, h("label", { for: "diff-a" }, "From version"), a, h("label", { for: "diff-b" }, "to version"), b,
+  h("button", { type: "submit", class: "secondary" }, "Show the difference"));
+  const rows = versions.map((v) => h("tr", {},
+    h("td", {}, String(v.version)), h("td", {}, day(v.published_day)),
+    h("td", {}, String(v.active_consents)), h("td", {}, h("code", {}, v.sha256.slice(0, 16)))));
+  return h("section", { "aria-labelledby": "policies-title" },
+    h("h3", { id: "policies-title" }, "Policies"), publish,
+    table("Policy versions (consents: active conversations that consented to the version; counts only)",
+      ["Version", "Published", "Consents", "SHA-256"], rows),
+    diff, out);
+}
+
+export async function settingsView(c) {
+  const settings = await c.api("GET", "/v1/admin/settings");
+  const forms = settings.map((s) => {
+    const input = h("input", { id: `setting-${s.name}`, type: "number", min: s.minimum, max: s.maximum, value: s.value, required: true });
+    return h("form", {
+      class: "row",
+      onsubmit: (event) => {
+        event.preventDefault();
+        c.run(() => c.act("PUT", `/v1/admin/settings/${s.name}`, { value: Number(input.value) }));
+      },
+    }, h("label", { for: input.id }, `${s.name} (seconds): ${s.meaning}`), input,
+    h("button", { type: "submit", class: "secondary" }, "Save"));
+  });
+  return h("section", { "aria-labelledby": "settings-title" }, h("h3", { id: "settings-title" }, "Settings"), ...forms);
+}
+
+export async function auditView(c) {
+  const filter = c.auditFilter ?? {};
+  const query = new URLSearchParams({ limit: "200" });
+  if (filter.action) query.set("action", filter.action);
+  if (filter.since) query.set("since", String(Date.parse(filter.since) / 1000));
+  if (filter.until) query.set("until", String(Date.parse(filter.until) / 1000 + 86399));
+  const events = await c.api("GET", `/v1/admin/audit?${query}`);
+  const action = h("input", { id: "audit-action", value: filter.action ?? "", placeholder: "e.g. worker. or policy.publish" });
+  const since = h("input", { id: "audit-since", type: "date", value: filter.since ?? "" });
+  const until = h("input", { id: "audit-until", type: "date", value: filter.until ?? "" });
+  const status = h("p", { id: "audit-status", role: "status" }, c.auditStatus ?? "");
+  c.auditStatus = null;
+  const filters = h("form", {
+    class: "row",
+    onsubmit: (event) => {
+      event.preventDefault();
+      c.run(async () => { c.auditFilter = { action: action.value.trim(), since: since.value, until: until.value }; });
+    },
+  }, h("label", { for: "audit-action" }, "Action"), action, h("label", { for: "audit-since" }, "From"), since,
+  h("label", { for: "audit-until" }, "To"), until, h("button", { type: "submit", class: "secondary" }, "Filter"),
+  h("button", {
+    type: "button", class: "secondary",
+    onclick: () => c.run(async () => {
+      const v = await c.api("GET", "/v1/admin/audit/verify");
+      c.auditStatus = v.intact ? `The audit trail is intact: ${v.events} events, head ${v.head.slice(0, 16)}…` : `The audit trail is BROKEN: ${v.detail}`;
+    }),
+  }, "Verify the chain"));
+  const rows = events.map((e) => h("tr", {},
+    h("td", {}, String(e.id)), h("td", {}, hour(e.hour)), h("td", {}, e.action),
+    h("td", {}, e.actor === "cli" ? "cli" : short(e.actor)), h("td", {}, e.subject ? short(e.subject) : "—"), h("td", {}, e.detail ?? "")));
+  return h("section", { "aria-labelledby": "audit-title" }, h("h3", { id: "audit-title" }, "Audit trail"), filters, status,
+    table("Audit events, newest first (times rounded to the hour, UTC)", ["#", "Hour", "Action", "By", "On", "Detail"], rows));
+}

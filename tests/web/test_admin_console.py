@@ -1,0 +1,123 @@
+"""The organisation console in a real browser: an admin enrols a supervisor, revokes a device
+whose WebSocket is open (it closes), disables a worker, publishes a policy and reads the
+diff, changes the allowed timers, and reads and verifies the audit trail; every change asks
+for the passphrase first (step-up)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from web_support import DESKTOP, PASSPHRASE, OriginGuard, enrol_worker
+
+pytestmark = pytest.mark.browser
+
+
+def _confirm(page: Any) -> None:
+    """Step-up: the console asks for the passphrase again."""
+    dialog = page.get_by_role("dialog", name="Confirm it is you")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Passphrase").fill(PASSPHRASE)
+    dialog.get_by_role("button", name="Confirm").click()
+
+
+def _tab(page: Any, name: str) -> None:
+    page.locator("#admin nav").get_by_role("button", name=name).click()
+    expect(page.get_by_role("heading", name=name, exact=True).last).to_be_visible()
+
+
+def _wait_closed(page: Any, socket: Any) -> None:
+    """A bounded wait for the socket to close (a ceiling, never a measured duration)."""
+    for _ in range(100):
+        if socket.is_closed():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the revoked device's WebSocket is still open")
+
+
+def test_admin_console(relay, browser) -> None:
+    admin_context = browser.new_context(viewport=DESKTOP)
+    admin = admin_context.new_page()
+    guard = OriginGuard(relay.url, admin)
+    admin.goto(relay.url + "/")
+    enrol_worker(admin, relay.process.enrol_worker("admin"))
+
+    # A worker whose app is connected: its socket is what the revocation must close.
+    worker_context = browser.new_context(viewport=DESKTOP)
+    worker = worker_context.new_page()
+    sockets: list[Any] = []
+    worker.on("websocket", lambda socket: sockets.append(socket))
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    assert sockets and not sockets[0].is_closed()
+
+    admin.get_by_role("button", name="Organisation").click()
+    expect(admin.get_by_role("heading", name="Organisation console")).to_be_visible()
+    expect(admin.get_by_role("heading", name="Workers", exact=True)).to_be_visible()
+
+    # Enrol a supervisor: the first change asks for the passphrase; the code comes with a QR.
+    admin.get_by_label("Role", exact=True).select_option("supervisor")
+    admin.get_by_role("button", name="Enrol a worker").click()
+    _confirm(admin)
+    expect(admin.locator("#enrolment-code")).to_have_text(re.compile(r"^[A-Za-z0-9_-]{43}$"))
+    expect(admin.get_by_role("img", name="Enrolment code as a QR code")).to_be_visible()
+    rows = admin.locator("tbody tr[data-worker]")
+    expect(rows).to_have_count(3)
+
+    # Revoke the connected worker's device; its open socket closes.
+    worker_row = None
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        if row.locator("select").input_value() == "worker":
+            worker_row = row
+    assert worker_row is not None
+    worker_row.get_by_role("button", name="Devices").click()
+    devices = admin.locator("tbody tr[data-device]")
+    expect(devices).to_have_count(1)
+    devices.first.get_by_role("button", name="Revoke").click()  # confirmed minutes ago
+    expect(devices.first).to_contain_text("Revoked")
+    _wait_closed(worker, sockets[0])
+
+    # Disable the supervisor (not yet on any device).
+    supervisor = rows.filter(has=admin.locator("td:nth-child(3)", has_text="0"))
+    expect(supervisor).to_have_count(1)
+    supervisor.get_by_role("button", name="Disable").click()
+    expect(supervisor).to_contain_text("Disabled")
+
+    # Publish a policy and read the difference from the first version.
+    _tab(admin, "Policies")
+    admin.get_by_label("New policy version").fill("We keep what you say private.\nNew: video.")
+    admin.get_by_role("button", name="Publish").click()
+    expect(admin.locator("tbody tr")).to_have_count(2)
+    admin.get_by_label("From version").select_option("1")
+    admin.get_by_label("to version").select_option("2")
+    admin.get_by_role("button", name="Show the difference").click()
+    expect(admin.locator("#policy-diff")).to_contain_text("+New: video.")
+
+    # Narrow the allowed disappearing timers.
+    _tab(admin, "Settings")
+    timer = admin.locator("#setting-disappearing_max_seconds")
+    timer.fill("86400")
+    timer.locator("xpath=..").get_by_role("button", name="Save").click()
+    expect(admin.locator("#setting-disappearing_max_seconds")).to_have_value("86400")
+    organisation = admin.request.get(relay.url + "/v1/organisation").json()
+    assert organisation["settings"]["disappearing_max_seconds"] == 86400
+
+    # The audit trail shows every change, filters by action, and verifies.
+    _tab(admin, "Audit trail")
+    trail = admin.locator("#admin tbody")
+    for action in ("admin.step-up", "worker.enrol", "device.revoke", "worker.disable"):
+        expect(trail).to_contain_text(action)
+    expect(trail).to_contain_text("policy.publish")
+    expect(trail).to_contain_text("settings.change")
+    admin.get_by_label("Action").fill("worker.")
+    admin.get_by_role("button", name="Filter").click()
+    expect(trail).not_to_contain_text("policy.publish")
+    expect(trail).to_contain_text("worker.disable")
+    admin.get_by_role("button", name="Verify the chain").click()
+    expect(admin.locator("#audit-status")).to_contain_text("intact")
+    guard.assert_clean()
+    worker_context.close()
+    admin_context.close()
