@@ -1,16 +1,18 @@
 """The organisation console in a real browser: an admin enrols a supervisor, revokes a device
 whose WebSocket is open (it closes), disables a worker, publishes a policy and reads the
-diff, changes the allowed timers, and reads and verifies the audit trail; every change asks
-for the passphrase first (step-up)."""
+diff, changes the allowed timers (a client joining afterwards is offered no timer outside
+them), and reads and verifies the audit trail; the first change asks for the passphrase
+again (step-up)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from web_support import DESKTOP, PASSPHRASE, OriginGuard, enrol_worker
+from web_support import DESKTOP, PASSPHRASE, OriginGuard, create_invite, enrol_worker
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +30,13 @@ def _tab(page: Any, name: str) -> None:
     expect(page.get_by_role("heading", name=name, exact=True).last).to_be_visible()
 
 
+def _row_with_role(rows: Any, role: str) -> Any:
+    found = [rows.nth(i) for i in range(rows.count())]
+    found = [row for row in found if row.locator("select").input_value() == role]
+    assert len(found) == 1, role
+    return found[0]
+
+
 def _wait_closed(page: Any, socket: Any) -> None:
     """A bounded wait for the socket to close (a ceiling, never a measured duration)."""
     for _ in range(100):
@@ -37,7 +46,7 @@ def _wait_closed(page: Any, socket: Any) -> None:
     raise AssertionError("the revoked device's WebSocket is still open")
 
 
-def test_admin_console(relay, browser) -> None:
+def test_admin_console(relay, browser, screenshots: Path) -> None:
     admin_context = browser.new_context(viewport=DESKTOP)
     admin = admin_context.new_page()
     guard = OriginGuard(relay.url, admin)
@@ -67,12 +76,7 @@ def test_admin_console(relay, browser) -> None:
     expect(rows).to_have_count(3)
 
     # Revoke the connected worker's device; its open socket closes.
-    worker_row = None
-    for i in range(rows.count()):
-        row = rows.nth(i)
-        if row.locator("select").input_value() == "worker":
-            worker_row = row
-    assert worker_row is not None
+    worker_row = _row_with_role(rows, "worker")
     worker_row.get_by_role("button", name="Devices").click()
     devices = admin.locator("tbody tr[data-device]")
     expect(devices).to_have_count(1)
@@ -81,10 +85,10 @@ def test_admin_console(relay, browser) -> None:
     _wait_closed(worker, sockets[0])
 
     # Disable the supervisor (not yet on any device).
-    supervisor = rows.filter(has=admin.locator("td:nth-child(3)", has_text="0"))
-    expect(supervisor).to_have_count(1)
+    supervisor = _row_with_role(rows, "supervisor")
     supervisor.get_by_role("button", name="Disable").click()
     expect(supervisor).to_contain_text("Disabled")
+    admin.screenshot(path=str(screenshots / "admin-workers.png"), full_page=True)
 
     # Publish a policy and read the difference from the first version.
     _tab(admin, "Policies")
@@ -118,6 +122,33 @@ def test_admin_console(relay, browser) -> None:
     expect(trail).to_contain_text("worker.disable")
     admin.get_by_role("button", name="Verify the chain").click()
     expect(admin.locator("#audit-status")).to_contain_text("intact")
+    admin.screenshot(path=str(screenshots / "admin-audit.png"), full_page=True)
+
+    # A client joining now is offered only timers within the allowed ones (1 day at most).
+    admin.get_by_role("button", name="Back to conversations").click()
+    link = create_invite(admin, "Sam")
+    client_context = browser.new_context(viewport=DESKTOP)
+    client = client_context.new_page()
+    client.goto(link)
+    client.get_by_role("button", name="I agree").click()
+    expect(client.get_by_role("heading", name="Your conversation")).to_be_visible()
+    timers = client.get_by_label("Disappearing messages")
+    expect(timers.locator('option[value="86400"]')).to_have_count(1)
+    expect(timers.locator('option[value="604800"]')).to_have_count(0)
+
+    # Each side reads what the relay keeps about its device, in plain words.
+    client.get_by_role("button", name="Your consent").click()
+    client.get_by_role("button", name="What the relay keeps about this device").click()
+    kept = client.locator("#records-list")
+    for table in ("devices", "mailboxes", "sessions", "consent_receipts"):
+        expect(kept.locator(f'li[data-table="{table}"]')).to_have_count(1)
+    expect(kept.locator('li[data-table="workers"]')).to_have_count(0)
+    admin.get_by_role("button", name="What the relay keeps").click()
+    expect(admin.locator("#records-list")).to_contain_text("role admin")
+    expect(admin.locator('#records-list li[data-table="audit_events"]')).to_contain_text(
+        "admin.step-up"
+    )
     guard.assert_clean()
+    client_context.close()
     worker_context.close()
     admin_context.close()

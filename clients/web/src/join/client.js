@@ -13,6 +13,7 @@ import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
 import { CLIENT_DB, onQuickExit } from "./quickexit.js";
 import { consentView, reviewView } from "./consentview.js";
+import { showRecords } from "../shared/records.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 
@@ -57,6 +58,7 @@ export async function join(token) {
   client.conv = newConversation({ alias: WORKER, peer: client.worker });
   const org = await relay.getOrganisation().catch(() => null);
   client.maxRetention = org?.max_retention_seconds;
+  client.timers = { min: org?.settings?.disappearing_min_seconds, max: org?.settings?.disappearing_max_seconds };
   showConsent();
 }
 
@@ -114,6 +116,7 @@ async function agree(remember) {
 async function renewConsentIfNeeded() {
   const org = await relay.getOrganisation().catch(() => null);
   client.maxRetention = org?.max_retention_seconds;
+  client.timers = { min: org?.settings?.disappearing_min_seconds, max: org?.settings?.disappearing_max_seconds };
   const current = org?.policy;
   if (!current || client.conv.consent.state !== "given" || current.version === client.conv.consent.policyVersion) {
     render();
@@ -258,7 +261,10 @@ function render() {
   const active = document.activeElement;
   const keep = active?.id === "compose-text" ? active.value : null;
   if (view === "review") {
-    show(reviewView({ consent: conv.consent, policy: client.policy, onRevoke: revoke, onBack: () => { view = "chat"; render(); } }));
+    show(reviewView({
+      consent: conv.consent, policy: client.policy, onRevoke: revoke, onBack: () => { view = "chat"; render(); },
+      onRecords: () => showRecords(() => relay.getMyRecords(client.token)),
+    }));
     return;
   }
   if (view === "safety") {
@@ -280,6 +286,7 @@ function render() {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,
       maxRetention: client.maxRetention,
+      timers: client.timers,
       onSend: (text) => channel().sendText(text),
       onAttach: (file) => channel().sendFile(file),
       onTimer: (ttl) => channel().setTimer(ttl),

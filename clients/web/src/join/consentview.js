@@ -47,7 +47,7 @@ export function consentView({ policy, policyIntact, days, renewal = false, onAgr
     error));
 }
 
-export function reviewView({ consent, policy, onRevoke, onBack }) {
+export function reviewView({ consent, policy, onRevoke, onBack, onRecords }) {
   const revoked = consent.state === "revoked";
   const confirm = h("input", { type: "checkbox", id: "confirm-revoke" });
   const revoke = h("button", { type: "button", class: "danger", id: "revoke", disabled: true, onclick: () => onRevoke() }, "Withdraw my consent");
@@ -66,5 +66,7 @@ export function reviewView({ consent, policy, onRevoke, onBack }) {
       h("p", {}, "If you withdraw, your worker is told and can no longer send you anything here."),
       h("label", { class: "check", for: "confirm-revoke" }, confirm, "Yes, I want to withdraw"),
       h("div", { class: "row" }, revoke)),
-    h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: onBack }, "Back")));
+    h("div", { class: "row" },
+      onRecords ? h("button", { type: "button", class: "secondary", onclick: onRecords }, "What the relay keeps about this device") : null,
+      h("button", { type: "button", class: "secondary", onclick: onBack }, "Back")));
 }

@@ -24,7 +24,7 @@ function messageItem(message, { onOpenFile, peerName }) {
   );
 }
 
-export function chatView(conv, { peerName, disabledReason, maxRetention, onSend, onAttach, onTimer, onOpenFile }) {
+export function chatView(conv, { peerName, disabledReason, maxRetention, timers, onSend, onAttach, onTimer, onOpenFile }) {
   const list = h("ol", { class: "messages", "aria-label": "Messages", "aria-live": "polite" },
     conv.messages.map((m) => messageItem(m, { onOpenFile, peerName })));
   if (!conv.messages.length) list.append(h("li", { class: "muted" }, "No messages yet."));
@@ -37,7 +37,7 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, onSend,
     file.value = "";
   });
   const timer = h("select", { id: "compose-timer", disabled },
-    timerChoices(maxRetention).map((c) => h("option", { value: c.seconds, selected: c.seconds === conv.ttl }, c.label)));
+    timerChoices(maxRetention, timers).map((c) => h("option", { value: c.seconds, selected: c.seconds === conv.ttl }, c.label)));
   timer.addEventListener("change", () => onTimer(Number(timer.value)));
   const form = h("form", {
     class: "compose",

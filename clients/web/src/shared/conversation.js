@@ -9,9 +9,12 @@ export const TIMER_CHOICES = [
   { seconds: 7 * 86400, label: "1 week" },
 ];
 
-// The disappearing-timer choices that fit the organisation's maximum retention.
-export function timerChoices(maxRetentionSeconds) {
-  return TIMER_CHOICES.filter((c) => c.seconds === 0 || !maxRetentionSeconds || c.seconds <= maxRetentionSeconds);
+// The disappearing-timer choices that fit the organisation's maximum retention and its
+// allowed timers (settings disappearing_min_seconds and disappearing_max_seconds).
+export function timerChoices(maxRetentionSeconds, timers = {}) {
+  const fits = (s) => (!maxRetentionSeconds || s <= maxRetentionSeconds)
+    && (!timers.min || s >= timers.min) && (!timers.max || s <= timers.max);
+  return TIMER_CHOICES.filter((c) => c.seconds === 0 || fits(c.seconds));
 }
 
 export function newConversation(fields) {

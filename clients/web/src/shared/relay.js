@@ -136,5 +136,8 @@ export async function downloadBlob(token, id) {
 
 export const getOrganisation = () => call("GET", "/v1/organisation");
 
+// Every row the relay holds about this device (docs/operations.md section 13.7).
+export const getMyRecords = (token) => call("GET", "/v1/devices/me/records", { token });
+
 // Short-lived TURN credentials for one call, and whether media must go through TURN only.
 export const getTurn = (token) => call("GET", "/v1/turn", { token });

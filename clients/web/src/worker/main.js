@@ -2,6 +2,8 @@
 // first paint needs none of the crypto; the engine chunk loads when a form is submitted.
 import { h, show, field, announce } from "../shared/dom.js";
 import { idbGet } from "../shared/idb.js";
+import { showRecords } from "../shared/records.js";
+import { getMyRecords } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
 
 const loadWorkspace = () => import("./workspace.js");
@@ -9,6 +11,9 @@ const loadWorkspace = () => import("./workspace.js");
 // The workspace, and for an admin the organisation console's button (admin.js).
 async function openApp(session) {
   (await loadWorkspace()).openWorkspace(session, lockNow);
+  const records = document.getElementById("records-open");
+  records.hidden = false;
+  records.onclick = () => showRecords(() => getMyRecords(session.token));
   import("./admin.js").then((m) => m.offerConsole(session)).catch(() => {});
 }
 

@@ -332,6 +332,7 @@ class Workspace {
           ? `Their consent covers policy version ${conv.consent.policyVersion}; the organisation now has version ${this.state.settings.policyVersion}. They need to agree to it before you can write.`
           : canSend(conv) ? null : reason,
         maxRetention: this.state.settings?.maxRetention,
+        timers: this.state.settings?.timers,
         onSend: (text) => this.#channel(conv).sendText(text),
         onAttach: (file) => this.#channel(conv).sendFile(file),
         onTimer: (ttl) => this.#channel(conv).setTimer(ttl),
