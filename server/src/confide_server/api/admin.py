@@ -17,7 +17,8 @@ from confide_server.api.admin_deps import AdminActDep, AdminReadDep
 from confide_server.api.deps import RelayDep, path_id
 from confide_server.api.types import PROBLEMS, Key32, Model, Sig64
 from confide_server.encoding import b64d, b64e
-from confide_server.services import organisation, staff, stepup
+from confide_server.errors import Unauthenticated
+from confide_server.services import audit, organisation, staff, stepup
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEMS)
 
@@ -66,15 +67,23 @@ class RoleIn(Model):
 @router.post("/step-up")
 async def step_up(body: StepUpIn, admin: AdminReadDep, relay: RelayDep) -> StepUpOut:
     """Confirm again: sign ``"Confide step-up v1\\0" + challenge`` with the device's key."""
-    async with relay.engine.begin() as conn:
-        until = await stepup.confirm(
-            conn,
-            admin,
-            body.challenge,
-            body.signature,
-            relay.clock(),
-            relay.settings.step_up_seconds,
-        )
+    try:
+        async with relay.engine.begin() as conn:
+            until = await stepup.confirm(
+                conn,
+                admin,
+                body.challenge,
+                body.signature,
+                relay.clock(),
+                relay.settings.step_up_seconds,
+            )
+    except Unauthenticated:
+        # A wrong signature is a failed admin attempt: recorded, then refused.
+        async with relay.engine.begin() as conn:
+            await audit.append(
+                conn, relay.clock(), "admin.denied", stepup.actor_of(admin), None, "step-up"
+            )
+        raise
     return StepUpOut(until=until)
 
 

@@ -1,0 +1,135 @@
+"""The admin API beyond workers and devices: step-up's limits, settings, policies with their
+consent counts, and the audit trail's filters and verification."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+from confide_server.relay import Relay
+
+from .helpers import FakeClock, b64d, b64e, challenge, enrol, join, setup_org, step_up
+
+RECEIPT_TAG = b"\x01Confide consent receipt\x00"
+REVOCATION_TAG = b"\x01Confide consent revocation\x00"
+
+
+def _receipt(identity: bytes, version: int) -> bytes:
+    return RECEIPT_TAG + identity + bytes(32) + version.to_bytes(4, "big") + bytes(120)
+
+
+async def test_step_up_is_checked_audited_and_expires(
+    client: httpx.AsyncClient, relay: Relay, clock: FakeClock
+) -> None:
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    c = await challenge(client)
+    forged = await client.post(
+        "/v1/admin/step-up",
+        headers=admin.auth,
+        json={"challenge": c, "signature": b64e(admin.sign(b"Confide auth v1\x00" + b64d(c)))},
+    )
+    assert forged.status_code == 401
+    await step_up(client, admin)
+    assert (
+        await client.put(
+            "/v1/admin/settings/idle_lock_seconds", headers=admin.auth, json={"value": 120}
+        )
+    ).status_code == 204
+    clock.now += relay.settings.step_up_seconds + 1
+    stale = await client.put(
+        "/v1/admin/settings/idle_lock_seconds", headers=admin.auth, json={"value": 180}
+    )
+    assert stale.status_code == 403 and stale.json()["type"].endswith("/step-up-required")
+    events = (await client.get("/v1/admin/audit?action=admin.", headers=admin.auth)).json()
+    assert [(e["action"], e["detail"]) for e in reversed(events)] == [
+        ("admin.denied", "step-up"),
+        ("admin.step-up", None),
+    ]
+
+
+async def test_settings_bounds_and_the_public_view(client: httpx.AsyncClient, relay: Relay) -> None:
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    await step_up(client, admin)
+    listed = {
+        s["name"]: s for s in (await client.get("/v1/admin/settings", headers=admin.auth)).json()
+    }
+    assert listed["audit_retention_seconds"]["value"] == 6 * 365 * 86400
+    for name, value in (
+        ("idle_lock_seconds", 1),
+        ("nonsense", 60),
+        ("disappearing_min_seconds", 365 * 86400),
+    ):
+        bad = await client.put(
+            f"/v1/admin/settings/{name}", headers=admin.auth, json={"value": value}
+        )
+        assert bad.status_code == 400, name
+    ok = await client.put(
+        "/v1/admin/settings/max_retention_seconds", headers=admin.auth, json={"value": 86400}
+    )
+    assert ok.status_code == 204
+    org = (await client.get("/v1/organisation")).json()
+    assert org["max_retention_seconds"] == 86400
+    assert org["settings"]["max_retention_seconds"] == 86400
+    assert org["settings"]["invite_ttl_seconds"] == listed["invite_ttl_seconds"]["value"]
+
+
+async def test_policies_history_diff_and_consent_counts(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    await setup_org(relay, policy="Line one.\nLine two.\n")
+    admin = await enrol(client, relay, role="admin")
+    worker = await enrol(client, relay)
+    await step_up(client, admin)
+    v2 = await client.post(
+        "/v1/admin/policies", headers=admin.auth, json={"text": "Line one.\nLine 2.\n"}
+    )
+    assert v2.status_code == 201
+    people = [await join(client, worker) for _ in range(3)]
+    for (person, _), version in zip(people, (1, 2, 2), strict=True):
+        receipt = _receipt(person.identity_key, version)
+        body = {
+            "worker_device_id": worker.device_id,
+            "receipt": b64e(receipt),
+            "signature": b64e(person.sign(receipt)),
+        }
+        assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
+    # The third person withdraws: their conversation no longer counts.
+    third, _ = people[2]
+    revocation = (
+        REVOCATION_TAG
+        + third.identity_key
+        + hashlib.sha256(_receipt(third.identity_key, 2)).digest()
+        + bytes(8)
+    )
+    withdraw = {
+        "worker_device_id": worker.device_id,
+        "kind": "revocation",
+        "receipt": b64e(revocation),
+        "signature": b64e(third.sign(revocation)),
+    }
+    assert (await client.post("/v1/consent", headers=third.auth, json=withdraw)).status_code == 201
+    history = (await client.get("/v1/admin/policies", headers=admin.auth)).json()
+    assert [(p["version"], p["active_consents"]) for p in history] == [(1, 1), (2, 1)]
+    diff = (await client.get("/v1/admin/policies/1/diff/2", headers=admin.auth)).json()["diff"]
+    assert "-Line two." in diff and "+Line 2." in diff
+    assert (await client.get("/v1/admin/policies/9", headers=admin.auth)).status_code == 404
+    assert (await client.get("/v1/admin/policies/1", headers=worker.auth)).status_code == 403
+
+
+async def test_audit_filters_and_verify(client: httpx.AsyncClient, relay: Relay) -> None:
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    everything = (await client.get("/v1/admin/audit", headers=admin.auth)).json()
+    assert [e["id"] for e in everything] == sorted((e["id"] for e in everything), reverse=True)
+    exact = (await client.get("/v1/admin/audit?action=policy.publish", headers=admin.auth)).json()
+    assert {e["action"] for e in exact} == {"policy.publish"}
+    hour = everything[0]["hour"]
+    later = (await client.get(f"/v1/admin/audit?since={hour + 3600}", headers=admin.auth)).json()
+    assert later == []
+    verified = (await client.get("/v1/admin/audit/verify", headers=admin.auth)).json()
+    assert verified["intact"] is True and verified["events"] == len(everything)
+    assert verified["head"] == everything[0]["hash"]
+    bad = await client.get("/v1/admin/audit?limit=0", headers=admin.auth)
+    assert bad.status_code == 400
