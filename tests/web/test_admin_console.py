@@ -104,8 +104,11 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     _tab(admin, "Settings")
     timer = admin.locator("#setting-disappearing_max_seconds")
     timer.fill("86400")
+    timer.evaluate("el => { el.dataset.before = 'save'; }")
     timer.locator("xpath=..").get_by_role("button", name="Save").click()
-    expect(admin.locator("#setting-disappearing_max_seconds")).to_have_value("86400")
+    # The section is drawn again once the relay has answered: a fresh input, new value.
+    saved = admin.locator("#setting-disappearing_max_seconds:not([data-before])")
+    expect(saved).to_have_value("86400")
     organisation = admin.request.get(relay.url + "/v1/organisation").json()
     assert organisation["settings"]["disappearing_max_seconds"] == 86400
 
