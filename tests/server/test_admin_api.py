@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+from confide_server.clock import day_of
 from confide_server.relay import Relay
+from confide_server.services import sweeper
+from confide_server.store.schema import consent_receipts
+from sqlalchemy import select, update
 
 from .helpers import FakeClock, b64d, b64e, challenge, enrol, join, setup_org, step_up
 
@@ -133,3 +137,31 @@ async def test_audit_filters_and_verify(client: httpx.AsyncClient, relay: Relay)
     assert verified["head"] == everything[0]["hash"]
     bad = await client.get("/v1/admin/audit?limit=0", headers=admin.auth)
     assert bad.status_code == 400
+
+
+async def test_the_sweeper_applies_consent_retention(
+    client: httpx.AsyncClient, relay: Relay, clock: FakeClock
+) -> None:
+    await setup_org(relay)
+    worker = await enrol(client, relay)
+    person, _ = await join(client, worker)
+    for version in (1, 2):
+        receipt = _receipt(person.identity_key, version)
+        body = {
+            "worker_device_id": worker.device_id,
+            "receipt": b64e(receipt),
+            "signature": b64e(person.sign(receipt)),
+        }
+        assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
+    async with relay.engine.begin() as conn:
+        # One record is seven years old: past the default six years of retention.
+        oldest = await conn.scalar(select(consent_receipts.c.id).limit(1))
+        await conn.execute(
+            update(consent_receipts)
+            .where(consent_receipts.c.id == oldest)
+            .values(created_day=day_of(clock.now - 7 * 365 * 86400))
+        )
+    counts = await sweeper.sweep(relay.engine, clock.now, relay.settings.prekey_max_age_seconds)
+    assert counts["consent_receipts"] == 1
+    listed = (await client.get("/v1/consent", headers=worker.auth)).json()
+    assert len(listed) == 1 and listed[0]["receipt_id"] != b64e(oldest)
