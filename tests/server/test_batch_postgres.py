@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
-from confide_server.errors import QueueFull
 from confide_server.store.batch import Plan, SendRequest, SendResult, plan_batch
 from confide_server.store.batch_postgres import PostgresBatches
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .storeseed import seed
 
 NOW = 1_800_000_000
 MAILBOX = os.urandom(16)
@@ -28,19 +29,7 @@ async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     with ThreadPoolExecutor(1) as pool:  # Alembic runs an event loop of its own
         pool.submit(upgrade, postgres_url).result()
     engine = make_engine(postgres_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("SET session_replication_role = replica"))  # no foreign keys
-        await conn.execute(
-            text("INSERT INTO mailboxes (id, device_id) VALUES (:m, :d)"),
-            {"m": MAILBOX, "d": os.urandom(16)},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO capabilities (id, secret_hash, mailbox_id, revoked)"
-                " VALUES (:i, :h, :m, false)"
-            ),
-            {"i": os.urandom(16), "h": CAPABILITY_HASH, "m": MAILBOX},
-        )
+    await seed(engine, MAILBOX, CAPABILITY_HASH)
     yield engine
     await engine.dispose()
 
@@ -51,7 +40,7 @@ def request(key: bytes) -> SendRequest:
 
 async def batch(backend: PostgresBatches, keys: list[bytes]) -> Plan:
     sends = [request(k) for k in keys]
-    planner = partial(plan_batch, sends, [], max_depth=100)
+    planner = partial(plan_batch, sends, [], max_depth=100, deadline=NOW + 600)
     return await backend.apply([CAPABILITY_HASH], list(set(keys)), NOW, planner)
 
 
@@ -67,18 +56,6 @@ async def queued(engine: AsyncEngine) -> list[bytes]:
         return [row[0] for row in rows]
 
 
-async def test_a_key_used_in_an_earlier_batch_is_a_duplicate(engine: AsyncEngine) -> None:
-    backend = PostgresBatches(engine)
-    first = await batch(backend, [b"a" * 32, b"b" * 32])
-    assert duplicates(first) == [False, False]
-    again = await batch(backend, [b"c" * 32, b"a" * 32, b"c" * 32, b"d" * 32])
-    assert duplicates(again) == [False, True, True, False]
-    # Nothing is delivered for a duplicate, and the others keep their order.
-    assert [d.body for d in again.deliveries] == [b"sealed " + b"c" * 32, b"sealed " + b"d" * 32]
-    assert await queued(engine) == [b"sealed " + k * 32 for k in (b"a", b"b", b"c", b"d")]
-    await backend.close()
-
-
 async def test_two_processes_sending_the_same_key_at_once_queue_it_once(
     engine: AsyncEngine,
 ) -> None:
@@ -91,23 +68,6 @@ async def test_two_processes_sending_the_same_key_at_once_queue_it_once(
     assert len(await queued(engine)) == 10
     await one.close()
     await two.close()
-
-
-async def test_queue_depth_does_not_count_duplicates(engine: AsyncEngine) -> None:
-    backend = PostgresBatches(engine)
-
-    async def limited(keys: list[bytes]) -> list[object]:
-        planner = partial(plan_batch, [request(k) for k in keys], [], max_depth=3)
-        plan = await backend.apply([CAPABILITY_HASH], [], NOW, planner)
-        return [outcome for _send, outcome in plan.outcomes]
-
-    await limited([b"a" * 32])
-    again = await limited([b"a" * 32, b"b" * 32])
-    assert [o.duplicate for o in again if isinstance(o, SendResult)] == [True, False]
-    # Two queued, not three: one more fits, then the queue is full.
-    assert isinstance((await limited([b"c" * 32]))[0], SendResult)
-    assert isinstance((await limited([b"d" * 32]))[0], QueueFull)
-    await backend.close()
 
 
 async def test_statements_are_planned_for_each_batch(engine: AsyncEngine) -> None:

@@ -16,17 +16,20 @@ from confide_server.errors import RelayError, Unavailable
 from confide_server.store import batch_sqlite
 from confide_server.store.batch import (
     AckRequest,
-    Conflict,
     Lookup,
     Plan,
+    RetryBatch,
     SendRequest,
     SendResult,
     plan_batch,
 )
-from confide_server.store.batch_sqlite import SQLiteBatches, UsedKeys
+from confide_server.store.batch_sqlite import SQLiteBatches
 from confide_server.store.engine import make_engine
+from confide_server.store.idempotency import Ledger
 from confide_server.store.migrate import upgrade
 from confide_server.store.writer import Writer
+
+from .storeseed import seed_sqlite
 
 NOW = 1_800_000_000
 MAILBOX = os.urandom(16)
@@ -39,22 +42,17 @@ Durable = Callable[[BaseException | None], None]
 def database(tmp_path: Path) -> str:
     path = str(tmp_path / "relay.db")
     upgrade(f"sqlite+aiosqlite:///{path}")
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA foreign_keys=OFF")
-    db.execute("INSERT INTO mailboxes (id, device_id) VALUES (?, ?)", (MAILBOX, os.urandom(16)))
-    db.execute(
-        "INSERT INTO capabilities (id, secret_hash, mailbox_id, revoked) VALUES (?, ?, ?, 0)",
-        (os.urandom(16), CAPABILITY_HASH, MAILBOX),
-    )
-    db.commit()
-    db.close()
+    seed_sqlite(path, MAILBOX, CAPABILITY_HASH)
     return path
 
 
 def send(backend: SQLiteBatches, key: bytes, expires_at: int = NOW + 600) -> SendResult:
     request = SendRequest(MAILBOX, CAPABILITY_HASH, key, b"sealed", expires_at, lambda _o: None)
     plan: Plan = backend.transaction(
-        [CAPABILITY_HASH], [key], NOW, partial(plan_batch, [request], [], max_depth=100)
+        [CAPABILITY_HASH],
+        [key],
+        NOW,
+        partial(plan_batch, [request], [], max_depth=100, deadline=NOW + 600),
     )
     outcome = plan.outcomes[0][1]
     assert isinstance(outcome, SendResult)
@@ -62,11 +60,11 @@ def send(backend: SQLiteBatches, key: bytes, expires_at: int = NOW + 600) -> Sen
 
 
 def test_a_retry_is_a_duplicate_even_after_a_restart(database: str) -> None:
-    first = SQLiteBatches(database)
+    first = SQLiteBatches(database, 3600)
     assert not send(first, b"k" * 32).duplicate
     assert send(first, b"k" * 32).duplicate
     first.close_now()
-    again = SQLiteBatches(database)
+    again = SQLiteBatches(database, 3600)
     assert send(again, b"k" * 32).duplicate
     assert not send(again, b"j" * 32).duplicate
     again.close_now()
@@ -79,20 +77,31 @@ def test_a_retry_is_a_duplicate_even_after_a_restart(database: str) -> None:
     assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (2,)
 
 
-def test_keys_written_before_sent_log_existed_still_count(database: str) -> None:
-    db = sqlite3.connect(database)
+def test_keys_written_before_sent_log_existed_still_count(tmp_path: Path) -> None:
+    """Migration 0004 moves SQLite's records from sent_messages to sent_log, its one table."""
+    from alembic import command
+    from confide_server.store.migrate import alembic_config
+
+    path = str(tmp_path / "old.db")
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0002")
+    db = sqlite3.connect(path)
     db.execute("INSERT INTO sent_messages (key, expires_at) VALUES (?, ?)", (b"o" * 32, NOW + 60))
     db.execute("INSERT INTO sent_messages (key, expires_at) VALUES (?, ?)", (b"x" * 32, NOW - 60))
     db.commit()
+    upgrade(url)
+    assert db.execute("SELECT count(*) FROM sent_messages").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM sent_log").fetchone() == (2,)
     db.close()
-    backend = SQLiteBatches(database)
+    seed_sqlite(path, MAILBOX, CAPABILITY_HASH)
+    backend = SQLiteBatches(path, 3600)
     assert send(backend, b"o" * 32).duplicate
     assert not send(backend, b"x" * 32).duplicate  # expired: a new message
     backend.close_now()
 
 
 def test_keys_of_a_rolled_back_batch_were_never_used(database: str) -> None:
-    backend = SQLiteBatches(database)
+    backend = SQLiteBatches(database, 3600)
 
     def failing_plan(lookup: object) -> Plan:
         raise RuntimeError("disk on fire")
@@ -104,7 +113,7 @@ def test_keys_of_a_rolled_back_batch_were_never_used(database: str) -> None:
 
 
 def test_used_keys_are_forgotten_when_their_time_is_up() -> None:
-    used = UsedKeys()
+    used = Ledger()
     used.add(b"a", NOW + 60)
     used.add(b"b", NOW + 600)
     used.add(b"a", NOW + 900)  # already known: keeps its first expiry
@@ -117,13 +126,16 @@ def test_used_keys_are_forgotten_when_their_time_is_up() -> None:
 
 @pytest.mark.parametrize("sends", [3, 100])  # one statement per table, and several
 def test_a_batch_is_written_whole_and_in_order_or_not_at_all(database: str, sends: int) -> None:
-    backend = SQLiteBatches(database)
+    backend = SQLiteBatches(database, 3600)
     requests = [
         SendRequest(MAILBOX, CAPABILITY_HASH, b"%031d!" % n, b"body %d" % n, NOW + 600, print)
         for n in range(sends)
     ]
     plan = backend.transaction(
-        [CAPABILITY_HASH], [], NOW, partial(plan_batch, requests, [], max_depth=1000)
+        [CAPABILITY_HASH],
+        [],
+        NOW,
+        partial(plan_batch, requests, [], max_depth=1000, deadline=NOW + 600),
     )
     db = sqlite3.connect(database)
     bodies = [row[0] for row in db.execute("SELECT body FROM envelopes ORDER BY seq")]
@@ -143,25 +155,33 @@ def test_a_batch_is_written_whole_and_in_order_or_not_at_all(database: str, send
             [],
             lookup,
             max_depth=1000,
+            deadline=NOW + 600,
         )
         last = again.envelope_rows[-1]
         again.envelope_rows[-1] = (ids[0], *last[1:])
         again.delete_rows = [(MAILBOX, ids[1])]
         return again
 
-    with pytest.raises(Conflict):
+    with pytest.raises(RetryBatch):
         backend.transaction([CAPABILITY_HASH], [], NOW, clashing)
     assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (sends,)
     assert db.execute("SELECT count(*) FROM sent_log").fetchone() == (sends,)
     retry = SendRequest(MAILBOX, CAPABILITY_HASH, b"%031d?" % 0, b"x", NOW + 600, print)
     redone = backend.transaction(
-        [CAPABILITY_HASH], [retry.dedupe_key], NOW, partial(plan_batch, [retry], [], max_depth=1000)
+        [CAPABILITY_HASH],
+        [retry.dedupe_key],
+        NOW,
+        partial(plan_batch, [retry], [], max_depth=1000, deadline=NOW + 600),
     )
     assert redone.outcomes[0][1] == SendResult(redone.envelope_rows[0][0], duplicate=False)
 
-    acks = plan_batch([], [AckRequest(os.urandom(16), ids[:1], print)], Lookup(), max_depth=1)
+    acks = plan_batch(
+        [], [AckRequest(os.urandom(16), ids[:1], print)], Lookup(), max_depth=1, deadline=NOW + 600
+    )
     backend.transaction([], [], NOW, lambda _lookup: acks)  # someone else's mailbox
-    acks = plan_batch([], [AckRequest(MAILBOX, ids[:2], print)], Lookup(), max_depth=1)
+    acks = plan_batch(
+        [], [AckRequest(MAILBOX, ids[:2], print)], Lookup(), max_depth=1, deadline=NOW + 600
+    )
     backend.transaction([], [], NOW, lambda _lookup: acks)
     left = {row[0] for row in db.execute("SELECT id FROM envelopes")}
     assert ids[0] not in left and ids[1] not in left and ids[2] in left
@@ -180,7 +200,7 @@ def test_a_commit_is_answered_only_after_the_wal_is_synced(
     monkeypatch.setattr(batch_sqlite.os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
 
     async def run() -> list[object]:
-        backend = SQLiteBatches(database)
+        backend = SQLiteBatches(database, 3600)
         backend.transaction([], [], NOW, lambda _lookup: Plan())  # connects; synced at once
         assert len(synced) == 1
         db = backend._db
@@ -191,7 +211,10 @@ def test_a_commit_is_answered_only_after_the_wal_is_synced(
         for n in range(2):
             request = SendRequest(MAILBOX, CAPABILITY_HASH, b"%032d" % n, b"b", NOW + 600, print)
             await backend.apply(
-                [CAPABILITY_HASH], [], NOW, partial(plan_batch, [request], [], max_depth=9)
+                [CAPABILITY_HASH],
+                [],
+                NOW,
+                partial(plan_batch, [request], [], max_depth=9, deadline=NOW + 600),
             )
         assert len(synced) == 1  # committed, not yet synced
         done = asyncio.get_running_loop().create_future()
@@ -217,12 +240,15 @@ def test_a_failed_sync_refuses_every_later_batch(
         raise OSError(5, "Input/output error")
 
     async def run() -> tuple[BaseException | None, BaseException]:
-        backend = SQLiteBatches(database)
+        backend = SQLiteBatches(database, 3600)
         backend.transaction([], [], NOW, lambda _lookup: Plan())
         monkeypatch.setattr(batch_sqlite.os, "fdatasync", broken_disk)
         request = SendRequest(MAILBOX, CAPABILITY_HASH, b"f" * 32, b"b", NOW + 600, print)
         await backend.apply(
-            [CAPABILITY_HASH], [], NOW, partial(plan_batch, [request], [], max_depth=9)
+            [CAPABILITY_HASH],
+            [],
+            NOW,
+            partial(plan_batch, [request], [], max_depth=9, deadline=NOW + 600),
         )
         answer: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
         backend.when_durable(answer.set_result)
@@ -242,7 +268,7 @@ def test_the_wal_is_checkpointed_by_the_thread(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(batch_sqlite, "CHECKPOINT_EVERY", 3)
-    backend = SQLiteBatches(database)
+    backend = SQLiteBatches(database, 3600)
     for n in range(7):
         send(backend, b"%032d" % n)
     assert backend._wal.checkpoints == 2  # after the third and the sixth sync

@@ -68,6 +68,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for key, value in sorted(shown.items()):
             print(f"CONFIDE_{key.upper()}={value}", file=sys.stderr)
         return 0
+    if args.command == "serve":
+        # SQLite serves one relay process: held until this process ends (store/filelock.py).
+        _hold_sqlite(settings.resolved_database_url)
     upgrade(settings.resolved_database_url, settings.migrations_dir)
     if args.command == "migrate":
         print("confide: database is at the newest schema", file=sys.stderr)
@@ -127,6 +130,19 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _hold_sqlite(url: str) -> None:
+    """Take the SQLite database's lock before migrating or serving; raises DatabaseInUse."""
+    from sqlalchemy.engine import make_url
+
+    from confide_server.store import filelock
+    from confide_server.store.engine import is_sqlite
+
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        filelock.acquire(database)
 
 
 def _with_db(settings: Settings, action: Callable[[AsyncEngine], Awaitable[None]]) -> int:

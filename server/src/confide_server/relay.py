@@ -50,6 +50,7 @@ class Relay:
             max_queue_depth=settings.max_queue_depth,
             on_commit=self._committed,
             on_batch=self.metrics.batch.observe,
+            idempotency_window=settings.idempotency_window_seconds,
         )
         self.metrics.writer_pending.set_function(self.writer.pending)
         self.metrics.fanout_healthy.set_function(lambda: float(self.fanout.healthy))

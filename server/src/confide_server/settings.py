@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     default_max_retention_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     writer_max_batch: int = Field(default=512, ge=1)
+    # How long a send's idempotency key is kept (never beyond its envelope's expiry): the
+    # time a client may retry a send it never saw answered (store/idempotency.py).
+    idempotency_window_seconds: int = Field(default=3600, ge=60)
     connections_per_token: int = Field(default=4, ge=1)
 
     # Lifetimes of secrets and one-time things.

@@ -1,11 +1,12 @@
 """The background sweeper: deletes everything whose time is up.
 
-Expired envelopes, idempotency records, invites and their unredeemed capabilities,
-challenges, session tokens, enrolment codes, attachments, one-time prekeys older than
-``prekey_max_age_seconds``, and audit events and consent receipts older than the
-organisation's ``audit_retention_seconds`` and ``consent_retention_seconds`` (the audit
-chain keeps its new starting point, services/audit.py). One transaction per sweep;
-several relay processes may sweep the same database, which is harmless.
+Expired envelopes, idempotency records (from the backend's one table, store/idempotency.py),
+invites and their unredeemed capabilities, challenges, session tokens, enrolment codes,
+attachments, one-time prekeys older than ``prekey_max_age_seconds``, and audit events and
+consent receipts older than the organisation's ``audit_retention_seconds`` and
+``consent_retention_seconds`` (the audit chain keeps its new starting point,
+services/audit.py). One transaction per sweep; several relay processes may sweep the same
+database, which is harmless.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from confide_server.clock import Clock, day_of, hour_of
 from confide_server.services import audit, org_settings
+from confide_server.store.idempotency import records_table
 from confide_server.store.schema import (
     attachments,
     capabilities,
@@ -27,9 +29,8 @@ from confide_server.store.schema import (
     enrolment_codes,
     envelopes,
     invites,
+    metadata,
     one_time_prekeys,
-    sent_log,
-    sent_messages,
     sessions,
 )
 
@@ -40,6 +41,7 @@ async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[st
     """Delete expired rows; returns how many of each kind went."""
     t = int(now)
     counts: dict[str, int] = {}
+    keys = metadata.tables[records_table(engine.dialect.name)]
     async with engine.begin() as conn:
         expired_invites = select(invites.c.capability_id).where(
             invites.c.expires_at <= t, invites.c.used.is_(False)
@@ -47,8 +49,7 @@ async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[st
         doomed_capabilities = list((await conn.scalars(expired_invites)).all())
         for name, statement in (
             ("envelopes", delete(envelopes).where(envelopes.c.expires_at <= t)),
-            ("sent_messages", delete(sent_messages).where(sent_messages.c.expires_at <= t)),
-            ("sent_log", delete(sent_log).where(sent_log.c.expires_at <= t)),
+            ("idempotency_keys", delete(keys).where(keys.c.expires_at <= t)),
             ("invites", delete(invites).where(invites.c.expires_at <= t)),
             (
                 "capabilities",

@@ -57,8 +57,9 @@ class AckRequest:
 Request = SendRequest | AckRequest
 
 
-class Conflict(Exception):
-    """The batch broke a uniqueness constraint it had checked (SQLite): worth one retry."""
+class RetryBatch(Exception):
+    """The batch broke a uniqueness constraint it had checked (SQLite): nothing was written,
+    and the writer tries the batch again. (Not the HTTP 409 ``errors.Conflict``.)"""
 
 
 @dataclass(slots=True)
@@ -67,7 +68,8 @@ class Lookup:
 
     valid: dict[bytes, bytes] = field(default_factory=dict)  # capability hash -> mailbox
     depth: dict[bytes, int] = field(default_factory=dict)  # mailbox -> queued envelopes
-    seen: set[bytes] = field(default_factory=set)  # idempotency keys already used
+    # Idempotency keys known to be claimed already; may be incomplete (store/idempotency.py).
+    seen: set[bytes] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -75,40 +77,26 @@ class Plan:
     """What one transaction will write, and what each request will be told afterwards."""
 
     envelope_rows: list[tuple[bytes, bytes, bytes, int]] = field(default_factory=list)
-    dedupe_rows: list[tuple[bytes, int]] = field(default_factory=list)
+    key_rows: list[tuple[bytes, int]] = field(default_factory=list)  # (key, retry deadline)
     delete_rows: list[tuple[bytes, bytes]] = field(default_factory=list)
     outcomes: list[tuple[SendRequest, SendResult | RelayError]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
 
-    def settle_duplicates(self, fresh: set[bytes]) -> dict[bytes, int]:
-        """After a write that queued only the sends whose idempotency keys were ``fresh``:
-        answer the others "duplicate" and deliver nothing for them (PostgreSQL, where the
-        insert decides). Returns, per mailbox, how many planned envelopes were not queued.
-        """
-        dropped: set[bytes] = set()
-        not_queued: dict[bytes, int] = {}
-        for n, (send, outcome) in enumerate(self.outcomes):
-            if (
-                isinstance(outcome, SendResult)
-                and outcome.envelope_id is not None
-                and send.dedupe_key not in fresh
-            ):
-                dropped.add(outcome.envelope_id)
-                not_queued[send.mailbox_id] = not_queued.get(send.mailbox_id, 0) + 1
-                self.outcomes[n] = (send, SendResult(envelope_id=None, duplicate=True))
-        if dropped:
-            self.deliveries = [d for d in self.deliveries if d.envelope_id not in dropped]
-        return not_queued
-
 
 def plan_batch(
-    sends: list[SendRequest], acks: list[AckRequest], lookup: Lookup, max_depth: int
+    sends: list[SendRequest],
+    acks: list[AckRequest],
+    lookup: Lookup,
+    max_depth: int,
+    deadline: int,
 ) -> Plan:
     """Decide every request of a batch, in arrival order, against ``lookup``.
 
     Backends may call this on their own thread (SQLite), so it touches nothing but its
     arguments; ``lookup`` is updated as envelopes are planned, so two sends in one batch with
-    the same idempotency key queue one envelope.
+    the same idempotency key queue one envelope. ``deadline`` is the latest retry deadline
+    of this batch's keys (store/idempotency.py); a key's own is never after its envelope's
+    expiry. The answers about idempotency are provisional until the backend's claim.
     """
     plan = Plan()
     valid, seen, depth = lookup.valid, lookup.seen, lookup.depth
@@ -117,7 +105,7 @@ def plan_batch(
     for n, send in enumerate(sends):
         envelope_id = ids[16 * n : 16 * n + 16]
         plan.outcomes.append(
-            (send, _decide(send, envelope_id, valid, seen, depth, max_depth, plan))
+            (send, _decide(send, envelope_id, valid, seen, depth, max_depth, deadline, plan))
         )
     plan.delete_rows = [(ack.mailbox_id, i) for ack in acks for i in ack.envelope_ids]
     return plan
@@ -130,6 +118,7 @@ def _decide(
     seen: set[bytes],
     depth: dict[bytes, int],
     max_depth: int,
+    deadline: int,
     plan: Plan,
 ) -> SendResult | RelayError:
     # An unknown mailbox and a wrong capability get the same answer, so a sender cannot
@@ -143,7 +132,7 @@ def _decide(
         return QueueFull("the recipient's queue is full; try again later")
     seen.add(send.dedupe_key)
     depth[send.mailbox_id] = queued + 1
-    plan.dedupe_rows.append((send.dedupe_key, send.expires_at))
+    plan.key_rows.append((send.dedupe_key, min(send.expires_at, deadline)))
     plan.envelope_rows.append((envelope_id, send.mailbox_id, send.body, send.expires_at))
     plan.deliveries.append(Delivery(send.mailbox_id, envelope_id, send.body))
     return SendResult(envelope_id=envelope_id, duplicate=False)

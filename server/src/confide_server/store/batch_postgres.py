@@ -8,10 +8,11 @@ the writer keeps one pooled connection and talks to asyncpg directly with arrays
 2. one statement inserts the idempotency records, queues the envelopes whose records were
    new and deletes the acknowledged envelopes, as data-modifying CTEs, committed on its own.
 
-Idempotency is settled by the insert itself (``ON CONFLICT DO NOTHING RETURNING``), not by
-a lookup before it: the unique index is searched once instead of twice, a round trip goes,
-and a key that another relay process is committing at the same moment makes this insert
-wait for it and then count as a duplicate, so no batch has to be retried.
+The insert of the idempotency records is the claim of store/idempotency.py (``ON CONFLICT
+DO NOTHING RETURNING``), not a lookup before it: the unique index is searched once instead
+of twice, a round trip goes, and a key that another relay process is committing at the same
+moment makes this insert wait for it and then count as taken, so no batch has to be
+retried. Queue depths follow store/depth.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from confide_server.clock import Clock
+from confide_server.store import idempotency
 from confide_server.store.batch import Lookup, Plan
+from confide_server.store.depth import Depths
 
 _LOOKUP = """
 SELECT c.secret_hash, c.mailbox_id
@@ -32,17 +36,11 @@ SELECT c.secret_hash, c.mailbox_id
    AND (c.expires_at IS NULL OR c.expires_at > $2::bigint)
 """
 
-# Queue depths are counted at most every DEPTH_MAX_AGE seconds per mailbox, not in every
-# batch: on a table of constant inserts and deletes, count(*) visits every dead row version
-# until vacuum has run (measured: 6 to 12 ms per batch after 50,000 messages, most of each
-# batch's time). Between counts the writer adds what it queued itself, so the limit
-# (``max_queue_depth``) holds within one process; other processes' sends show at the next
-# count, a few seconds later. The limit is a guard against flooding, not an exact quota.
+# Queue depths are counted now and then, not in every batch: see store/depth.py.
 _DEPTHS = """
 SELECT mailbox_id, count(*) FROM envelopes
  WHERE mailbox_id = ANY($1::bytea[]) GROUP BY mailbox_id
 """
-DEPTH_MAX_AGE = 5.0
 
 # asyncpg prepares each statement once and, after five runs, PostgreSQL may settle on a
 # generic plan costed for the table as it was then. Planned against an empty
@@ -85,65 +83,55 @@ def _columns(rows: list[Any], width: int) -> list[list[Any]]:
 
 
 class PostgresBatches:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, monotonic: Clock = time.monotonic) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._driver: Any = None
-        self._depths: dict[bytes, tuple[float, int]] = {}  # mailbox -> (counted at, depth)
+        self._depths = Depths(monotonic)
+
+    def open(self) -> None:
+        """Nothing to hold: several processes may share a PostgreSQL database."""
 
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:
-        """Run one batch: the sends whose keys were already used come back as duplicates."""
-        del keys  # settled by the insert (ON CONFLICT), not looked up first
+        """Run one batch: the sends whose keys were already claimed come back as duplicates."""
+        del keys  # claimed by the insert (ON CONFLICT), not looked up first
         driver = await self._connection()
         try:
             lookup = Lookup()
             if hashes:
                 lookup.valid = dict(await driver.fetch(_LOOKUP, hashes, now))
-                lookup.depth = await self._queue_depths(driver, set(lookup.valid.values()))
+                lookup.depth = await self._depths.of(
+                    set(lookup.valid.values()),
+                    lambda stale: self._count(driver, stale),
+                )
             result = plan(lookup)
-            if result.dedupe_rows or result.delete_rows:
+            if result.key_rows or result.delete_rows:
                 fresh = await driver.fetch(
                     _WRITE,
-                    *_columns(result.dedupe_rows, 2),
+                    *_columns(result.key_rows, 2),
                     *_columns(result.delete_rows, 2),
                     *_columns(result.envelope_rows, 4),
                 )
-                not_queued = result.settle_duplicates({row[0] for row in fresh})
+                not_queued = idempotency.settle(result, {row[0] for row in fresh})
                 for mailbox_id, count in not_queued.items():
                     lookup.depth[mailbox_id] -= count
         except Exception:
-            self._depths.clear()  # what was counted may not have been written
+            self._depths.forget()  # what was counted may not have been written
             # The connection may be broken; the next batch takes a fresh one from the pool.
             await self._discard()
             raise
-        for mailbox_id, depth in lookup.depth.items():
-            counted_at, _before = self._depths[mailbox_id]
-            self._depths[mailbox_id] = (counted_at, depth)
+        self._depths.planned(lookup.depth)
         return result
 
     def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
         """A batch is durable when its COMMIT returns: at once."""
         callback(None)
 
-    async def _queue_depths(self, driver: Any, mailboxes: set[bytes]) -> dict[bytes, int]:
-        """Each mailbox's queue depth: counted if the last count is older than DEPTH_MAX_AGE."""
-        clock = time.monotonic()
-        stale = [
-            m
-            for m in mailboxes
-            if clock - self._depths.get(m, (-DEPTH_MAX_AGE, 0))[0] >= DEPTH_MAX_AGE
-        ]
-        if stale:
-            if len(self._depths) > 10_000:
-                self._depths = {
-                    m: v for m, v in self._depths.items() if clock - v[0] < DEPTH_MAX_AGE
-                }
-            counted = dict(await driver.fetch(_DEPTHS, stale))
-            for mailbox_id in stale:
-                self._depths[mailbox_id] = (clock, counted.get(mailbox_id, 0))
-        return {m: self._depths[m][1] for m in mailboxes}
+    @staticmethod
+    async def _count(driver: Any, mailboxes: list[bytes]) -> dict[bytes, int]:
+        return dict(await driver.fetch(_DEPTHS, mailboxes))
 
     async def close(self) -> None:
         if self._conn is not None:

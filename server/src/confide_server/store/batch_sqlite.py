@@ -14,14 +14,10 @@ loop to be made to let go (see ``sys.setswitchinterval`` in cli.py); so a batch 
 few steps as it can: the lookup returns one row, and rows are written many to a statement.
 ``transaction`` and ``close_now`` block (tests call them directly).
 
-Idempotency keys are looked up in memory, not in the database: an index on a random
-SHA-256 key puts each new key on a different page, so every message dirtied (and wrote to
-the WAL, and later checkpointed) a page of its own, which measured about half of each
-transaction's cost. The keys still in force are loaded when the writer first connects, and
-each committed batch appends its keys to ``sent_log`` in arrival order, so they are as
-durable as before. This is sound only because SQLite serves one relay process (the writer
-is the only one that sends); PostgreSQL keeps its indexed ``sent_messages`` table. Memory:
-about 100 bytes per message sent within its time to live.
+Idempotency keys are claimed in memory and appended to ``sent_log`` (store/idempotency.py
+says why and what is promised); queue depths are exact (store/depth.py). Both are sound only
+because one relay process serves the file, which the lock of store/filelock.py enforces: the
+backend takes it when it opens and gives it back when it closes.
 """
 
 from __future__ import annotations
@@ -38,8 +34,10 @@ from functools import partial
 import orjson
 
 from confide_server.errors import Unavailable
-from confide_server.store.batch import Conflict, Lookup, Plan
+from confide_server.store import filelock
+from confide_server.store.batch import Lookup, Plan, RetryBatch
 from confide_server.store.engine import sqlite_pragmas
+from confide_server.store.idempotency import Ledger, retry_deadline, settle
 
 # SQLite refuses statements with more variables than its limit (32766 on current builds);
 # lookups go in chunks well below it.
@@ -82,14 +80,9 @@ _LIVE_CAPABILITIES = (
     " FROM capabilities WHERE secret_hash IN (?*)"
     " AND revoked = 0 AND (expires_at IS NULL OR expires_at > ?)"
 )
-# sent_messages holds keys written before sent_log existed (migration 0002); the sweeper
-# empties it as they expire.
 _WAIT = "PRAGMA busy_timeout=10000"
 _NO_WAIT = "PRAGMA busy_timeout=0"
-_KEYS_IN_FORCE = (
-    "SELECT key, expires_at FROM sent_log WHERE expires_at > ?"
-    " UNION ALL SELECT key, expires_at FROM sent_messages WHERE expires_at > ?"
-)
+_KEYS_IN_FORCE = "SELECT key, expires_at FROM sent_log WHERE expires_at > ?"
 
 
 def _expand(sql: str, n: int) -> str:
@@ -124,34 +117,6 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
         chunk = values[start : start + CHUNK]
         size = 1 << (len(chunk) - 1).bit_length()
         yield chunk + [chunk[-1]] * (size - len(chunk))
-
-
-class UsedKeys:
-    """The idempotency keys still in force, in memory, grouped by their expiry."""
-
-    def __init__(self) -> None:
-        self._keys: set[bytes] = set()
-        self._by_expiry: dict[int, list[bytes]] = {}
-        self._purged_at = 0
-
-    def __contains__(self, key: bytes) -> bool:
-        return key in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def add(self, key: bytes, expires_at: int) -> None:
-        if key not in self._keys:
-            self._keys.add(key)
-            self._by_expiry.setdefault(expires_at, []).append(key)
-
-    def purge(self, now: int) -> None:
-        """Forget keys whose time is up (as the sweeper deletes their rows); once a minute."""
-        if now - self._purged_at < 60:
-            return
-        self._purged_at = now
-        for expires_at in [e for e in self._by_expiry if e <= now]:
-            self._keys.difference_update(self._by_expiry.pop(expires_at))
 
 
 class WalFile:
@@ -213,16 +178,25 @@ class SQLiteBatches:
     which the recipient's client discards as a repeat). Nothing is answered before the sync.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, retry_window: int) -> None:
         self._path = path
+        self._retry_window = retry_window
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
-        self._used = UsedKeys()
+        self._locked = False
+        self._used = Ledger()
         self._wal = WalFile(path)
         self._commits = 0  # COMMITs made on the writer's connection
         self._synced = 0  # of which this many are known durable
         self._since_checkpoint = 0
         self._broken: OSError | None = None
+
+    def open(self) -> None:
+        """Take the database's lock (store/filelock.py); raises DatabaseInUse if another
+        process holds it."""
+        if not self._locked:
+            filelock.acquire(self._path)
+            self._locked = True
 
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
@@ -292,6 +266,7 @@ class SQLiteBatches:
 
     def _connect(self, now: int) -> sqlite3.Connection:
         if self._db is None:
+            self.open()
             # Autocommit mode: this module issues BEGIN IMMEDIATE and COMMIT itself, so the
             # write lock is taken before the lookup and the busy timeout applies to it.
             db = sqlite3.connect(
@@ -307,9 +282,12 @@ class SQLiteBatches:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")
             db.execute(_NO_WAIT)
-            used = UsedKeys()
-            for key, expires_at in db.execute(_KEYS_IN_FORCE, (now, now)):
-                used.add(key, expires_at)
+            # Records written before the retry window existed ran to the envelope's expiry;
+            # in memory they keep no longer than the window from now.
+            latest = retry_deadline(now, self._retry_window)
+            used = Ledger()
+            for key, expires_at in db.execute(_KEYS_IN_FORCE, (now,)):
+                used.add(key, min(expires_at, latest))
             self._db, self._used = db, used
         return self._db
 
@@ -320,13 +298,16 @@ class SQLiteBatches:
             self._db.close()
             self._db = None
         self._wal.close()
+        if self._locked:
+            filelock.release(self._path)
+            self._locked = False
 
     def transaction(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:
         """Run one batch's whole transaction, waiting for the write lock; blocks.
 
-        Raises Conflict if a uniqueness constraint failed (nothing is written then).
+        Raises RetryBatch if a uniqueness constraint failed (nothing is written then).
         """
         db = self._connect(now)
         db.execute(_WAIT)
@@ -359,14 +340,16 @@ class SQLiteBatches:
                     mailbox_id = bytes.fromhex(mailbox_hex)
                     lookup.valid[bytes.fromhex(secret_hash)] = mailbox_id
                     lookup.depth[mailbox_id] = queued
-            lookup.seen.update(key for key in keys if key in used)
+            lookup.seen = used.known(keys)
             result = plan(lookup)
-            _write(db, _INSERT_SENT, 2, result.dedupe_rows)
+            # The claim (store/idempotency.py); with ``seen`` complete it changes nothing.
+            settle(result, used.unclaimed(key for key, _deadline in result.key_rows))
+            _write(db, _INSERT_SENT, 2, result.key_rows)
             _write(db, _INSERT_ENVELOPE, 4, result.envelope_rows)
             _write(db, _DELETE_ACKED, 2, result.delete_rows)
         except sqlite3.IntegrityError:
             self._rollback(db)
-            raise Conflict from None
+            raise RetryBatch from None
         except BaseException:
             self._rollback(db)
             raise
@@ -380,8 +363,8 @@ class SQLiteBatches:
             raise
         self._commits += 1
         # Only now: keys of a batch that rolled back were never used.
-        for key, expires_at in result.dedupe_rows:
-            self._used.add(key, expires_at)
+        for key, deadline in result.key_rows:
+            self._used.add(key, deadline)
 
     def _rollback(self, db: sqlite3.Connection) -> None:
         if db.in_transaction:

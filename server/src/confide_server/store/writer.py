@@ -24,16 +24,17 @@ from confide_server.errors import RelayError, Unavailable
 from confide_server.store.batch import (
     AckReply,
     AckRequest,
-    Conflict,
     Delivery,
     Lookup,
     Plan,
     Request,
+    RetryBatch,
     SendReply,
     SendRequest,
     SendResult,
     plan_batch,
 )
+from confide_server.store.idempotency import retry_deadline
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,11 @@ Planner = Callable[[Lookup], Plan]
 
 
 class Backend(Protocol):
+    def open(self) -> None:
+        """Before the first batch: take what the backend must hold (SQLite's file lock)."""
+
     async def apply(self, hashes: list[bytes], keys: list[bytes], now: int, plan: Planner) -> Plan:
-        """Run and commit one batch; may raise Conflict, after which the batch is tried again.
+        """Run and commit one batch; may raise RetryBatch, after which the batch is tried again.
 
         The commit may not be durable yet when this returns: see ``when_durable``."""
 
@@ -55,15 +59,15 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-def backend_for(engine: AsyncEngine) -> Backend:
-    """The batch backend for this engine's database."""
+def backend_for(engine: AsyncEngine, retry_window: int) -> Backend:
+    """The batch backend for this engine's database (``retry_window``: store/idempotency.py)."""
     if engine.dialect.name == "sqlite":
         from confide_server.store.batch_sqlite import SQLiteBatches
 
         database = make_url(str(engine.url)).database
         if not database or database == ":memory:":
             raise ValueError("the relay needs an SQLite file, not an in-memory database")
-        return SQLiteBatches(database)
+        return SQLiteBatches(database, retry_window)
     from confide_server.store.batch_postgres import PostgresBatches
 
     return PostgresBatches(engine)
@@ -81,13 +85,15 @@ class Writer:
         max_queue_depth: int,
         on_commit: Callable[[list[Delivery]], None],
         on_batch: Callable[[int], None] = lambda _size: None,
+        idempotency_window: int = 3600,
     ) -> None:
         self._clock = clock
+        self._retry_window = idempotency_window
         self._max_batch = max_batch
         self._max_depth = max_queue_depth
         self._on_commit = on_commit
         self._on_batch = on_batch
-        self._backend = backend_for(engine)
+        self._backend = backend_for(engine, idempotency_window)
         # A plain list and one wake-up future, not an asyncio.Queue: a queue costs a method
         # call and a waiter check per request on both ends, where a batch needs one of each.
         self._pending: list[Request] = []
@@ -103,6 +109,8 @@ class Writer:
         return len(self._pending)
 
     def start(self) -> None:
+        """Start committing; raises DatabaseInUse if another process serves the SQLite file."""
+        self._backend.open()
         self._task = asyncio.create_task(self._run(), name="confide-writer")
 
     async def close(self) -> None:
@@ -196,21 +204,27 @@ class Writer:
         self._finish(plan, batch)
 
     async def _commit(self, batch: list[Request]) -> Plan | None:
-        hashes, keys, planner = self._prepare(batch)
+        now = int(self._clock())
+        hashes, keys, planner = self._prepare(batch, now)
         for attempt in range(3):
             try:
-                return await self._backend.apply(hashes, keys, int(self._clock()), planner)
+                return await self._backend.apply(hashes, keys, now, planner)
             except Exception as exc:
                 if not _try_again(exc, attempt):
                     break
         return None
 
-    def _prepare(self, batch: list[Request]) -> tuple[list[bytes], list[bytes], Planner]:
+    def _prepare(self, batch: list[Request], now: int) -> tuple[list[bytes], list[bytes], Planner]:
         sends = [r for r in batch if isinstance(r, SendRequest)]
         acks = [r for r in batch if isinstance(r, AckRequest)]
         hashes = list({s.capability_hash for s in sends})
         keys = list({s.dedupe_key for s in sends})
-        return hashes, keys, partial(plan_batch, sends, acks, max_depth=self._max_depth)
+        deadline = retry_deadline(now, self._retry_window)
+        return (
+            hashes,
+            keys,
+            partial(plan_batch, sends, acks, max_depth=self._max_depth, deadline=deadline),
+        )
 
     def _finish(self, plan: Plan | None, batch: list[Request]) -> None:
         """Answer a batch's requests; on the event loop."""
@@ -234,7 +248,7 @@ class Writer:
 
 def _try_again(exc: Exception, attempt: int) -> bool:
     """After a failed attempt at a batch (of three): whether to try again."""
-    if isinstance(exc, Conflict):
+    if isinstance(exc, RetryBatch):
         # A row the batch checked for was there after all; the next attempt sees it.
         if attempt < 2:
             return True
