@@ -12,7 +12,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from confide_server.app import create_app
 from confide_server.errors import RelayError, Unavailable
+from confide_server.relay import Relay
 from confide_server.store import batch_sqlite
 from confide_server.store.batch import (
     AckRequest,
@@ -28,7 +30,11 @@ from confide_server.store.engine import make_engine
 from confide_server.store.idempotency import Ledger
 from confide_server.store.migrate import upgrade
 from confide_server.store.writer import Writer
+from fastapi import FastAPI
 
+from .conftest import SettingsFactory, in_memory
+from .helpers import FakeClock, capability, enrol
+from .helpers import send as send_http
 from .storeseed import seed_sqlite
 
 NOW = 1_800_000_000
@@ -345,3 +351,31 @@ def test_answers_wait_for_the_sync_and_the_next_batch_waits_for_the_answers(
         await engine.dispose()
 
     asyncio.run(run())
+
+
+async def test_memory_holds_the_keys_of_the_retry_window_not_of_the_ttl(
+    sqlite_url: str, make_settings: SettingsFactory, clock: FakeClock
+) -> None:
+    """Issue 19 §11: each key stayed in memory for its envelope's TTL (a week by default).
+    Now only the keys of the sends accepted within the retry window (plus two minutes of
+    rounding and purging) are held, counted as entries, whatever the TTL."""
+    window, step = 600, 10
+    app: FastAPI = create_app(
+        make_settings(sqlite_url, idempotency_window_seconds=window), clock=clock
+    )
+    async with in_memory(app) as client:
+        relay: Relay = app.state.relay
+        worker = await enrol(client, relay)
+        cap = await capability(client, worker)
+        backend = relay.writer._backend
+        accepted: list[float] = []
+        for n in range(4 * window // step):
+            response = await send_http(client, worker.mailbox_id, cap, f"m{n}", b"sealed")
+            assert response.status_code == 202, response.text
+            accepted.append(clock.now)
+            clock.now += step
+            held = len(backend._used)  # type: ignore[attr-defined]
+            assert held <= sum(1 for t in accepted if t > clock.now - window - 120)
+            assert held >= sum(1 for t in accepted if t > clock.now - window + 60)
+        forgotten = len(accepted) - len(backend._used)  # type: ignore[attr-defined]
+        assert forgotten >= 2 * window // step
