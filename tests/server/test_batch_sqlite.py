@@ -122,12 +122,20 @@ def test_used_keys_are_forgotten_when_their_time_is_up() -> None:
     used = Ledger()
     used.add(b"a", NOW + 60)
     used.add(b"b", NOW + 600)
-    used.add(b"a", NOW + 900)  # already known: keeps its first expiry
-    used.purge(NOW + 60)
+    used.add(b"a", NOW + 900)  # already known: keeps its first deadline
+    used.purge(NOW + 60, latest=NOW + 660)
     assert b"a" not in used and b"b" in used and len(used) == 1
-    used.purge(NOW + 100)  # less than a minute since the last purge: nothing to do
-    used.purge(NOW + 600)
+    used.purge(NOW + 100, latest=NOW + 700)  # less than a minute since the last purge
+    used.purge(NOW + 600, latest=NOW + 1200)
     assert len(used) == 0
+
+
+def test_keys_stamped_by_a_clock_that_ran_ahead_are_forgotten_when_it_is_put_back() -> None:
+    used = Ledger()
+    used.add(b"now", NOW + 600)
+    used.add(b"ahead", NOW + 8 * 86_400 + 600)  # sent while the clock was eight days ahead
+    used.purge(NOW + 60, latest=NOW + 660)
+    assert b"now" in used and b"ahead" not in used
 
 
 @pytest.mark.parametrize("sends", [3, 100])  # one statement per table, and several

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +36,10 @@ from confide_server.store.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+# The wall clock may run this far ahead of the monotonic reckoning and still be followed
+# (the two tick alike, both slewed by NTP; this absorbs rounding and small steps).
+AGREE = 1.0
 
 
 async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[str, int]:
@@ -84,10 +89,42 @@ async def _past_retention(conn: AsyncConnection, now: float) -> dict[str, int]:
     return {"consent_receipts": consents.rowcount, "audit_events": events}
 
 
+class ExpiryClock:
+    """The time the sweeper deletes by: the wall clock, never ahead of a monotonic reckoning.
+
+    A wall clock set wrongly ahead (eight days, say) and then put back made the sweeper
+    delete queued envelopes still within their TTL (issue 19 §10). This clock follows the
+    wall clock while it runs as the monotonic clock does, and at once when it goes back;
+    when it leaps ahead of the time reckoned by the monotonic clock since the two last
+    agreed, it keeps to the reckoning, so nothing is deleted before it is due by the time
+    that has really passed. The price: after a genuine forward correction, expiry lags the
+    wall clock by the correction until the relay restarts (docs/operations.md, §7).
+    """
+
+    def __init__(self, wall: Clock, monotonic: Clock = time.monotonic) -> None:
+        self._wall = wall
+        self._monotonic = monotonic
+        self._anchor: tuple[float, float] | None = None  # (wall, monotonic) when they agreed
+
+    def __call__(self) -> float:
+        wall, elapsed = self._wall(), self._monotonic()
+        if self._anchor is not None:
+            reckoned = self._anchor[0] + (elapsed - self._anchor[1])
+            if wall > reckoned + AGREE:
+                return reckoned
+        self._anchor = (wall, elapsed)
+        return wall
+
+
 async def run_forever(
-    engine: AsyncEngine, clock: Clock, interval: float, prekey_max_age: int
+    engine: AsyncEngine,
+    clock: Clock,
+    interval: float,
+    prekey_max_age: int,
+    monotonic: Clock = time.monotonic,
 ) -> None:
+    expiry = ExpiryClock(clock, monotonic)
     while True:
         with contextlib.suppress(Exception):
-            await sweep(engine, clock(), prekey_max_age)
+            await sweep(engine, expiry(), prekey_max_age)
         await asyncio.sleep(interval)

@@ -329,7 +329,7 @@ class SQLiteBatches:
         plan: Callable[[Lookup], Plan],
     ) -> Plan:
         used = self._used
-        used.purge(now)
+        used.purge(now, retry_deadline(now, self._retry_window))
         try:
             lookup = Lookup()
             for chunk in _chunks(hashes):

@@ -93,12 +93,15 @@ class Ledger:
             self._keys.add(key)
             self._by_deadline.setdefault(deadline, []).append(key)
 
-    def purge(self, now: int) -> None:
-        """Forget keys whose deadline has passed (as the sweeper deletes their rows)."""
-        if now - self._purged_at < PURGE_EVERY:
+    def purge(self, now: int, latest: int) -> None:
+        """Forget keys whose deadline has passed (as the sweeper deletes their rows), and
+        keys whose deadline is after ``latest``, the furthest one a send made now gets: only
+        a wall clock that ran ahead and was put back stamps those, and they would otherwise
+        stay beyond the bound on memory."""
+        if abs(now - self._purged_at) < PURGE_EVERY:
             return
         self._purged_at = now
-        for deadline in [d for d in self._by_deadline if d <= now]:
+        for deadline in [d for d in self._by_deadline if d <= now or d > latest]:
             self._keys.difference_update(self._by_deadline.pop(deadline))
 
 
