@@ -15,7 +15,7 @@ import pytest
 from confide_server.app import create_app
 from confide_server.errors import RelayError, Unavailable
 from confide_server.relay import Relay
-from confide_server.store import batch_sqlite
+from confide_server.store import wal
 from confide_server.store.batch import (
     AckRequest,
     Lookup,
@@ -211,7 +211,7 @@ def test_a_commit_is_answered_only_after_the_wal_is_synced(
     calling back on the loop, and one sync covers every commit made before it started."""
     synced: list[int] = []
     real = os.fdatasync
-    monkeypatch.setattr(batch_sqlite.os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
+    monkeypatch.setattr(wal.os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
 
     async def run() -> list[object]:
         backend = SQLiteBatches(database, 3600)
@@ -256,7 +256,7 @@ def test_a_failed_sync_refuses_every_later_batch(
     async def run() -> tuple[BaseException | None, BaseException]:
         backend = SQLiteBatches(database, 3600)
         backend.transaction([], [], NOW, lambda _lookup: Plan())
-        monkeypatch.setattr(batch_sqlite.os, "fdatasync", broken_disk)
+        monkeypatch.setattr(wal.os, "fdatasync", broken_disk)
         request = SendRequest(MAILBOX, CAPABILITY_HASH, b"f" * 32, b"b", NOW + 600, print)
         await backend.apply(
             [CAPABILITY_HASH],
@@ -281,8 +281,8 @@ def test_a_failed_sync_refuses_every_later_batch(
 def test_the_wal_is_checkpointed_by_the_thread(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batch_sqlite, "CHECKPOINT_EVERY", 3)
-    backend = SQLiteBatches(database, 3600)
+    monkeypatch.setattr(wal, "CHECKPOINT_EVERY", 3)
+    backend = SQLiteBatches(database, 3600, FakeClock(0.0))  # no time passes: no truncation
     for n in range(7):
         send(backend, b"%032d" % n)
     assert backend._wal.checkpoints == 2  # after the third and the sixth sync
@@ -293,22 +293,108 @@ def test_the_wal_is_checkpointed_by_the_thread(
     backend.close_now()
 
 
+def send_and_ack(backend: SQLiteBatches, body: bytes) -> None:
+    key = os.urandom(32)
+    request = SendRequest(MAILBOX, CAPABILITY_HASH, key, body, NOW + 600, print)
+    plan = backend.transaction(
+        [CAPABILITY_HASH],
+        [key],
+        NOW,
+        partial(plan_batch, [request], [], max_depth=10**6, deadline=NOW + 600),
+    )
+    ack = AckRequest(MAILBOX, [plan.envelope_rows[0][0]], print)
+    acks = plan_batch([], [ack], Lookup(), max_depth=1, deadline=NOW)
+    backend.transaction([], [], NOW, lambda _lookup: acks)
+
+
+def holding(directory: Path, marker: bytes) -> list[str]:
+    """The files of a copy of the data directory that still hold ``marker``."""
+    return sorted(p.name for p in directory.iterdir() if marker in p.read_bytes())
+
+
+def test_an_acknowledged_envelope_leaves_the_data_directory_within_the_bound(
+    database: str,
+) -> None:
+    """Issue 19 §3: with readers holding the checkpoints back for a while, the WAL grew, and
+    an acknowledged envelope's bytes stayed in its tail after 1,000 further send and ack
+    pairs. Now the WAL is truncated at least every wal.TRUNCATE_EVERY seconds."""
+    monotonic = FakeClock(0.0)
+    backend = SQLiteBatches(database, 3600, monotonic)
+    directory = Path(database).parent
+    reader = sqlite3.connect(database)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM envelopes").fetchall()  # an old snapshot, held
+    for _ in range(100):
+        send_and_ack(backend, os.urandom(1024))
+    marker = os.urandom(1024)
+    send_and_ack(backend, marker)
+    reader.rollback()
+    reader.close()
+    assert holding(directory, marker) == ["relay.db-wal"]  # acknowledged, still on disk
+    for _ in range(1_000):
+        monotonic.now += 0.01
+        send_and_ack(backend, os.urandom(1024))
+    assert holding(directory, marker) == []
+    assert backend._wal.truncations >= 9
+    backend.close_now()
+
+
+def test_an_idle_relay_truncates_the_wal_too(database: str) -> None:
+    monotonic = FakeClock(0.0)
+    backend = SQLiteBatches(database, 3600, monotonic)
+    directory = Path(database).parent
+    marker = os.urandom(1024)
+    send_and_ack(backend, marker)
+    assert holding(directory, marker) == ["relay.db-wal"]
+    assert not backend._wal.tidy()  # too soon
+    monotonic.now += wal.TRUNCATE_EVERY
+    assert backend._wal.tidy()  # what the backend's timer calls while writes are idle
+    assert holding(directory, marker) == [] and os.path.getsize(database + "-wal") == 0
+    assert not backend._wal.tidy()  # nothing written since
+    backend.close_now()
+
+
+def test_the_backends_timer_truncates_the_wal_while_writes_are_idle(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wal, "TRUNCATE_EVERY", 0.02)
+
+    async def run() -> list[str]:
+        backend = SQLiteBatches(database, 3600)
+        backend.open()  # on the loop: starts the timer
+        marker = os.urandom(1024)
+        await asyncio.get_running_loop().run_in_executor(
+            backend._thread, send_and_ack, backend, marker
+        )
+        for _ in range(500):  # bounded: up to 10 s on a busy machine
+            if not holding(Path(database).parent, marker):
+                break
+            await asyncio.sleep(0.02)
+        left = holding(Path(database).parent, marker)
+        await backend.close()
+        return left
+
+    assert asyncio.run(run()) == []
+
+
 def test_the_wal_file_is_reopened_when_sqlite_replaced_it(tmp_path: Path) -> None:
     path = str(tmp_path / "w.db")
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE t (x)")
-    wal = batch_sqlite.WalFile(path)
-    wal.sync()
-    first = wal._fd
+    wal_file = wal.WalFile(path, FakeClock(0.0))
+    wal_file.sync()
+    first = wal_file._fd
     db.close()  # the last connection: SQLite checkpoints and deletes the WAL
     assert not os.path.exists(path + "-wal")
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("INSERT INTO t VALUES (1)")
-    wal.sync()
-    assert wal._fd is not None and os.fstat(wal._fd).st_ino == os.stat(path + "-wal").st_ino
+    wal_file.sync()
+    assert (
+        wal_file._fd is not None and os.fstat(wal_file._fd).st_ino == os.stat(path + "-wal").st_ino
+    )
     assert first is not None
-    wal.close()
+    wal_file.close()
     db.close()
 
 

@@ -7,7 +7,8 @@ such hops. Here the writer keeps one plain ``sqlite3`` connection. A batch's sta
 WAL (``synchronous=NORMAL``), and the writer's own thread then syncs the WAL file
 (fdatasync, which is all that ``synchronous=FULL`` adds in WAL mode) before the batch is
 answered, so "accepted" still means durable. The thread also checkpoints the WAL into the
-database now and then, on a connection of its own, so that no checkpoint runs on the loop.
+database now and then, and truncates it, on a connection of its own, so that no checkpoint
+runs on the loop (store/wal.py).
 The sqlite3 module lets go of the interpreter lock around every step of every statement
 (each row read is a step), and a thread taking it back while the loop is busy waits for the
 loop to be made to let go (see ``sys.setswitchinterval`` in cli.py); so a batch takes as
@@ -25,16 +26,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import orjson
 
+from confide_server.clock import Clock
 from confide_server.errors import Unavailable
-from confide_server.store import filelock
+from confide_server.store import filelock, wal
 from confide_server.store.batch import Lookup, Plan, RetryBatch
 from confide_server.store.engine import sqlite_pragmas
 from confide_server.store.idempotency import Ledger, retry_deadline, settle
@@ -42,9 +44,6 @@ from confide_server.store.idempotency import Ledger, retry_deadline, settle
 # SQLite refuses statements with more variables than its limit (32766 on current builds);
 # lookups go in chunks well below it.
 CHUNK = 512
-# The WAL is checkpointed into the database after this many syncs (SQLite's own automatic
-# checkpoint, at 1,000 pages, came about as often under load).
-CHECKPOINT_EVERY = 32
 
 log = logging.getLogger(__name__)
 
@@ -119,48 +118,6 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
         yield chunk + [chunk[-1]] * (size - len(chunk))
 
 
-class WalFile:
-    """The database's write-ahead log, as the writer's thread syncs and checkpoints it."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._wal = path + "-wal"
-        self._fd: int | None = None
-        self._checkpointer: sqlite3.Connection | None = None
-        self.checkpoints = 0
-
-    def sync(self) -> None:
-        """fsync the WAL file: every transaction committed to it so far becomes durable."""
-        fd = self._fd
-        if fd is None or os.fstat(fd).st_ino != os.stat(self._wal).st_ino:
-            # First use, or SQLite replaced the file (it deletes the WAL when the last
-            # connection closes, after checkpointing it into the database).
-            self.close_fd()
-            fd = self._fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
-        os.fdatasync(fd)
-
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database without waiting for readers or the writer."""
-        try:
-            if self._checkpointer is None:
-                self._checkpointer = sqlite3.connect(self._path, isolation_level=None)
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.checkpoints += 1
-        except sqlite3.Error:
-            log.warning("a WAL checkpoint failed; the next one tries again", exc_info=True)
-
-    def close_fd(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def close(self) -> None:
-        self.close_fd()
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
-
-
 class SQLiteBatches:
     """One connection, used by the event loop and, when the database is busy, the thread.
 
@@ -178,17 +135,17 @@ class SQLiteBatches:
     which the recipient's client discards as a repeat). Nothing is answered before the sync.
     """
 
-    def __init__(self, path: str, retry_window: int) -> None:
+    def __init__(self, path: str, retry_window: int, monotonic: Clock = time.monotonic) -> None:
         self._path = path
         self._retry_window = retry_window
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
         self._locked = False
         self._used = Ledger()
-        self._wal = WalFile(path)
+        self._wal = wal.WalFile(path, monotonic)
+        self._tidier: asyncio.Task[None] | None = None
         self._commits = 0  # COMMITs made on the writer's connection
         self._synced = 0  # of which this many are known durable
-        self._since_checkpoint = 0
         self._broken: OSError | None = None
 
     def open(self) -> None:
@@ -197,6 +154,20 @@ class SQLiteBatches:
         if not self._locked:
             filelock.acquire(self._path)
             self._locked = True
+        with contextlib.suppress(RuntimeError):  # no running loop: tests call in directly
+            if self._tidier is None:
+                self._tidier = asyncio.get_running_loop().create_task(
+                    self._tidy_forever(), name="confide-wal-tidier"
+                )
+
+    async def _tidy_forever(self) -> None:
+        """While writes are idle, the WAL is still truncated within TRUNCATE_EVERY of the
+        last one (store/wal.py); under load the syncs do it."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(wal.TRUNCATE_EVERY)
+            if self._wal.dirty:
+                await loop.run_in_executor(self._thread, self._wal.tidy)
 
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
@@ -255,12 +226,14 @@ class SQLiteBatches:
             log.critical("fsync of the SQLite WAL failed; refusing writes until restart")
             raise
         self._synced = covered
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_EVERY:
-            self._since_checkpoint = 0
-            self._wal.checkpoint()
+        self._wal.synced()
 
     async def close(self) -> None:
+        if self._tidier is not None:
+            self._tidier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tidier
+            self._tidier = None
         await asyncio.get_running_loop().run_in_executor(self._thread, self.close_now)
         self._thread.shutdown()
 
