@@ -1,9 +1,10 @@
 """Sending to and reading from mailboxes: the part of the hot path above the writer.
 
 A send names a mailbox and presents a capability, never a sender. Retries are recognised by
-SHA-256 of (mailbox id, capability hash, client message id), kept until the envelope would
-have expired, so a retry after the envelope was acknowledged and deleted is answered
-"duplicate" and not queued again. The capability is part of the key so that two senders
+SHA-256 of (mailbox id, capability hash, client message id), kept for the retry window (or
+until the envelope would have expired, if sooner; store/idempotency.py has the contract), so
+a retry after the envelope was acknowledged and deleted is answered "duplicate" and not
+queued again. The capability is part of the key so that two senders
 (who hold different capabilities) can never collide on a client message id.
 """
 
