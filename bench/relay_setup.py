@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from workload import Pair, b64, unb64
 REGISTRATION_TAG = b"Confide device registration v1\x00"
 AUTH_TAG = b"Confide auth v1\x00"
 SIGNED_PREKEY_TAG = b"Confide signed prekey v1\x00"
+STEP_UP_TAG = b"Confide step-up v1\x00"
+# The relay's step-up lasts CONFIDE_STEP_UP_SECONDS (300 s by default); confirm well before.
+STEP_UP_REFRESH = 120.0
 # Not \b: a code may begin or end with "-", which is not a word character.
 CODE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 CONCURRENCY = 8
@@ -115,6 +119,14 @@ class Enroller:
         )
         return out["token"]
 
+    async def step_up(self, device: Device, token: str) -> None:
+        """Confirm again as admin: changes through /v1/admin need a recent step-up."""
+        challenge = await self._challenge()
+        signature = device.key.sign(STEP_UP_TAG + challenge).signature
+        await self._post(
+            "/v1/admin/step-up", {"challenge": b64(challenge), "signature": b64(signature)}, token
+        )
+
     async def enrolment_code(self, admin_token: str) -> str:
         return (await self._post("/v1/admin/enrolment-codes", {"role": "worker"}, admin_token))[
             "enrolment_code"
@@ -135,11 +147,16 @@ class Admin:
     def __init__(self, code: str) -> None:
         self.code = code
         self.token = ""
+        self.device: Device | None = None
+        self.confirmed_at = -STEP_UP_REFRESH
 
     async def login(self, enroller: Enroller) -> str:
-        if not self.token:
-            device = await enroller.enrol(self.code)
-            self.token = await enroller.token(device)
+        if self.device is None:
+            self.device = await enroller.enrol(self.code)
+            self.token = await enroller.token(self.device)
+        if time.monotonic() - self.confirmed_at >= STEP_UP_REFRESH:
+            await enroller.step_up(self.device, self.token)
+            self.confirmed_at = time.monotonic()
         return self.token
 
 
