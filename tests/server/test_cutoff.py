@@ -126,7 +126,7 @@ async def test_the_cli_closes_sockets_over_redis(
         await ws.put({"type": "ping", "ref": 0})
         assert (await ws.get())["type"] == "pong"
         loop = asyncio.get_running_loop()
-        code = await loop.run_in_executor(None, main, ["devices", "revoke", worker.device_id])
+        code = await loop.run_in_executor(None, main, ["devices", "revoke", "--", worker.device_id])
         assert code == 0
         _error, close = await _closed_with(ws)
         assert close == 4408
@@ -147,7 +147,7 @@ async def test_without_redis_the_relay_notices_a_cli_revocation(
         me = (await client.get("/v1/devices/me", headers=worker.auth)).json()
         ws = await WsClient.open(node.ws, worker.token)
         loop = asyncio.get_running_loop()
-        code = await loop.run_in_executor(None, main, ["workers", "disable", me["worker_id"]])
+        code = await loop.run_in_executor(None, main, ["workers", "disable", "--", me["worker_id"]])
         assert code == 0
         _error, close = await _closed_with(ws)
         assert close == 4408
