@@ -16,7 +16,7 @@ from confide_server.app import create_app
 from confide_server.relay import Relay
 from confide_server.settings import Settings
 from confide_server.store.migrate import upgrade
-from confide_server.ws.protocol import BatchingWebSocketProtocol
+from confide_server.ws.protocol import RelayWebSocketProtocol, uvicorn_ws
 from fastapi import FastAPI
 
 from .helpers import FakeClock
@@ -99,7 +99,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 class LiveServer:
     """The app served by uvicorn on a real socket in this event loop."""
 
-    def __init__(self, app: Any, max_frame: int, ws: Any = BatchingWebSocketProtocol) -> None:
+    def __init__(self, app: Any, max_frame: int, ws: Any = RelayWebSocketProtocol) -> None:
         self.app = app
         config = uvicorn.Config(
             app,
@@ -137,9 +137,18 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/v1/ws"
 
 
+@pytest.fixture(params=["relay", "asgi"])
+def ws_transport(request: pytest.FixtureRequest) -> str:
+    """Each live WebSocket test runs on the relay's own transport and on plain ASGI."""
+    transport: str = request.param
+    return transport
+
+
 @pytest.fixture
-async def live(settings: Settings) -> AsyncIterator[LiveServer]:
-    async with LiveServer(create_app(settings), settings.max_frame_bytes) as server:
+async def live(settings: Settings, ws_transport: str) -> AsyncIterator[LiveServer]:
+    app = create_app(settings)
+    ws = uvicorn_ws(ws_transport)
+    async with LiveServer(app, settings.max_frame_bytes, ws) as server:
         yield server
 
 

@@ -298,6 +298,8 @@ async def test_a_flood_of_sends_is_held_back_and_every_one_answered(
     await receiver.close()
 
 
+# Only the relay's transport passes frames straight to the connection (ws/protocol.py).
+@pytest.mark.parametrize("ws_transport", ["relay"])
 async def test_a_frame_that_fails_inside_the_relay_closes_1011(
     live: LiveServer,
     live_client: httpx.AsyncClient,

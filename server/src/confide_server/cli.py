@@ -94,7 +94,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from confide_server.app import create_app
     from confide_server.logs import log_config
-    from confide_server.ws.protocol import BatchingWebSocketProtocol
+    from confide_server.ws.protocol import uvicorn_ws
 
     # uvicorn handles SIGTERM and SIGINT itself (graceful shutdown), then re-raises the signal
     # against the handler installed before; no-op ones let the process exit with status 0.
@@ -119,7 +119,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         port=port,
         loop="uvloop",
         http="httptools",
-        ws=BatchingWebSocketProtocol,
+        ws=uvicorn_ws(settings.ws_transport),
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         access_log=False,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     web_dist: Path | None = Field(default_factory=_default_web_dist)
     log_level: str = "info"
+    # "relay": the relay's own WebSocket protocol (ws/protocol.py), one frame reader with a
+    # direct path for text frames; "asgi": uvicorn's websockets implementation, plain ASGI.
+    ws_transport: Literal["relay", "asgi"] = "relay"
     migrations_dir: Path = REPO_ROOT / "migrations"
     turn_secret: str = DEV_TURN_SECRET
     turn_urls: list[str] = Field(default_factory=list)
