@@ -1,4 +1,4 @@
-"""Two or more versions of the relay against reference (b), side by side, in one run.
+"""Two or more versions of the relay against references (b) and (d), side by side, in one run.
 
     python bench/compare.py                          # this checkout only
     python bench/compare.py --variant before=/tmp/confide-before --rounds 5
@@ -8,11 +8,12 @@ Where bench/run.py measures each server once after the other, this keeps every s
 running and takes turns: each round measures every server's closed-loop peak and then its
 latency in an open loop at `--load` of reference (b)'s peak in that round, in a rotated
 order, so a machine that speeds up or slows down during the run affects every server
-alike. A variant is a checkout of this repository (for example `git worktree add
-/tmp/confide-before HEAD~1`); its server package and migrations run in place of the
-installed ones. The figures are medians over rounds, and ratios are taken within a round.
-This is the tool behind the A/B figures in docs/benchmarks.md; bench/run.py makes the
-figures of record.
+alike. Reference (d), the bare forwarder on websockets' own server (references/bare.py),
+takes its turn too, and every server's peak is also given as a ratio to it. A variant is
+a checkout of this repository (for example `git worktree add /tmp/confide-before HEAD~1`);
+its server package and migrations run in place of the installed ones. The figures are
+medians over rounds, and ratios are taken within a round. This is the tool behind the A/B
+figures in docs/benchmarks.md; bench/run.py makes the figures of record.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def run_rounds(targets: list[Target], args: argparse.Namespace) -> list[dict[str
 def summary(rounds: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
     """Per server: medians over rounds, and the median of each round's ratio to the first."""
     base = names[0]
+    bare = "reference-bare"
 
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 3)
@@ -103,6 +105,9 @@ def summary(rounds: list[dict[str, Any]], names: list[str]) -> list[dict[str, An
                 "peak_msgs_per_s": med([p["msgs_per_s"] for p in peak]),
                 "peak_ratio": med(
                     [r["peak"][name]["msgs_per_s"] / r["peak"][base]["msgs_per_s"] for r in rounds]
+                ),
+                "peak_vs_bare": med(
+                    [r["peak"][name]["msgs_per_s"] / r["peak"][bare]["msgs_per_s"] for r in rounds]
                 ),
                 "peak_cpu_us_per_msg": med([p["server_cpu_us_per_msg"] for p in peak]),
                 "open_p50_ms": med([o["p50_ms"] for o in opened]),
@@ -119,13 +124,14 @@ def summary(rounds: list[dict[str, Any]], names: list[str]) -> list[dict[str, An
 
 def table(rows: list[dict[str, Any]], load: float) -> str:
     head = (
-        f"| server | peak msg/s | vs first | µs/msg | open {load:.0%} p50 ms | p99 ms"
+        f"| server | peak msg/s | vs first | vs (d) | µs/msg | open {load:.0%} p50 ms | p99 ms"
         " | p99 vs first | µs/msg |"
     )
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['peak_msgs_per_s']:.0f} | {r['peak_ratio']:.2f}"
+            f" | {r['peak_vs_bare']:.2f}"
             f" | {r['peak_cpu_us_per_msg']:.0f} | {r['open_p50_ms']:.1f} | {r['open_p99_ms']:.1f}"
             f" | {r['open_p99_ratio']:.2f} | {r['open_cpu_us_per_msg']:.0f} |"
         )
@@ -155,7 +161,7 @@ def main() -> int:
     store = "postgres" if args.postgres else "sqlite"
     variants: list[tuple[str, Path | None]] = [("here", None), *args.variant]
     with ExitStack() as stack:
-        targets = [stack.enter_context(reference(store))]
+        targets = [stack.enter_context(reference(store)), stack.enter_context(reference("bare"))]
         for name, source in variants:
             targets.append(stack.enter_context(relay(store, source, f"relay-{store}-{name}")))
         for t in targets:

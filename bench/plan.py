@@ -17,7 +17,7 @@ class Plan:
     open_duration: float
     idle_connections: int
     backlog: int
-    references: tuple[str, ...] = ("forwarder", "sqlite", "postgres")
+    references: tuple[str, ...] = ("forwarder", "sqlite", "postgres", "bare")
     relays: tuple[str, ...] = ("sqlite", "postgres")
     window: int = 8
     processes: int = 1

@@ -85,7 +85,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             continue
         store, size = name.removeprefix("relay-").split(" ", 1)
         row_ratios = {}
-        for ref in ("forwarder", store):
+        for ref in ("forwarder", "bare", store):
             other = peaks.get(f"reference-{ref} {size}")
             if other:
                 row_ratios[f"msgs_per_s_vs_reference_{ref}"] = _ratio(

@@ -104,6 +104,10 @@ def _http_ok(port: int, path: str) -> bool:
 
 def reference_server(kind: str, db: str = "") -> ServerProcess:
     port = free_port()
+    if kind == "bare":  # reference (d): websockets' own server, no store (references/bare.py)
+        return ServerProcess(
+            [sys.executable, str(BENCH / "references" / "bare.py"), "--port", str(port)], port
+        )
     argv = [sys.executable, str(BENCH / "references" / "serve.py"), kind, "--port", str(port)]
     if db:
         argv += ["--db", db]

@@ -94,7 +94,7 @@ def fresh_postgres() -> Iterator[str]:
 
 @contextmanager
 def reference(kind: str) -> Iterator[Target]:
-    """Reference (a) forwarder, (b) sqlite or (c) postgres, on a fresh store."""
+    """Reference (a) forwarder, (b) sqlite, (c) postgres, on a fresh store, or (d) bare."""
     workdir = Path(tempfile.mkdtemp(prefix="confide-bench-"))
     try:
         if kind == "postgres":
@@ -107,7 +107,7 @@ def reference(kind: str) -> Iterator[Target]:
 
 
 def _run_reference(kind: str, db: str) -> Iterator[Target]:
-    server = reference_server(kind, db if kind != "forwarder" else "")
+    server = reference_server(kind, db if kind in ("sqlite", "postgres") else "")
     server.start()
     try:
         yield Target(f"reference-{kind}", server, "reference")
