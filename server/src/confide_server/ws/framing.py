@@ -71,6 +71,8 @@ class FrameReader:
     ``Refused`` for a frame the relay does not accept; the reader reads nothing after it.
     """
 
+    __slots__ = ("_buffer", "_max_size", "_need", "_on_close", "_on_control", "_on_text", "done")
+
     def __init__(
         self,
         max_size: int,

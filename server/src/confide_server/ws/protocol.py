@@ -80,6 +80,31 @@ class WebSocketClosed(OSError):
 
 
 class RelayWebSocketProtocol(asyncio.Protocol):
+    # One object per connection, and thousands may sit idle: no per-instance dict.
+    __slots__ = (
+        "_app",
+        "_app_state",
+        "_connections",
+        "_disconnect_queued",
+        "_head",
+        "_loop",
+        "_ping_interval",
+        "_ping_payload",
+        "_ping_timeout",
+        "_queue",
+        "_read_paused",
+        "_reader",
+        "_request",
+        "_root_path",
+        "_sink",
+        "_state",
+        "_tasks",
+        "_timer",
+        "_transport",
+        "_waiter",
+        "_write_paused",
+    )
+
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any]) -> None:
         self._loop = asyncio.get_running_loop()
         self._app = config.loaded_app
