@@ -277,8 +277,16 @@ async def test_pings_are_answered_and_a_close_is_echoed() -> None:
         ({"Sec-WebSocket-Version": "13"}, 400),
         ({"Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "AAAAAAAAAAAAAAAAAAAAAA=="}, 426),
         ({"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "c2hvcnQ="}, 400),
+        (
+            {
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "AAAAAAAAAAAAAAAAAAAAAA==",
+                "X-Padding": "p" * 20_000,
+            },
+            431,
+        ),
     ],
-    ids=["no-key", "version", "short-key"],
+    ids=["no-key", "version", "short-key", "head-too-large"],
 )
 async def test_a_bad_handshake_gets_problem_json(headers: dict[str, str], status: int) -> None:
     async with LiveServer(direct_app([]), 1 << 16) as server:

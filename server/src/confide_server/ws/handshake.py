@@ -19,7 +19,9 @@ from websockets.utils import accept_key
 
 from confide_server.errors import InvalidInput, RelayError
 
-MAX_HEAD = 16 * 1024  # the longest request head the relay reads; uvicorn's own limit is larger
+# The longest opening handshake accepted (431 beyond). uvicorn's HTTP parser has read the
+# head already and sets no bound of its own; this one only keeps long heads off the socket.
+MAX_HEAD = 16 * 1024
 
 
 class HandshakeError(Exception):

@@ -138,12 +138,12 @@ class RelayWebSocketProtocol(asyncio.Protocol):
         self._connections.add(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._request is None:
-            data = self._read_head(data)
-            if not data:
-                return
         if self._state == CLOSED:
             return
+        if self._request is None:
+            data = self._read_head(data)
+            if not data or self._state == CLOSED:
+                return
         try:
             self._reader.feed(data)
         except Refused as refused:
@@ -180,9 +180,10 @@ class RelayWebSocketProtocol(asyncio.Protocol):
         """Collect the request head; parse it once whole. Returns the bytes after it."""
         self._head += data
         end = self._head.find(b"\r\n\r\n")
+        if end > handshake.MAX_HEAD or (end < 0 and len(self._head) > handshake.MAX_HEAD):
+            self._refuse(handshake.HandshakeError(431, "request head too large"))
+            return b""
         if end < 0:
-            if len(self._head) > handshake.MAX_HEAD:
-                self._refuse(handshake.HandshakeError(431, "request head too large"))
             return b""
         head, rest = bytes(self._head[:end]), bytes(self._head[end + 4 :])
         self._head = bytearray()

@@ -36,7 +36,7 @@ from confide_server.settings import Settings
 from confide_server.store import schema
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
-from confide_server.ws.protocol import BatchingWebSocketProtocol
+from confide_server.ws.protocol import uvicorn_ws
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import func, select
@@ -277,7 +277,7 @@ async def _serving(
         app,
         lifespan="off",
         http="httptools",
-        ws=BatchingWebSocketProtocol,
+        ws=uvicorn_ws(settings.ws_transport),
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         access_log=False,
