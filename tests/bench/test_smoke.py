@@ -65,8 +65,8 @@ def test_smoke_run_counts_add_up() -> None:
 
 @pytest.mark.slow
 def test_compare_runs_a_variant_beside_this_checkout() -> None:
-    """bench/compare.py with this checkout as its own variant: both relays and the reference
-    are measured in each round and every envelope is counted."""
+    """bench/compare.py with this checkout as its own variant: both relays and references (b)
+    and (d) are measured in each round and every envelope is counted."""
     out = run_bench(
         "compare.py",
         *("--variant", f"same={ROOT}", "--rounds", "1", "--pairs", "2", "--count", "300"),
@@ -74,7 +74,7 @@ def test_compare_runs_a_variant_beside_this_checkout() -> None:
     )
     path = Path(out.rsplit("results: ", 1)[1].split()[0])
     record = json.loads(path.read_text())
-    names = ["reference-sqlite", "relay-sqlite-here", "relay-sqlite-same"]
+    names = ["reference-sqlite", "reference-bare", "relay-sqlite-here", "relay-sqlite-same"]
     assert [row["name"] for row in record["summary"]] == names
     (only,) = record["rounds"]
     for phase in ("peak", "open"):
