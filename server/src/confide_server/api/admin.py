@@ -16,6 +16,7 @@ from confide_server import cutoff
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
 from confide_server.api.deps import RelayDep, path_id
 from confide_server.api.types import PROBLEMS, Key32, Model, Sig64
+from confide_server.clock import expiry
 from confide_server.encoding import b64d, b64e
 from confide_server.errors import Unauthenticated
 from confide_server.services import audit, organisation, staff, stepup
@@ -104,7 +105,7 @@ async def enrol_worker(body: EnrolmentIn, admin: AdminActDep, relay: RelayDep) -
             conn, body.role, now, ttl, stepup.actor_of(admin)
         )
     return EnrolmentOut(
-        worker_id=b64e(worker_id), enrolment_code=b64e(code), expires_at=int(now) + ttl
+        worker_id=b64e(worker_id), enrolment_code=b64e(code), expires_at=expiry(now, ttl)
     )
 
 

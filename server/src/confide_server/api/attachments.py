@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from confide_server.api.deps import PrincipalDep, RelayDep, path_id
 from confide_server.api.types import PROBLEMS
+from confide_server.clock import expiry
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
 from confide_server.services import attachments
@@ -32,7 +33,7 @@ async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> 
         chunks.append(chunk)
     if size == 0:
         raise InvalidInput("the attachment body is empty")
-    expires_at = int(relay.clock()) + relay.settings.attachment_ttl_seconds
+    expires_at = expiry(relay.clock(), relay.settings.attachment_ttl_seconds)
     async with relay.engine.begin() as conn:
         blob_id = await attachments.put(conn, b"".join(chunks), expires_at)
     return AttachmentOut(attachment_id=b64e(blob_id), expires_at=expires_at)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from confide_server.clock import expiry
 from confide_server.errors import Expired, InvalidInput, Unauthenticated
 from confide_server.services.identity import AUTH_TAG, verify
 from confide_server.store.schema import challenges as challenges_table
@@ -41,7 +42,7 @@ class Principal:
 
 async def new_challenge(conn: AsyncConnection, now: float, ttl: int) -> tuple[bytes, int]:
     challenge = os.urandom(32)
-    expires_at = int(now) + ttl
+    expires_at = expiry(now, ttl)
     await conn.execute(insert(challenges_table).values(challenge=challenge, expires_at=expires_at))
     return challenge, expires_at
 
@@ -83,7 +84,7 @@ async def issue_token(
     except InvalidInput as exc:
         raise Unauthenticated(exc.detail) from None
     token = os.urandom(32)
-    expires_at = int(now) + ttl
+    expires_at = expiry(now, ttl)
     await conn.execute(
         insert(sessions).values(
             token_hash=digest(token), device_id=device_id, expires_at=expires_at

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from confide_server.clock import expiry
 from confide_server.errors import AlreadyUsed, Expired, NotFound
 from confide_server.services import capabilities, organisation, prekeys
 from confide_server.services.auth import digest
@@ -36,7 +37,7 @@ async def create(
 ) -> tuple[bytes, int, bytes]:
     """A new invite: (token, expiry, id of the capability it will hand to the client)."""
     token = os.urandom(32)
-    expires_at = int(now) + ttl
+    expires_at = expiry(now, ttl)
     capability_id, _ = await capabilities.mint(
         conn, worker_mailbox_id, secret=capabilities.invite_capability(token), expires_at=expires_at
     )

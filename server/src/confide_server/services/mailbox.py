@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from confide_server.clock import minute_expiry
+from confide_server.clock import expiry as rounded_expiry
 
 
 def dedupe_key(mailbox_id: bytes, capability_hash: bytes, client_message_id: str) -> bytes:
@@ -23,4 +23,4 @@ def dedupe_key(mailbox_id: bytes, capability_hash: bytes, client_message_id: str
 def expiry(now: float, ttl: int | None, default_ttl: int, max_retention: int) -> int:
     """The envelope's expiry: its TTL (or the default), never beyond the retention limit."""
     chosen = default_ttl if ttl is None else ttl
-    return minute_expiry(now, max(60, min(chosen, max_retention)))
+    return rounded_expiry(now, max(60, chosen), limit=max(60, max_retention))

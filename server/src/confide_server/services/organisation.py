@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from confide_server.clock import day_of
+from confide_server.clock import day_of, expiry
 from confide_server.encoding import b64e
 from confide_server.errors import AlreadyUsed, Conflict, Expired, InvalidInput, NotFound
 from confide_server.services import audit
@@ -106,7 +106,7 @@ async def enrol_worker(
     )
     await conn.execute(
         insert(enrolment_codes).values(
-            code_hash=digest(code), worker_id=worker_id, used=False, expires_at=int(now) + ttl
+            code_hash=digest(code), worker_id=worker_id, used=False, expires_at=expiry(now, ttl)
         )
     )
     await audit.append(conn, now, "worker.enrol", actor, b64e(worker_id), role)
