@@ -36,7 +36,7 @@ async def test_consent_receipt_round_trip(client: httpx.AsyncClient, relay: Rela
         "signature": b64e(person.sign(revocation)),
     }
     assert (await client.post("/v1/consent", headers=person.auth, json=revoke)).status_code == 201
-    listed = (await client.get("/v1/consent", headers=worker.auth)).json()
+    listed = (await client.get("/v1/consent", headers=worker.auth)).json()["records"]
     assert sorted(r["kind"] for r in listed) == ["receipt", "revocation"]
     got = next(r for r in listed if r["kind"] == "receipt")
     assert b64d(got["receipt"]) == receipt

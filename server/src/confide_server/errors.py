@@ -17,12 +17,14 @@
     ├── Expired                         410  expired          (challenges, invites, tokens)
     ├── QueueFull                       429  queue-full
     ├── RateLimited                     429  rate-limited     close 4429
+    ├── QuotaExceeded                   429  quota-exceeded   (attachments, consent records)
     └── Unavailable                     503  unavailable      close 1013 (try again later)
 
 Every leaf is rendered as ``application/problem+json`` (RFC 9457) with ``type`` set to
 ``https://confide.invalid/problems/<slug>``; over the WebSocket a request that fails gets an
 ``error`` frame carrying the same slug, and a connection that must end is closed with the
-leaf's close code. docs/protocol.md lists them all.
+leaf's close code. docs/protocol.md lists them all. ``retry_after`` (seconds) becomes the
+HTTP Retry-After header where waiting helps.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class RelayError(Exception):
     slug = "internal"
     title = "Internal error"
     close_code = 1011
+    retry_after: int | None = None
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.title)
@@ -130,6 +133,7 @@ class QueueFull(RelayError):
     slug = "queue-full"
     title = "Mailbox queue is full"
     close_code = 4429
+    retry_after = 60
 
 
 class RateLimited(RelayError):
@@ -137,6 +141,20 @@ class RateLimited(RelayError):
     slug = "rate-limited"
     title = "Too many requests"
     close_code = 4429
+    retry_after = 60
+
+
+class QuotaExceeded(RelayError):
+    """A device has stored as much as it may: waiting helps only when ``retry_after`` says so."""
+
+    status = 429
+    slug = "quota-exceeded"
+    title = "Quota exceeded"
+    close_code = 4429
+
+    def __init__(self, detail: str = "", retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Unavailable(RelayError):
@@ -144,3 +162,4 @@ class Unavailable(RelayError):
     slug = "unavailable"
     title = "Temporarily unavailable"
     close_code = 1013
+    retry_after = 60

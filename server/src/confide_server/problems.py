@@ -29,10 +29,9 @@ def _location(loc: tuple[object, ...]) -> str:
 
 async def relay_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RelayError)
-    headers = {"Retry-After": "60"} if exc.status in (429, 503) else None
     response = problem_response(exc.status, exc.problem(request.url.path))
-    if headers:
-        response.headers.update(headers)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -18,6 +18,7 @@ from confide_server.clock import Clock, system_clock
 from confide_server.errors import RateLimited
 from confide_server.fanout import Fanout, LocalFanout
 from confide_server.metrics import Metrics
+from confide_server.quotas import Quotas
 from confide_server.ratelimit import RateLimiter
 from confide_server.services import mailbox, organisation, sweeper
 from confide_server.services.auth import digest
@@ -58,6 +59,7 @@ class Relay:
         self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
         self.turn_requests = RateLimiter(settings.turn_requests_per_minute, clock)
+        self.quotas = Quotas.from_settings(settings, clock)
         self.max_retention = settings.default_max_retention_seconds
         self._connections_per_token: Counter[bytes] = Counter()
         self._tasks: list[asyncio.Task[None]] = []

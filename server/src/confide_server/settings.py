@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     anonymous_requests_per_minute: int = Field(default=120, ge=1)
     invite_redemptions_per_minute: int = Field(default=10, ge=1)
 
+    # Per-device quotas and rates on what devices leave stored on the relay (quotas.py).
+    attachment_uploads_per_minute: int = Field(default=10, ge=1)
+    attachment_bytes_per_day: int = Field(default=256 * 1024 * 1024, ge=1024)
+    attachment_uploads_in_flight: int = Field(default=2, ge=1)
+    consent_records_per_device: int = Field(default=20, ge=1)
+    consent_submissions_per_minute: int = Field(default=5, ge=1)
+
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     redis_poll_interval_seconds: float = Field(default=2.0, gt=0)
     # How often each relay closes connections of devices cut off without a fan-out notice
@@ -97,6 +104,10 @@ class Settings(BaseSettings):
             raise ValueError("CONFIDE_TURN_SECRET must be set to a secret value in production")
         if self.env == "production" and len(self.turn_secret) < 16:
             raise ValueError("CONFIDE_TURN_SECRET must be at least 16 characters in production")
+        if self.attachment_bytes_per_day < self.max_attachment_bytes:
+            raise ValueError(
+                "CONFIDE_ATTACHMENT_BYTES_PER_DAY must be at least CONFIDE_MAX_ATTACHMENT_BYTES"
+            )
         return self
 
     @property

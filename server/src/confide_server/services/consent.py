@@ -3,6 +3,10 @@
 The receipt's format belongs to confide_crypto (it starts with a version byte and carries its
 own domain tag); the relay only checks that the submitting client device signed exactly these
 bytes with its identity key, and keeps bytes and signature for the worker and for the record.
+
+A client device may keep at most ``max_records`` of them (CONFIDE_CONSENT_RECORDS_PER_DEVICE):
+records are never swept, so without a quota one client could fill the worker's list and the
+disk. The worker reads them a page at a time, oldest day first (``for_worker``).
 """
 
 from __future__ import annotations
@@ -10,15 +14,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
-from confide_server.errors import Forbidden, InvalidInput
+from confide_server.errors import Forbidden, InvalidInput, QuotaExceeded
 from confide_server.services.auth import Principal
 from confide_server.services.identity import verify
 from confide_server.services.organisation import require_worker
-from confide_server.store.schema import consent_receipts
+from confide_server.store.schema import consent_receipts, devices
 
 KINDS = ("receipt", "revocation")
 MAX_RECEIPT_BYTES = 16 * 1024
@@ -34,6 +38,14 @@ class StoredReceipt:
     created_day: int
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page of a worker's records ends: records sort by (created_day, id)."""
+
+    created_day: int
+    id: bytes
+
+
 async def submit(
     conn: AsyncConnection,
     client: Principal,
@@ -42,6 +54,7 @@ async def submit(
     receipt: bytes,
     signature: bytes,
     now: float,
+    max_records: int,
 ) -> bytes:
     if client.kind != "client":
         raise Forbidden("only a client device submits consent receipts")
@@ -51,6 +64,7 @@ async def submit(
         raise InvalidInput(f"receipt must be 1 to {MAX_RECEIPT_BYTES} bytes")
     verify(client.identity_key, receipt, signature, "signature")
     await require_worker(conn, worker_device_id)
+    await _within_quota(conn, client.device_id, max_records)
     receipt_id = os.urandom(16)
     await conn.execute(
         insert(consent_receipts).values(
@@ -66,10 +80,30 @@ async def submit(
     return receipt_id
 
 
-async def for_worker(conn: AsyncConnection, worker_device_id: bytes) -> list[StoredReceipt]:
-    rows = await conn.execute(
-        select(consent_receipts).where(consent_receipts.c.worker_device_id == worker_device_id)
+async def _within_quota(conn: AsyncConnection, client_device_id: bytes, max_records: int) -> None:
+    # Locking the device row (PostgreSQL; SQLite's writer holds the database) makes two
+    # concurrent submissions from one device count one after the other.
+    await conn.execute(
+        select(devices.c.id).where(devices.c.id == client_device_id).with_for_update()
     )
+    held = await conn.scalar(
+        select(func.count())
+        .select_from(consent_receipts)
+        .where(consent_receipts.c.client_device_id == client_device_id)
+    )
+    if (held or 0) >= max_records:
+        raise QuotaExceeded(f"this device already has {max_records} consent records stored")
+
+
+async def for_worker(
+    conn: AsyncConnection, worker_device_id: bytes, after: Position | None, limit: int
+) -> list[StoredReceipt]:
+    """Up to ``limit`` records addressed to this worker device, after ``after``."""
+    order = (consent_receipts.c.created_day, consent_receipts.c.id)
+    query = select(consent_receipts).where(consent_receipts.c.worker_device_id == worker_device_id)
+    if after is not None:
+        query = query.where(tuple_(*order) > tuple_(after.created_day, after.id))
+    rows = await conn.execute(query.order_by(*order).limit(limit))
     return [
         StoredReceipt(r.id, r.client_device_id, r.kind, r.receipt, r.signature, r.created_day)
         for r in rows
