@@ -1,15 +1,18 @@
-"""Encrypted attachment blobs: raw bytes in and out (application/octet-stream)."""
+"""Encrypted attachment blobs: raw bytes in and out (application/octet-stream), streamed."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from confide_server.api.deps import PrincipalDep, RelayDep, path_id
 from confide_server.api.types import PROBLEMS
 from confide_server.clock import expiry
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
+from confide_server.quotas import Quotas
 from confide_server.services import attachments
 
 router = APIRouter(prefix="/v1/attachments", tags=["attachments"], responses=PROBLEMS)
@@ -20,30 +23,60 @@ class AttachmentOut(BaseModel):
     expires_at: int
 
 
+class _Charge:
+    """Counts an upload's pieces against the size limit and the device's daily bytes."""
+
+    def __init__(self, quotas: Quotas, device_id: bytes, limit: int) -> None:
+        self._quotas, self._device_id, self._limit = quotas, device_id, limit
+        self.taken = 0
+
+    def __call__(self, size: int) -> None:
+        if self.taken + size > self._limit:
+            raise TooLarge(f"an attachment may be at most {self._limit} bytes")
+        self._quotas.attachment_bytes.take(self._device_id, size)
+        self.taken += size
+
+    def refund(self) -> None:
+        self._quotas.attachment_bytes.give_back(self._device_id, self.taken)
+
+
 @router.post("", status_code=201)
 async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> AttachmentOut:
     """Store an encrypted blob (the body, as-is) until deleted or expired."""
-    limit = relay.settings.max_attachment_bytes
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"an attachment may be at most {limit} bytes")
-        chunks.append(chunk)
-    if size == 0:
-        raise InvalidInput("the attachment body is empty")
+    quotas = relay.quotas
+    quotas.attachment_uploads.hit(principal.device_id, "attachment uploads")
     expires_at = expiry(relay.clock(), relay.settings.attachment_ttl_seconds)
-    async with relay.engine.begin() as conn:
-        blob_id = await attachments.put(conn, b"".join(chunks), expires_at)
+    charge = _Charge(quotas, principal.device_id, relay.settings.max_attachment_bytes)
+    with quotas.uploads_in_flight.hold(principal.device_id):
+        try:
+            blob_id, _size = await attachments.put(
+                relay.engine, request.stream(), expires_at, charge
+            )
+        except ClientDisconnect:
+            charge.refund()
+            # Nobody is left to read this; it is not a fault of the relay's either.
+            raise InvalidInput("the upload ended before its body did") from None
+        except BaseException:
+            charge.refund()
+            raise
     return AttachmentOut(attachment_id=b64e(blob_id), expires_at=expires_at)
 
 
-@router.get("/{attachment_id}", response_class=Response)
+@router.get(
+    "/{attachment_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 async def download(attachment_id: str, principal: PrincipalDep, relay: RelayDep) -> Response:
+    """The blob's bytes, streamed piece by piece."""
+    blob_id = path_id(attachment_id, "attachment_id")
     async with relay.reader.connect() as conn:
-        body = await attachments.get(conn, path_id(attachment_id, "attachment_id"), relay.clock())
-    return Response(body, media_type="application/octet-stream")
+        size = await attachments.size_of(conn, blob_id, relay.clock())
+    return StreamingResponse(
+        attachments.read(relay.reader, blob_id),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(size)},
+    )
 
 
 @router.delete("/{attachment_id}", status_code=204)

@@ -201,7 +201,10 @@ consent_receipts = Table(
     "consent_receipts",
     metadata,
     Column("id", LargeBinary(16), primary_key=True),
-    Column("client_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False),
+    # Indexed for the per-device quota (services/consent.py).
+    Column(
+        "client_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, index=True
+    ),
     Column(
         "worker_device_id", LargeBinary(16), ForeignKey("devices.id"), nullable=False, index=True
     ),
@@ -215,8 +218,26 @@ attachments = Table(
     "attachments",
     metadata,
     Column("id", LargeBinary(16), primary_key=True),
-    Column("body", LargeBinary, nullable=False),
+    # The blob's length once its upload is complete; NULL while it is still arriving.
+    Column("size", BigInteger, nullable=True),
     Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# A blob's bytes in pieces of at most services/attachments.PIECE_BYTES, written one short
+# transaction each and read back one at a time, so that no upload or download holds a whole
+# blob in memory or the SQLite write lock for the length of a transfer. They go with their
+# attachment row (ON DELETE CASCADE).
+attachment_pieces = Table(
+    "attachment_pieces",
+    metadata,
+    Column(
+        "attachment_id",
+        LargeBinary(16),
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("body", LargeBinary, nullable=False),
 )
 
 audit_events = Table(
