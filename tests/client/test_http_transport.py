@@ -13,6 +13,7 @@ from confide_client import (
     Message,
     RelayRejected,
     RelayUnavailable,
+    StateError,
 )
 from confide_client.testing import LocalRelay
 from system.relay_process import free_port
@@ -66,3 +67,21 @@ async def test_refusals_and_outages_map_onto_the_error_tree(
     with pytest.raises(RelayUnavailable):
         await nowhere.challenge()
     await nowhere.aclose()
+
+
+async def test_a_worker_reads_every_page_of_its_consent_records(
+    tmp_path: Path, shared_relay: RelayProcess
+) -> None:
+    worker, first, _ = await _pair(tmp_path, shared_relay)
+    second = ConfideClient.create(
+        tmp_path / "c2", PASS, HttpTransport(shared_relay.http_url), key_cost="min"
+    )
+    await second.join(await worker.create_invite(), lambda _policy: True)
+    records = await worker.consent_records(page_size=1)  # one record a page: two pages
+    assert [r.kind for r in records] == ["receipt", "receipt"]
+    assert len({r.client_device_id for r in records}) == 2
+    assert all(r.statement.data and len(r.statement.signature) == 64 for r in records)
+    with pytest.raises(StateError):
+        await first.consent_records()
+    for device in (worker, first, second):
+        await device.close()

@@ -40,6 +40,7 @@ from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
 from confide_client.sync import Sync
 from confide_client.transport.base import (
+    ConsentRecord,
     DeviceRegistration,
     Policy,
     Transport,
@@ -251,6 +252,16 @@ class ConfideClient:
         if self._state.role is not Role.WORKER:
             raise StateError("only a worker's device creates invites")
         return b64e(await self._transport.create_invite(ttl_seconds))
+
+    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
+        """Every signed consent record the relay keeps for this worker device (worker only).
+
+        The relay lists them a page at a time; this follows the pages. Each record's
+        statement is as the client signed it: check it with receipts.verify_receipt.
+        """
+        if self._state.role is not Role.WORKER:
+            raise StateError("only a worker's device reads consent records")
+        return await self._transport.consent_records(page_size)
 
     async def join(
         self,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from confide_client.receipts import Signed
 
 __all__ = [
+    "ConsentRecord",
     "Delivery",
     "DeviceRegistration",
     "LiveConnection",
@@ -103,6 +104,21 @@ class Delivery:
 
     delivery_id: str
     envelope: bytes
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A signed consent receipt or revocation the relay keeps for a worker device.
+
+    ``statement`` is as the client device signed it; verify it (receipts.verify_receipt)
+    before relying on it, since the relay only checked the signature.
+    """
+
+    receipt_id: str
+    client_device_id: str
+    kind: str
+    statement: Signed
+    created_day: int
 
 
 @dataclass(frozen=True)
@@ -197,6 +213,13 @@ class Transport(Protocol):
 
     async def submit_consent(self, worker_device_id: str, kind: str, statement: Signed) -> None:
         """Hand the relay a signed consent ``receipt`` or ``revocation`` (``kind``) to keep."""
+        ...
+
+    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
+        """Every consent record kept for this worker device, oldest day first.
+
+        The relay hands them out ``page_size`` at a time; this follows every page.
+        """
         ...
 
     async def live(self) -> LiveConnection:

@@ -24,6 +24,7 @@ from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError, RelayRejected, RelayUnavailable
 from confide_client.receipts import Signed
 from confide_client.transport.base import (
+    ConsentRecord,
     Delivery,
     DeviceRegistration,
     OneTimePrekey,
@@ -234,6 +235,21 @@ class HttpTransport:
         }
         await self._call("POST", "/v1/consent", body=body)
 
+    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
+        records: list[ConsentRecord] = []
+        params: dict[str, str | int] = {"limit": page_size}
+        seen: set[str] = set()
+        while True:
+            data = await self._json("GET", "/v1/consent", params=params)
+            records += [_consent_record(r) for r in data["records"]]
+            cursor = data["next"]
+            if cursor is None:
+                return records
+            if cursor in seen:  # a relay that repeats itself must not loop us forever
+                raise ProtocolError("the relay returned the same consent page cursor twice")
+            seen.add(cursor)
+            params = {"limit": page_size, "after": cursor}
+
     async def live(self) -> WebSocketLive:
         if self._token is None:
             raise RelayRejected(401, {"title": "not logged in", "detail": "log in first"})
@@ -333,3 +349,13 @@ def _closed(exc: ConnectionClosed) -> RelayRejected | RelayUnavailable:
     if code in AUTH_CLOSE_CODES:
         return RelayRejected(401, {"title": "live connection closed", "detail": str(code)})
     return RelayUnavailable(f"live connection closed ({code})")
+
+
+def _consent_record(data: dict[str, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        receipt_id=str(data["receipt_id"]),
+        client_device_id=str(data["client_device_id"]),
+        kind=str(data["kind"]),
+        statement=Signed(b64d(data["receipt"]), b64d(data["signature"])),
+        created_day=int(data["created_day"]),
+    )
