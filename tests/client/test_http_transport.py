@@ -70,11 +70,11 @@ async def test_refusals_and_outages_map_onto_the_error_tree(
 
 
 async def test_a_worker_reads_every_page_of_its_consent_records(
-    tmp_path: Path, shared_relay: RelayProcess
+    tmp_path: Path, local_relay: LocalRelay
 ) -> None:
-    worker, first, _ = await _pair(tmp_path, shared_relay)
+    worker, first, _ = await _pair(tmp_path, local_relay)
     second = ConfideClient.create(
-        tmp_path / "c2", PASS, HttpTransport(shared_relay.http_url), key_cost="min"
+        tmp_path / "c2", PASS, HttpTransport(local_relay.url), key_cost="min"
     )
     await second.join(await worker.create_invite(), lambda _policy: True)
     records = await worker.consent_records(page_size=1)  # one record a page: two pages

@@ -155,6 +155,15 @@ async def join(client: httpx.AsyncClient, worker: Device) -> tuple[Device, dict[
     return device, out
 
 
+def consent_body(client_device: Device, worker: Device, receipt: bytes) -> dict[str, str]:
+    """A POST /v1/consent body: ``receipt`` signed by the client's device, for ``worker``."""
+    return {
+        "worker_device_id": worker.device_id,
+        "receipt": b64e(receipt),
+        "signature": b64e(client_device.sign(receipt)),
+    }
+
+
 async def capability(client: httpx.AsyncClient, owner: Device) -> str:
     response = await client.post(
         f"/v1/mailboxes/{owner.mailbox_id}/capabilities", headers=owner.auth

@@ -14,21 +14,18 @@ from confide_server.app import create_app
 from fastapi import FastAPI
 
 from .conftest import SettingsFactory, in_memory
-from .helpers import Device, FakeClock, b64e, enrol, join, login
+from .helpers import Device, FakeClock, consent_body, enrol, join, login
 
 
-def consent_body(person: Device, worker: Device, n: int) -> dict[str, str]:
-    receipt = b"\x01Confide consent receipt v1\x00" + n.to_bytes(4, "big")
-    return {
-        "worker_device_id": worker.device_id,
-        "receipt": b64e(receipt),
-        "signature": b64e(person.sign(receipt)),
-    }
+def numbered(person: Device, worker: Device, n: int) -> dict[str, str]:
+    return consent_body(
+        person, worker, b"\x01Confide consent receipt v1\x00" + n.to_bytes(4, "big")
+    )
 
 
 async def submit(client: httpx.AsyncClient, person: Device, worker: Device, n: int) -> int:
     response = await client.post(
-        "/v1/consent", headers=person.auth, json=consent_body(person, worker, n)
+        "/v1/consent", headers=person.auth, json=numbered(person, worker, n)
     )
     return response.status_code
 
@@ -50,7 +47,7 @@ async def test_a_client_device_stores_at_most_its_quota(quota_app: FastAPI) -> N
         person, _ = await join(client, worker)
         assert [await submit(client, person, worker, n) for n in range(3)] == [201] * 3
         refused = await client.post(
-            "/v1/consent", headers=person.auth, json=consent_body(person, worker, 9)
+            "/v1/consent", headers=person.auth, json=numbered(person, worker, 9)
         )
         assert refused.status_code == 429
         assert refused.headers["content-type"] == "application/problem+json"

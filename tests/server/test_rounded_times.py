@@ -13,7 +13,16 @@ from confide_server.relay import Relay
 from confide_server.store.schema import metadata
 from sqlalchemy import select
 
-from .helpers import FakeClock, b64e, capability, challenge, enrol, join, send, setup_org
+from .helpers import (
+    FakeClock,
+    capability,
+    challenge,
+    consent_body,
+    enrol,
+    join,
+    send,
+    setup_org,
+)
 
 # The unit each kind of time column is rounded to (docs/operations.md §7).
 UNITS = {"_day": DAY, "hour": HOUR, "_at": MINUTE}
@@ -45,12 +54,7 @@ async def flow(client: httpx.AsyncClient, relay: Relay) -> None:
     assert (await send(client, worker.mailbox_id, cap, "m1", b"sealed")).status_code == 202
     up = await client.post("/v1/attachments", headers=person.auth, content=b"blob" * 100)
     assert up.status_code == 201, up.text
-    receipt = b"\x01Confide consent receipt v1\x00..."
-    consent = {
-        "worker_device_id": worker.device_id,
-        "receipt": b64e(receipt),
-        "signature": b64e(person.sign(receipt)),
-    }
+    consent = consent_body(person, worker, b"\x01Confide consent receipt v1\x00...")
     assert (await client.post("/v1/consent", headers=person.auth, json=consent)).status_code == 201
     assert (await client.post("/v1/invites", headers=worker.auth)).status_code == 201
     await challenge(client)

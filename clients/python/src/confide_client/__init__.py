@@ -34,7 +34,7 @@ from confide_client.invites import invite_link, parse_invite
 from confide_client.messages import Attachment, ConsentChanged, ContactJoined, Event, Message
 from confide_client.receipts import ConsentTerms
 from confide_client.state import Role
-from confide_client.transport.base import ConsentRecord, Policy, Transport
+from confide_client.transport.base import Policy, StoredConsent, Transport
 from confide_client.transport.http import HttpTransport
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "ConfideError",
     "ConsentChanged",
     "ConsentError",
-    "ConsentRecord",
     "ConsentRequired",
     "ConsentRevoked",
     "ConsentState",
@@ -60,6 +59,7 @@ __all__ = [
     "RelayUnavailable",
     "Role",
     "StateError",
+    "StoredConsent",
     "Transport",
     "UnknownContact",
     "invite_link",

@@ -40,9 +40,9 @@ from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
 from confide_client.sync import Sync
 from confide_client.transport.base import (
-    ConsentRecord,
     DeviceRegistration,
     Policy,
+    StoredConsent,
     Transport,
 )
 from confide_client.transport.http import HttpTransport
@@ -253,7 +253,7 @@ class ConfideClient:
             raise StateError("only a worker's device creates invites")
         return b64e(await self._transport.create_invite(ttl_seconds))
 
-    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
+    async def consent_records(self, page_size: int = 50) -> list[StoredConsent]:
         """Every signed consent record the relay keeps for this worker device (worker only).
 
         The relay lists them a page at a time; this follows the pages. Each record's

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from confide_client.receipts import Signed
 
 __all__ = [
-    "ConsentRecord",
     "Delivery",
     "DeviceRegistration",
     "LiveConnection",
@@ -28,6 +27,7 @@ __all__ = [
     "Redemption",
     "RegisteredDevice",
     "SignedPrekey",
+    "StoredConsent",
     "Transport",
 ]
 
@@ -107,7 +107,7 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class ConsentRecord:
+class StoredConsent:
     """A signed consent receipt or revocation the relay keeps for a worker device.
 
     ``statement`` is as the client device signed it; verify it (receipts.verify_receipt)
@@ -215,7 +215,7 @@ class Transport(Protocol):
         """Hand the relay a signed consent ``receipt`` or ``revocation`` (``kind``) to keep."""
         ...
 
-    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
+    async def consent_records(self, page_size: int = 50) -> list[StoredConsent]:
         """Every consent record kept for this worker device, oldest day first.
 
         The relay hands them out ``page_size`` at a time; this follows every page.

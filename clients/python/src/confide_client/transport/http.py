@@ -24,7 +24,6 @@ from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError, RelayRejected, RelayUnavailable
 from confide_client.receipts import Signed
 from confide_client.transport.base import (
-    ConsentRecord,
     Delivery,
     DeviceRegistration,
     OneTimePrekey,
@@ -34,6 +33,7 @@ from confide_client.transport.base import (
     Redemption,
     RegisteredDevice,
     SignedPrekey,
+    StoredConsent,
 )
 
 __all__ = ["HttpTransport"]
@@ -235,8 +235,8 @@ class HttpTransport:
         }
         await self._call("POST", "/v1/consent", body=body)
 
-    async def consent_records(self, page_size: int = 50) -> list[ConsentRecord]:
-        records: list[ConsentRecord] = []
+    async def consent_records(self, page_size: int = 50) -> list[StoredConsent]:
+        records: list[StoredConsent] = []
         params: dict[str, str | int] = {"limit": page_size}
         seen: set[str] = set()
         while True:
@@ -351,8 +351,8 @@ def _closed(exc: ConnectionClosed) -> RelayRejected | RelayUnavailable:
     return RelayUnavailable(f"live connection closed ({code})")
 
 
-def _consent_record(data: dict[str, Any]) -> ConsentRecord:
-    return ConsentRecord(
+def _consent_record(data: dict[str, Any]) -> StoredConsent:
+    return StoredConsent(
         receipt_id=str(data["receipt_id"]),
         client_device_id=str(data["client_device_id"]),
         kind=str(data["kind"]),
