@@ -6,12 +6,15 @@ list came back as one 6.3 MiB response.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from confide_server.app import create_app
+from confide_server.store.schema import consent_receipts
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from .conftest import SettingsFactory, in_memory
 from .helpers import Device, FakeClock, consent_body, enrol, join, login
@@ -126,3 +129,15 @@ async def test_bad_page_requests_get_400(
     response = await client.get("/v1/consent", headers=worker.auth, params=params)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_concurrent_submissions_do_not_overshoot_the_quota(quota_app: FastAPI) -> None:
+    async with in_memory(quota_app) as client:
+        relay = quota_app.state.relay
+        worker = await enrol(client, relay)
+        person, _ = await join(client, worker)
+        codes = await asyncio.gather(*(submit(client, person, worker, n) for n in range(8)))
+        assert sorted(codes) == [201] * 3 + [429] * 5
+        async with relay.reader.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(consent_receipts))
+        assert stored == 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
@@ -64,34 +64,43 @@ async def submit(
         raise InvalidInput(f"receipt must be 1 to {MAX_RECEIPT_BYTES} bytes")
     verify(client.identity_key, receipt, signature, "signature")
     await require_worker(conn, worker_device_id)
-    await _within_quota(conn, client.device_id, max_records)
     receipt_id = os.urandom(16)
-    await conn.execute(
-        insert(consent_receipts).values(
-            id=receipt_id,
-            client_device_id=client.device_id,
-            worker_device_id=worker_device_id,
-            kind=kind,
-            receipt=receipt,
-            signature=signature,
-            created_day=day_of(now),
-        )
-    )
+    row = {
+        "id": receipt_id,
+        "client_device_id": client.device_id,
+        "worker_device_id": worker_device_id,
+        "kind": kind,
+        "receipt": receipt,
+        "signature": signature,
+        "created_day": day_of(now),
+    }
+    await _insert_within_quota(conn, row, max_records)
     return receipt_id
 
 
-async def _within_quota(conn: AsyncConnection, client_device_id: bytes, max_records: int) -> None:
-    # Locking the device row (PostgreSQL; SQLite's writer holds the database) makes two
-    # concurrent submissions from one device count one after the other.
-    await conn.execute(
-        select(devices.c.id).where(devices.c.id == client_device_id).with_for_update()
-    )
-    held = await conn.scalar(
+async def _insert_within_quota(
+    conn: AsyncConnection, row: dict[str, object], max_records: int
+) -> None:
+    """Insert ``row`` only while its client device holds fewer than ``max_records``.
+
+    The count and the insert are one statement, so on SQLite (where the write lock is taken
+    at a transaction's first write) two concurrent submissions cannot both pass the count.
+    On PostgreSQL neither would see the other's uncommitted row, so the device's row is
+    locked first and they count one after the other.
+    """
+    device_id = row["client_device_id"]
+    await conn.execute(select(devices.c.id).where(devices.c.id == device_id).with_for_update())
+    held = (
         select(func.count())
         .select_from(consent_receipts)
-        .where(consent_receipts.c.client_device_id == client_device_id)
+        .where(consent_receipts.c.client_device_id == device_id)
+        .scalar_subquery()
     )
-    if (held or 0) >= max_records:
+    source = select(
+        *(literal(value, consent_receipts.c[name].type).label(name) for name, value in row.items())
+    ).where(held < max_records)
+    result = await conn.execute(insert(consent_receipts).from_select(list(row), source))
+    if result.rowcount == 0:
         raise QuotaExceeded(f"this device already has {max_records} consent records stored")
 
 
