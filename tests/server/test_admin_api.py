@@ -163,5 +163,5 @@ async def test_the_sweeper_applies_consent_retention(
         )
     counts = await sweeper.sweep(relay.engine, clock.now, relay.settings.prekey_max_age_seconds)
     assert counts["consent_receipts"] == 1
-    listed = (await client.get("/v1/consent", headers=worker.auth)).json()
+    listed = (await client.get("/v1/consent", headers=worker.auth)).json()["records"]
     assert len(listed) == 1 and listed[0]["receipt_id"] != b64e(oldest)

@@ -22,10 +22,11 @@ from .helpers import (
     join,
     send,
     setup_org,
+    step_up,
 )
 
 # The unit each kind of time column is rounded to (docs/operations.md §7).
-UNITS = {"_day": DAY, "hour": HOUR, "_at": MINUTE}
+UNITS = {"_day": DAY, "hour": HOUR, "_at": MINUTE, "_until": MINUTE}
 # A moment 37.25 s past a minute, 16 min past an hour: rounding to the second would show.
 ODD_NOW = 1_800_000_000.0 + 16 * 60 + 37.25
 
@@ -58,6 +59,8 @@ async def flow(client: httpx.AsyncClient, relay: Relay) -> None:
     assert (await client.post("/v1/consent", headers=person.auth, json=consent)).status_code == 201
     assert (await client.post("/v1/invites", headers=worker.auth)).status_code == 201
     await challenge(client)
+    admin = await enrol(client, relay, role="admin")
+    await step_up(client, admin)
 
 
 async def test_every_stored_time_is_rounded(
@@ -89,10 +92,13 @@ async def test_returned_expiries_are_the_stored_ones(
     worker = await enrol(client, relay)
     issued = (await client.post("/v1/challenges")).json()["expires_at"]
     assert issued == expiry(ODD_NOW, relay.settings.challenge_ttl_seconds)
-    invite = (await client.post("/v1/invites", headers=worker.auth)).json()
-    assert invite["expires_at"] == expiry(ODD_NOW, relay.settings.invite_ttl_seconds)
     up = (await client.post("/v1/attachments", headers=worker.auth, content=b"x")).json()
     assert up["expires_at"] == expiry(ODD_NOW, relay.settings.attachment_ttl_seconds)
+    invite = (await client.post("/v1/invites", headers=worker.auth)).json()
+    async with relay.reader.connect() as conn:
+        stored = (await conn.scalars(select(metadata.tables["invites"].c.expires_at))).all()
+    assert stored == [invite["expires_at"]]
+    assert invite["expires_at"] % MINUTE == 0 and invite["expires_at"] > ODD_NOW
 
 
 @pytest.mark.parametrize("now", [ODD_NOW, 1_800_000_000.0, 1_800_000_059.999, 1_800_000_000.001])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from confide_server.clock import expiry
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, StepUpRequired, Unauthenticated
 from confide_server.services import audit
@@ -41,7 +42,7 @@ async def confirm(
         verify(admin.identity_key, STEP_UP_TAG + challenge, signature, "signature")
     except InvalidInput as exc:
         raise Unauthenticated(exc.detail) from None
-    until = int(now) + lasts
+    until = expiry(now, lasts)  # stored, so rounded up to the minute like every expiry
     await conn.execute(
         update(sessions)
         .where(sessions.c.token_hash == admin.token_hash)
