@@ -53,3 +53,9 @@ def expiry(now: float, ttl: int, *, limit: int | None = None) -> int:
     if limit is not None:
         at = min(at, rounded(now + limit, MINUTE))
     return at
+
+
+def minute_expiry(now: float, ttl: int) -> int:
+    """``now`` + ``ttl`` rounded down to the minute: for bounds that must not be exceeded
+    (store/idempotency.py's retry deadline), not for lifetimes promised to a device."""
+    return rounded(now + ttl, MINUTE)
