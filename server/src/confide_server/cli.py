@@ -94,7 +94,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from confide_server.app import create_app
     from confide_server.logs import log_config
-    from confide_server.ws.protocol import uvicorn_ws
+    from confide_server.serving import uvicorn_options
 
     # uvicorn handles SIGTERM and SIGINT itself (graceful shutdown), then re-raises the signal
     # against the handler installed before; no-op ones let the process exit with status 0.
@@ -118,16 +118,11 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
-        ws=uvicorn_ws(settings.ws_transport),
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_frame_bytes,
-        access_log=False,
         log_config=log_config(settings.log_level),
-        server_header=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
+        **uvicorn_options(settings),
     )
     return 0
 

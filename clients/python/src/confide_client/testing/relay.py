@@ -32,11 +32,11 @@ import uvicorn
 from confide_server.app import create_app
 from confide_server.clock import system_clock
 from confide_server.services import organisation
+from confide_server.serving import uvicorn_options
 from confide_server.settings import Settings
 from confide_server.store import schema
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
-from confide_server.ws.protocol import uvicorn_ws
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import func, select
@@ -276,14 +276,9 @@ async def _serving(
     config = uvicorn.Config(
         app,
         lifespan="off",
-        http="httptools",
-        ws=uvicorn_ws(settings.ws_transport),
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_frame_bytes,
-        access_log=False,
         log_config=None,
-        server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]), name="confide-test-relay")
