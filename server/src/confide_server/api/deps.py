@@ -54,9 +54,6 @@ def get_admin(principal: WorkerDep) -> auth.Principal:
     return principal
 
 
-AdminDep = Annotated[auth.Principal, Depends(get_admin)]
-
-
 def client_key(request: Request) -> str:
     """The key for per-address rate limits; it stays in memory (see ratelimit.py)."""
     return request.client.host if request.client else "unknown"
