@@ -17,6 +17,13 @@ DEV_TURN_SECRET = "confide-development-turn-secret"  # noqa: S105 - a known dev 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+def _default_migrations_dir() -> Path:
+    # A wheel carries a copy beside the package (server/pyproject.toml, force-include); a
+    # checkout, editable install or the container image uses the top-level migrations/.
+    packaged = Path(__file__).resolve().parent / "migrations"
+    return packaged if (packaged / "env.py").is_file() else REPO_ROOT / "migrations"
+
+
 def _default_web_dist() -> Path | None:
     candidate = REPO_ROOT / "clients" / "web" / "dist"
     return candidate if candidate.is_dir() else None
@@ -37,7 +44,7 @@ class Settings(BaseSettings):
     # "relay": the relay's own WebSocket protocol (ws/protocol.py), one frame reader with a
     # direct path for text frames; "asgi": uvicorn's websockets implementation, plain ASGI.
     ws_transport: Literal["relay", "asgi"] = "relay"
-    migrations_dir: Path = REPO_ROOT / "migrations"
+    migrations_dir: Path = Field(default_factory=_default_migrations_dir)
     turn_secret: str = DEV_TURN_SECRET
     turn_urls: list[str] = Field(default_factory=list)
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
