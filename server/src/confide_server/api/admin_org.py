@@ -6,13 +6,15 @@ step-up (services/stepup.py).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
 from confide_server.api.convert import policy_out
 from confide_server.api.deps import RelayDep
-from confide_server.api.types import PROBLEMS, Model, PolicyOut
+from confide_server.api.types import PROBLEMS, UNIX_SECONDS_MAX, Model, PolicyOut
 from confide_server.clock import hour_of
 from confide_server.services import audit, org_settings, organisation, policies, stepup
 
@@ -98,8 +100,12 @@ async def policy_history(admin: AdminReadDep, relay: RelayDep) -> list[PolicyVer
     ]
 
 
+# A version is 1 or more and fits the column's integer (past it, the database driver fails).
+PolicyVersion = Annotated[int, Path(ge=1, lt=2**31)]
+
+
 @router.get("/policies/{version}")
-async def policy_version(version: int, admin: AdminReadDep, relay: RelayDep) -> PolicyOut:
+async def policy_version(version: PolicyVersion, admin: AdminReadDep, relay: RelayDep) -> PolicyOut:
     async with relay.reader.connect() as conn:
         out = policy_out(await policies.show(conn, version))
     assert out is not None
@@ -107,7 +113,9 @@ async def policy_version(version: int, admin: AdminReadDep, relay: RelayDep) -> 
 
 
 @router.get("/policies/{a}/diff/{b}")
-async def policy_diff(a: int, b: int, admin: AdminReadDep, relay: RelayDep) -> DiffOut:
+async def policy_diff(
+    a: PolicyVersion, b: PolicyVersion, admin: AdminReadDep, relay: RelayDep
+) -> DiffOut:
     async with relay.reader.connect() as conn:
         return DiffOut(a=a, b=b, diff=await policies.diff(conn, a, b))
 
@@ -142,8 +150,8 @@ async def audit_events(
     relay: RelayDep,
     limit: int = Query(default=100, ge=1, le=1000),
     action: str | None = Query(default=None, max_length=64),
-    since: int | None = Query(default=None, ge=0, description="Unix seconds"),
-    until: int | None = Query(default=None, ge=0, description="Unix seconds"),
+    since: int | None = Query(default=None, ge=0, le=UNIX_SECONDS_MAX, description="Unix seconds"),
+    until: int | None = Query(default=None, ge=0, le=UNIX_SECONDS_MAX, description="Unix seconds"),
 ) -> list[AuditEventOut]:
     """Newest first; ``action`` is exact, or a prefix if it ends in a dot (``worker.``)."""
     async with relay.reader.connect() as conn:

@@ -35,6 +35,9 @@ Receipt = Annotated[
     bytes, BeforeValidator(_decoder(max_size=16 * 1024)), _schema("receipt bytes, base64url")
 ]
 KeyId = Annotated[int, Field(ge=0, lt=2**32, strict=True)]
+# Numbers that reach a database column must fit its integer (both backends: 64 bits at most):
+# a time in a query is Unix seconds before the year 10000.
+UNIX_SECONDS_MAX = 253_402_300_799
 
 
 class Model(BaseModel):
