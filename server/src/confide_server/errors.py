@@ -18,6 +18,7 @@
     ├── QueueFull                       429  queue-full
     ├── RateLimited                     429  rate-limited     close 4429
     ├── QuotaExceeded                   429  quota-exceeded   (attachments, consent records)
+    ├── StorageFull                     507  storage-full     (the relay-wide attachment cap)
     └── Unavailable                     503  unavailable      close 1013 (try again later)
 
 Every leaf is rendered as ``application/problem+json`` (RFC 9457) with ``type`` set to
@@ -155,6 +156,19 @@ class QuotaExceeded(RelayError):
     def __init__(self, detail: str = "", retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class StorageFull(RelayError):
+    """The relay holds as many attachment bytes as ``max_attachment_storage_bytes`` allows.
+
+    Not the device's doing, and waiting helps: blobs go when fetched and deleted, or expire.
+    """
+
+    status = 507
+    slug = "storage-full"
+    title = "Attachment storage is full"
+    close_code = 1013
+    retry_after = 300
 
 
 class Unavailable(RelayError):

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     attachment_uploads_per_minute: int = Field(default=10, ge=1)
     attachment_bytes_per_day: int = Field(default=256 * 1024 * 1024, ge=1024)
     attachment_uploads_in_flight: int = Field(default=2, ge=1)
+    # All devices together: the attachment bytes the relay keeps at most (507 beyond it).
+    max_attachment_storage_bytes: int = Field(default=10 * 1024**3, ge=1024)
     consent_records_per_device: int = Field(default=20, ge=1)
     consent_submissions_per_minute: int = Field(default=5, ge=1)
 
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
         if self.attachment_bytes_per_day < self.max_attachment_bytes:
             raise ValueError(
                 "CONFIDE_ATTACHMENT_BYTES_PER_DAY must be at least CONFIDE_MAX_ATTACHMENT_BYTES"
+            )
+        if self.max_attachment_storage_bytes < self.max_attachment_bytes:
+            raise ValueError(
+                "CONFIDE_MAX_ATTACHMENT_STORAGE_BYTES must be at least CONFIDE_MAX_ATTACHMENT_BYTES"
             )
         return self
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from confide_server.api.deps import PrincipalDep, RelayDep, path_id
-from confide_server.api.types import PROBLEMS
+from confide_server.api.types import PROBLEMS, Problem
 from confide_server.clock import expiry
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
@@ -40,17 +40,33 @@ class _Charge:
         self._quotas.attachment_bytes.give_back(self._device_id, self.taken)
 
 
-@router.post("", status_code=201)
+FULL = {
+    507: {
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+        "description": "The relay's attachment storage is full (all devices together)",
+    }
+}
+
+
+@router.post("", status_code=201, responses=FULL)
 async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> AttachmentOut:
     """Store an encrypted blob (the body, as-is) until deleted or expired."""
     quotas = relay.quotas
     quotas.attachment_uploads.hit(principal.device_id, "attachment uploads")
-    expires_at = expiry(relay.clock(), relay.settings.attachment_ttl_seconds)
+    # The organisation's retention limit caps attachments as it caps queued envelopes.
+    expires_at = expiry(
+        relay.clock(), relay.settings.attachment_ttl_seconds, limit=max(60, relay.max_retention)
+    )
     charge = _Charge(quotas, principal.device_id, relay.settings.max_attachment_bytes)
     with quotas.uploads_in_flight.hold(principal.device_id):
         try:
             blob_id, _size = await attachments.put(
-                relay.engine, request.stream(), expires_at, charge
+                relay.engine,
+                request.stream(),
+                expires_at,
+                charge,
+                relay.settings.max_attachment_storage_bytes,
             )
         except ClientDisconnect:
             charge.refund()

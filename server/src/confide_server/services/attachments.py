@@ -9,6 +9,13 @@ about one piece in memory whatever the blob's size, and never holds SQLite's wri
 while waiting on the network. The attachment row exists from the first byte (``size`` NULL
 until the last piece is in), so an upload cut short is deleted at once or, if the relay
 died, swept at its expiry like any other blob.
+
+The relay as a whole keeps at most ``capacity`` bytes of blobs (the setting
+``max_attachment_storage_bytes``): each piece is inserted and the total then counted in the
+same transaction, which on SQLite holds the database's one write lock and on PostgreSQL an
+advisory lock, so concurrent uploads on any number of relay processes cannot overshoot it.
+The count reads each piece's length, not its bytes (both databases keep the length in the
+row's header), one row per MiB stored.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from confide_server.errors import InvalidInput, NotFound
+from confide_server.errors import InvalidInput, NotFound, StorageFull
 from confide_server.store.schema import attachment_pieces, attachments
 
 PIECE_BYTES = 1024 * 1024
+# Serialises piece writes on PostgreSQL, so the relay-wide total is checked exactly.
+_PG_LOCK_KEY = 0x61747463  # "attc"
 
 
 async def pieces(stream: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
@@ -43,8 +52,10 @@ async def put(
     stream: AsyncIterator[bytes],
     expires_at: int,
     on_piece: Callable[[int], None],
+    capacity: int,
 ) -> tuple[bytes, int]:
-    """Store the blob ``stream`` yields; ``on_piece(n)`` may refuse each piece by raising.
+    """Store the blob ``stream`` yields; ``on_piece(n)`` may refuse each piece by raising,
+    and StorageFull refuses it once all blobs together would pass ``capacity`` bytes.
 
     Returns (blob id, size). On any failure what was stored is deleted and the error raised.
     """
@@ -57,9 +68,7 @@ async def put(
         async for piece in pieces(stream, PIECE_BYTES):
             on_piece(len(piece))
             async with engine.begin() as conn:
-                await conn.execute(
-                    insert(attachment_pieces).values(attachment_id=blob_id, seq=seq, body=piece)
-                )
+                await _add_piece(conn, blob_id, seq, piece, capacity)
             size += len(piece)
             seq += 1
         if size == 0:
@@ -75,6 +84,27 @@ async def put(
                 await conn.execute(delete(attachments).where(attachments.c.id == blob_id))
         raise
     return blob_id, size
+
+
+async def _add_piece(
+    conn: AsyncConnection, blob_id: bytes, seq: int, piece: bytes, capacity: int
+) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
+    # Insert first: on SQLite that takes the write lock, so the total counted next is final.
+    await conn.execute(insert(attachment_pieces).values(attachment_id=blob_id, seq=seq, body=piece))
+    if await stored_bytes(conn) > capacity:
+        raise StorageFull(
+            "the relay holds as many attachments as it may; try again once some are fetched"
+        )
+
+
+async def stored_bytes(conn: AsyncConnection) -> int:
+    """The bytes of every blob stored or arriving, on this relay's database."""
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(func.length(attachment_pieces.c.body)), 0))
+    )
+    return int(total or 0)
 
 
 async def size_of(conn: AsyncConnection, blob_id: bytes, now: float) -> int:
