@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -40,7 +42,7 @@ class _Charge:
         self._quotas.attachment_bytes.give_back(self._device_id, self.taken)
 
 
-FULL = {
+FULL: dict[int | str, dict[str, Any]] = {
     507: {
         "model": Problem,
         "content": {"application/problem+json": {}},
