@@ -46,9 +46,11 @@ async def test_step_up_is_checked_audited_and_expires(
     )
     assert stale.status_code == 403 and stale.json()["type"].endswith("/step-up-required")
     events = (await client.get("/v1/admin/audit?action=admin.", headers=admin.auth)).json()
+    # A change refused for a stale confirmation is a failed admin attempt too (issue 15).
     assert [(e["action"], e["detail"]) for e in reversed(events)] == [
         ("admin.denied", "step-up"),
         ("admin.step-up", None),
+        ("admin.denied", "step-up-required"),
     ]
 
 

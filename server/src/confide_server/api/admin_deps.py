@@ -1,8 +1,10 @@
 """Who may use the admin API: admins, and for changes only after a recent step-up.
 
 A worker without the admin role who tries is refused and the attempt is audited (in a
-transaction of its own, since the request itself fails). Clients' devices are refused
-before that, without an audit event: nothing about a client is recorded there.
+transaction of its own, since the request itself fails); so is an admin's change without a
+recent step-up, which is what a stolen session token without the device's key looks like.
+Clients' devices are refused before that, without an audit event: nothing about a client is
+recorded there.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from confide_server.api.deps import RelayDep, WorkerDep
-from confide_server.errors import Forbidden
+from confide_server.errors import Forbidden, StepUpRequired
 from confide_server.services import audit, stepup
 from confide_server.services.auth import Principal
 
@@ -29,8 +31,20 @@ AdminReadDep = Annotated[Principal, Depends(get_admin)]
 
 
 async def get_acting_admin(admin: AdminReadDep, relay: RelayDep) -> Principal:
-    async with relay.reader.connect() as conn:
-        await stepup.require(conn, admin, relay.clock())
+    try:
+        async with relay.reader.connect() as conn:
+            await stepup.require(conn, admin, relay.clock())
+    except StepUpRequired:
+        async with relay.engine.begin() as conn:
+            await audit.append(
+                conn,
+                relay.clock(),
+                "admin.denied",
+                stepup.actor_of(admin),
+                None,
+                "step-up-required",
+            )
+        raise
     return admin
 
 
