@@ -2,7 +2,8 @@
 whose WebSocket is open (it closes), disables a worker, publishes a policy and reads the
 diff, changes the allowed timers (a client joining afterwards is offered no timer outside
 them), and reads and verifies the audit trail; the first change asks for the passphrase
-again (step-up)."""
+again (step-up). Then each side reads what the relay keeps about it, and the admin (a worker
+too) reads the consent records the relay keeps for its device."""
 
 from __future__ import annotations
 
@@ -151,6 +152,14 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     expect(admin.locator('#records-list li[data-table="audit_events"]')).to_contain_text(
         "admin.step-up"
     )
+    admin.get_by_role("dialog").get_by_role("button", name="Close").click()
+
+    # The worker's consent records, read through every page of GET /v1/consent and each
+    # receipt's signature checked in the app.
+    admin.get_by_role("button", name="Consent records").click()
+    expect(admin.locator("#consent-records-count")).to_have_text("1 record, oldest first.")
+    receipt = admin.locator('#consent-records li[data-kind="receipt"]')
+    expect(receipt).to_contain_text("agreed to policy version 2")
     guard.assert_clean()
     client_context.close()
     worker_context.close()

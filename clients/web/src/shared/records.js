@@ -30,13 +30,19 @@ export function recordsList(records) {
 }
 
 // Opens a modal dialog with the records `load()` fetches.
-export async function showRecords(load) {
+export function showRecords(load) {
+  return showDialog("What the relay keeps about this device", async () => recordsList(await load()),
+    "No names, no message text, no contacts and no addresses are kept. Nothing else refers to this device.");
+}
+
+// A modal dialog titled `title` whose body `render()` builds (asynchronously, from the relay).
+export async function showDialog(title, render, note) {
   const body = h("div", {}, h("p", { class: "muted" }, "Asking the relay…"));
   const close = h("button", { type: "button", class: "secondary" }, "Close");
   const dialog = h("dialog", { "aria-labelledby": "records-title" },
-    h("h3", { id: "records-title" }, "What the relay keeps about this device"),
+    h("h3", { id: "records-title" }, title),
     body,
-    h("p", { class: "muted" }, "No names, no message text, no contacts and no addresses are kept. Nothing else refers to this device."),
+    note ? h("p", { class: "muted" }, note) : null,
     h("div", { class: "row" }, close));
   close.onclick = () => {
     dialog.close();
@@ -46,7 +52,7 @@ export async function showRecords(load) {
   dialog.showModal();
   close.focus();
   try {
-    body.replaceChildren(recordsList(await load()));
+    body.replaceChildren(await render());
   } catch (err) {
     body.replaceChildren(h("p", { class: "error", role: "alert" }, `Could not ask the relay: ${err.message}`));
   }

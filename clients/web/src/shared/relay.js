@@ -126,6 +126,24 @@ export async function submitConsent(token, workerDeviceId, kind, receipt, signat
   });
 }
 
+// Every consent record clients addressed to this worker device, following the list's pages
+// (`{records, next}`, docs/protocol.md) to the end, the largest page at a time.
+export async function listConsentRecords(token) {
+  const records = [];
+  const seen = new Set();
+  let after = null;
+  do {
+    const query = new URLSearchParams({ limit: "200" });
+    if (after !== null) query.set("after", after);
+    const page = await call("GET", `/v1/consent?${query}`, { token });
+    records.push(...page.records);
+    after = page.next ?? null;
+    if (after !== null && seen.has(after)) throw new Error("the relay repeated a page of the consent list");
+    if (after !== null) seen.add(after);
+  } while (after !== null);
+  return records;
+}
+
 export async function uploadBlob(token, blob) {
   return (await call("POST", "/v1/attachments", { token, raw: blob })).attachment_id;
 }

@@ -14,6 +14,9 @@ async function openApp(session) {
   const records = document.getElementById("records-open");
   records.hidden = false;
   records.onclick = () => showRecords(() => getMyRecords(session.token));
+  const consent = document.getElementById("consent-records-open");
+  consent.hidden = false;
+  consent.onclick = () => import("./consent_records.js").then((m) => m.showConsentRecords(session));
   import("./admin.js").then((m) => m.offerConsole(session)).catch(() => {});
 }
 
