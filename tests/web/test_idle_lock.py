@@ -29,3 +29,21 @@ def test_worker_app_locks_when_idle(relay, browser) -> None:
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible(timeout=60_000)
     guard.assert_clean()
     context.close()
+
+
+def test_the_organisations_idle_lock_time_is_the_apps(relay, browser) -> None:
+    """idle_lock_seconds (confide settings set) replaces the app's default of five minutes."""
+    relay.process.cli("settings", "set", "idle_lock_seconds", "15m")
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.clock.install()
+        page.goto(relay.url + "/")
+        enrol_worker(page, relay.enrolment_code())
+        page.clock.fast_forward("10:00")  # past the default, within the organisation's time
+        expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
+        page.clock.fast_forward("06:00")
+        expect(page.get_by_role("heading", name="Confide is locked")).to_be_visible()
+    finally:
+        context.close()
+        relay.process.cli("settings", "set", "idle_lock_seconds", "5m")
