@@ -188,3 +188,21 @@ async def test_numbers_beyond_the_database_integer_are_refused_not_500(
         answer = await client.get(path, headers=admin.auth)
         assert answer.status_code == 400, (path, answer.status_code, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_organisations_invite_lifetime_caps_every_invite(
+    client: httpx.AsyncClient, relay: Relay, clock: FakeClock
+) -> None:
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    await step_up(client, admin)
+    changed = await client.put(
+        "/v1/admin/settings/invite_ttl_seconds", headers=admin.auth, json={"value": 3600}
+    )
+    assert changed.status_code == 204
+    for body in (None, {"ttl": 30 * 86_400}):
+        made = await client.post("/v1/invites", headers=admin.auth, json=body)
+        assert made.status_code == 201
+        assert clock.now + 3600 <= made.json()["expires_at"] < clock.now + 3600 + 60
+    shorter = await client.post("/v1/invites", headers=admin.auth, json={"ttl": 600})
+    assert shorter.json()["expires_at"] < clock.now + 600 + 60
