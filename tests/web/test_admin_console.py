@@ -7,6 +7,7 @@ too) reads the consent records the relay keeps for its device."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,15 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     admin.get_by_role("button", name="Filter").click()
     expect(trail).not_to_contain_text("policy.publish")
     expect(trail).to_contain_text("worker.disable")
+    # By date: nothing happened from tomorrow on (UTC), everything up to today.
+    tomorrow = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).date()
+    admin.get_by_label("From").fill(tomorrow.isoformat())
+    admin.get_by_role("button", name="Filter").click()
+    expect(trail.locator("tr")).to_have_count(0)
+    admin.get_by_label("From").fill("")
+    admin.get_by_label("To").fill((tomorrow - datetime.timedelta(days=1)).isoformat())
+    admin.get_by_role("button", name="Filter").click()
+    expect(trail).to_contain_text("worker.disable")
     admin.get_by_role("button", name="Verify the chain").click()
     expect(admin.locator("#audit-status")).to_contain_text("intact")
     admin.screenshot(path=str(screenshots / "admin-audit.png"), full_page=True)
@@ -160,6 +170,14 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     expect(admin.locator("#consent-records-count")).to_have_text("1 record, oldest first.")
     receipt = admin.locator('#consent-records li[data-kind="receipt"]')
     expect(receipt).to_contain_text("agreed to policy version 2")
+    admin.get_by_role("dialog").get_by_role("button", name="Close").click()
+
+    # The policies page counts the conversation that now holds consent to version 2.
+    admin.get_by_role("button", name="Organisation").click()
+    _tab(admin, "Policies")
+    counts = admin.locator("#admin tbody tr")
+    expect(counts.nth(0).locator("td").nth(2)).to_have_text("0")
+    expect(counts.nth(1).locator("td").nth(2)).to_have_text("1")
     guard.assert_clean()
     client_context.close()
     worker_context.close()
