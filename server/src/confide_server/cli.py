@@ -109,9 +109,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     gc.set_threshold(10_000, 10, 10)
     # The SQLite writer's thread needs the interpreter lock back after every WAL sync (and
     # every SQLite call it makes); while the event loop is busy it waits until the loop is
-    # made to let go, after the switch interval (5 ms by default). A tenth of that cut the
-    # group commit's waits and the latency at moderate load (docs/benchmarks.md) at no cost
-    # measured in throughput; a fiftieth measured no better than a tenth.
+    # made to let go, after the switch interval (5 ms by default). A tenth of that shortens
+    # the group commit's waits and the latency at moderate load, and costs no throughput
+    # (docs/benchmarks.md, lab notebook, where the values tried are).
     sys.setswitchinterval(0.0005)
     uvicorn.run(
         app,

@@ -13,7 +13,7 @@ from confide_server.errors import InvalidInput
 # URL-safe alphabet onto the standard one and every character that has no place in
 # base64url ("+", "/", "=") onto "!", which the strict decoder refuses. Long ones (envelope
 # bodies, which the relay decodes to check every one it is sent) go through pybase64, whose
-# SIMD code takes about a fifth of the time on 1 KiB but costs more per call; with altchars
+# SIMD code is the faster on long values but costs more per call; with altchars
 # it also takes "+" and "/", so those and "=" are looked for first, and validate=True
 # refuses every other character outside the alphabet.
 _LONG = 256

@@ -31,8 +31,8 @@ class SendResult:
 
 
 # How the writer answers a request once its transaction has committed (or failed). A plain
-# call, not a future: a future and its done-callback cost about 3 µs per request on the hot
-# path, twice per message (the send and the ack).
+# call, not a future: a future and its done-callback cost measurably more per request on
+# the hot path, twice per message (the send and the ack; docs/benchmarks.md, lab notebook).
 SendReply = Callable[[SendResult | RelayError], None]
 AckReply = Callable[[RelayError | None], None]
 

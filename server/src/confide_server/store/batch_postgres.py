@@ -1,6 +1,6 @@
 """The writer's PostgreSQL backend: a whole group commit in two round trips on asyncpg.
 
-Through SQLAlchemy a batch took seven round trips (BEGIN, two lookups, three bulk
+Through SQLAlchemy a batch takes seven round trips (BEGIN, two lookups, three bulk
 statements, COMMIT), each waited for in turn while senders waited for their answers. Here
 the writer keeps one pooled connection and talks to asyncpg directly with arrays:
 
@@ -44,9 +44,9 @@ SELECT mailbox_id, count(*) FROM envelopes
 
 # asyncpg prepares each statement once and, after five runs, PostgreSQL may settle on a
 # generic plan costed for the table as it was then. Planned against an empty
-# ``sent_messages``, the idempotency lookup became a sequential scan and stayed one: 95 ms
-# per batch after 24,000 messages (auto_explain, 32 pairs), until an ANALYZE replaces the
-# plan, which never comes where autovacuum is off. The writer's statements take arrays of
+# ``sent_messages``, the idempotency lookup became a sequential scan and stayed one, ever
+# slower as the table grew (docs/benchmarks.md, lab notebook), until an ANALYZE replaces
+# the plan, which never comes where autovacuum is off. The writer's statements take arrays of
 # a different length in every batch, so they are planned for each batch (a fraction of a
 # millisecond) against the tables as they are.
 _SESSION = "SET plan_cache_mode = force_custom_plan"

@@ -1,14 +1,14 @@
 """The writer's SQLite backend: a group commit written on the event loop, synced on a thread.
 
 Going through SQLAlchemy and aiosqlite costs a hop between the event loop and the driver's
-thread for every statement, and the Python of both layers for each one; a batch took seven
-such hops. Here the writer keeps one plain ``sqlite3`` connection. A batch's statements
-(lookup, inserts, deletes) and its COMMIT run on the event loop; the COMMIT only writes the
-WAL (``synchronous=NORMAL``), and the writer's own thread then syncs the WAL file
-(fdatasync, which is all that ``synchronous=FULL`` adds in WAL mode) before the batch is
-answered, so "accepted" still means durable. The thread also checkpoints the WAL into the
-database now and then, and truncates it, on a connection of its own, so that no checkpoint
-runs on the loop (store/wal.py).
+thread for every statement, and the Python of both layers for each one. Here the writer
+keeps one plain ``sqlite3`` connection. A batch's statements (lookup, inserts, deletes) and
+its COMMIT run on the event loop; the COMMIT only writes the WAL (``synchronous=NORMAL``),
+and the writer's own thread then syncs the WAL file (fdatasync, which is all that
+``synchronous=FULL`` adds in WAL mode) before the batch is answered, so "accepted" still
+means durable. The thread also checkpoints the WAL into the database now and then, and
+truncates it, on a connection of its own, so that no checkpoint runs on the loop
+(store/wal.py).
 The sqlite3 module lets go of the interpreter lock around every step of every statement
 (each row read is a step), and a thread taking it back while the loop is busy waits for the
 loop to be made to let go (see ``sys.setswitchinterval`` in cli.py); so a batch takes as
@@ -72,7 +72,7 @@ CACHED_STATEMENTS = 256
 # row of JSON. The sqlite3 module lets go of the interpreter lock around every step of a
 # statement, and each row is a step: while the event loop is busy, taking the lock back
 # waited up to the switch interval, so one row per capability made this lookup the longest
-# part of a group commit at moderate load (2 ms of 5 with 32 capabilities; one row, 0.3).
+# part of a group commit at moderate load (the figures: docs/benchmarks.md, lab notebook).
 _LIVE_CAPABILITIES = (
     "SELECT json_group_array(json_array(hex(secret_hash), hex(mailbox_id),"
     " (SELECT count(*) FROM envelopes WHERE envelopes.mailbox_id = capabilities.mailbox_id)))"
@@ -121,13 +121,12 @@ def _chunks(values: list[bytes]) -> Iterator[list[bytes]]:
 class SQLiteBatches:
     """One connection, used by the event loop and, when the database is busy, the thread.
 
-    Statements and COMMIT run on the event loop, and the thread syncs the WAL. With the
-    COMMIT on the thread too (synchronous=FULL), a batch cost two hops between the loop and
-    the thread and the wait for the interpreter lock after the disk; with the statements on
-    the thread as well, each step waited for the lock, and a batch took several times its
-    own CPU time (10 ms where the work was 2). A batch never waits for the write lock on the
-    loop: the connection's busy timeout is 0, and when another connection (the API, the
-    sweeper) holds the lock, the whole batch runs on the thread, which may wait.
+    Statements and COMMIT run on the event loop, and the thread syncs the WAL: with the
+    COMMIT on the thread too, a batch paid two hops between the loop and the thread and a
+    wait for the interpreter lock after the disk, and with the statements there as well each
+    step waited for the lock (docs/benchmarks.md, lab notebook). A batch never waits for the
+    write lock on the loop: the connection's busy timeout is 0, and when another connection
+    (the API, the sweeper) holds the lock, the whole batch runs on the thread, which may wait.
 
     Other connections can read a batch between its COMMIT and the sync (a recipient that
     connects then may be sent an envelope from its queue that a power failure in that

@@ -9,8 +9,8 @@ tests/server/test_store_contract.py:
   queues it sends to inside its own transaction, in the statement that reads the
   capabilities (store/batch_sqlite.py): a count over the ``(mailbox_id, seq)`` index.
 - **PostgreSQL: at most ``MAX_AGE`` seconds stale.** On a table of constant inserts and
-  deletes, ``count(*)`` visits every dead row version until vacuum has run (6 to 12 ms per
-  batch after 50,000 messages, most of each batch's time), so ``Depths`` counts a mailbox
+  deletes, ``count(*)`` visits every dead row version until vacuum has run (after a long
+  run, most of each batch's time: docs/benchmarks.md, lab notebook), so ``Depths`` counts a mailbox
   at most every ``MAX_AGE`` seconds (by the monotonic clock) and adds what this process has
   queued since. Within one process the limit holds exactly; sends queued by other processes
   and acknowledgements (this process's too) show at the next count. So several processes

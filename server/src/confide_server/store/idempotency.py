@@ -25,9 +25,10 @@ answers are provisional; the backend then claims the planned keys in the transac
 anything is answered.
 
 - **SQLite** is served by one relay process, which store/filelock.py enforces. Its claims
-  are in memory (``Ledger``), as an index on a random key dirtied a page per message (half of
-  a transaction's cost, docs/benchmarks.md); each committed batch appends its keys to
-  ``sent_log`` in arrival order, and the ledger is loaded from there at start. Its
+  are in memory (``Ledger``), as an index on a random key dirtied a page per message (a
+  large share of a transaction's cost: docs/benchmarks.md, lab notebook); each committed
+  batch appends its keys to ``sent_log`` in arrival order, and the ledger is loaded from
+  there at start. Its
   ``Lookup.seen`` is complete, so ``settle`` finds nothing to change. Memory: about 136
   bytes per key, for the keys of the sends accepted within the last retry window (plus the
   minute of rounding and the minute between purges), whatever the envelopes' TTL.

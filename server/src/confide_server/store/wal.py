@@ -3,10 +3,9 @@
 Every commit's frames are appended to ``<database>-wal``; a checkpoint copies them into the
 database, and SQLite then writes the log again from its start, over the old frames, but
 never shortens the file. So an acknowledged envelope, deleted in the database (where
-``secure_delete`` overwrites it), lived on in old frames: in 19 §3 its bytes were still in
-the log after 1,000 further sends and acks, and the log had grown to 158 MB, because
-readers had held back the checkpoints for a while and the later, shorter rounds never
-reached the end of the file.
+``secure_delete`` overwrites it), lived on in old frames (issue 19 §3), because readers had
+held back the checkpoints for a while, the log had grown, and the later, shorter rounds
+never reached the end of the file.
 
 So the writer's thread checkpoints the log into the database every ``CHECKPOINT_EVERY``
 syncs without waiting for anyone (PASSIVE), and at least every ``TRUNCATE_EVERY`` seconds,

@@ -177,8 +177,8 @@ class Writer:
         loop = asyncio.get_running_loop()
         while True:
             # The next batch is written once the last one is durable and answered. Writing it
-            # while the last one's sync ran was measured: it made many small batches, each
-            # waiting for the sync before its own, and doubled the latency at half load.
+            # while the last one's sync ran made many small batches, each waiting for the
+            # sync before its own, and longer latency (docs/benchmarks.md, lab notebook).
             if not self._pending or self._unsettled:
                 if self._closing and not self._pending and not self._unsettled:
                     return

@@ -24,8 +24,8 @@ of the byte stream; tests/server/test_framing_fuzz.py feeds it random bytes.
 
 Masking uses websockets' C ``apply_mask`` (``websockets.speedups``, a module of its own
 with a typed stub) where it is built, and the pure-Python one websockets exports in
-``websockets.utils.__all__`` otherwise: for a 1-KiB envelope's frame the pure one costs
-about 10 µs, a tenth of the relay's whole cost per message, the C one under 0.5 µs.
+``websockets.utils.__all__`` otherwise; the pure one is a noticeable part of the relay's
+cost per message, the C one is not (the figures: docs/benchmarks.md, lab notebook).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ fast reader of whole text frames in front of the general parser of uvicorn's
 readers of one byte stream: the general parser takes a frame's header out of its buffer
 before the rest arrives, so a header sent alone let the fast reader start inside a frame
 and act on bytes an RFC 6455 parser reads as payload. With one reader that cannot happen,
-there is nothing private of uvicorn's or websockets' to follow, and, measured in one run
-against that transport, it costs no more per message. Under the setting
+there is nothing private of uvicorn's or websockets' to follow, and it costs no more per
+message than that transport did (docs/benchmarks.md, current figures). Under the setting
 ``CONFIDE_WS_TRANSPORT=asgi`` the relay runs on uvicorn's own websockets implementation
 instead, with plain ASGI messages (ws/socket.py falls back by itself).
 

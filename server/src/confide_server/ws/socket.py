@@ -2,8 +2,8 @@
 
 The relay's one WebSocket endpoint carries nearly all of its traffic, so it is served by
 an ASGI middleware in front of the framework: each frame then costs one ASGI message, not a
-trip through routing, exception handling and the framework's WebSocket wrapper (which
-together measured about a tenth of the relay's CPU time under the benchmark's load).
+trip through routing, exception handling and the framework's WebSocket wrapper (a sizeable
+share of the relay's CPU time under load; the figure: docs/benchmarks.md, lab notebook).
 """
 
 from __future__ import annotations
