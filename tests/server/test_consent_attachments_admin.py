@@ -111,6 +111,10 @@ async def test_admin_actions_and_audit(client: httpx.AsyncClient, relay: Relay) 
     assert (await client.get("/v1/devices/me", headers=worker.auth)).status_code == 401
     events = (await client.get("/v1/admin/audit", headers=admin.auth)).json()
     assert events[0]["action"] == "worker.disable"
+    # Enrolment codes used and workers' devices registered are audited; a client's device
+    # joining is not: nothing about a client enters the trail.
+    assert {"enrolment.use", "device.register"} <= {e["action"] for e in events}
+    assert all(person.device_id not in (e["subject"], e["actor"]) for e in events)
 
 
 async def test_health_metrics_docs_and_headers(client: httpx.AsyncClient) -> None:
