@@ -11,13 +11,14 @@ import { Messenger } from "./messenger.js";
 
 export class Channel {
   // `peer()` gives {identityKey, mailboxId, capability} as bytes; `token()` the relay token;
-  // `changed()` saves and redraws.
-  constructor({ messenger, conv, peer, token, changed }) {
-    Object.assign(this, { messenger, conv, peer, token, changed });
+  // `changed()` saves and redraws; `fit(seconds)` moves a timer into the organisation's
+  // limits (shared/conversation.js fitTimer).
+  constructor({ messenger, conv, peer, token, changed, fit = (seconds) => seconds }) {
+    Object.assign(this, { messenger, conv, peer, token, changed, fit });
   }
 
   #ttl() {
-    return this.conv.ttl || undefined;
+    return this.fit(this.conv.ttl) || undefined;
   }
 
   // Sends a payload that shows in the conversation, with its delivery state.

@@ -3,7 +3,7 @@
 // "remember this device", in which case it is sealed under their passphrase in IndexedDB.
 import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
 import { chatView } from "../shared/chatview.js";
-import { addMessage, canSend, expire, newConversation } from "../shared/conversation.js";
+import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { idbPut } from "../shared/idb.js";
 import { applyCommon } from "../shared/inbox.js";
@@ -199,6 +199,7 @@ function newCalls() {
 function channel() {
   return new engine.Channel({
     messenger: client.messenger, conv: client.conv, peer: workerPeer, token: () => client.token,
+    fit: (seconds) => fitTimer(seconds, client.maxRetention, client.timers),
     changed: async () => {
       await save();
       render();

@@ -1,5 +1,5 @@
 // The message list and composer, shared by the worker app and the client's page.
-import { STATE_LABEL, timerChoices } from "./conversation.js";
+import { STATE_LABEL, fitTimer, timerChoices, timerLabel } from "./conversation.js";
 import { formatTime, h } from "./dom.js";
 
 function describe(message) {
@@ -36,8 +36,12 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
     if (file.files.length) onAttach(file.files[0]);
     file.value = "";
   });
+  // The select shows the timer messages really go out with (engine/channel.js fits it too).
+  const current = fitTimer(conv.ttl, maxRetention, timers);
+  const choices = timerChoices(maxRetention, timers);
+  if (!choices.some((c) => c.seconds === current)) choices.push({ seconds: current, label: timerLabel(current) });
   const timer = h("select", { id: "compose-timer", disabled },
-    timerChoices(maxRetention, timers).map((c) => h("option", { value: c.seconds, selected: c.seconds === conv.ttl }, c.label)));
+    choices.map((c) => h("option", { value: c.seconds, selected: c.seconds === current }, c.label)));
   timer.addEventListener("change", () => onTimer(Number(timer.value)));
   const form = h("form", {
     class: "compose",

@@ -17,6 +17,25 @@ export function timerChoices(maxRetentionSeconds, timers = {}) {
   return TIMER_CHOICES.filter((c) => c.seconds === 0 || fits(c.seconds));
 }
 
+// The timer a conversation really uses: its own, moved into the organisation's limits. A
+// timer chosen before an admin narrowed them, or set by a peer whose app did not know them
+// yet, is shortened to the longest allowed (or lengthened to the shortest); off stays off.
+export function fitTimer(seconds, maxRetentionSeconds, timers = {}) {
+  if (!seconds) return 0;
+  const longest = Math.min(timers?.max || Infinity, maxRetentionSeconds || Infinity);
+  return Math.min(Math.max(seconds, timers?.min || 0), longest);
+}
+
+// A label for a timer that is not one of the usual choices (the organisation's own bound).
+export function timerLabel(seconds) {
+  const known = TIMER_CHOICES.find((c) => c.seconds === seconds);
+  if (known) return known.label;
+  for (const [unit, name] of [[86400, "day"], [3600, "hour"], [60, "minute"]]) {
+    if (seconds % unit === 0) return `${seconds / unit} ${name}${seconds === unit ? "" : "s"}`;
+  }
+  return `${seconds} seconds`;
+}
+
 export function newConversation(fields) {
   return {
     alias: "", peer: null, consent: { state: "none" }, verified: false, verifiedKey: null,

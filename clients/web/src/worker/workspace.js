@@ -3,7 +3,7 @@
 // device except ciphertext.
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { chatView } from "../shared/chatview.js";
-import { addMessage, canSend, expire, newConversation } from "../shared/conversation.js";
+import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
@@ -178,6 +178,7 @@ class Workspace {
         await this.session.save();
         this.render();
       },
+      fit: (seconds) => fitTimer(seconds, this.state.settings?.maxRetention, this.state.settings?.timers),
     });
   }
 
