@@ -1,4 +1,8 @@
-"""Stopping background tasks cleanly."""
+"""Stopping background tasks cleanly: cancelled, then waited for.
+
+The relay's long-lived tasks (writer, sweeper, fan-out listeners, cut-off watcher) must have
+finished unwinding before the engine they use is disposed of, or shutdown would race them.
+"""
 
 from __future__ import annotations
 

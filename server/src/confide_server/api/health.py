@@ -1,4 +1,9 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics, for the orchestrator and the operator's monitoring.
+
+``/healthz`` says only that the process answers (a restart helps nothing else), ``/readyz``
+whether its database (and Redis, when configured) answer, so traffic goes elsewhere
+meanwhile; ``/metrics`` is Prometheus text with no per-user labels (docs/operations.md §11).
+"""
 
 from __future__ import annotations
 
