@@ -55,7 +55,8 @@ def test_workers_devices_and_policies_from_the_command_line(
 
     _run(capsys, "workers", "role", "--", worker_id, "supervisor")
     assert _json(capsys, "workers", "list")[0]["role"] == "supervisor"
-    devices = _json(capsys, "devices", "list", "--worker", worker_id)
+    # "=" keeps an id that begins with "-" from being read as an option.
+    devices = _json(capsys, "devices", "list", f"--worker={worker_id}")
     assert [(d["device_id"], d["revoked"]) for d in devices] == [(device_id, False)]
     _run(capsys, "devices", "revoke", "--", device_id)
     assert _json(capsys, "devices", "list")[0]["revoked"] is True
