@@ -179,3 +179,17 @@ async def send(
         f"/v1/mailboxes/{mailbox_id}/messages",
         json={"capability": cap, "client_message_id": cmid, "body": b64e(body)},
     )
+
+
+async def org_with_setting(
+    client: httpx.AsyncClient, relay: Relay, name: str, value: int
+) -> Device:
+    """An organisation whose admin (returned, stepped up) has set one setting through the API."""
+    await setup_org(relay)
+    admin = await enrol(client, relay, role="admin")
+    await step_up(client, admin)
+    changed = await client.put(
+        f"/v1/admin/settings/{name}", headers=admin.auth, json={"value": value}
+    )
+    assert changed.status_code == 204, changed.text
+    return admin

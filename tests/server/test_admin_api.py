@@ -12,7 +12,17 @@ from confide_server.services import sweeper
 from confide_server.store.schema import consent_receipts
 from sqlalchemy import select, update
 
-from .helpers import FakeClock, b64d, b64e, challenge, enrol, join, setup_org, step_up
+from .helpers import (
+    FakeClock,
+    b64d,
+    b64e,
+    challenge,
+    enrol,
+    join,
+    org_with_setting,
+    setup_org,
+    step_up,
+)
 
 RECEIPT_TAG = b"\x01Confide consent receipt\x00"
 REVOCATION_TAG = b"\x01Confide consent revocation\x00"
@@ -193,13 +203,7 @@ async def test_numbers_beyond_the_database_integer_are_refused_not_500(
 async def test_the_organisations_invite_lifetime_caps_every_invite(
     client: httpx.AsyncClient, relay: Relay, clock: FakeClock
 ) -> None:
-    await setup_org(relay)
-    admin = await enrol(client, relay, role="admin")
-    await step_up(client, admin)
-    changed = await client.put(
-        "/v1/admin/settings/invite_ttl_seconds", headers=admin.auth, json={"value": 3600}
-    )
-    assert changed.status_code == 204
+    admin = await org_with_setting(client, relay, "invite_ttl_seconds", 3600)
     for body in (None, {"ttl": 30 * 86_400}):
         made = await client.post("/v1/invites", headers=admin.auth, json=body)
         assert made.status_code == 201

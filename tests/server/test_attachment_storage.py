@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from .conftest import SettingsFactory, in_memory
-from .helpers import Device, FakeClock, enrol, setup_org, step_up
+from .helpers import Device, FakeClock, enrol, org_with_setting
 
 KIB = 1024
 
@@ -71,13 +71,7 @@ async def test_attachments_are_kept_no_longer_than_the_organisations_retention(
     app = create_app(make_settings(sqlite_url, attachment_ttl_seconds=7 * 86_400), clock=clock)
     async with in_memory(app) as client:
         relay = app.state.relay
-        await setup_org(relay)
-        admin = await enrol(client, relay, role="admin")
-        await step_up(client, admin)
-        changed = await client.put(
-            "/v1/admin/settings/max_retention_seconds", headers=admin.auth, json={"value": 3600}
-        )
-        assert changed.status_code == 204
+        admin = await org_with_setting(client, relay, "max_retention_seconds", 3600)
         stored = await up(client, admin, b"x" * KIB)
         assert stored.status_code == 201
         assert stored.json()["expires_at"] <= clock.now + 3600
