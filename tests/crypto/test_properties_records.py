@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 from confide_crypto import attachments, consent, errors, keystore
 from confide_crypto.keys import IdentityKeyPair, fingerprint
 from hypothesis import given, settings
@@ -22,7 +25,7 @@ RECEIPT = consent.ConsentReceipt(
     information="Messages",
 )
 RECEIPT_BYTES, RECEIPT_SIG = RECEIPT.sign(CLIENT)
-BLOB, POINTER = attachments.encrypt_attachment(bytes(300), key=bytes(32), header=bytes(24))
+BLOB, POINTER = attachments.encrypt_attachment(bytes(300), key=bytes(32))
 PARAMS = keystore.KdfParams(1, 8192)
 STORE = keystore.seal_store(b"keys", "pw", salt=bytes(16), nonce=bytes(24), params=PARAMS)
 
@@ -64,6 +67,38 @@ def test_a_flipped_bit_in_an_attachment_is_refused_before_decryption(position: i
     except errors.AttachmentDigestError:
         return
     raise AssertionError("an altered attachment decrypted")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    length=st.integers(min_value=0, max_value=3 * attachments.CHUNK_SIZE),
+    seed=st.binary(min_size=1, max_size=8),
+)
+def test_any_attachment_round_trips_with_libsodiums_layout(length: int, seed: bytes) -> None:
+    plaintext = hashlib.shake_256(seed).digest(length)
+    blob, pointer = attachments.encrypt_attachment(plaintext, key=hashlib.sha256(seed).digest())
+    chunks = max(1, -(-length // attachments.CHUNK_SIZE))
+    overhead = 1 + attachments.HEADER_LEN + chunks * attachments.CHUNK_OVERHEAD
+    assert len(blob) == length + overhead
+    assert pointer.length == length and pointer.digest == hashlib.sha256(blob).digest()
+    assert attachments.decrypt_attachment(blob, pointer) == plaintext
+
+
+@SETTINGS
+@given(
+    position=st.integers(min_value=8 * (1 + attachments.HEADER_LEN), max_value=8 * len(BLOB) - 1)
+)
+def test_a_flipped_ciphertext_bit_fails_authentication_even_under_a_matching_digest(
+    position: int,
+) -> None:
+    # The digest check comes first; behind it, libsodium's pull must refuse every chunk bit.
+    flipped = _flip(BLOB, position)
+    pointer = dataclasses.replace(POINTER, digest=hashlib.sha256(flipped).digest())
+    try:
+        attachments.decrypt_attachment(flipped, pointer)
+    except errors.DecryptionError:
+        return
+    raise AssertionError("an altered attachment chunk authenticated")
 
 
 @SETTINGS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from confide_crypto import aead, encoding, errors
-from confide_crypto.chacha20 import hchacha20
 from confide_crypto.device import Device
 from confide_crypto.header import Header, RatchetMessage
 from confide_crypto.kdf import hkdf_sha256
@@ -52,8 +51,6 @@ def test_reader_refuses_bad_input() -> None:
 def test_primitive_argument_checks() -> None:
     with pytest.raises(ValueError):
         hkdf_sha256(b"", salt=b"", info=b"", length=0)
-    with pytest.raises(ValueError):
-        hchacha20(bytes(31), bytes(16))
     with pytest.raises(errors.DecryptionError):
         aead.open_(bytes(32), bytes(24), b"short", b"")
 

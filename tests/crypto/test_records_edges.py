@@ -12,7 +12,7 @@ from confide_crypto.keys import IdentityKeyPair, X25519KeyPair, fingerprint
 
 from .support import CountingRng
 
-KEY, HEADER = bytes(range(32)), bytes(range(24))
+KEY = bytes(range(32))
 
 
 def _repoint(blob: bytes, pointer: AttachmentPointer) -> AttachmentPointer:
@@ -22,7 +22,7 @@ def _repoint(blob: bytes, pointer: AttachmentPointer) -> AttachmentPointer:
 
 def test_attachment_refusals() -> None:
     plaintext = bytes(150_000)
-    blob, pointer = encrypt_attachment(plaintext, key=KEY, header=HEADER)
+    blob, pointer = encrypt_attachment(plaintext, key=KEY)
     with pytest.raises(errors.AttachmentDigestError):
         decrypt_attachment(blob + b"\x00", pointer)
     with pytest.raises(errors.UnsupportedVersionError):
@@ -35,25 +35,36 @@ def test_attachment_refusals() -> None:
     truncated = blob[: 1 + attachments.HEADER_LEN + step]
     with pytest.raises(errors.DecryptionError):
         decrypt_attachment(truncated, _repoint(truncated, pointer))
-    short, short_pointer = encrypt_attachment(b"abc", key=KEY, header=HEADER)
+    short, short_pointer = encrypt_attachment(b"abc", key=KEY)
     extended = short + short[1 + attachments.HEADER_LEN :]
     with pytest.raises(errors.DecryptionError):
         decrypt_attachment(extended, _repoint(extended, short_pointer))
-    full, full_pointer = encrypt_attachment(bytes(attachments.CHUNK_SIZE), key=KEY, header=HEADER)
+    full, full_pointer = encrypt_attachment(bytes(attachments.CHUNK_SIZE), key=KEY)
     with pytest.raises(errors.DecryptionError):
         decrypt_attachment(full + b"x", _repoint(full + b"x", full_pointer))
     lying = dataclasses.replace(short_pointer, length=4)
     with pytest.raises(errors.DecryptionError):
         decrypt_attachment(short, lying)
     with pytest.raises(errors.MalformedInputError):
-        encrypt_attachment(b"", key=KEY[:16], header=HEADER)
+        encrypt_attachment(b"", key=KEY[:16])
     with pytest.raises(errors.UnsupportedVersionError):
         AttachmentPointer.decode(b"\x02" + pointer.encode()[1:])
 
 
 def test_new_attachment_uses_the_rng() -> None:
-    blob, pointer = attachments.new_attachment(b"photo", CountingRng("attach"))
+    rng = CountingRng("attach")
+    blob, pointer = attachments.new_attachment(b"photo", rng)
+    assert pointer.key == CountingRng("attach")(32) and rng.count == 1
     assert decrypt_attachment(blob, pointer) == b"photo"
+
+
+def test_libsodium_draws_a_fresh_header_for_every_attachment() -> None:
+    # The header is secretstream's nonce: two attachments under one key must not share it.
+    first, first_pointer = encrypt_attachment(b"same", key=KEY)
+    second, second_pointer = encrypt_attachment(b"same", key=KEY)
+    header = slice(1, 1 + attachments.HEADER_LEN)
+    assert first[header] != second[header] and first != second
+    assert decrypt_attachment(first, first_pointer) == decrypt_attachment(second, second_pointer)
 
 
 CLIENT = IdentityKeyPair(bytes([1]) * 32)
