@@ -12,7 +12,8 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -49,7 +50,7 @@ def need_executable(name: str) -> str:
     return path
 
 
-async def _pg_admin(statement: str) -> None:
+async def _pg_admin_async(statement: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(PG_ADMIN_DSN)
@@ -59,20 +60,48 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
+def _pg_admin(statement: str) -> None:
+    # A thread of its own, so that an async test may call a factory below from its loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg_admin_async(statement)).result()
+
+
+PostgresFactory = Callable[[], str]
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A SQLAlchemy URL to a brand-new PostgreSQL database, dropped afterwards."""
+def make_postgres_url() -> Iterator[PostgresFactory]:
+    """Makes SQLAlchemy URLs to brand-new PostgreSQL databases, all dropped afterwards."""
     need(_port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"confide_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"confide_test_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        yield make
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in names:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(make_postgres_url: PostgresFactory) -> str:
+    """A SQLAlchemy URL to a brand-new PostgreSQL database, dropped afterwards."""
+    return make_postgres_url()
 
 
 @pytest.fixture
 def redis_url() -> str:
-    """A Redis URL on a database index of its own for this test."""
+    """The shared Redis server.
+
+    A database index would isolate nothing: pub/sub ignores database numbers. What keeps one
+    test's fan-out apart from another's (and from other runs on this machine) is the relay's
+    channel prefix, which by default names the relay's own database (fanout/redis.py); every
+    test relay has a database of its own, so its channels are its own.
+    """
     need(_port_open(REDIS_HOST, REDIS_PORT), f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}")
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{uuid.uuid4().int % 15 + 1}"
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"

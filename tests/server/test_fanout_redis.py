@@ -1,15 +1,123 @@
-"""Fan-out across two relays sharing PostgreSQL, over Redis; and delivery without Redis."""
+"""Fan-out across two relays sharing PostgreSQL, over Redis; one deployment's channels kept
+apart from another's on the same Redis server; and delivery without Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from confide_server.app import create_app
+from confide_server.settings import Settings
+from conftest import PostgresFactory
+from redis.asyncio import Redis
 
 from .conftest import LiveServer, SettingsFactory
 from .helpers import b64d, capability, enrol
 from .wsclient import WsClient
+
+
+class ChannelSpy:
+    """Every publication on the Redis server, whatever its channel (pub/sub has no databases)."""
+
+    def __init__(self, url: str) -> None:
+        self._client = Redis.from_url(url)
+        self._pubsub = self._client.pubsub()
+
+    async def start(self) -> None:
+        await self._pubsub.psubscribe("*")
+
+    async def close(self) -> None:
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._client.aclose()
+
+    async def channel_of(self, needle: bytes) -> bytes:
+        """The channel of the first publication containing ``needle`` (others are skipped)."""
+        async with asyncio.timeout(30):
+            while True:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None and needle in message["data"]:
+                    channel: bytes = message["channel"]
+                    return channel
+
+
+@asynccontextmanager
+async def spying(url: str) -> AsyncIterator[ChannelSpy]:
+    spy = ChannelSpy(url)
+    await spy.start()
+    try:
+        yield spy
+    finally:
+        await spy.close()
+
+
+async def _send_one(node: LiveServer, body: bytes) -> None:
+    """Enrol a worker on ``node`` and send one envelope to its mailbox there."""
+    async with httpx.AsyncClient(base_url=node.http) as client:
+        worker = await enrol(client, node.app.state.relay)
+        cap = await capability(client, worker)
+    sender = await WsClient.open(node.ws)
+    await sender.send(worker.mailbox_id, cap, "spied", body, ref=1)
+    assert (await sender.get())["type"] == "accepted"
+    await sender.close()
+
+
+async def test_two_deployments_on_one_redis_use_channels_of_their_own(
+    make_postgres_url: PostgresFactory, redis_url: str, make_settings: SettingsFactory
+) -> None:
+    # Two deployments (each its own database) on one Redis server: what one relay publishes
+    # must never reach a channel the other listens on.
+    staging = make_settings(make_postgres_url(), redis_url=redis_url)
+    production = make_settings(make_postgres_url(), redis_url=redis_url)
+    node_s = LiveServer(create_app(staging), staging.max_frame_bytes)
+    node_p = LiveServer(create_app(production), production.max_frame_bytes)
+    body_s, body_p = os.urandom(24), os.urandom(24)
+    async with spying(redis_url) as spy, node_s, node_p:
+        await _send_one(node_s, body_s)
+        await _send_one(node_p, body_p)
+        channel_s, channel_p = await spy.channel_of(body_s), await spy.channel_of(body_p)
+    assert channel_s != channel_p
+    assert channel_s.endswith(b":envelopes") and channel_p.endswith(b":envelopes")
+
+
+async def test_relays_on_one_database_share_their_channels_across_restarts(
+    postgres_url: str, redis_url: str, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(postgres_url, redis_url=redis_url)
+    bodies = [os.urandom(24) for _ in range(3)]
+    channels = []
+    async with spying(redis_url) as spy:
+        for body in bodies:
+            # A new relay each time: the name comes from the database, not from the process.
+            async with LiveServer(create_app(settings), settings.max_frame_bytes) as node:
+                await _send_one(node, body)
+            channels.append(await spy.channel_of(body))
+    assert len(set(channels)) == 1
+
+
+async def test_a_configured_channel_prefix_names_the_channels(
+    postgres_url: str, redis_url: str, make_settings: SettingsFactory
+) -> None:
+    prefix = f"confide:test-{os.urandom(4).hex()}"
+    settings = make_settings(postgres_url, redis_url=redis_url, redis_channel_prefix=prefix)
+    body = os.urandom(24)
+    async with spying(redis_url) as spy:
+        async with LiveServer(create_app(settings), settings.max_frame_bytes) as node:
+            await _send_one(node, body)
+        assert await spy.channel_of(body) == f"{prefix}:envelopes".encode()
+
+
+def test_a_channel_prefix_is_a_plain_name() -> None:
+    for bad in ("", "has space", "a*", "x" * 101, "new\nline"):
+        try:
+            Settings(redis_channel_prefix=bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")
+    assert Settings(redis_channel_prefix="confide:staging").redis_channel_prefix
 
 
 async def test_envelope_sent_on_one_relay_reaches_the_other(

@@ -126,7 +126,7 @@ async def _workers_role(engine: AsyncEngine, args: argparse.Namespace, _s: Setti
 async def _workers_disable(engine: AsyncEngine, args: argparse.Namespace, s: Settings) -> int:
     async with engine.begin() as conn:
         mailbox_ids = await staff.disable(conn, _id(args.id, "worker id"), system_clock(), ACTOR)
-    await _close_connections(s, mailbox_ids)
+    await _close_connections(engine, s, mailbox_ids)
     _say(f"worker {args.id} disabled; its {len(mailbox_ids)} device(s) are cut off")
     return 0
 
@@ -158,14 +158,16 @@ async def _devices_revoke(engine: AsyncEngine, args: argparse.Namespace, s: Sett
         mailbox_id = await staff.revoke_device(
             conn, _id(args.id, "device id"), system_clock(), ACTOR
         )
-    await _close_connections(s, [mailbox_id])
+    await _close_connections(engine, s, [mailbox_id])
     _say(f"device {args.id} revoked")
     return 0
 
 
-async def _close_connections(settings: Settings, mailbox_ids: list[bytes]) -> None:
+async def _close_connections(
+    engine: AsyncEngine, settings: Settings, mailbox_ids: list[bytes]
+) -> None:
     if settings.redis_url:
-        await cutoff.announce_over_redis(settings.redis_url, mailbox_ids)
+        await cutoff.announce_over_redis(engine, settings, mailbox_ids)
         return
     _say(
         "without Redis the relay closes the open connections within "

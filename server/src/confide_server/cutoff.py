@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.fanout import Fanout
+from confide_server.settings import Settings
 from confide_server.store.schema import devices, mailboxes, workers
 
 log = logging.getLogger(__name__)
@@ -39,17 +40,19 @@ def announce(fanout: Fanout, mailbox_ids: Iterable[bytes]) -> None:
         fanout.notify(mailbox_id, dict(NOTICE))
 
 
-async def announce_over_redis(redis_url: str, mailbox_ids: Iterable[bytes]) -> None:
+async def announce_over_redis(
+    engine: AsyncEngine, settings: Settings, mailbox_ids: Iterable[bytes]
+) -> None:
     """What ``RedisFanout.notify`` sends, from a process that holds no connections."""
-    from redis.asyncio import Redis
+    from confide_server.fanout.redis import connect, deployment_channels
 
-    from confide_server.fanout.redis import NOTICES
-
+    assert settings.redis_url is not None
+    channels = await deployment_channels(engine, settings)
     node = os.urandom(16)  # no relay ignores it as its own
-    client = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+    client = connect(settings.redis_url, settings.redis_timeout_seconds)
     try:
         for mailbox_id in mailbox_ids:
-            await client.publish(NOTICES, node + mailbox_id + orjson.dumps(NOTICE))
+            await client.publish(channels.notices, node + mailbox_id + orjson.dumps(NOTICE))
     finally:
         await client.aclose()
 

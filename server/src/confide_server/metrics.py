@@ -77,6 +77,11 @@ class Metrics:
         self.fanout_healthy = Gauge(
             "confide_fanout_healthy", "1 when fan-out works (Redis reachable, if used)", registry=r
         )
+        self.fanout_dropped = Gauge(
+            "confide_fanout_dropped",
+            "fan-out messages not published to Redis since start (recipients read the queue)",
+            registry=r,
+        )
         self.batch = Histogram(
             "confide_writer_batch_size",
             "Requests per group-commit transaction",

@@ -55,6 +55,7 @@ class Relay:
         )
         self.metrics.writer_pending.set_function(self.writer.pending)
         self.metrics.fanout_healthy.set_function(lambda: float(self.fanout.healthy))
+        self.metrics.fanout_dropped.set_function(lambda: float(self.fanout.dropped))
         self.prekey_fetches = RateLimiter(settings.prekey_fetches_per_minute, clock)
         self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
@@ -68,9 +69,7 @@ class Relay:
         if self.settings.redis_url:
             from confide_server.fanout.redis import RedisFanout
 
-            return RedisFanout(
-                self.settings.redis_url, poll_interval=self.settings.redis_poll_interval_seconds
-            )
+            return RedisFanout.for_relay(self.settings, self.engine)
         return LocalFanout()
 
     def _committed(self, deliveries: list[Delivery]) -> None:

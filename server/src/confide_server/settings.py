@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    # Names this deployment's Redis channels (fanout/redis.py); by default "confide:" and the
+    # database's deployment id, so deployments that share a Redis server never share channels.
+    redis_channel_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,100}$")
     public_url: str = "http://127.0.0.1:8000"
     web_dist: Path | None = Field(default_factory=_default_web_dist)
     log_level: str = "info"
@@ -102,6 +105,9 @@ class Settings(BaseSettings):
 
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
     redis_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # Bounds every Redis call, and how long the subscription may stay silent (heartbeat)
+    # before the relay treats Redis as lost and polls the queue (fanout/redis.py).
+    redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     # How often each relay closes connections of devices cut off without a fan-out notice
     # reaching it (cutoff.py), and how long an admin's confirmation lasts (services/stepup.py).
     cutoff_check_seconds: float = Field(default=5.0, gt=0)

@@ -28,6 +28,11 @@ class Fanout(Protocol):
     @property
     def healthy(self) -> bool: ...
 
+    @property
+    def dropped(self) -> int:
+        """Messages not passed on to other processes (they read the queue instead)."""
+        ...
+
     def register(self, mailbox_id: bytes, sink: Sink) -> None: ...
 
     def unregister(self, mailbox_id: bytes, sink: Sink) -> None: ...
@@ -56,6 +61,7 @@ class LocalFanout:
 
     def __init__(self) -> None:
         self._sinks: dict[bytes, set[Sink]] = {}
+        self.dropped = 0
 
     @property
     def healthy(self) -> bool:

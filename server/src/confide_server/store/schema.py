@@ -272,3 +272,13 @@ org_settings = Table(
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# One row: a random id generated the first time a relay starts on this database
+# (services/deployment.py). Relays on one database share it; another deployment's database
+# has its own. It names the deployment's Redis channels (fanout/redis.py) and nothing else.
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),
+    Column("id", LargeBinary(16), nullable=False),
+)
