@@ -1,11 +1,14 @@
 """A private redis-server subprocess, for tests that must break Redis.
 
 The machine's shared Redis must never be stopped, so such a test starts its own on a free
-port, kills it with SIGKILL, and starts it again on the same port.
+port, kills it with SIGKILL and starts it again on the same port, or freezes it with SIGSTOP
+(it keeps accepting TCP connections in the kernel, and answers nothing) and thaws it with
+SIGCONT.
 """
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -55,7 +58,16 @@ class RedisProcess:
             self.process.wait(timeout=15)
             self.process = None
 
+    def freeze(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.thaw()  # a stopped process would not act on SIGTERM
             terminate(self.process)
             self.process = None

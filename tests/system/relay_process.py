@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
@@ -233,3 +234,18 @@ class RelayProcess:
         if policy is not None:
             self.publish_policy(policy)
         return self.enrol_worker(role)
+
+
+def two_nodes(
+    stack: ExitStack, tmp_path: Path, env: dict[str, str], b_env: dict[str, str] | None = None
+) -> tuple[RelayProcess, RelayProcess, str]:
+    """Nodes A and B on one database, started one after the other; and an enrolment code."""
+    a = RelayProcess(tmp_path / "a", env=env)
+    b = RelayProcess(tmp_path / "b", env={**env, **(b_env or {})})
+    code = a.create_org_and_enrolment_code(policy=None)
+    # Start A first: both apply migrations at start, and one at a time keeps that simple.
+    stack.enter_context(a)
+    stack.enter_context(b)
+    a.wait_ready(path="/readyz")
+    b.wait_ready(path="/readyz")
+    return a, b, code

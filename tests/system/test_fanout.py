@@ -11,46 +11,19 @@ interval is short, on the live connection; when Redis returns, live delivery res
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import need_executable
 
 from system.redis_process import RedisProcess
-from system.relay_process import RelayProcess
+from system.relay_process import two_nodes
 from system.wire import Device, Inbox, http_send
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 LIVE_WAIT = 30.0
-
-
-def two_nodes(
-    stack: ExitStack, tmp_path: Path, env: dict[str, str], b_env: dict[str, str] | None = None
-) -> tuple[RelayProcess, RelayProcess, str]:
-    """Nodes A and B on one database, started one after the other; and an enrolment code."""
-    a = RelayProcess(tmp_path / "a", env=env)
-    b = RelayProcess(tmp_path / "b", env={**env, **(b_env or {})})
-    code = a.create_org_and_enrolment_code(policy=None)
-    # Start A first: both apply migrations at start, and one at a time keeps that simple.
-    stack.enter_context(a)
-    stack.enter_context(b)
-    a.wait_ready(path="/readyz")
-    b.wait_ready(path="/readyz")
-    return a, b, code
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    redis = RedisProcess(need_executable("redis-server"), tmp_path / "redis")
-    redis.start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
 
 
 async def test_a_send_on_node_a_reaches_a_recipient_on_node_b_live(
