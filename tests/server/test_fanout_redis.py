@@ -4,6 +4,7 @@ apart from another's on the same Redis server; and delivery without Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -175,3 +176,55 @@ async def test_without_redis_delivery_falls_back_to_the_queue(
         assert b64d(got["body"]) == b"y"
         await sender.close()
         await receiver.close()
+
+
+@asynccontextmanager
+async def black_hole() -> AsyncIterator[str]:
+    """A Redis URL whose server accepts connections and never answers: Redis frozen, in process."""
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.close()
+
+
+async def test_a_redis_that_never_answers_gets_the_fallback_of_one_that_is_down(
+    postgres_url: str, make_settings: SettingsFactory
+) -> None:
+    async with black_hole() as url:
+        settings = make_settings(
+            postgres_url,
+            redis_url=url,
+            redis_poll_interval_seconds=0.2,
+            redis_timeout_seconds=0.5,
+        )
+        node_a = LiveServer(create_app(settings), settings.max_frame_bytes)
+        node_b = LiveServer(create_app(settings), settings.max_frame_bytes)
+        async with node_a, node_b, httpx.AsyncClient(base_url=node_b.http) as client_b:
+            ready = await client_b.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["redis"] is False
+            assert "confide_fanout_healthy 0.0" in (await client_b.get("/metrics")).text
+            async with httpx.AsyncClient(base_url=node_a.http) as client_a:
+                worker = await enrol(client_a, node_a.app.state.relay)
+                cap = await capability(client_a, worker)
+            receiver = await WsClient.open(node_b.ws, worker.token)
+            sender = await WsClient.open(node_a.ws)
+            await sender.send(worker.mailbox_id, cap, "z", b"z", ref=1)
+            assert (await sender.get())["type"] == "accepted"
+            assert b64d((await receiver.get())["body"]) == b"z"  # by polling the queue
+            # The publication itself gave up after the timeout and was counted.
+            for _ in range(200):
+                if node_a.app.state.relay.fanout.dropped:
+                    break
+                await asyncio.sleep(0.05)
+            assert node_a.app.state.relay.fanout.dropped >= 1
+            await sender.close()
+            await receiver.close()
