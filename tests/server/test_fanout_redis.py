@@ -12,9 +12,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 from confide_server.app import create_app
+from confide_server.fanout.redis import Channels, RedisFanout
 from confide_server.settings import Settings
+from confide_server.store.batch import Delivery
 from conftest import PostgresFactory
 from redis.asyncio import Redis
+from sqlalchemy.exc import OperationalError
 
 from .conftest import LiveServer, SettingsFactory
 from .helpers import b64d, capability, enrol
@@ -228,3 +231,33 @@ async def test_a_redis_that_never_answers_gets_the_fallback_of_one_that_is_down(
             assert node_a.app.state.relay.fanout.dropped >= 1
             await sender.close()
             await receiver.close()
+
+
+async def test_a_relay_started_while_its_database_is_down_names_its_channels_later(
+    redis_url: str,
+) -> None:
+    # The channels are named after the database's deployment id; a database that does not
+    # answer at start delays the name, and publications wait for it rather than going astray.
+    prefix = f"confide:test-{os.urandom(4).hex()}"
+    attempts = []
+
+    async def channels() -> Channels:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OperationalError("SELECT id FROM deployment", {}, OSError("database down"))
+        return Channels.named(prefix)
+
+    fanout = RedisFanout(redis_url, channels, poll_interval=3600, timeout=1)
+    body = os.urandom(24)
+    async with spying(redis_url) as spy:
+        await fanout.start()
+        try:
+            fanout.publish([Delivery(os.urandom(16), os.urandom(16), body)])
+            assert await spy.channel_of(body) == f"{prefix}:envelopes".encode()
+            for _ in range(200):  # the subscription's confirmation may still be on its way
+                if fanout.healthy:
+                    break
+                await asyncio.sleep(0.05)
+            assert fanout.healthy and len(attempts) == 2
+        finally:
+            await fanout.close()

@@ -9,7 +9,9 @@ sharing a Redis server (staging and production, or a hosting provider's customer
 each other's ciphertext and mailbox ids on shared channels. Every channel name therefore
 starts with a prefix: ``CONFIDE_REDIS_CHANNEL_PREFIX`` if set, else ``confide:`` followed by
 the database's deployment id (services/deployment.py), which every relay on that database
-shares and no other database has.
+shares and no other database has. The listener reads that id before its first subscription
+(again after a failure, should the database not answer at start); publications wait for it
+in the bounded outbox.
 
 Redis failing is detected however it fails. Every Redis call is bounded by ``timeout``
 (``CONFIDE_REDIS_TIMEOUT_SECONDS``), and the subscription is held to a heartbeat: when the
@@ -41,6 +43,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.fanout import LocalFanout
@@ -52,6 +55,7 @@ from confide_server.tasks import cancel_all
 log = logging.getLogger(__name__)
 
 _PUBLISH_BUFFER = 10_000
+_ENVELOPE, _NOTICE = 0, 1
 # What a failing Redis raises: its own errors, socket errors, and our own bounds running out.
 FAILURES = (RedisError, OSError, TimeoutError)
 
@@ -95,12 +99,13 @@ class RedisFanout(LocalFanout):
         self._poll_interval = poll_interval
         self._timeout = timeout
         self._node = os.urandom(16)
-        self._outbox: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(_PUBLISH_BUFFER)
+        self._outbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(_PUBLISH_BUFFER)
         self._healthy = False
         self._tasks: list[asyncio.Task[None]] = []
         self._client: Redis | None = None
         self._subscribed = asyncio.Event()
-        self.channels = Channels(b"", b"")
+        self._named = asyncio.Event()
+        self.channels: Channels | None = None
         self.dropped = 0
 
     @classmethod
@@ -118,7 +123,6 @@ class RedisFanout(LocalFanout):
         return self._healthy
 
     async def start(self) -> None:
-        self.channels = await self._resolve_channels()
         self._client = connect(self._url, self._timeout)
         self._tasks = [
             asyncio.create_task(self._listen(), name="confide-redis-listen"),
@@ -145,15 +149,15 @@ class RedisFanout(LocalFanout):
     def publish(self, deliveries: list[Delivery]) -> None:
         super().publish(deliveries)
         for d in deliveries:
-            self._enqueue(self.channels.envelopes, d.mailbox_id + d.envelope_id + d.body)
+            self._enqueue(_ENVELOPE, d.mailbox_id + d.envelope_id + d.body)
 
     def notify(self, mailbox_id: bytes, payload: dict[str, object]) -> None:
         super().notify(mailbox_id, payload)
-        self._enqueue(self.channels.notices, mailbox_id + orjson.dumps(payload))
+        self._enqueue(_NOTICE, mailbox_id + orjson.dumps(payload))
 
-    def _enqueue(self, channel: bytes, message: bytes) -> None:
+    def _enqueue(self, kind: int, message: bytes) -> None:
         try:
-            self._outbox.put_nowait((channel, self._node + message))
+            self._outbox.put_nowait((kind, self._node + message))
         except asyncio.QueueFull:
             # Remote recipients will find the envelope in the queue when they are poked or
             # reconnect; confide_fanout_dropped makes the drop visible in /metrics.
@@ -161,6 +165,11 @@ class RedisFanout(LocalFanout):
 
     async def _publish_loop(self) -> None:
         assert self._client is not None
+        # Until the listener has read the channels' names (the database may be down at
+        # start), publications wait here in the bounded outbox.
+        await self._named.wait()
+        assert self.channels is not None
+        names = {_ENVELOPE: self.channels.envelopes, _NOTICE: self.channels.notices}
         while True:
             batch = [await self._outbox.get()]
             while not self._outbox.empty() and len(batch) < 256:
@@ -168,8 +177,8 @@ class RedisFanout(LocalFanout):
             try:
                 async with asyncio.timeout(self._timeout):
                     async with self._client.pipeline(transaction=False) as pipe:
-                        for channel, message in batch:
-                            pipe.publish(channel, message)
+                        for kind, message in batch:
+                            pipe.publish(names[kind], message)
                         await pipe.execute()
             except FAILURES:
                 # If Redis is down or stuck, every listener (ours included) notices by its
@@ -182,8 +191,11 @@ class RedisFanout(LocalFanout):
         while True:
             pubsub = self._client.pubsub()
             try:
-                await self._follow(pubsub)
-            except FAILURES as exc:
+                if self.channels is None:
+                    self.channels = await self._resolve_channels()
+                    self._named.set()
+                await self._follow(pubsub, self.channels)
+            except (*FAILURES, SQLAlchemyError) as exc:
                 if self._healthy:
                     log.warning(
                         "redis fan-out lost (%s); falling back to the queue", type(exc).__name__
@@ -198,11 +210,11 @@ class RedisFanout(LocalFanout):
                     async with asyncio.timeout(self._timeout):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def _follow(self, pubsub: PubSub) -> None:
+    async def _follow(self, pubsub: PubSub, channels: Channels) -> None:
         """Subscribe and dispatch until Redis fails or stays silent for ``timeout``."""
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._timeout):
-            await pubsub.subscribe(self.channels.envelopes, self.channels.notices)
+            await pubsub.subscribe(channels.envelopes, channels.notices)
         confirmed = 0
         heard = pinged = loop.time()
         while True:
@@ -219,7 +231,7 @@ class RedisFanout(LocalFanout):
                 continue
             heard = loop.time()
             if message["type"] == "message":
-                self._dispatch(message["channel"], message["data"])
+                self._dispatch(channels, message["channel"], message["data"])
             elif message["type"] == "subscribe":
                 confirmed += 1
                 if confirmed == 2:
@@ -232,13 +244,13 @@ class RedisFanout(LocalFanout):
             self.poke_all()
         self._subscribed.set()
 
-    def _dispatch(self, channel: bytes, data: bytes) -> None:
+    def _dispatch(self, channels: Channels, channel: bytes, data: bytes) -> None:
         if not isinstance(data, bytes) or data[:16] == self._node or len(data) < 32:
             return
         mailbox_id = data[16:32]
-        if channel == self.channels.envelopes and len(data) >= 48:
+        if channel == channels.envelopes and len(data) >= 48:
             self.deliver_here(mailbox_id, data[32:48], data[48:])
-        elif channel == self.channels.notices:
+        elif channel == channels.notices:
             with contextlib.suppress(orjson.JSONDecodeError):
                 payload = orjson.loads(data[32:])
                 if isinstance(payload, dict):
