@@ -33,6 +33,12 @@ class ChannelSpy:
 
     async def start(self) -> None:
         await self._pubsub.psubscribe("*")
+        # Only once Redis confirms is every later publication sure to reach the spy.
+        async with asyncio.timeout(30):
+            while True:
+                message = await self._pubsub.get_message(timeout=1)
+                if message is not None and message["type"] == "psubscribe":
+                    return
 
     async def close(self) -> None:
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
