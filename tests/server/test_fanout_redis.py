@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -15,7 +15,6 @@ from confide_server.app import create_app
 from confide_server.fanout.redis import Channels, RedisFanout
 from confide_server.settings import Settings
 from confide_server.store.batch import Delivery
-from conftest import PostgresFactory
 from redis.asyncio import Redis
 from sqlalchemy.exc import OperationalError
 
@@ -76,7 +75,7 @@ async def _send_one(node: LiveServer, body: bytes) -> None:
 
 
 async def test_two_deployments_on_one_redis_use_channels_of_their_own(
-    make_postgres_url: PostgresFactory, redis_url: str, make_settings: SettingsFactory
+    make_postgres_url: Callable[[], str], redis_url: str, make_settings: SettingsFactory
 ) -> None:
     # Two deployments (each its own database) on one Redis server: what one relay publishes
     # must never reach a channel the other listens on.
