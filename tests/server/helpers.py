@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from confide_server.clock import Clock
 from confide_server.relay import Relay
+from confide_crypto.consent import ConsentReceipt, ConsentRevocation, policy_digest
+from confide_crypto.keys import fingerprint
 from confide_server.services import organisation
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
@@ -117,7 +119,11 @@ async def enrolment_code(relay: Relay, role: str = "worker", clock: Clock | None
     return b64e(code)
 
 
-async def setup_org(relay: Relay, policy: str = "We keep what you say private, except...") -> None:
+POLICY_TEXT = "We keep what you say private, except..."
+SIGNED_AT = 1_800_000_000  # FakeClock's default time
+
+
+async def setup_org(relay: Relay, policy: str = POLICY_TEXT) -> None:
     now = relay.clock()
     async with relay.engine.begin() as conn:
         await organisation.create(conn, "Test Peer Org", 30 * 86_400, now)
@@ -155,13 +161,45 @@ async def join(client: httpx.AsyncClient, worker: Device) -> tuple[Device, dict[
     return device, out
 
 
-def consent_body(client_device: Device, worker: Device, receipt: bytes) -> dict[str, str]:
+def consent_body(
+    client_device: Device, worker: Device, receipt: bytes, kind: str = "receipt"
+) -> dict[str, str]:
     """A POST /v1/consent body: ``receipt`` signed by the client's device, for ``worker``."""
     return {
         "worker_device_id": worker.device_id,
+        "kind": kind,
         "receipt": b64e(receipt),
         "signature": b64e(client_device.sign(receipt)),
     }
+
+
+def receipt_bytes(
+    client_device: Device,
+    worker: Device,
+    version: int = 1,
+    policy: str = POLICY_TEXT,
+    *,
+    signed_at: int = SIGNED_AT,
+    purpose: str = "Peer support",
+) -> bytes:
+    """A well-formed consent receipt (docs/protocol.md part 2 section 10), not yet signed."""
+    return ConsentReceipt(
+        client_identity_key=client_device.identity_key,
+        worker_key_fingerprint=fingerprint(worker.identity_key),
+        policy_version=version,
+        policy_sha256=policy_digest(policy),
+        signed_at=signed_at,
+        expires_at=signed_at + 365 * 86400,
+        discloser="The person signing with this device",
+        recipient="The worker holding the named key",
+        purpose=purpose,
+        information="Messages",
+    ).encode()
+
+
+def revocation_bytes(client_device: Device, receipt: bytes, at: int = SIGNED_AT + 60) -> bytes:
+    """A well-formed revocation of ``receipt`` by ``client_device``, not yet signed."""
+    return ConsentRevocation.for_receipt(receipt, client_device.identity_key, at).encode()
 
 
 async def capability(client: httpx.AsyncClient, owner: Device) -> str:
