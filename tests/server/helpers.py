@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from confide_server.clock import Clock
-from confide_server.relay import Relay
 from confide_crypto.consent import ConsentReceipt, ConsentRevocation, policy_digest
 from confide_crypto.keys import fingerprint
+from confide_server.clock import Clock
+from confide_server.relay import Relay
 from confide_server.services import organisation
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey

@@ -3,8 +3,6 @@ consent counts, and the audit trail's filters and verification."""
 
 from __future__ import annotations
 
-import hashlib
-
 import httpx
 from confide_server.clock import day_of
 from confide_server.relay import Relay
@@ -17,19 +15,15 @@ from .helpers import (
     b64d,
     b64e,
     challenge,
+    consent_body,
     enrol,
     join,
     org_with_setting,
+    receipt_bytes,
+    revocation_bytes,
     setup_org,
     step_up,
 )
-
-RECEIPT_TAG = b"\x01Confide consent receipt\x00"
-REVOCATION_TAG = b"\x01Confide consent revocation\x00"
-
-
-def _receipt(identity: bytes, version: int) -> bytes:
-    return RECEIPT_TAG + identity + bytes(32) + version.to_bytes(4, "big") + bytes(120)
 
 
 async def test_step_up_is_checked_audited_and_expires(
@@ -103,28 +97,14 @@ async def test_policies_history_diff_and_consent_counts(
     )
     assert v2.status_code == 201
     people = [await join(client, worker) for _ in range(3)]
+    texts = {1: "Line one.\nLine two.\n", 2: "Line one.\nLine 2.\n"}
     for (person, _), version in zip(people, (1, 2, 2), strict=True):
-        receipt = _receipt(person.identity_key, version)
-        body = {
-            "worker_device_id": worker.device_id,
-            "receipt": b64e(receipt),
-            "signature": b64e(person.sign(receipt)),
-        }
+        body = consent_body(person, worker, receipt_bytes(person, worker, version, texts[version]))
         assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
     # The third person withdraws: their conversation no longer counts.
     third, _ = people[2]
-    revocation = (
-        REVOCATION_TAG
-        + third.identity_key
-        + hashlib.sha256(_receipt(third.identity_key, 2)).digest()
-        + bytes(8)
-    )
-    withdraw = {
-        "worker_device_id": worker.device_id,
-        "kind": "revocation",
-        "receipt": b64e(revocation),
-        "signature": b64e(third.sign(revocation)),
-    }
+    revocation = revocation_bytes(third, receipt_bytes(third, worker, 2, texts[2]))
+    withdraw = consent_body(third, worker, revocation, kind="revocation")
     assert (await client.post("/v1/consent", headers=third.auth, json=withdraw)).status_code == 201
     history = (await client.get("/v1/admin/policies", headers=admin.auth)).json()
     assert [(p["version"], p["active_consents"]) for p in history] == [(1, 1), (2, 1)]
@@ -157,13 +137,8 @@ async def test_the_sweeper_applies_consent_retention(
     await setup_org(relay)
     worker = await enrol(client, relay)
     person, _ = await join(client, worker)
-    for version in (1, 2):
-        receipt = _receipt(person.identity_key, version)
-        body = {
-            "worker_device_id": worker.device_id,
-            "receipt": b64e(receipt),
-            "signature": b64e(person.sign(receipt)),
-        }
+    for purpose in ("first", "second"):
+        body = consent_body(person, worker, receipt_bytes(person, worker, purpose=purpose))
         assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
     async with relay.engine.begin() as conn:
         # One record is seven years old: past the default six years of retention.

@@ -7,18 +7,27 @@ from confide_server.relay import Relay
 from fastapi import FastAPI
 
 from .conftest import SettingsFactory, in_memory
-from .helpers import FakeClock, b64d, b64e, enrol, join, login, setup_org, step_up
+from .helpers import (
+    FakeClock,
+    b64d,
+    b64e,
+    consent_body,
+    enrol,
+    join,
+    login,
+    receipt_bytes,
+    revocation_bytes,
+    setup_org,
+    step_up,
+)
 
 
 async def test_consent_receipt_round_trip(client: httpx.AsyncClient, relay: Relay) -> None:
+    await setup_org(relay)
     worker = await enrol(client, relay)
     person, _ = await join(client, worker)
-    receipt = b"\x01Confide consent receipt v1\x00...opaque to the relay..."
-    body = {
-        "worker_device_id": worker.device_id,
-        "receipt": b64e(receipt),
-        "signature": b64e(person.sign(receipt)),
-    }
+    receipt = receipt_bytes(person, worker)
+    body = consent_body(person, worker, receipt)
     assert (await client.post("/v1/consent", headers=person.auth, json=body)).status_code == 201
     forged = dict(body, signature=b64e(worker.sign(receipt)))
     assert (await client.post("/v1/consent", headers=person.auth, json=forged)).status_code == 400
@@ -28,13 +37,7 @@ async def test_consent_receipt_round_trip(client: httpx.AsyncClient, relay: Rela
     assert (
         await client.post("/v1/consent", headers=person.auth, json=to_client)
     ).status_code == 404
-    revocation = b"\x01Confide consent revocation v1\x00..."
-    revoke = {
-        "worker_device_id": worker.device_id,
-        "kind": "revocation",
-        "receipt": b64e(revocation),
-        "signature": b64e(person.sign(revocation)),
-    }
+    revoke = consent_body(person, worker, revocation_bytes(person, receipt), kind="revocation")
     assert (await client.post("/v1/consent", headers=person.auth, json=revoke)).status_code == 201
     listed = (await client.get("/v1/consent", headers=worker.auth)).json()["records"]
     assert sorted(r["kind"] for r in listed) == ["receipt", "revocation"]

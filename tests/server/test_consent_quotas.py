@@ -17,13 +17,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from .conftest import SettingsFactory, in_memory
-from .helpers import Device, FakeClock, consent_body, enrol, join, login
+from .helpers import Device, FakeClock, consent_body, enrol, join, login, receipt_bytes, setup_org
 
 
 def numbered(person: Device, worker: Device, n: int) -> dict[str, str]:
-    return consent_body(
-        person, worker, b"\x01Confide consent receipt v1\x00" + n.to_bytes(4, "big")
-    )
+    return consent_body(person, worker, receipt_bytes(person, worker, purpose=f"receipt {n}"))
 
 
 async def submit(client: httpx.AsyncClient, person: Device, worker: Device, n: int) -> int:
@@ -46,6 +44,7 @@ async def quota_app(
 async def test_a_client_device_stores_at_most_its_quota(quota_app: FastAPI) -> None:
     async with in_memory(quota_app) as client:
         relay = quota_app.state.relay
+        await setup_org(relay)
         worker = await enrol(client, relay)
         person, _ = await join(client, worker)
         assert [await submit(client, person, worker, n) for n in range(3)] == [201] * 3
@@ -66,6 +65,7 @@ async def test_consent_submissions_are_rate_limited_per_device(
 ) -> None:
     app = create_app(make_settings(sqlite_url, consent_submissions_per_minute=2), clock=clock)
     async with in_memory(app) as client:
+        await setup_org(app.state.relay)
         worker = await enrol(client, app.state.relay)
         person, _ = await join(client, worker)
         other, _ = await join(client, worker)
@@ -95,6 +95,7 @@ async def test_the_consent_list_comes_in_pages(
     client: httpx.AsyncClient, app: FastAPI, clock: FakeClock
 ) -> None:
     relay = app.state.relay
+    await setup_org(relay)
     worker = await enrol(client, relay)
     people = [(await join(client, worker))[0] for _ in range(3)]
     sent = 0
@@ -134,6 +135,7 @@ async def test_bad_page_requests_get_400(
 async def test_concurrent_submissions_do_not_overshoot_the_quota(quota_app: FastAPI) -> None:
     async with in_memory(quota_app) as client:
         relay = quota_app.state.relay
+        await setup_org(relay)
         worker = await enrol(client, relay)
         person, _ = await join(client, worker)
         codes = await asyncio.gather(*(submit(client, person, worker, n) for n in range(8)))

@@ -15,7 +15,20 @@ from confide_server.relay import Relay
 from confide_server.store.schema import metadata
 from sqlalchemy import select
 
-from .helpers import Device, b64d, b64e, capability, enrol, invite, join, send, setup_org, step_up
+from .helpers import (
+    Device,
+    b64d,
+    b64e,
+    capability,
+    consent_body,
+    enrol,
+    invite,
+    join,
+    receipt_bytes,
+    send,
+    setup_org,
+    step_up,
+)
 
 
 async def _dump(relay: Relay) -> dict[str, list[dict[str, Any]]]:
@@ -64,12 +77,8 @@ async def test_records_cover_every_row_about_the_device(
     worker = await enrol(client, relay)
     person, out = await join(client, worker)
     await invite(client, worker)  # an unused one stays in the invites table
-    receipt = b"\x01Confide consent receipt\x00" + bytes(200)
-    consent = {
-        "worker_device_id": worker.device_id,
-        "receipt": b64e(receipt),
-        "signature": b64e(person.sign(receipt)),
-    }
+    receipt = receipt_bytes(person, worker)
+    consent = consent_body(person, worker, receipt)
     assert (await client.post("/v1/consent", headers=person.auth, json=consent)).status_code == 201
     to_person = await capability(client, person)
     for i in range(3):

@@ -20,6 +20,7 @@ from .helpers import (
     consent_body,
     enrol,
     join,
+    receipt_bytes,
     send,
     setup_org,
     step_up,
@@ -55,7 +56,7 @@ async def flow(client: httpx.AsyncClient, relay: Relay) -> None:
     assert (await send(client, worker.mailbox_id, cap, "m1", b"sealed")).status_code == 202
     up = await client.post("/v1/attachments", headers=person.auth, content=b"blob" * 100)
     assert up.status_code == 201, up.text
-    consent = consent_body(person, worker, b"\x01Confide consent receipt v1\x00...")
+    consent = consent_body(person, worker, receipt_bytes(person, worker))
     assert (await client.post("/v1/consent", headers=person.auth, json=consent)).status_code == 201
     assert (await client.post("/v1/invites", headers=worker.auth)).status_code == 201
     await challenge(client)

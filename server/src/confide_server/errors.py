@@ -4,7 +4,9 @@
 
     RelayError                          500  about:blank      (never raised for bad input)
     ├── InvalidInput                    400  invalid-input    WS error frame / close 4400
-    │   └── TooLarge                    413  too-large        close 4413
+    │   ├── TooLarge                    413  too-large        close 4413
+    │   └── ConsentRejected             400  consent-rejected (a consent record the relay
+    │                                                          cannot check, services/consent.py)
     ├── Unauthenticated                 401  unauthenticated  close 4401
     │   └── Revoked                     401  revoked          close 4408 (device revoked,
     │                                                          worker disabled)
@@ -68,6 +70,13 @@ class TooLarge(InvalidInput):
     slug = "too-large"
     title = "Too large"
     close_code = 4413
+
+
+class ConsentRejected(InvalidInput):
+    """A consent record that is not a well-formed receipt or revocation this client may file."""
+
+    slug = "consent-rejected"
+    title = "Consent record rejected"
 
 
 class Unauthenticated(RelayError):

@@ -8,7 +8,7 @@ const latest = (rows, key) => Math.max(...rows.map((r) => r[key] ?? 0));
 
 // One sentence per kind of row; a kind with no rows says nothing.
 const SENTENCES = {
-  devices: (rows) => `This device, registered on ${date(rows[0].created_day)}, and its public identity key${rows[0].revoked ? " (revoked)" : ""}.`,
+  devices: (rows) => `This device, registered on ${date(rows[0].created_day)}, and its public identity key${rows[0].revoked ? " (revoked)" : ""}${rows.length > 1 ? `; ${plural(rows.length - 1, "client device")} that joined through its invites` : ""}.`,
   mailboxes: () => "Its mailbox, known only by a random id.",
   sessions: (rows) => `${plural(rows.length, "sign-in session")}, the last expiring ${date(latest(rows, "expires_at"))}.`,
   signed_prekeys: () => "One signed public key that lets someone start a conversation with it.",

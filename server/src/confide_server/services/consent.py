@@ -1,8 +1,14 @@
 """Consent receipts and revocations: stored as signed, returned to the worker they name.
 
-The receipt's format belongs to confide_crypto (it starts with a version byte and carries its
-own domain tag); the relay only checks that the submitting client device signed exactly these
-bytes with its identity key, and keeps bytes and signature for the worker and for the record.
+The receipt's format belongs to confide_crypto (docs/protocol.md part 2 section 10); the
+relay reads it without keys (services/consent_format.py) and stores only what it can check:
+a well-formed receipt or revocation, signed by the submitting client device's identity key
+and naming that key, addressed to the worker device whose invite the client redeemed
+(``devices.invited_by``). A receipt must name that worker device's key (by fingerprint) and
+a published policy version with its hash; a revocation must end a receipt this client
+device stored for that worker, and not be dated before it. Anything else is
+ConsentRejected (400 consent-rejected). Times are the devices' business: the worker checks a
+receipt's signing time and expiry against its own clock.
 
 A client device may keep at most ``max_records`` of them (CONFIDE_CONSENT_RECORDS_PER_DEVICE):
 records are never swept, so without a quota one client could fill the worker's list and the
@@ -11,6 +17,8 @@ disk. The worker reads them a page at a time, oldest day first (``for_worker``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -18,11 +26,12 @@ from sqlalchemy import func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
-from confide_server.errors import Forbidden, InvalidInput, QuotaExceeded
+from confide_server.errors import ConsentRejected, Forbidden, InvalidInput, QuotaExceeded
 from confide_server.services.auth import Principal
+from confide_server.services.consent_format import decode_receipt, decode_revocation
 from confide_server.services.identity import verify
 from confide_server.services.organisation import require_worker
-from confide_server.store.schema import consent_receipts, devices
+from confide_server.store.schema import consent_receipts, devices, policies
 
 KINDS = ("receipt", "revocation")
 MAX_RECEIPT_BYTES = 16 * 1024
@@ -64,6 +73,7 @@ async def submit(
         raise InvalidInput(f"receipt must be 1 to {MAX_RECEIPT_BYTES} bytes")
     verify(client.identity_key, receipt, signature, "signature")
     await require_worker(conn, worker_device_id)
+    await _check_record(conn, client, worker_device_id, kind, receipt)
     receipt_id = os.urandom(16)
     row = {
         "id": receipt_id,
@@ -76,6 +86,66 @@ async def submit(
     }
     await _insert_within_quota(conn, row, max_records)
     return receipt_id
+
+
+async def _check_record(
+    conn: AsyncConnection, client: Principal, worker_device_id: bytes, kind: str, data: bytes
+) -> None:
+    """Raise ConsentRejected unless ``data`` is a record this client may file for the worker."""
+    row = (
+        await conn.execute(
+            select(devices.c.invited_by, devices.c.identity_key).where(
+                devices.c.id.in_([client.device_id, worker_device_id])
+            )
+        )
+    ).all()
+    keys = {bytes(r.identity_key): r.invited_by for r in row}
+    if keys.get(client.identity_key) != worker_device_id:
+        raise ConsentRejected("this client device did not join through an invite of that worker")
+    (worker_key,) = (key for key in keys if key != client.identity_key)
+    if kind == "receipt":
+        await _check_receipt(conn, client, worker_key, data)
+    else:
+        await _check_revocation(conn, client, worker_device_id, data)
+
+
+async def _check_receipt(
+    conn: AsyncConnection, client: Principal, worker_key: bytes, data: bytes
+) -> None:
+    receipt = decode_receipt(data)
+    if receipt.client_identity_key != client.identity_key:
+        raise ConsentRejected("the receipt names another client key than the signer's")
+    if not hmac.compare_digest(receipt.worker_key_fingerprint, hashlib.sha256(worker_key).digest()):
+        raise ConsentRejected("the receipt names another worker key than that worker device's")
+    version = receipt.policy_version
+    published = await conn.scalar(select(policies.c.sha256).where(policies.c.version == version))
+    if published is None:
+        raise ConsentRejected(f"there is no policy version {version}")
+    if receipt.policy_sha256.hex() != published:
+        raise ConsentRejected(f"the receipt's policy hash is not that of policy version {version}")
+
+
+async def _check_revocation(
+    conn: AsyncConnection, client: Principal, worker_device_id: bytes, data: bytes
+) -> None:
+    revocation = decode_revocation(data)
+    if revocation.client_identity_key != client.identity_key:
+        raise ConsentRejected("the revocation names another client key than the signer's")
+    stored = await conn.scalars(
+        select(consent_receipts.c.receipt).where(
+            consent_receipts.c.client_device_id == client.device_id,
+            consent_receipts.c.worker_device_id == worker_device_id,
+            consent_receipts.c.kind == "receipt",
+        )
+    )
+    ended = next(
+        (bytes(r) for r in stored if hashlib.sha256(r).digest() == revocation.receipt_sha256),
+        None,
+    )
+    if ended is None:
+        raise ConsentRejected("the revocation names no stored receipt of this client and worker")
+    if revocation.revoked_at < decode_receipt(ended).signed_at:
+        raise ConsentRejected("the revocation is dated before the receipt it ends")
 
 
 async def _insert_within_quota(

@@ -47,6 +47,7 @@ async def register(
     worker_id: bytes | None,
     now: float,
     max_stock: int,
+    invited_by: bytes | None = None,
 ) -> Registered:
     await consume_challenge(conn, reg.challenge, now)
     check_identity_key(reg.identity_key)
@@ -63,6 +64,7 @@ async def register(
             identity_key=reg.identity_key,
             kind=kind,
             worker_id=worker_id,
+            invited_by=invited_by,
             revoked=False,
             created_day=day_of(now),
         )

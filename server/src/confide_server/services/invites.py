@@ -76,7 +76,15 @@ async def redeem(
         if used:
             raise AlreadyUsed("this invite has already been used")
         raise Expired("this invite has expired; ask your worker for a new one")
-    device = await register(conn, reg, kind="client", worker_id=None, now=now, max_stock=max_stock)
+    device = await register(
+        conn,
+        reg,
+        kind="client",
+        worker_id=None,
+        now=now,
+        max_stock=max_stock,
+        invited_by=row.worker_device_id,
+    )
     await conn.execute(
         update(capabilities_table)
         .where(capabilities_table.c.id == row.capability_id)

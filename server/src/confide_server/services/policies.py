@@ -18,14 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.errors import NotFound
+from confide_server.services.consent_format import receipt_version, revoked_receipt
 from confide_server.services.organisation import Policy
 from confide_server.store.schema import consent_receipts, devices, policies
-
-# Offsets into a receipt and a revocation (version byte, domain tag, keys, then the field).
-_RECEIPT_TAG = b"\x01Confide consent receipt\x00"
-_VERSION_AT = len(_RECEIPT_TAG) + 32 + 32
-_REVOCATION_TAG = b"\x01Confide consent revocation\x00"
-_REVOKED_HASH_AT = len(_REVOCATION_TAG) + 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +64,6 @@ async def diff(conn: AsyncConnection, a: int, b: int) -> str:
     )
 
 
-def receipt_version(receipt: bytes) -> int | None:
-    if not receipt.startswith(_RECEIPT_TAG) or len(receipt) < _VERSION_AT + 4:
-        return None
-    return int.from_bytes(receipt[_VERSION_AT : _VERSION_AT + 4], "big")
-
-
 async def consent_counts(conn: AsyncConnection) -> dict[int, int]:
     """Policy version -> how many active conversations hold consent to it."""
     rows = await conn.execute(
@@ -94,7 +83,9 @@ async def consent_counts(conn: AsyncConnection) -> dict[int, int]:
     for r in rows:
         receipt = bytes(r.receipt)
         if r.kind == "revocation":
-            revoked.add(receipt[_REVOKED_HASH_AT : _REVOKED_HASH_AT + 32])
+            ended = revoked_receipt(receipt)
+            if ended is not None:
+                revoked.add(ended)
             continue
         version = receipt_version(receipt)
         if version is None:

@@ -45,6 +45,19 @@ async def about(conn: AsyncConnection, me: Principal) -> Records:
             "kind": r.kind,
             "revoked": bool(r.revoked),
             "created_day": r.created_day,
+            # Which worker device invited this one is not shown: it is another device's id.
+            "invited": r.invited_by is not None,
+        },
+    )
+    # A worker's device: the client devices that joined through its invites, without their ids.
+    out["devices"] += await _rows(
+        conn,
+        select(devices).where(devices.c.invited_by == me.device_id).order_by(devices.c.created_day),
+        lambda r: {
+            "kind": r.kind,
+            "invited_by_this_device": True,
+            "revoked": bool(r.revoked),
+            "created_day": r.created_day,
         },
     )
     out["mailboxes"] = [{"mailbox_id": b64e(me.mailbox_id)}]

@@ -98,6 +98,9 @@ devices = Table(
     Column("worker_id", LargeBinary(16), ForeignKey("workers.id"), nullable=True, index=True),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("created_day", BigInteger, nullable=False),
+    # A client device's inviting worker device (clients only): the one worker device its
+    # consent records may name (services/consent.py). Its consent records say as much.
+    Column("invited_by", LargeBinary(16), ForeignKey("devices.id"), nullable=True),
 )
 
 mailboxes = Table(
