@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from confide_client.client import ConfideClient
 from confide_client.consent import ConsentState
-from confide_client.errors import ConsentRequired, ConsentRevoked, StateError
+from confide_client.errors import ConsentRequired, ConsentRevoked, RelayRejected, StateError
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
 from confide_client.testing import DEFAULT_POLICY, LocalRelay
 
@@ -100,6 +100,31 @@ async def test_revocation_freezes_the_conversation(tmp_path: Path, local_relay: 
         client.send_text(worker_id, "hello again")
     kept = (await relay.holdings()).consent
     assert sorted(record.kind for record in kept) == ["receipt", "revocation"]
+    await worker.close()
+    await client.close()
+
+
+async def test_revocation_withdraws_the_workers_send_capability_at_the_relay(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    """Seen (issue 14): after an SDK client revoked, the relay still took the worker's send.
+
+    A worker's program that ignored its own consent gate must be refused by the relay
+    itself, with the documented capability-rejected problem.
+    """
+    relay = local_relay
+    worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+    held = worker._state.contacts[client_id]
+    assert held.mailbox_id is not None and held.capability is not None
+    transport = relay.transport()
+    await transport.send(held.mailbox_id, held.capability, "before", b"\x00" * 64)
+    await client.revoke_consent(worker_id)
+    assert await _next(worker) == ConsentChanged(client_id, ConsentState.REVOKED)
+    with pytest.raises(RelayRejected) as refused:
+        await transport.send(held.mailbox_id, held.capability, "after", b"\x00" * 64)
+    assert refused.value.status == 403
+    assert refused.value.problem["type"].endswith("/capability-rejected")
+    await transport.aclose()
     await worker.close()
     await client.close()
 
