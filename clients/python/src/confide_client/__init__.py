@@ -34,7 +34,7 @@ from confide_client.invites import invite_link, parse_invite
 from confide_client.messages import Attachment, ConsentChanged, ContactJoined, Event, Message
 from confide_client.receipts import ConsentTerms
 from confide_client.state import Role
-from confide_client.transport.base import Policy, StoredConsent, Transport
+from confide_client.transport.base import MintedCapability, Policy, StoredConsent, Transport
 from confide_client.transport.http import HttpTransport
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Event",
     "HttpTransport",
     "Message",
+    "MintedCapability",
     "Policy",
     "ProtocolError",
     "RelayError",

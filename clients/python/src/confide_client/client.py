@@ -287,11 +287,12 @@ class ConfideClient:
             raise ConsentRequired("the policy was not accepted; nothing was sent")
         await self.login()
         own_capability = await self._transport.mint_capability()
+        worker.granted_capability_id = own_capability.capability_id
         identity, now = self._state.device.identity, self._clock()
         receipt = receipts.consent_to(worker, identity, policy, now, consent_seconds, terms)
         hello = {
             "mailbox": b64e(redemption.device.mailbox_id),
-            "capability": b64e(own_capability),
+            "capability": b64e(own_capability.secret),
             "device": redemption.device.device_id,
             "receipt": b64e(receipt.data),
             "signature": b64e(receipt.signature),
@@ -391,7 +392,12 @@ class ConfideClient:
             raise ProtocolError("the attachment blob is not the one the sender described") from exc
 
     async def revoke_consent(self, contact_id: str) -> None:
-        """Withdraw consent (client only): the worker is told, then the conversation freezes."""
+        """Withdraw consent (client only): the worker is told, then the conversation freezes.
+
+        The revocation travels to the worker inside the channel and to the relay for the
+        record; then the capability the worker holds for this device's mailbox is withdrawn,
+        so the relay itself refuses the worker's later sends (capability-rejected).
+        """
         if self._state.role is not Role.CLIENT:
             raise StateError("only a client's device revokes consent")
         contact = self._contact(contact_id)
@@ -405,6 +411,16 @@ class ConfideClient:
         self.save()
         if contact.device_id is not None:
             await self._transport.submit_consent(contact.device_id, "revocation", revocation)
+        await self._withdraw_capability(contact)
+
+    async def _withdraw_capability(self, contact: Contact) -> None:
+        if contact.granted_capability_id is not None:
+            await self._transport.revoke_capability(contact.granted_capability_id)
+            return
+        # A state file from before the id was kept: a client device's mailbox serves its one
+        # worker only, so every capability for it goes.
+        for capability_id in await self._transport.capabilities():
+            await self._transport.revoke_capability(capability_id)
 
     # --- Delivery ------------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ class Contact:
     device_id: str | None = None
     mailbox_id: bytes | None = None
     capability: bytes | None = None
+    #: The id of the capability for this device's mailbox that the peer holds (a client
+    #: revokes it with its consent, so the relay refuses the worker's later sends).
+    granted_capability_id: str | None = None
     #: The canonical bytes of the client's current consent receipt (a revocation names it).
     receipt: bytes | None = None
     next_send_seq: int = 1
@@ -55,6 +58,7 @@ class Contact:
             "device_id": self.device_id,
             "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
             "capability": None if self.capability is None else b64e(self.capability),
+            "granted_capability_id": self.granted_capability_id,
             "receipt": None if self.receipt is None else b64e(self.receipt),
             "next_send_seq": self.next_send_seq,
             "window": self.window.to_json(),
@@ -73,6 +77,8 @@ class Contact:
             device_id=data["device_id"],
             mailbox_id=opt("mailbox_id"),
             capability=opt("capability"),
+            # State files written before the field existed do not have it.
+            granted_capability_id=data.get("granted_capability_id"),
             receipt=opt("receipt"),
             next_send_seq=int(data["next_send_seq"]),
             window=ReceiveWindow.from_json(data["window"]),

@@ -99,6 +99,14 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class MintedCapability:
+    """A send capability for this device's mailbox: its id (to revoke it) and its secret."""
+
+    capability_id: str
+    secret: bytes
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One queued envelope handed to its recipient, to be acknowledged by ``delivery_id``."""
 
@@ -185,8 +193,16 @@ class Transport(Protocol):
         """The organisation's current confidentiality policy."""
         ...
 
-    async def mint_capability(self) -> bytes:
+    async def mint_capability(self) -> MintedCapability:
         """A new send capability for this device's own mailbox (the relay keeps its hash)."""
+        ...
+
+    async def revoke_capability(self, capability_id: str) -> None:
+        """Withdraw a capability for this device's own mailbox: sends with it are refused."""
+        ...
+
+    async def capabilities(self) -> list[str]:
+        """The ids of the capabilities for this device's own mailbox not yet withdrawn."""
         ...
 
     async def send(

@@ -26,6 +26,7 @@ from confide_client.receipts import Signed
 from confide_client.transport.base import (
     Delivery,
     DeviceRegistration,
+    MintedCapability,
     OneTimePrekey,
     Policy,
     PrekeyBundle,
@@ -194,9 +195,16 @@ class HttpTransport:
         data = await self._json("GET", "/v1/organisation", auth=False)
         return _policy(data.get("policy"))
 
-    async def mint_capability(self) -> bytes:
+    async def mint_capability(self) -> MintedCapability:
         data = await self._json("POST", self._mailbox_path("capabilities"))
-        return b64d(data["capability"])
+        return MintedCapability(str(data["capability_id"]), b64d(data["capability"]))
+
+    async def revoke_capability(self, capability_id: str) -> None:
+        await self._call("DELETE", self._mailbox_path(f"capabilities/{capability_id}"))
+
+    async def capabilities(self) -> list[str]:
+        listed = await self._json("GET", self._mailbox_path("capabilities"))
+        return [str(c["capability_id"]) for c in listed if not c["revoked"]]
 
     async def send(
         self, mailbox_id: bytes, capability: bytes, client_msg_id: str, envelope: bytes
