@@ -15,7 +15,10 @@ from confide_client import (
     ProtocolError,
     RelayRejected,
     StateError,
+    receipts,
 )
+from confide_client.consent import PolicyRef
+from confide_client.encoding import b64e
 from confide_client.testing import Holdings, LocalRelay, relay
 
 PASS = "edge case passphrase"
@@ -174,5 +177,48 @@ async def test_garbage_and_malformed_payloads_are_dropped_and_delivery_goes_on(
     message = await asyncio.wait_for(worker.next_event(), 30)
     assert isinstance(message, Message) and message.text == "still here"
     assert worker.pending_events == 0
+    await worker.close()
+    await client.close()
+
+
+async def test_a_message_before_consent_is_never_shown_to_the_worker(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    """A device that redeemed an invite but sent text before any valid consent (issue 14):
+    the worker drops it (docs/protocol.md, Consent in the channel); what follows the
+    client's valid hello is shown."""
+    relay = local_relay
+    worker = await _worker(tmp_path, relay)
+    await worker.start()
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(ConsentRequired):
+        await client.join(await worker.create_invite(), lambda _policy: False)
+    [contact] = client._state.contacts.values()
+    # Bypass the client's own gate, as a hostile or broken client would.
+    client._enqueue(contact, "text", {"text": "before any consent"})
+    await client.start()
+    await asyncio.wait_for(client.flush(), 30)
+    policy = await client.refresh_policy()
+    # Now a real hello with a valid receipt, then a message that may be shown.
+    ref = PolicyRef(policy.version, policy.sha256)
+    now = int(client._clock())
+    receipt = receipts.consent_to(contact, client._state.device.identity, ref, now, 86400)
+    minted = await client._transport.mint_capability()
+    client._enqueue(
+        contact,
+        "hello",
+        {
+            "mailbox": b64e(client._state.mailbox_id or b""),
+            "capability": b64e(minted.secret),
+            "device": client.device_id,
+            "receipt": b64e(receipt.data),
+            "signature": b64e(receipt.signature),
+        },
+    )
+    client.send_text(contact.contact_id, "after consent")
+    events = [await asyncio.wait_for(worker.next_event(), 30) for _ in range(3)]
+    texts = [e.text for e in events if isinstance(e, Message)]
+    assert texts == ["after consent"]
+    assert isinstance(events[0], ContactJoined)
     await worker.close()
     await client.close()

@@ -96,6 +96,11 @@ class Inbound:
             return self._revoke(contact, _signed(payload, "revocation"))
         if contact.consent.state(self._clock()) is ConsentState.REVOKED:
             return []
+        if self._state.role is Role.WORKER and contact.receipt is None:
+            # No message is shown before the client's valid consent (docs/protocol.md,
+            # Consent in the channel): it is dropped, and acknowledged like the rest.
+            log.warning("dropped a %s message that arrived before consent", kind)
+            return []
         if kind == "text":
             return [
                 Message(contact.contact_id, payload["seq"], payload["id"], _text(payload, "text"))
