@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +53,17 @@ def sdk_loop() -> Iterator[LoopThread]:
         yield runner
     finally:
         runner.close()
+
+
+def wait_until_mailboxes_empty(data_dir: Path) -> None:
+    """Wait (bounded) until the relay's SQLite database holds no queued envelope."""
+    [database] = [p for p in data_dir.glob("*.db")]
+    for _ in range(600):
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            if conn.execute("SELECT count(*) FROM envelopes").fetchone() == (0,):
+                return
+        time.sleep(0.1)
+    raise AssertionError("envelopes stayed queued on the relay")
 
 
 async def next_message(client: ConfideClient) -> Message:
@@ -108,6 +121,75 @@ def test_web_worker_and_sdk_client(relay, browser, sdk_loop: LoopThread, tmp_pat
         assert re.fullmatch(r"(\d{5} ){11}\d{5}", digits)
         assert client.safety_number(worker_id) == digits
         guard.assert_clean()
+    finally:
+        sdk_loop.run(client.close())
+        context.close()
+
+
+def test_web_worker_never_shows_a_message_before_consent_or_after_revocation(
+    relay, browser, sdk_loop: LoopThread, tmp_path: Path
+) -> None:
+    """Issue 14: a device that redeemed an invite and sent text before any valid consent,
+    or after revoking it, bypassing its own gate: the web worker shows neither."""
+    from confide_client import receipts
+    from confide_client.consent import PolicyRef
+    from confide_client.encoding import b64e
+    from confide_client.errors import ConsentRequired
+
+    context = browser.new_context(viewport=DESKTOP)
+    worker = context.new_page()
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    link = create_invite(worker, "Jordan")
+    client = ConfideClient.create(
+        tmp_path / "sdk.state", "sdk passphrase", HttpTransport(relay.url), key_cost="min"
+    )
+
+    async def early_then_consent() -> str:
+        with pytest.raises(ConsentRequired):
+            await client.join(link, lambda _policy: False)
+        [contact] = client._state.contacts.values()
+        client._enqueue(contact, "text", {"text": "Sent before any consent"})
+        await client.start()
+        await client.flush()
+        policy = await client.refresh_policy()
+        ref = PolicyRef(policy.version, policy.sha256)
+        receipt = receipts.consent_to(
+            contact, client._state.device.identity, ref, int(client._clock()), 86400
+        )
+        minted = await client._transport.mint_capability()
+        hello = {
+            "mailbox": b64e(client._state.mailbox_id or b""),
+            "capability": b64e(minted.secret),
+            "device": client.device_id,
+            "receipt": b64e(receipt.data),
+            "signature": b64e(receipt.signature),
+        }
+        client._enqueue(contact, "hello", hello)
+        await client._transport.submit_consent(contact.device_id or "", "receipt", receipt)
+        client.send_text(contact.contact_id, "Sent after consent")
+        await client.flush()
+        return contact.contact_id
+
+    try:
+        worker_id = sdk_loop.run(early_then_consent())
+        open_conversation(worker, "New contact")
+        expect(worker.get_by_text("Sent after consent")).to_be_visible()
+        expect(worker.get_by_text("Sent before any consent")).to_have_count(0)
+
+        async def revoke_then_write() -> None:
+            await client.revoke_consent(worker_id)
+            contact = client._state.contacts[worker_id]
+            client._enqueue(contact, "text", {"text": "Sent after revoking"})
+            client._enqueue(contact, "text", {"text": "Marker"})
+            await client.flush()
+
+        sdk_loop.run(revoke_then_write())
+        expect(worker.locator("#consent-state")).to_contain_text("Consent revoked")
+        # Once the worker's app has taken (and acknowledged) everything, nothing more shows.
+        wait_until_mailboxes_empty(relay.process.data_dir)
+        expect(worker.get_by_text("Sent after revoking")).to_have_count(0)
+        expect(worker.get_by_text("Marker")).to_have_count(0)
     finally:
         sdk_loop.run(client.close())
         context.close()

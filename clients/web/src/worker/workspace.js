@@ -102,6 +102,9 @@ class Workspace {
         if (this.#mayCall(conv)) await this.calls.receive(conv, payload);
       } else if (payload.type === "consent") {
         handleConsent(this, conv, sender, payload);
+      } else if (conv.consent.state !== "given") {
+        // Nothing from a client shows without its valid consent (docs/protocol.md, Consent
+        // in the channel): after a revocation, later payloads are dropped.
       } else if (applyCommon(conv, payload, this.engine.pointerLength)) {
         if (!(this.view.name === "conversation" && this.view.key === key && !document.hidden)) conv.unread += 1;
         this.#notify();
