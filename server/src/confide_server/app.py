@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from confide_server import cutoff, problems, web
+from confide_server import cutoff, policy_notice, problems, web
 from confide_server.api import (
     admin,
     admin_org,
@@ -61,10 +61,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             cutoff.watch(relay.reader, relay.fanout, settings.cutoff_check_seconds),
             name="confide-cutoff",
         )
+        policies = asyncio.create_task(
+            policy_notice.watch(relay.reader, relay.fanout, settings.cutoff_check_seconds),
+            name="confide-policy-notice",
+        )
         try:
             yield
         finally:
-            await cancel_all([watcher])
+            await cancel_all([watcher, policies])
             await relay.close()
 
     app = FastAPI(

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from confide_server import policy_notice
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
 from confide_server.api.convert import policy_out
 from confide_server.api.deps import RelayDep
@@ -77,6 +78,7 @@ async def publish_policy(body: PolicyIn, admin: AdminActDep, relay: RelayDep) ->
         policy = await organisation.publish_policy(
             conn, body.text, relay.clock(), stepup.actor_of(admin)
         )
+    await policy_notice.announce(relay.engine, relay.fanout, policy)
     out = policy_out(policy)
     assert out is not None
     return out
