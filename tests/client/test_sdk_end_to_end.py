@@ -194,12 +194,33 @@ async def test_the_client_consents_again_to_a_new_policy(
     new = await relay.publish_policy("Confidentiality policy v2.")
     await worker.refresh_policy()
     assert worker.consent_state(client_id) is ConsentState.OUTDATED
+    assert await _next(worker) == ConsentChanged(client_id, ConsentState.OUTDATED)
     shown = []
     await client.renew_consent(worker_id, lambda policy: shown.append(policy) or True)
     assert shown == [new]
     assert await _next(worker) == ConsentChanged(client_id, ConsentState.GRANTED)
     worker.send_text(client_id, "thanks for confirming")
+    # The client heard that its consent was outdated before it agreed again.
+    assert await _next(client) == ConsentChanged(worker_id, ConsentState.OUTDATED)
     reply = await _next(client)
     assert isinstance(reply, Message) and reply.text == "thanks for confirming"
     await worker.close()
     await client.close()
+
+
+async def test_a_new_policy_reaches_both_open_apps_without_asking(tmp_path: Path) -> None:
+    """Seen (issue 14): a worker whose app stayed open was not told of a new version and
+    kept sending under the old one. The relay's policy notice moves both gates at once."""
+    from confide_client.testing import relay as local
+
+    async with local(tmp_path / "relay", cutoff_check_seconds=0.2) as relay:
+        worker, client, client_id, worker_id = await _pair(tmp_path, relay)
+        await relay.publish_policy("Confidentiality policy v2: we now also keep ...")
+        assert await _next(worker) == ConsentChanged(client_id, ConsentState.OUTDATED)
+        assert await _next(client) == ConsentChanged(worker_id, ConsentState.OUTDATED)
+        with pytest.raises(ConsentRequired):
+            worker.send_text(client_id, "under the old policy")
+        await client.renew_consent(worker_id, lambda _policy: True)
+        assert await _next(worker) == ConsentChanged(client_id, ConsentState.GRANTED)
+        await worker.close()
+        await client.close()

@@ -35,7 +35,7 @@ from confide_client.errors import (
 )
 from confide_client.inbound import Inbound
 from confide_client.invites import accept_redemption, check_policy, parse_invite
-from confide_client.messages import Attachment, Event, encode_payload
+from confide_client.messages import Attachment, ConsentChanged, Event, encode_payload
 from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
 from confide_client.sync import Sync
@@ -240,8 +240,15 @@ class ConfideClient:
         ref = PolicyRef(policy.version, policy.sha256)
         if self._state.policy != ref:
             self._state.policy = ref
+            now = self._clock()
+            changed: list[Event] = []
             for contact in self._state.contacts.values():
+                before = contact.consent.state(now)
                 contact.consent = contact.consent.with_policy(ref)
+                after = contact.consent.state(now)
+                if after is not before:
+                    changed.append(ConsentChanged(contact.contact_id, after))
+            await self._sync.add(changed)
             self.save()
         return policy
 

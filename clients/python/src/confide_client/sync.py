@@ -27,7 +27,13 @@ from confide_client.backoff import Backoff
 from confide_client.errors import RelayRejected, RelayUnavailable
 from confide_client.messages import Event
 from confide_client.outbox import OutboxEntry
-from confide_client.transport.base import Delivery, LiveConnection, PrekeysLow
+from confide_client.transport.base import (
+    Delivery,
+    LiveConnection,
+    LiveItem,
+    PolicyPublished,
+    PrekeysLow,
+)
 
 if TYPE_CHECKING:
     from confide_client.client import ConfideClient
@@ -91,6 +97,13 @@ class Sync:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    async def add(self, events: list[Event]) -> None:
+        """Events that arise outside an envelope (a new policy version) join the inbox."""
+        if events:
+            self._client._state.inbox.extend(events)
+            async with self._inbox_changed:
+                self._inbox_changed.notify_all()
 
     async def next_event(self) -> Event:
         inbox = self._client._state.inbox
@@ -194,10 +207,14 @@ class Sync:
                     await live.ack(acks)
                 if any(isinstance(item, PrekeysLow) for item in batch):
                     await client.replenish_prekeys()
+                if any(isinstance(item, PolicyPublished) for item in batch):
+                    # A new version needs fresh consent: the gate follows at once, and the
+                    # application hears of each conversation that now waits for it.
+                    await client.refresh_policy()
         finally:
             await live.close()
 
-    async def take(self, batch: list[Delivery | PrekeysLow]) -> list[str]:
+    async def take(self, batch: list[LiveItem]) -> list[str]:
         """Decrypt a batch into the inbox and save; returns the delivery ids to acknowledge."""
         client = self._client
         inbox = client._state.inbox
@@ -215,7 +232,7 @@ class Sync:
         return acks
 
     @staticmethod
-    async def _gather(live: LiveConnection) -> list[Delivery | PrekeysLow]:
+    async def _gather(live: LiveConnection) -> list[LiveItem]:
         batch = await live.next_batch(BATCH)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LINGER_SECONDS

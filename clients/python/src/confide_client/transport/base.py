@@ -136,6 +136,18 @@ class PrekeysLow:
     remaining: int
 
 
+@dataclass(frozen=True)
+class PolicyPublished:
+    """The relay's notice that the organisation published a new policy version."""
+
+    version: int
+    sha256: str
+
+
+#: What a live connection hands over: an envelope, or one of the relay's notices.
+LiveItem = Delivery | PrekeysLow | PolicyPublished
+
+
 class LiveConnection(Protocol):
     """A live delivery stream: queued envelopes first, then new ones as they arrive.
 
@@ -145,7 +157,7 @@ class LiveConnection(Protocol):
     the caller reconnects, and the relay re-delivers whatever was not acknowledged.
     """
 
-    async def next_batch(self, limit: int) -> list[Delivery | PrekeysLow]: ...
+    async def next_batch(self, limit: int) -> list[LiveItem]: ...
 
     async def ack(self, delivery_ids: Sequence[str]) -> None: ...
 

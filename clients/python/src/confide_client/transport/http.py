@@ -26,9 +26,11 @@ from confide_client.receipts import Signed
 from confide_client.transport.base import (
     Delivery,
     DeviceRegistration,
+    LiveItem,
     MintedCapability,
     OneTimePrekey,
     Policy,
+    PolicyPublished,
     PrekeyBundle,
     PrekeysLow,
     Redemption,
@@ -284,7 +286,7 @@ class WebSocketLive:
 
     def __init__(self, socket: ClientConnection) -> None:
         self._socket = socket
-        self._events: asyncio.Queue[Delivery | PrekeysLow | Exception] = asyncio.Queue()
+        self._events: asyncio.Queue[LiveItem | Exception] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
 
@@ -310,6 +312,9 @@ class WebSocketLive:
                     self._events.put_nowait(Delivery(str(frame["id"]), b64d(frame["body"])))
                 elif kind == "notice" and frame.get("kind") == "prekeys-low":
                     self._events.put_nowait(PrekeysLow(int(frame.get("remaining", 0))))
+                elif kind == "notice" and frame.get("kind") == "policy":
+                    notice = PolicyPublished(int(frame["version"]), str(frame["sha256"]))
+                    self._events.put_nowait(notice)
                 elif kind == "error":
                     log.warning("the relay refused a frame: %s", frame.get("error"))
             self._events.put_nowait(RelayUnavailable("live connection closed"))
@@ -318,8 +323,8 @@ class WebSocketLive:
         except (ValueError, KeyError, ProtocolError):
             self._events.put_nowait(RelayUnavailable("live connection sent a malformed frame"))
 
-    async def next_batch(self, limit: int) -> list[Delivery | PrekeysLow]:
-        batch: list[Delivery | PrekeysLow] = []
+    async def next_batch(self, limit: int) -> list[LiveItem]:
+        batch: list[LiveItem] = []
         if self._failure is not None:
             raise self._failure
         item = await self._events.get()
