@@ -11,8 +11,8 @@ import { sodium } from "../crypto/sodium.js";
 export class Messenger {
   // `windows` is the caller's saved receive-window state (shared/window.js), kept with the
   // rest of its state so that exactly-once holds across reloads.
-  constructor({ device, token, renewToken = null, windows, onMessage, onUnreadable = () => {}, onState = () => {}, save }) {
-    Object.assign(this, { device, token, renewToken, windows, onMessage, onUnreadable, onState, save });
+  constructor({ device, token, renewToken = null, windows, onMessage, onNotice = () => {}, onUnreadable = () => {}, onState = () => {}, save }) {
+    Object.assign(this, { device, token, renewToken, windows, onMessage, onNotice, onUnreadable, onState, save });
     this.queue = Promise.resolve();
   }
 
@@ -21,6 +21,7 @@ export class Messenger {
       token: this.token,
       renewToken: this.renewToken,
       onState: this.onState,
+      onNotice: (frame) => this.onNotice(frame),
       onEnvelope: (id, body) => {
         // One failure must not stop the queue: the envelope stays unacknowledged, so the
         // relay offers it again after the next reconnect.

@@ -62,7 +62,7 @@ export async function join(token) {
   showConsent();
 }
 
-function showConsent({ renewal = false, onAgree = agree } = {}) {
+function showConsent({ renewal = false, previous = null, onAgree = agree, onDecline = null } = {}) {
   if (!client.policy) {
     show(h("section", { "aria-labelledby": "nopolicy-title" },
       h("h2", { id: "nopolicy-title" }, "Not ready yet"),
@@ -71,7 +71,7 @@ function showConsent({ renewal = false, onAgree = agree } = {}) {
   }
   const digest = toHex(engine.consent.policyDigest(client.policy.text));
   show(consentView({
-    policy: client.policy, policyIntact: digest === client.policy.sha256, days: CONSENT_DAYS, renewal, onAgree,
+    policy: client.policy, policyIntact: digest === client.policy.sha256, days: CONSENT_DAYS, renewal, previous, onAgree, onDecline,
   }));
 }
 
@@ -111,8 +111,10 @@ async function agree(remember) {
   render();
 }
 
-// A remembered device whose consent names an older policy asks again before going on; the
-// fresh receipt travels to the worker inside the channel, as confide_client does.
+// A device whose consent names an older policy asks again: when a remembered device opens,
+// when the relay announces a new version, or when the worker asks for a review. The client
+// sees the new text and what changed since the version agreed to, and agrees or declines;
+// the fresh receipt travels to the worker inside the channel, as confide_client does.
 async function renewConsentIfNeeded() {
   const org = await relay.getOrganisation().catch(() => null);
   client.maxRetention = org?.max_retention_seconds;
@@ -122,10 +124,19 @@ async function renewConsentIfNeeded() {
     render();
     return;
   }
+  // The text agreed to, for the diff: kept from before (the remembered device's policy).
+  if (client.policy && client.policy.version === client.conv.consent.policyVersion) client.agreedPolicy = client.policy;
   client.policy = current;
+  view = "renewal";
   showConsent({
     renewal: true,
+    previous: client.agreedPolicy ?? null,
+    onDecline: () => {
+      view = "chat";
+      render();
+    },
     onAgree: async () => {
+      view = "chat";
       await signConsent();
       await channel().sendControl("consent", { receipt: client.conv.consent.receipt, signature: client.conv.consent.signature });
       addMessage(client.conv, { id: `consent-${client.policy.version}`, kind: "system", body: `You agreed to policy version ${client.policy.version}.` });
@@ -160,6 +171,9 @@ function startMessenger() {
       return client.token;
     },
     onMessage: (sender, message) => receive(sender, message),
+    onNotice: (frame) => {
+      if (frame.kind === "policy") renewConsentIfNeeded();
+    },
     onState: () => {},
   });
   client.calls = newCalls();
@@ -218,6 +232,11 @@ async function receive(sender, payload) {
     render();
     return;
   }
+  if (payload.type === "policy") {
+    // The worker asks for a review of the organisation's current version.
+    await renewConsentIfNeeded();
+    return;
+  }
   if (applyCommon(client.conv, payload, engine.pointerLength)) {
     if (document.hidden && "Notification" in window && Notification.permission === "granted") {
       // Neutral wording only: no sender, no text.
@@ -257,10 +276,12 @@ function callButtons(conv) {
 }
 
 function render() {
-  if (!client) return;
+  if (!client || view === "renewal") return;
   const conv = client.conv;
   const active = document.activeElement;
   const keep = active?.id === "compose-text" ? active.value : null;
+  // A receipt for an older version than the organisation's current one covers nothing new.
+  const outdated = conv.consent.state === "given" && client.policy && client.policy.version > conv.consent.policyVersion;
   if (view === "review") {
     show(reviewView({
       consent: conv.consent, policy: client.policy, onRevoke: revoke, onBack: () => { view = "chat"; render(); },
@@ -279,13 +300,17 @@ function render() {
   show(h("section", { "aria-labelledby": "chat-title" },
     h("h2", { id: "chat-title" }, "Your conversation"),
     conv.keyChanged ? keyChangedAlert(WORKER) : null,
+    outdated ? h("div", { class: "card alert", role: "status", id: "policy-outdated" },
+      h("p", {}, `The organisation published policy version ${client.policy.version}. Until you agree to it, nothing can be sent here.`),
+      h("div", { class: "row" }, h("button", { type: "button", id: "review-policy", onclick: () => renewConsentIfNeeded() }, "Read the new policy"))) : null,
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, "Your consent"),
       h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number"),
       ...callButtons(conv)),
     chatView(conv, {
       peerName: WORKER,
-      disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed." : null,
+      disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed."
+        : outdated ? `Agree to policy version ${client.policy.version} first.` : null,
       maxRetention: client.maxRetention,
       timers: client.timers,
       onSend: (text) => channel().sendText(text),

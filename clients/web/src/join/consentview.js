@@ -1,8 +1,20 @@
 // The consent screens: the organisation's policy in its own words (including the limits of
 // confidentiality), what the client agrees to, and later a review with the right to revoke.
+import { lineDiff } from "../shared/diff.js";
 import { field, h } from "../shared/dom.js";
 
-export function consentView({ policy, policyIntact, days, renewal = false, onAgree }) {
+// What changed since the version the client agreed to, line by line.
+function changesView(previous, policy) {
+  const marks = { same: "  ", added: "+ ", removed: "\u2212 " };
+  return h("div", { class: "card", id: "policy-changes" },
+    h("h3", {}, `What changed since version ${previous.version}, which you agreed to`),
+    h("pre", { class: "policy diff", "aria-label": "Changes: lines marked + are new, lines marked \u2212 were removed" },
+      ...lineDiff(previous.text, policy.text).map((line) => h(
+        line.kind === "added" ? "ins" : line.kind === "removed" ? "del" : "span",
+        { class: `diff-${line.kind}` }, `${marks[line.kind]}${line.text}\n`))));
+}
+
+export function consentView({ policy, policyIntact, days, renewal = false, previous = null, onAgree, onDecline = null }) {
   const remember = h("input", { type: "checkbox", id: "remember" });
   const pass = h("input", { type: "password", minlength: 10, autocomplete: "new-password" });
   const passRow = h("div", { hidden: true, id: "remember-pass-row" }, ...field("remember-pass", "Passphrase for this device (at least 10 characters)", pass));
@@ -19,6 +31,7 @@ export function consentView({ policy, policyIntact, days, renewal = false, onAgr
       : "Please read how your information is handled, including when it cannot be kept confidential."),
     h("div", { class: "card policy", id: "policy-text", tabindex: 0, role: "document", "aria-label": `Confidentiality policy, version ${policy.version}` }, policy.text),
     h("p", { class: "muted" }, `Policy version ${policy.version}.`),
+    renewal && previous?.text ? changesView(previous, policy) : null,
     policyIntact ? null : h("p", { class: "alert", role: "alert" }, "This policy text does not match its published fingerprint. Do not agree; tell your worker."),
     h("div", { class: "card" },
       h("h3", {}, "What you agree to"),
@@ -43,7 +56,8 @@ export function consentView({ policy, policyIntact, days, renewal = false, onAgr
     renewal ? null : h("label", { class: "check", for: "remember" }, remember, "Remember this device (only on a device that is yours alone)"),
     renewal ? null : h("p", { class: "muted" }, "Off: nothing is kept once you close this tab."),
     renewal ? null : passRow,
-    h("div", { class: "row" }, agree),
+    h("div", { class: "row" }, agree,
+      onDecline ? h("button", { type: "button", class: "secondary", id: "decline", onclick: () => onDecline() }, "Not now") : null),
     error));
 }
 

@@ -9,10 +9,12 @@ const WS_PATH = "/v1/ws";
 export class RelaySocket {
   // `token` is the session token to start with; `renewToken` (optional) signs in again when
   // a reconnect finds the old one expired.
-  constructor({ token, renewToken = null, onEnvelope, onState = () => {} }) {
+  constructor({ token, renewToken = null, onEnvelope, onNotice = () => {}, onState = () => {} }) {
     this.token = token;
     this.renewToken = renewToken;
     this.onEnvelope = onEnvelope;
+    // The relay's notices (docs/protocol.md, WebSocket notices), e.g. a new policy version.
+    this.onNotice = onNotice;
     this.onState = onState;
     this.pending = new Map();
     this.nextRef = 1;
@@ -59,6 +61,8 @@ export class RelaySocket {
       for (const entry of this.pending.values()) this.ws.send(entry.text);
     } else if (frame.type === "envelope") {
       this.onEnvelope(fromB64u(frame.id), fromB64u(frame.body));
+    } else if (frame.type === "notice") {
+      this.onNotice(frame);
     } else if (frame.type === "accepted" || frame.type === "error") {
       const entry = this.pending.get(frame.ref);
       if (!entry) return;

@@ -47,6 +47,7 @@ class Workspace {
       renewToken: () => this.session.signIn(),
       save: () => this.session.save(),
       onMessage: (sender, payload) => this.#receive(sender, payload),
+      onNotice: (frame) => this.#notice(frame),
       onUnreadable: () => announce("A message could not be read."),
       onState: (s) => {
         this.online = s === "online";
@@ -111,6 +112,26 @@ class Workspace {
         if (canSend(conv)) this.#channel(conv).sendDelivered([payload.id]);
       }
     }
+    this.render();
+  }
+
+  // A new policy version: conversations whose consent names an older one wait for the
+  // client to agree again, and the worker can ask them to review it.
+  async #notice(frame) {
+    if (frame.kind !== "policy") return;
+    const before = this.state.settings?.policyVersion;
+    await this.session.loadSettings();
+    if (this.state.settings?.policyVersion === before) return;
+    await this.session.save();
+    announce(`The organisation published policy version ${this.state.settings.policyVersion}`);
+    this.render();
+  }
+
+  async #askReview(conv) {
+    const version = this.state.settings?.policyVersion;
+    await this.#channel(conv).sendControl("policy", { version });
+    addMessage(conv, { id: `ask-review-${version}-${Date.now()}`, kind: "system", mine: true, body: `You asked them to review policy version ${version}.` });
+    await this.session.save();
     this.render();
   }
 
@@ -221,7 +242,9 @@ class Workspace {
   #nav() {
     const items = Object.entries(this.state.conversations).map(([key, conv]) => {
       const current = this.view.key === key && this.view.name !== "invite";
-      const badge = { invited: "Invited", none: "Waiting for consent", given: "Consent given", revoked: "Consent revoked" }[conv.consent.state];
+      const badge = staleConsent(conv, this.state.settings?.policyVersion)
+        ? `Waiting for consent to version ${this.state.settings.policyVersion}`
+        : { invited: "Invited", none: "Waiting for consent", given: "Consent given", revoked: "Consent revoked" }[conv.consent.state];
       return h("li", {}, h("button", {
         type: "button", "aria-current": current ? "true" : "false", "data-alias": conv.alias,
         onclick: () => this.#go({ name: "conversation", key }),
@@ -309,14 +332,20 @@ class Workspace {
     }[conv.consent.state];
     const heading = h("h2", { id: "conv-title" }, name);
     const rename = h("input", { value: conv.alias, maxlength: 80 });
-    const consentLine = h("p", { id: "consent-state", class: conv.consent.state === "given" ? "ok" : "muted" },
-      conv.consent.state === "given"
+    const stale = staleConsent(conv, this.state.settings?.policyVersion);
+    const consentLine = h("p", { id: "consent-state", class: conv.consent.state === "given" && !stale ? "ok" : "muted" },
+      stale
+        ? `Their consent covers policy version ${conv.consent.policyVersion}: waiting for consent to version ${this.state.settings.policyVersion}`
+        : conv.consent.state === "given"
         ? `Consent given (policy version ${conv.consent.policyVersion}, until ${new Date(conv.consent.expiresAt * 1000).toLocaleDateString()})`
         : conv.consent.state === "revoked" ? "Consent revoked" : "No consent yet");
     return h("section", { "aria-labelledby": "conv-title" },
       heading,
       conv.keyChanged ? keyChangedAlert(name) : null,
       consentLine,
+      stale && conv.peer?.capability ? h("div", { class: "row" }, h("button", {
+        type: "button", class: "secondary", id: "ask-review", onclick: () => this.#askReview(conv),
+      }, `Ask them to review version ${this.state.settings.policyVersion}`)) : null,
       h("div", { class: "row" },
         ...this.#callButtons(conv),
         conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
