@@ -18,12 +18,13 @@ export function lineDiff(oldText, newText) {
       out.push({ kind: "same", text: a[i] });
       i += 1;
       j += 1;
-    } else if (j < b.length && (i >= a.length || table[i][j + 1] >= table[i + 1][j])) {
-      out.push({ kind: "added", text: b[j] });
-      j += 1;
-    } else {
+    } else if (i < a.length && (j >= b.length || table[i + 1][j] >= table[i][j + 1])) {
+      // A removed line shows before the line that replaces it.
       out.push({ kind: "removed", text: a[i] });
       i += 1;
+    } else {
+      out.push({ kind: "added", text: b[j] });
+      j += 1;
     }
   }
   return out;
