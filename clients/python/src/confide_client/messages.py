@@ -17,8 +17,9 @@ signature beside them.
 ``pointer`` is confide_crypto's attachment pointer (key, digest, length) for the blob.
 ``seq`` counts from 1 per conversation and direction; the receiver uses it to deliver each
 message exactly once and in order (:mod:`confide_client.ordering`). The web app also sends
-two unsequenced kinds, ``delivered`` (delivery receipts) and ``timer`` (disappearing-message
-timer), which this SDK accepts and ignores.
+unsequenced kinds, ``delivered`` (delivery receipts), ``timer`` (disappearing-message timer)
+and ``policy`` (a worker's request to review a new policy version, which the SDK learns from
+the relay's notice anyway), which this SDK accepts and ignores.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = [
 
 PAYLOAD_VERSION = 1
 KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"})
-UNSEQUENCED_KINDS = frozenset({"delivered", "timer"})
+UNSEQUENCED_KINDS = frozenset({"delivered", "timer", "policy"})
 
 
 def encode_payload(seq: int, message_id: str, kind: str, fields: Mapping[str, Any]) -> bytes:

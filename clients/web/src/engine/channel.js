@@ -79,6 +79,12 @@ export class Channel {
     this.messenger.send(this.peer(), unsequenced("delivered", Messenger.newId(), { ids })).catch(() => {});
   }
 
+  // The worker's request that the client review the organisation's current policy version.
+  // Unsequenced: a device that does not know it (the SDK) drops it without leaving a gap.
+  sendReviewRequest(version) {
+    return this.messenger.send(this.peer(), unsequenced("policy", Messenger.newId(), { version }));
+  }
+
   // Call signalling (call/signal.js) is built by the call module; it expires on the relay
   // after `ttl` seconds, since a late offer or candidate is of no use to anyone.
   sendCall(payload, ttl) {

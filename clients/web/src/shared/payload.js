@@ -9,6 +9,7 @@
 // receiver that does not know them (the SDK) drops them without leaving a gap in its order:
 //   {"v": 1, "id": "...", "type": "delivered", "ids": [...]}   a delivery receipt
 //   {"v": 1, "id": "...", "type": "timer", "ttl": seconds}      the disappearing timer
+//   {"v": 1, "id": "...", "type": "policy", "version": n}       worker: please review version n
 export const PAYLOAD_VERSION = 1;
 
 // A message that takes the conversation's next sequence number.

@@ -129,7 +129,7 @@ class Workspace {
 
   async #askReview(conv) {
     const version = this.state.settings?.policyVersion;
-    await this.#channel(conv).sendControl("policy", { version });
+    await this.#channel(conv).sendReviewRequest(version);
     addMessage(conv, { id: `ask-review-${version}-${Date.now()}`, kind: "system", mine: true, body: `You asked them to review policy version ${version}.` });
     await this.session.save();
     this.render();
