@@ -7,7 +7,7 @@ record: who discloses (``discloser``), to whom (``recipient``), what information
 (``information``), the purpose, the expiry, the right to revoke (policy text, hashed, plus the
 ``revocable`` flag), the signature and the date signed. The patient is named by the client's
 identity key, never by name, because the relay stores receipts and must learn no names
-(DESIGN §3). A revocation names the receipt it ends by its SHA-256.
+(docs/threat-model.md). A revocation names the receipt it ends by its SHA-256.
 
 Byte layout (docs/protocol.md E2E §10), all integers big-endian, strings u16-length UTF-8::
 

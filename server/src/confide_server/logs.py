@@ -1,7 +1,7 @@
 """Logging for ``confide serve``: uvicorn's access log is off and no client address is logged.
 
 uvicorn's WebSocket handshake lines name the peer's address; ``NoClientAddresses`` drops
-them so that no IP address reaches the logs (DESIGN.md section 3).
+them so that no IP address reaches the logs (docs/operations.md, what is stored).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The consent gate: a worker's device sends nothing to a client without valid consent.
 
-DESIGN.md §5 flow 4: no message flows before the client has accepted the organisation's
+docs/protocol.md part 2 §17: no message flows before the client has accepted the organisation's
 current confidentiality policy, and a revocation freezes the conversation. The gate is a
 small state machine with no I/O. The SDK feeds it facts it has already verified
 cryptographically (a receipt's signature is checked by confide_crypto before the gate ever

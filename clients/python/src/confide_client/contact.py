@@ -1,7 +1,7 @@
 """A contact: the other end of one conversation, as this device alone knows it.
 
 Everything here lives only in the device's encrypted state file. The alias in particular is
-the worker's own name for the person they support; it never leaves the device (DESIGN.md §3:
+the worker's own name for the person they support; it never leaves the device (docs/threat-model.md:
 aliases live only on the devices, encrypted).
 """
 

@@ -1,6 +1,6 @@
 """The relay's tables, as SQLAlchemy Core metadata shared by the queries and by Alembic.
 
-Every column fits the metadata budget of DESIGN.md section 3: public keys, opaque random ids,
+Every column fits the metadata budget of docs/threat-model.md: public keys, opaque random ids,
 hashes of secrets, opaque ciphertext, roles, and coarse or expiry timestamps. There is no
 column for a sender, a name, a phone number, an e-mail address or a client address. Times
 are integer Unix seconds; "created" times are rounded down to the day (see clock.py).
