@@ -64,3 +64,29 @@ async def test_a_version_published_elsewhere_reaches_open_apps_too(
     notice = await ws.get()
     assert notice == {"type": "notice", "kind": "policy", "version": 2, "sha256": policy.sha256}
     await ws.close()
+
+
+async def test_the_notice_crosses_relays_over_redis(
+    postgres_url: str, redis_url: str, make_settings: SettingsFactory
+) -> None:
+    """Published through one relay, heard on a connection to another, at once: the watch
+    looks only once an hour here, so only Redis fan-out can carry it."""
+    settings = make_settings(postgres_url, redis_url=redis_url, cutoff_check_seconds=3600)
+    node_a = LiveServer(create_app(settings), settings.max_frame_bytes)
+    node_b = LiveServer(create_app(settings), settings.max_frame_bytes)
+    async with node_a, node_b, httpx.AsyncClient(base_url=node_a.http) as client:
+        relay = node_a.app.state.relay
+        await setup_org(relay)
+        admin = await enrol(client, relay, role="admin")
+        worker = await enrol(client, relay)
+        listening = await WsClient.open(node_b.ws, worker.token)
+        await listening.put({"type": "ping", "ref": 0})
+        assert (await listening.get())["type"] == "pong"
+        await step_up(client, admin)
+        published = await client.post(
+            "/v1/admin/policies", headers=admin.auth, json={"text": "Version two."}
+        )
+        assert published.status_code == 201, published.text
+        notice = await listening.get()
+        assert notice["kind"] == "policy" and notice["version"] == 2
+        await listening.close()
