@@ -1,7 +1,7 @@
 """client devices remember the worker device whose invite they redeemed
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 The relay stores a consent record only if it names the worker device behind the client's
 invite (services/consent.py). Client devices that already hold consent records take the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
