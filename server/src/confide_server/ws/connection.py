@@ -173,6 +173,8 @@ class Connection:
                 await self._room.wait()
             if not self._send_room.is_set():
                 await self._send_room.wait()
+            if self._closed:
+                return  # woken by the sender's end, not by room (see ``_send_loop``)
             self._socket.go_direct(self._on_frame)
             message = await self._socket.receive()
             if message["type"] == "websocket.disconnect" or self._closed:
@@ -322,6 +324,32 @@ class Connection:
         await self._socket.send_texts(self._take_out())
 
     async def _send_loop(self) -> None:
+        """Write, read the queue, or sleep, until the connection ends; then wake the reader.
+
+        The read loop may be waiting for room that only this task makes (a client that
+        stopped reading): when writing fails because the client is gone, or this task fails
+        at all, the read loop must still end, or the connection is never cleaned up.
+        """
+        try:
+            await self._sending()
+        except OSError:
+            pass  # the client went away while we waited to write
+        except Exception:
+            log.exception("writing to a connection failed")
+            if not self._closed:
+                self._close_code, self._close_reason = 1011, "internal error"
+        finally:
+            self._sender_done()
+
+    def _sender_done(self) -> None:
+        if not self._closed:
+            self._closed = True
+            # The read loop may wait in ``receive`` on a client that is still there: close.
+            self._closing = asyncio.get_running_loop().create_task(self._close_now())
+        self._room.set()
+        self._send_room.set()
+
+    async def _sending(self) -> None:
         while not self._closed:
             if self._out:
                 # Everything queued goes out together: one write for a whole group commit's
