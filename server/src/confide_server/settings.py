@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # time a client may retry a send it never saw answered (store/idempotency.py).
     idempotency_window_seconds: int = Field(default=3600, ge=60)
     connections_per_token: int = Field(default=4, ge=1)
+    # A WebSocket that has not authenticated this long after opening, and has had no
+    # envelope accepted for as long, is closed with 4401 (docs/protocol.md): answering pings
+    # alone does not keep a socket open.
+    ws_auth_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Lifetimes of secrets and one-time things.
     challenge_ttl_seconds: int = Field(default=60, ge=5)

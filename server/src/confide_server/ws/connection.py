@@ -72,6 +72,9 @@ class Connection:
         self._close_reason = ""
         self._close_sent = False
         self._closing: asyncio.Task[None] | None = None
+        self._auth_timeout = relay.settings.ws_auth_timeout_seconds
+        self._auth_timer: asyncio.TimerHandle | None = None
+        self._last_accepted = 0.0  # loop time of the last send accepted before auth
 
     # Sink, called by fan-out.
     def offer(self, envelope_id: bytes, body: bytes) -> None:
@@ -88,14 +91,34 @@ class Connection:
         self._push(frames.notice(payload))
 
     def _cut_off(self) -> None:
-        """The device was revoked or its worker disabled (cutoff.py): close now, with 4408.
+        """The device was revoked or its worker disabled (cutoff.py): close now, with 4408."""
+        self._end(Revoked("this device was revoked or its worker disabled"))
+
+    def _auth_deadline(self) -> None:
+        """No ``auth`` yet: close with 4401, unless a send was accepted within the timeout.
+
+        A sealed-sender client need not authenticate, but it sends envelopes with a valid
+        capability; a socket that only answers pings holds memory and a descriptor for no
+        one, and is closed (issue: unauthenticated sockets that answer pings).
+        """
+        self._auth_timer = None
+        if self._closed or self._principal is not None:
+            return
+        loop = asyncio.get_running_loop()
+        left = self._last_accepted + self._auth_timeout - loop.time()
+        if left > 0:
+            self._auth_timer = loop.call_later(left, self._auth_deadline)
+            return
+        self._end(Unauthenticated(f"authenticate within {self._auth_timeout:g} s of connecting"))
+
+    def _end(self, failure: RelayError) -> None:
+        """Say why and close now, from the loop.
 
         The read loop may be waiting on a client that sends nothing, so the close is sent
         from a task of its own; the client's answer then ends the read loop.
         """
         if self._closed:
             return
-        failure = Revoked("this device was revoked or its worker disabled")
         self._push(frames.error(None, failure))
         self._fail(failure)
         self._closed = True
@@ -132,6 +155,8 @@ class Connection:
     async def run(self) -> None:
         await self._socket.accept()
         self._relay.metrics.connections.inc()
+        loop = asyncio.get_running_loop()
+        self._auth_timer = loop.call_later(self._auth_timeout, self._auth_deadline)
         sender = asyncio.create_task(self._send_loop())
         try:
             await self._read_loop()
@@ -140,6 +165,8 @@ class Connection:
         finally:
             self._closed = True
             self._wake.set()
+            if self._auth_timer is not None:
+                self._auth_timer.cancel()
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
@@ -257,6 +284,8 @@ class Connection:
             if self._closed:
                 return
             if isinstance(outcome, SendResult):
+                if self._principal is None:
+                    self._last_accepted = asyncio.get_running_loop().time()
                 if outcome.duplicate:
                     self._relay.metrics.duplicates.inc()
                 self._push(frames.accepted(ref, outcome.envelope_id, outcome.duplicate))
@@ -308,6 +337,9 @@ class Connection:
             self._push(frames.error(None, failure))
             return self._fail(failure)
         self._principal = principal
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
         self._relay.fanout.register(principal.mailbox_id, self)
         self._push(frames.ready(principal.device_id, principal.mailbox_id))
         self._window.mark_dirty()
