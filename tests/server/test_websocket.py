@@ -236,10 +236,10 @@ async def test_a_client_that_stops_reading_is_not_buffered_without_bound(
     for _ in range(300):
         assert (await sender.get())["type"] == "accepted"
     (connection,) = live_relay.fanout._sinks[b64d(worker.mailbox_id)]  # type: ignore[attr-defined]
-    window = connection._window
+    session = connection._session
     budget = settings.delivery_window_bytes + len(body)
-    assert window._bytes <= budget
-    assert len(connection._out) * len(body) <= budget
+    assert session.window._bytes <= budget
+    assert len(session.out) * len(body) <= budget
     await sender.close()
     stalled.transport.abort()
 
@@ -274,10 +274,10 @@ async def test_a_flood_of_sends_is_held_back_and_every_one_answered(
 ) -> None:
     """With small limits, the connection keeps refusing frames from the protocol and taking
     them back through its read loop; none is lost, repeated or reordered."""
-    from confide_server.ws import connection
+    from confide_server.ws import session
 
-    monkeypatch.setattr(connection, "MAX_UNANSWERED_SENDS", 4)
-    monkeypatch.setattr(connection, "MAX_PENDING_FRAMES", 4)
+    monkeypatch.setattr(session, "MAX_UNANSWERED_SENDS", 4)
+    monkeypatch.setattr(session, "MAX_PENDING_FRAMES", 4)
     worker = await enrol(live_client, live_relay)
     cap = await capability(live_client, worker)
     receiver = await WsClient.open(live.ws, worker.token)

@@ -29,7 +29,7 @@ from confide_server.limits import BodyLimit
 from confide_server.relay import Relay
 from confide_server.settings import Settings
 from confide_server.tasks import cancel_all
-from confide_server.ws.connection import Connection
+from confide_server.ws.connection import Connection, Context
 from confide_server.ws.socket import RawSocket, WebSocketRoute
 
 ROUTERS = (
@@ -93,8 +93,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     app.add_middleware(web.SecurityHeaders)
 
+    context = Context.build(settings, relay.mailboxes, relay.metrics)
+
     async def websocket(socket: RawSocket) -> None:
-        await Connection(socket, relay).run()
+        await Connection(socket, context).run()
 
     app.add_middleware(WebSocketRoute, handler=websocket)
     return app

@@ -1,33 +1,32 @@
 """The relay's running parts, built from Settings and held by the app (never a global).
 
-``Relay`` owns the engine, the group-commit writer, fan-out, rate limiters, metrics and the
-sweeper task; ``Relay.start``/``Relay.close`` run in the app's lifespan.
+``Relay`` owns the engines, the group-commit writer, fan-out, rate limiters, quotas, metrics
+and the background tasks (sweeper, retention refresh); ``Relay.start``/``Relay.close`` run
+in the app's lifespan. Mailbox operations (sends, acks, queue reads, live connections) go
+through ``Relay.mailboxes`` (mailboxes.py), the one door both the WebSocket and HTTP use.
+Nothing here knows about WebSockets: ws/ depends on this side, never the reverse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-from collections import Counter
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.clock import Clock, system_clock
-from confide_server.errors import RateLimited
 from confide_server.fanout import Fanout, LocalFanout
+from confide_server.mailboxes import Mailboxes
 from confide_server.metrics import Metrics
 from confide_server.quotas import Quotas
 from confide_server.ratelimit import RateLimiter
-from confide_server.services import mailbox, organisation, sweeper
-from confide_server.services.auth import digest
+from confide_server.services import organisation, sweeper
 from confide_server.settings import Settings
-from confide_server.store.batch import Delivery, SendReply, SendResult
+from confide_server.store.batch import Delivery
 from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
-from confide_server.ws.outbox import Outbox
 
 
 class Relay:
@@ -43,7 +42,6 @@ class Relay:
             make_engine(url, for_writes=False) if is_sqlite(url) else self.engine
         )
         self.fanout: Fanout = self._make_fanout()
-        self.outbox = Outbox()
         self.writer = Writer(
             self.engine,
             clock,
@@ -61,8 +59,15 @@ class Relay:
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
         self.turn_requests = RateLimiter(settings.turn_requests_per_minute, clock)
         self.quotas = Quotas.from_settings(settings, clock)
-        self.max_retention = settings.default_max_retention_seconds
-        self._connections_per_token: Counter[bytes] = Counter()
+        self.mailboxes = Mailboxes(
+            self.writer,
+            self.reader,
+            self.fanout,
+            clock,
+            default_ttl=settings.default_ttl_seconds,
+            max_retention=settings.default_max_retention_seconds,
+            connections_per_token=settings.connections_per_token,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     def _make_fanout(self) -> Fanout:
@@ -107,7 +112,7 @@ class Relay:
             async with self.reader.connect() as conn:
                 org = await organisation.get(conn)
             if org is not None:
-                self.max_retention = org.max_retention_seconds
+                self.mailboxes.max_retention = org.max_retention_seconds
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -123,55 +128,3 @@ class Relay:
         if self.settings.redis_url:
             checks["redis"] = await self.fanout.check()
         return checks
-
-    def _addressed(
-        self, mailbox_id: bytes, capability: bytes, client_message_id: str, ttl: int | None
-    ) -> tuple[bytes, bytes, int]:
-        """The capability's hash, the idempotency key and the expiry of one send."""
-        capability_hash = hashlib.sha256(capability).digest()
-        key = mailbox.dedupe_key(mailbox_id, capability_hash, client_message_id)
-        expires_at = mailbox.expiry(
-            self.clock(), ttl, self.settings.default_ttl_seconds, self.max_retention
-        )
-        return capability_hash, key, expires_at
-
-    def submit_send(
-        self,
-        mailbox_id: bytes,
-        capability: bytes,
-        client_message_id: str,
-        body: bytes,
-        ttl: int | None,
-        reply: SendReply,
-    ) -> None:
-        """Queue one envelope for the next group commit; ``reply`` gets the outcome."""
-        capability_hash, key, expires_at = self._addressed(
-            mailbox_id, capability, client_message_id, ttl
-        )
-        self.writer.submit_send(mailbox_id, capability_hash, key, body, expires_at, reply)
-
-    async def send(
-        self,
-        mailbox_id: bytes,
-        capability: bytes,
-        client_message_id: str,
-        body: bytes,
-        ttl: int | None,
-    ) -> SendResult:
-        """Queue one envelope and wait until it is durable (or refused: RelayError)."""
-        capability_hash, key, expires_at = self._addressed(
-            mailbox_id, capability, client_message_id, ttl
-        )
-        return await self.writer.send(mailbox_id, capability_hash, key, body, expires_at)
-
-    def open_connection(self, token: bytes) -> bytes:
-        key = digest(token)
-        if self._connections_per_token[key] >= self.settings.connections_per_token:
-            raise RateLimited("too many connections with this token")
-        self._connections_per_token[key] += 1
-        return key
-
-    def close_connection(self, key: bytes) -> None:
-        self._connections_per_token[key] -= 1
-        if self._connections_per_token[key] <= 0:
-            del self._connections_per_token[key]

@@ -63,7 +63,9 @@ async def send(mailbox_id: str, body: SendIn, relay: RelayDep) -> SendOut:
         raise InvalidInput("body must not be empty")
     if len(body.body) > relay.settings.max_envelope_bytes:
         raise TooLarge(f"an envelope may be at most {relay.settings.max_envelope_bytes} bytes")
-    result = await relay.send(target, body.capability, body.client_message_id, body.body, body.ttl)
+    result = await relay.mailboxes.send(
+        target, body.capability, body.client_message_id, body.body, body.ttl
+    )
     return SendOut(
         status="accepted",
         id=None if result.envelope_id is None else b64e(result.envelope_id),
