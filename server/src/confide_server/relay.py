@@ -24,6 +24,7 @@ from confide_server.ratelimit import RateLimiter
 from confide_server.services import organisation, sweeper
 from confide_server.settings import Settings
 from confide_server.store.batch import Delivery
+from confide_server.store.database import Database
 from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
@@ -41,6 +42,7 @@ class Relay:
         self.reader: AsyncEngine = (
             make_engine(url, for_writes=False) if is_sqlite(url) else self.engine
         )
+        self.database = Database(self.engine, self.reader)
         self.fanout: Fanout = self._make_fanout()
         self.writer = Writer(
             self.engine,
@@ -105,6 +107,11 @@ class Relay:
         await self.engine.dispose()
         if self.reader is not self.engine:
             await self.reader.dispose()
+
+    @property
+    def max_retention(self) -> int:
+        """The organisation's retention limit, in seconds (kept by mailboxes.py)."""
+        return self.mailboxes.max_retention
 
     async def refresh_retention(self) -> None:
         """The organisation's retention limit, re-read now and then (the CLI may change it)."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from confide_server import cutoff
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
-from confide_server.api.deps import RelayDep, path_id
+from confide_server.api.deps import ClockDep, DatabaseDep, RelayDep, SettingsDep, path_id
 from confide_server.api.types import PROBLEMS, Key32, Model, Sig64
 from confide_server.clock import expiry
 from confide_server.encoding import b64d, b64e
@@ -66,41 +66,45 @@ class RoleIn(Model):
 
 
 @router.post("/step-up")
-async def step_up(body: StepUpIn, admin: AdminReadDep, relay: RelayDep) -> StepUpOut:
+async def step_up(
+    body: StepUpIn, admin: AdminReadDep, db: DatabaseDep, clock: ClockDep, settings: SettingsDep
+) -> StepUpOut:
     """Confirm again: sign ``"Confide step-up v1\\0" + challenge`` with the device's key."""
     try:
-        async with relay.engine.begin() as conn:
+        async with db.write() as conn:
             until = await stepup.confirm(
                 conn,
                 admin,
                 body.challenge,
                 body.signature,
-                relay.clock(),
-                relay.settings.step_up_seconds,
+                clock(),
+                settings.step_up_seconds,
             )
     except Unauthenticated:
         # A wrong signature is a failed admin attempt: recorded, then refused.
-        async with relay.engine.begin() as conn:
+        async with db.write() as conn:
             await audit.append(
-                conn, relay.clock(), "admin.denied", stepup.actor_of(admin), None, "step-up"
+                conn, clock(), "admin.denied", stepup.actor_of(admin), None, "step-up"
             )
         raise
     return StepUpOut(until=until)
 
 
 @router.get("/workers")
-async def list_workers(admin: AdminReadDep, relay: RelayDep) -> list[WorkerOut]:
-    async with relay.reader.connect() as conn:
+async def list_workers(admin: AdminReadDep, db: DatabaseDep) -> list[WorkerOut]:
+    async with db.read() as conn:
         rows = await staff.list_workers(conn)
     return [WorkerOut.model_validate(r.as_json()) for r in rows]
 
 
 @router.post("/enrolment-codes", status_code=201)
-async def enrol_worker(body: EnrolmentIn, admin: AdminActDep, relay: RelayDep) -> EnrolmentOut:
+async def enrol_worker(
+    body: EnrolmentIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep, settings: SettingsDep
+) -> EnrolmentOut:
     """A new worker and a one-time code for its first device (the console shows it as a QR)."""
-    now = relay.clock()
-    ttl = relay.settings.enrolment_code_ttl_seconds
-    async with relay.engine.begin() as conn:
+    now = clock()
+    ttl = settings.enrolment_code_ttl_seconds
+    async with db.write() as conn:
         worker_id, code = await organisation.enrol_worker(
             conn, body.role, now, ttl, stepup.actor_of(admin)
         )
@@ -110,45 +114,51 @@ async def enrol_worker(body: EnrolmentIn, admin: AdminActDep, relay: RelayDep) -
 
 
 @router.post("/workers/{worker_id}/role", status_code=204)
-async def set_role(worker_id: str, body: RoleIn, admin: AdminActDep, relay: RelayDep) -> None:
-    async with relay.engine.begin() as conn:
+async def set_role(
+    worker_id: str, body: RoleIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep
+) -> None:
+    async with db.write() as conn:
         await staff.set_role(
-            conn, path_id(worker_id, "worker_id"), body.role, relay.clock(), stepup.actor_of(admin)
+            conn, path_id(worker_id, "worker_id"), body.role, clock(), stepup.actor_of(admin)
         )
 
 
 @router.post("/workers/{worker_id}/disable", status_code=204)
-async def disable_worker(worker_id: str, admin: AdminActDep, relay: RelayDep) -> None:
+async def disable_worker(
+    worker_id: str, admin: AdminActDep, relay: RelayDep, db: DatabaseDep, clock: ClockDep
+) -> None:
     """Disable a worker (for example when they leave): their devices lose access at once."""
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         mailbox_ids = await staff.disable(
-            conn, path_id(worker_id, "worker_id"), relay.clock(), stepup.actor_of(admin)
+            conn, path_id(worker_id, "worker_id"), clock(), stepup.actor_of(admin)
         )
     cutoff.announce(relay.fanout, mailbox_ids)
 
 
 @router.post("/workers/{worker_id}/enable", status_code=204)
-async def enable_worker(worker_id: str, admin: AdminActDep, relay: RelayDep) -> None:
-    async with relay.engine.begin() as conn:
-        await staff.enable(
-            conn, path_id(worker_id, "worker_id"), relay.clock(), stepup.actor_of(admin)
-        )
+async def enable_worker(
+    worker_id: str, admin: AdminActDep, db: DatabaseDep, clock: ClockDep
+) -> None:
+    async with db.write() as conn:
+        await staff.enable(conn, path_id(worker_id, "worker_id"), clock(), stepup.actor_of(admin))
 
 
 @router.get("/devices")
 async def list_devices(
-    admin: AdminReadDep, relay: RelayDep, worker_id: str | None = Query(default=None)
+    admin: AdminReadDep, db: DatabaseDep, worker_id: str | None = Query(default=None)
 ) -> list[DeviceOut]:
     worker = None if worker_id is None else b64d(worker_id, "worker_id", size=16)
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         rows = await staff.list_devices(conn, worker)
     return [DeviceOut.model_validate(r.as_json()) for r in rows]
 
 
 @router.post("/devices/{device_id}/revoke", status_code=204)
-async def revoke_device(device_id: str, admin: AdminActDep, relay: RelayDep) -> None:
-    async with relay.engine.begin() as conn:
+async def revoke_device(
+    device_id: str, admin: AdminActDep, relay: RelayDep, db: DatabaseDep, clock: ClockDep
+) -> None:
+    async with db.write() as conn:
         mailbox_id = await staff.revoke_device(
-            conn, path_id(device_id, "device_id"), relay.clock(), stepup.actor_of(admin)
+            conn, path_id(device_id, "device_id"), clock(), stepup.actor_of(admin)
         )
     cutoff.announce(relay.fanout, [mailbox_id])

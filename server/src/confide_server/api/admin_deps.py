@@ -13,16 +13,16 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from confide_server.api.deps import RelayDep, WorkerDep
+from confide_server.api.deps import ClockDep, DatabaseDep, WorkerDep
 from confide_server.errors import Forbidden, StepUpRequired
 from confide_server.services import audit, stepup
 from confide_server.services.auth import Principal
 
 
-async def get_admin(worker: WorkerDep, relay: RelayDep) -> Principal:
+async def get_admin(worker: WorkerDep, db: DatabaseDep, clock: ClockDep) -> Principal:
     if worker.role != "admin":
-        async with relay.engine.begin() as conn:
-            await audit.append(conn, relay.clock(), "admin.denied", stepup.actor_of(worker))
+        async with db.write() as conn:
+            await audit.append(conn, clock(), "admin.denied", stepup.actor_of(worker))
         raise Forbidden("only an admin may do this")
     return worker
 
@@ -30,15 +30,15 @@ async def get_admin(worker: WorkerDep, relay: RelayDep) -> Principal:
 AdminReadDep = Annotated[Principal, Depends(get_admin)]
 
 
-async def get_acting_admin(admin: AdminReadDep, relay: RelayDep) -> Principal:
+async def get_acting_admin(admin: AdminReadDep, db: DatabaseDep, clock: ClockDep) -> Principal:
     try:
-        async with relay.reader.connect() as conn:
-            await stepup.require(conn, admin, relay.clock())
+        async with db.read() as conn:
+            await stepup.require(conn, admin, clock())
     except StepUpRequired:
-        async with relay.engine.begin() as conn:
+        async with db.write() as conn:
             await audit.append(
                 conn,
-                relay.clock(),
+                clock(),
                 "admin.denied",
                 stepup.actor_of(admin),
                 None,

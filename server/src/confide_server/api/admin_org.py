@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from confide_server import policy_notice
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
 from confide_server.api.convert import policy_out
-from confide_server.api.deps import RelayDep
+from confide_server.api.deps import ClockDep, DatabaseDep, RelayDep
 from confide_server.api.types import PROBLEMS, UNIX_SECONDS_MAX, Model, PolicyOut
 from confide_server.clock import hour_of
 from confide_server.services import audit, org_settings, organisation, policies, stepup
@@ -73,21 +73,22 @@ class VerifyOut(BaseModel):
 
 
 @router.post("/policies", status_code=201)
-async def publish_policy(body: PolicyIn, admin: AdminActDep, relay: RelayDep) -> PolicyOut:
-    async with relay.engine.begin() as conn:
-        policy = await organisation.publish_policy(
-            conn, body.text, relay.clock(), stepup.actor_of(admin)
-        )
-    await policy_notice.announce(relay.engine, relay.fanout, policy)
+async def publish_policy(
+    body: PolicyIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep, relay: RelayDep
+) -> PolicyOut:
+    async with db.write() as conn:
+        policy = await organisation.publish_policy(conn, body.text, clock(), stepup.actor_of(admin))
+    # Every open app hears of the new version at once (relay notice, over Redis too).
+    await policy_notice.announce(db.engine, relay.fanout, policy)
     out = policy_out(policy)
     assert out is not None
     return out
 
 
 @router.get("/policies")
-async def policy_history(admin: AdminReadDep, relay: RelayDep) -> list[PolicyVersionOut]:
+async def policy_history(admin: AdminReadDep, db: DatabaseDep) -> list[PolicyVersionOut]:
     """Every version, oldest first, with how many active conversations consent to each."""
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         versions = await policies.history(conn)
         counts = await policies.consent_counts(conn)
     return [
@@ -107,8 +108,8 @@ PolicyVersion = Annotated[int, Path(ge=1, lt=2**31)]
 
 
 @router.get("/policies/{version}")
-async def policy_version(version: PolicyVersion, admin: AdminReadDep, relay: RelayDep) -> PolicyOut:
-    async with relay.reader.connect() as conn:
+async def policy_version(version: PolicyVersion, admin: AdminReadDep, db: DatabaseDep) -> PolicyOut:
+    async with db.read() as conn:
         out = policy_out(await policies.show(conn, version))
     assert out is not None
     return out
@@ -116,15 +117,15 @@ async def policy_version(version: PolicyVersion, admin: AdminReadDep, relay: Rel
 
 @router.get("/policies/{a}/diff/{b}")
 async def policy_diff(
-    a: PolicyVersion, b: PolicyVersion, admin: AdminReadDep, relay: RelayDep
+    a: PolicyVersion, b: PolicyVersion, admin: AdminReadDep, db: DatabaseDep
 ) -> DiffOut:
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         return DiffOut(a=a, b=b, diff=await policies.diff(conn, a, b))
 
 
 @router.get("/settings")
-async def settings_list(admin: AdminReadDep, relay: RelayDep) -> list[SettingOut]:
-    async with relay.reader.connect() as conn:
+async def settings_list(admin: AdminReadDep, db: DatabaseDep) -> list[SettingOut]:
+    async with db.read() as conn:
         values = await org_settings.all_values(conn)
     return [
         SettingOut(
@@ -140,23 +141,30 @@ async def settings_list(admin: AdminReadDep, relay: RelayDep) -> list[SettingOut
 
 
 @router.put("/settings/{name}", status_code=204)
-async def settings_set(name: str, body: SettingIn, admin: AdminActDep, relay: RelayDep) -> None:
-    async with relay.engine.begin() as conn:
-        await org_settings.change(conn, name, body.value, relay.clock(), stepup.actor_of(admin))
+async def settings_set(
+    name: str,
+    body: SettingIn,
+    admin: AdminActDep,
+    relay: RelayDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+) -> None:
+    async with db.write() as conn:
+        await org_settings.change(conn, name, body.value, clock(), stepup.actor_of(admin))
     await relay.refresh_retention()
 
 
 @router.get("/audit")
 async def audit_events(
     admin: AdminReadDep,
-    relay: RelayDep,
+    db: DatabaseDep,
     limit: int = Query(default=100, ge=1, le=1000),
     action: str | None = Query(default=None, max_length=64),
     since: int | None = Query(default=None, ge=0, le=UNIX_SECONDS_MAX, description="Unix seconds"),
     until: int | None = Query(default=None, ge=0, le=UNIX_SECONDS_MAX, description="Unix seconds"),
 ) -> list[AuditEventOut]:
     """Newest first; ``action`` is exact, or a prefix if it ends in a dot (``worker.``)."""
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         since_hour = None if since is None else hour_of(since)
         events = await audit.latest(
             conn, limit, action=action, since_hour=since_hour, until_hour=until
@@ -165,8 +173,8 @@ async def audit_events(
 
 
 @router.get("/audit/verify")
-async def audit_verify(admin: AdminReadDep, relay: RelayDep) -> VerifyOut:
-    async with relay.reader.connect() as conn:
+async def audit_verify(admin: AdminReadDep, db: DatabaseDep) -> VerifyOut:
+    async with db.read() as conn:
         try:
             count, head = await audit.verify(conn)
         except audit.ChainBroken as exc:

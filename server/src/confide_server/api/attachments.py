@@ -9,7 +9,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
-from confide_server.api.deps import PrincipalDep, RelayDep, path_id
+from confide_server.api.deps import (
+    ClockDep,
+    DatabaseDep,
+    PrincipalDep,
+    RelayDep,
+    SettingsDep,
+    path_id,
+)
 from confide_server.api.types import PROBLEMS, Problem
 from confide_server.clock import expiry
 from confide_server.encoding import b64e
@@ -52,23 +59,30 @@ FULL: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("", status_code=201, responses=FULL)
-async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> AttachmentOut:
+async def upload(
+    request: Request,
+    principal: PrincipalDep,
+    relay: RelayDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> AttachmentOut:
     """Store an encrypted blob (the body, as-is) until deleted or expired."""
     quotas = relay.quotas
     quotas.attachment_uploads.hit(principal.device_id, "attachment uploads")
     # The organisation's retention limit caps attachments as it caps queued envelopes.
     expires_at = expiry(
-        relay.clock(), relay.settings.attachment_ttl_seconds, limit=max(60, relay.max_retention)
+        clock(), settings.attachment_ttl_seconds, limit=max(60, relay.max_retention)
     )
-    charge = _Charge(quotas, principal.device_id, relay.settings.max_attachment_bytes)
+    charge = _Charge(quotas, principal.device_id, settings.max_attachment_bytes)
     with quotas.uploads_in_flight.hold(principal.device_id):
         try:
             blob_id, _size = await attachments.put(
-                relay.engine,
+                db.engine,
                 request.stream(),
                 expires_at,
                 charge,
-                relay.settings.max_attachment_storage_bytes,
+                settings.max_attachment_storage_bytes,
             )
         except ClientDisconnect:
             charge.refund()
@@ -85,19 +99,21 @@ async def upload(request: Request, principal: PrincipalDep, relay: RelayDep) -> 
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-async def download(attachment_id: str, principal: PrincipalDep, relay: RelayDep) -> Response:
+async def download(
+    attachment_id: str, principal: PrincipalDep, db: DatabaseDep, clock: ClockDep
+) -> Response:
     """The blob's bytes, streamed piece by piece."""
     blob_id = path_id(attachment_id, "attachment_id")
-    async with relay.reader.connect() as conn:
-        size = await attachments.size_of(conn, blob_id, relay.clock())
+    async with db.read() as conn:
+        size = await attachments.size_of(conn, blob_id, clock())
     return StreamingResponse(
-        attachments.read(relay.reader, blob_id),
+        attachments.read(db.reader, blob_id),
         media_type="application/octet-stream",
         headers={"Content-Length": str(size)},
     )
 
 
 @router.delete("/{attachment_id}", status_code=204)
-async def delete(attachment_id: str, principal: PrincipalDep, relay: RelayDep) -> None:
-    async with relay.engine.begin() as conn:
+async def delete(attachment_id: str, principal: PrincipalDep, db: DatabaseDep) -> None:
+    async with db.write() as conn:
         await attachments.remove(conn, path_id(attachment_id, "attachment_id"))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from confide_server.api.deps import PrincipalDep, RelayDep, WorkerDep
+from confide_server.api.deps import ClockDep, DatabaseDep, PrincipalDep, RelayDep, WorkerDep
 from confide_server.api.types import PROBLEMS, Id16, Model, Receipt, Sig64
 from confide_server.encoding import b64d, b64e
 from confide_server.services import consent
@@ -46,10 +46,12 @@ class ConsentPage(BaseModel):
 
 
 @router.post("", status_code=201)
-async def submit(body: ConsentIn, principal: PrincipalDep, relay: RelayDep) -> ConsentCreated:
+async def submit(
+    body: ConsentIn, principal: PrincipalDep, relay: RelayDep, db: DatabaseDep, clock: ClockDep
+) -> ConsentCreated:
     """Store a consent receipt or revocation signed by this client device's identity key."""
     relay.quotas.consent_submissions.hit(principal.device_id, "consent submissions")
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         receipt_id = await consent.submit(
             conn,
             principal,
@@ -57,7 +59,7 @@ async def submit(body: ConsentIn, principal: PrincipalDep, relay: RelayDep) -> C
             body.kind,
             body.receipt,
             body.signature,
-            relay.clock(),
+            clock(),
             relay.quotas.consent_records,
         )
     return ConsentCreated(receipt_id=b64e(receipt_id))
@@ -77,14 +79,14 @@ def _position(cursor: str | None) -> consent.Position | None:
 @router.get("")
 async def for_worker(
     worker: WorkerDep,
-    relay: RelayDep,
+    db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
 ) -> ConsentPage:
     """The receipts and revocations that clients addressed to this worker device, oldest
     day first, ``limit`` at a time."""
     position = _position(after)
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         # One more than asked says whether another page follows.
         stored = await consent.for_worker(conn, worker.device_id, position, limit + 1)
     page = stored[:limit]

@@ -1,4 +1,10 @@
-"""Annotated dependency aliases: the relay, the authenticated device, and role checks."""
+"""Annotated dependency aliases: the relay's parts, the authenticated device, role checks.
+
+Routes take what they use, typed: ``DatabaseDep`` (reads and transactions), ``ClockDep``,
+``SettingsDep``, ``MailboxesDep`` (sends, acks, queue reads: mailboxes.py), ``MetricsDep``.
+``RelayDep`` remains for the few parts that have no alias of their own (rate limiters,
+quotas, fan-out, readiness).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from confide_server.clock import Clock
 from confide_server.encoding import b64d
 from confide_server.errors import Forbidden, InvalidInput, Unauthenticated
+from confide_server.mailboxes import Mailboxes
+from confide_server.metrics import Metrics
 from confide_server.relay import Relay
 from confide_server.services import auth
+from confide_server.settings import Settings
+from confide_server.store.database import Database
 
 
 def get_relay(request: Request) -> Relay:
@@ -20,8 +31,35 @@ def get_relay(request: Request) -> Relay:
 RelayDep = Annotated[Relay, Depends(get_relay)]
 
 
+def get_database(relay: RelayDep) -> Database:
+    return relay.database
+
+
+def get_clock(relay: RelayDep) -> Clock:
+    return relay.clock
+
+
+def get_settings(relay: RelayDep) -> Settings:
+    return relay.settings
+
+
+def get_mailboxes(relay: RelayDep) -> Mailboxes:
+    return relay.mailboxes
+
+
+def get_metrics(relay: RelayDep) -> Metrics:
+    return relay.metrics
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MailboxesDep = Annotated[Mailboxes, Depends(get_mailboxes)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
 async def get_principal(
-    relay: RelayDep, authorization: Annotated[str | None, Header()] = None
+    db: DatabaseDep, clock: ClockDep, authorization: Annotated[str | None, Header()] = None
 ) -> auth.Principal:
     if authorization is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
@@ -32,8 +70,8 @@ async def get_principal(
         token = b64d(value.strip(), "token", size=32)
     except InvalidInput:
         raise Unauthenticated("the bearer token is malformed") from None
-    async with relay.reader.connect() as conn:
-        return await auth.authenticate(conn, token, relay.clock())
+    async with db.read() as conn:
+        return await auth.authenticate(conn, token, clock())
 
 
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]

@@ -6,7 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from confide_server.api.convert import one_time_in, signed_prekey_in
-from confide_server.api.deps import ClientKeyDep, PrincipalDep, RelayDep
+from confide_server.api.deps import (
+    ClientKeyDep,
+    ClockDep,
+    DatabaseDep,
+    PrincipalDep,
+    RelayDep,
+    SettingsDep,
+)
 from confide_server.api.types import PROBLEMS, Key32, Model, OneTimePrekeyIn, Sig64, SignedPrekeyIn
 from confide_server.encoding import b64e
 from confide_server.services import organisation
@@ -45,11 +52,18 @@ class DeviceOut(BaseModel):
 
 
 @router.post("/enrol", status_code=201)
-async def enrol(body: EnrolIn, relay: RelayDep, client: ClientKeyDep) -> DeviceOut:
+async def enrol(
+    body: EnrolIn,
+    relay: RelayDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    client: ClientKeyDep,
+) -> DeviceOut:
     """Register a worker's device with a one-time enrolment code."""
     relay.redemptions.hit(client, "registrations")
-    now = relay.clock()
-    async with relay.engine.begin() as conn:
+    now = clock()
+    async with db.write() as conn:
         worker_id, role = await organisation.use_enrolment_code(conn, body.enrolment_code, now)
         device = await register(
             conn,
@@ -57,7 +71,7 @@ async def enrol(body: EnrolIn, relay: RelayDep, client: ClientKeyDep) -> DeviceO
             kind="worker",
             worker_id=worker_id,
             now=now,
-            max_stock=relay.settings.max_one_time_prekeys,
+            max_stock=settings.max_one_time_prekeys,
         )
     return DeviceOut(
         device_id=b64e(device.device_id),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from confide_server.api.deps import RelayDep
+from confide_server.api.deps import MetricsDep, RelayDep
 
 router = APIRouter(tags=["health"])
 
@@ -33,5 +33,5 @@ async def readyz(relay: RelayDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(relay: RelayDep) -> Response:
-    return Response(generate_latest(relay.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,7 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from confide_server.api.convert import bundle_out, policy_out
-from confide_server.api.deps import ClientKeyDep, RelayDep, WorkerDep
+from confide_server.api.deps import (
+    ClientKeyDep,
+    ClockDep,
+    DatabaseDep,
+    RelayDep,
+    SettingsDep,
+    WorkerDep,
+)
 from confide_server.api.devices import RegistrationIn
 from confide_server.api.prekeys import notify_if_low
 from confide_server.api.types import PROBLEMS, BundleOut, Key32, Model, PolicyOut
@@ -41,37 +48,55 @@ class RedeemOut(BaseModel):
 
 
 @router.post("", status_code=201)
-async def create(worker: WorkerDep, relay: RelayDep, body: InviteIn | None = None) -> InviteOut:
+async def create(
+    worker: WorkerDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    body: InviteIn | None = None,
+) -> InviteOut:
     """A single-use, expiring invite; the link carries the token in its fragment."""
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         # The organisation's invite lifetime (services/org_settings.py) caps the relay's.
         limit = min(
-            relay.settings.invite_ttl_seconds,
+            settings.invite_ttl_seconds,
             await org_settings.value(conn, "invite_ttl_seconds"),
         )
         ttl = min(body.ttl, limit) if body is not None and body.ttl is not None else limit
         token, expires_at, capability_id = await invites.create(
-            conn, worker.device_id, worker.mailbox_id, relay.clock(), ttl
+            conn, worker.device_id, worker.mailbox_id, clock(), ttl
         )
-    link = f"{relay.settings.public_url.rstrip('/')}/join#{b64e(token)}"
+    link = f"{settings.public_url.rstrip('/')}/join#{b64e(token)}"
     return InviteOut(
         token=b64e(token), expires_at=expires_at, url=link, capability_id=b64e(capability_id)
     )
 
 
 @router.post("/redeem", status_code=201)
-async def redeem(body: RedeemIn, relay: RelayDep, client: ClientKeyDep) -> RedeemOut:
+async def redeem(
+    body: RedeemIn,
+    relay: RelayDep,
+    db: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    client: ClientKeyDep,
+) -> RedeemOut:
     """Register the client's device and hand over what it needs to reach its worker."""
     relay.redemptions.hit(client, "invite redemptions")
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         done = await invites.redeem(
             conn,
             body.token,
             body.registration(),
-            relay.clock(),
-            relay.settings.max_one_time_prekeys,
+            clock(),
+            settings.max_one_time_prekeys,
         )
-    notify_if_low(relay, done.worker_mailbox_id, done.worker_bundle.remaining)
+    notify_if_low(
+        relay.fanout,
+        settings.prekey_low_watermark,
+        done.worker_mailbox_id,
+        done.worker_bundle.remaining,
+    )
     return RedeemOut(
         device_id=b64e(done.device.device_id),
         mailbox_id=b64e(done.device.mailbox_id),

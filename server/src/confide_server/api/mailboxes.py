@@ -9,12 +9,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from confide_server.api.deps import PrincipalDep, RelayDep, owner_only, path_id
+from confide_server.api.deps import (
+    DatabaseDep,
+    MailboxesDep,
+    MetricsDep,
+    PrincipalDep,
+    SettingsDep,
+    owner_only,
+    path_id,
+)
 from confide_server.api.types import PROBLEMS, Envelope, Id16, Key32, Model
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
 from confide_server.services import capabilities
-from confide_server.store import queue
 
 router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"], responses=PROBLEMS)
 
@@ -56,14 +63,16 @@ class CapabilityInfo(BaseModel):
 
 
 @router.post("/{mailbox_id}/messages", status_code=202)
-async def send(mailbox_id: str, body: SendIn, relay: RelayDep) -> SendOut:
+async def send(
+    mailbox_id: str, body: SendIn, settings: SettingsDep, mailboxes: MailboxesDep
+) -> SendOut:
     """Queue one opaque envelope; 202 only once it is durable. Idempotent per client_message_id."""
     target = path_id(mailbox_id, "mailbox_id")
     if not body.body:
         raise InvalidInput("body must not be empty")
-    if len(body.body) > relay.settings.max_envelope_bytes:
-        raise TooLarge(f"an envelope may be at most {relay.settings.max_envelope_bytes} bytes")
-    result = await relay.mailboxes.send(
+    if len(body.body) > settings.max_envelope_bytes:
+        raise TooLarge(f"an envelope may be at most {settings.max_envelope_bytes} bytes")
+    result = await mailboxes.send(
         target, body.capability, body.client_message_id, body.body, body.ttl
     )
     return SendOut(
@@ -77,47 +86,53 @@ async def send(mailbox_id: str, body: SendIn, relay: RelayDep) -> SendOut:
 async def fetch(
     mailbox_id: str,
     principal: PrincipalDep,
-    relay: RelayDep,
+    mailboxes: MailboxesDep,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> FetchOut:
     """Pending envelopes in order; they stay until acknowledged or expired."""
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    rows = await queue.pending(relay.reader, principal.mailbox_id, limit, int(relay.clock()))
+    rows = await mailboxes.pending(principal.mailbox_id, limit)
     return FetchOut(envelopes=[EnvelopeOut(id=b64e(i), body=b64e(b)) for _s, i, b in rows])
 
 
 @router.post("/{mailbox_id}/acks", status_code=204)
-async def ack(mailbox_id: str, body: AckIn, principal: PrincipalDep, relay: RelayDep) -> None:
+async def ack(
+    mailbox_id: str,
+    body: AckIn,
+    principal: PrincipalDep,
+    mailboxes: MailboxesDep,
+    metrics: MetricsDep,
+) -> None:
     """Delete acknowledged envelopes (unknown ids are ignored, so acks can be retried)."""
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    await relay.writer.ack(principal.mailbox_id, body.ids)
-    relay.metrics.acked.inc(len(body.ids))
+    await mailboxes.ack(principal.mailbox_id, body.ids)
+    metrics.acked.inc(len(body.ids))
 
 
 @router.post("/{mailbox_id}/capabilities", status_code=201)
-async def mint(mailbox_id: str, principal: PrincipalDep, relay: RelayDep) -> CapabilityOut:
+async def mint(mailbox_id: str, principal: PrincipalDep, db: DatabaseDep) -> CapabilityOut:
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         capability_id, secret = await capabilities.mint(conn, principal.mailbox_id)
     return CapabilityOut(capability_id=b64e(capability_id), capability=b64e(secret))
 
 
 @router.get("/{mailbox_id}/capabilities")
 async def list_capabilities(
-    mailbox_id: str, principal: PrincipalDep, relay: RelayDep
+    mailbox_id: str, principal: PrincipalDep, db: DatabaseDep
 ) -> list[CapabilityInfo]:
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         rows = await capabilities.listing(conn, principal.mailbox_id)
     return [CapabilityInfo(capability_id=b64e(i), revoked=r) for i, r in rows]
 
 
 @router.delete("/{mailbox_id}/capabilities/{capability_id}", status_code=204)
 async def revoke(
-    mailbox_id: str, capability_id: str, principal: PrincipalDep, relay: RelayDep
+    mailbox_id: str, capability_id: str, principal: PrincipalDep, db: DatabaseDep
 ) -> None:
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         await capabilities.revoke(
             conn, principal.mailbox_id, path_id(capability_id, "capability_id")
         )
@@ -125,11 +140,11 @@ async def revoke(
 
 @router.post("/{mailbox_id}/capabilities/{capability_id}/rotate", status_code=201)
 async def rotate(
-    mailbox_id: str, capability_id: str, principal: PrincipalDep, relay: RelayDep
+    mailbox_id: str, capability_id: str, principal: PrincipalDep, db: DatabaseDep
 ) -> CapabilityOut:
     """Revoke a capability and mint its replacement in one transaction."""
     owner_only(principal, path_id(mailbox_id, "mailbox_id"))
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         await capabilities.revoke(
             conn, principal.mailbox_id, path_id(capability_id, "capability_id")
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from confide_server.api.convert import policy_out
-from confide_server.api.deps import RelayDep, WorkerDep, path_id
+from confide_server.api.deps import DatabaseDep, WorkerDep, path_id
 from confide_server.api.types import PROBLEMS, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
@@ -33,9 +33,9 @@ class WorkerDevice(BaseModel):
 
 
 @router.get("/organisation")
-async def get_organisation(relay: RelayDep) -> OrganisationOut:
+async def get_organisation(db: DatabaseDep) -> OrganisationOut:
     """Public: the organisation's name, retention limit and current confidentiality policy."""
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         org = await organisation.get(conn)
         policy = await organisation.current_policy(conn)
         values = await org_settings.all_values(conn)
@@ -50,9 +50,9 @@ async def get_organisation(relay: RelayDep) -> OrganisationOut:
 
 
 @router.get("/workers")
-async def list_workers(worker: WorkerDep, relay: RelayDep) -> list[WorkerDevice]:
+async def list_workers(worker: WorkerDep, db: DatabaseDep) -> list[WorkerDevice]:
     """Worker devices and roles, so a worker can find a supervisor's device for consultation."""
-    async with relay.reader.connect() as conn:
+    async with db.read() as conn:
         rows = await organisation.worker_devices(conn)
     return [WorkerDevice(worker_id=b64e(w), role=r, device_id=b64e(d)) for w, r, d in rows]
 
@@ -66,7 +66,7 @@ class ColleagueCapability(BaseModel):
 
 @router.post("/workers/{device_id}/capabilities", status_code=201)
 async def colleague_capability(
-    device_id: str, worker: WorkerDep, relay: RelayDep
+    device_id: str, worker: WorkerDep, db: DatabaseDep
 ) -> ColleagueCapability:
     """A send capability for a colleague's mailbox (for consultation with a supervisor).
 
@@ -75,7 +75,7 @@ async def colleague_capability(
     envelopes themselves.
     """
     target = path_id(device_id, "device_id")
-    async with relay.engine.begin() as conn:
+    async with db.write() as conn:
         mailbox_id = await organisation.require_worker(conn, target)
         capability_id, secret = await capabilities.mint(conn, mailbox_id)
     return ColleagueCapability(

@@ -17,7 +17,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from confide_server.api.deps import PrincipalDep, RelayDep
+from confide_server.api.deps import ClockDep, PrincipalDep, RelayDep, SettingsDep
 from confide_server.api.types import PROBLEMS
 from confide_server.encoding import b64e
 
@@ -39,12 +39,13 @@ def turn_credentials(secret: str, expiry: int) -> tuple[str, str]:
 
 
 @router.get("/turn")
-async def turn(principal: PrincipalDep, relay: RelayDep) -> TurnOut:
+async def turn(
+    principal: PrincipalDep, relay: RelayDep, clock: ClockDep, settings: SettingsDep
+) -> TurnOut:
     """Credentials for the TURN servers in CONFIDE_TURN_URLS, valid for turn_ttl_seconds."""
     relay.turn_requests.hit(principal.device_id, "TURN credential requests")
-    settings = relay.settings
     ttl = settings.turn_ttl_seconds
-    username, credential = turn_credentials(settings.turn_secret, int(relay.clock()) + ttl)
+    username, credential = turn_credentials(settings.turn_secret, int(clock()) + ttl)
     policy: Literal["all", "relay"] = "relay" if settings.turn_relay_only else "all"
     return TurnOut(
         urls=settings.turn_urls,

@@ -2,11 +2,12 @@
 
 After a commit the writer answers every request of its batch: ``accepted`` to senders,
 ``envelope`` to recipients, ``acked`` to ackers. Each connection has a sender task
-(ws/connection.py) that would wake, write and go back to sleep for every one of them: a task
-switch per frame, which at moderate load (small batches) cost more than the write itself.
-A connection whose sender is idle instead hands its flush to the outbox, which runs every
-flush due once the current callback (the commit's answers) is done: the frames a batch
-queued for one connection still go out in one write, and the sender task stays asleep.
+(ws/connection.py) that would otherwise wake, write and go back to sleep for every one of
+them, a task switch per frame (docs/benchmarks.md). A connection whose sender is idle
+instead hands its flush to the outbox, which runs every flush due once the current callback
+(the commit's answers) is done: the frames a batch queued for one connection still go out
+in one write, and the sender task stays asleep. One outbox serves all the connections of an
+app (ws/connection.py ``Context``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class Outbox:
-    """Flushes to run soon, on the event loop, once each; one per relay."""
+    """Flushes to run soon, on the event loop, once each; one per app."""
 
     def __init__(self) -> None:
         self._due: list[Callable[[], None]] = []

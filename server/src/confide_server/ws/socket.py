@@ -4,6 +4,8 @@ The relay's one WebSocket endpoint carries nearly all of its traffic, so it is s
 an ASGI middleware in front of the framework: each frame then costs one ASGI message, not a
 trip through routing, exception handling and the framework's WebSocket wrapper (a sizeable
 share of the relay's CPU time under load; the figure: docs/benchmarks.md, lab notebook).
+``RawSocket`` is what the socket adapter (ws/connection.py) needs from a WebSocket; over
+plain ASGI callables it also serves the in-memory test tier (tests/server/memory_ws.py).
 """
 
 from __future__ import annotations
