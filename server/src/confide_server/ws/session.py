@@ -50,6 +50,21 @@ class Limits:
 
 
 class Session:
+    # One per connection, and thousands may sit idle: no per-instance dict.
+    __slots__ = (
+        "_accepted",
+        "_limits",
+        "_metrics",
+        "bad_frames",
+        "close_code",
+        "close_reason",
+        "ended",
+        "out",
+        "principal",
+        "unanswered",
+        "window",
+    )
+
     def __init__(self, limits: Limits, metrics: Metrics) -> None:
         self._limits = limits
         self._metrics = metrics
