@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     # alone does not keep a socket open.
     ws_auth_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # The front door (http_guard.py): every request head, and connections per address
+    # (counted in memory only while open; a trusted proxy's address is not counted).
+    max_request_head_bytes: int = Field(default=16 * 1024, ge=1024)
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    connections_per_address: int = Field(default=128, ge=1)
+
     # Lifetimes of secrets and one-time things.
     challenge_ttl_seconds: int = Field(default=60, ge=5)
     token_ttl_seconds: int = Field(default=24 * 3600, ge=60)

@@ -19,8 +19,9 @@ from websockets.utils import accept_key
 
 from confide_server.errors import InvalidInput, RelayError
 
-# The longest opening handshake accepted (431 beyond). uvicorn's HTTP parser has read the
-# head already and sets no bound of its own; this one only keeps long heads off the socket.
+# The longest opening handshake accepted (431 beyond). The relay's front door (http_guard.py)
+# bounds every request head before uvicorn parses it (CONFIDE_MAX_REQUEST_HEAD_BYTES); this
+# bound is the WebSocket protocol's own, for when it is served without the guard.
 MAX_HEAD = 16 * 1024
 
 
@@ -59,6 +60,32 @@ def _tokens(value: bytes | None) -> set[str]:
     return {part.strip().lower() for part in value.decode("latin-1").split(",")}
 
 
+def _header_lines(head: bytes) -> list[tuple[bytes, bytes]]:
+    headers = []
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not name or name != name.strip():
+            raise HandshakeError(400, "malformed header line")
+        headers.append((name.lower(), value.strip()))
+    return headers
+
+
+def asks_websocket(head: bytes) -> bool:
+    """Whether uvicorn upgrades this request to a WebSocket (``Connection: upgrade`` and
+    ``Upgrade: websocket``, as its HTTP protocol decides), so that it is the relay's to
+    answer as an opening handshake, not a plain request."""
+    try:
+        headers = _header_lines(head)
+    except HandshakeError:
+        return True  # malformed, but the parser took it as an upgrade: refused as one
+    upgrade = _header(headers, b"upgrade")
+    return (
+        upgrade is not None
+        and upgrade.lower() == b"websocket"
+        and "upgrade" in _tokens(_header(headers, b"connection"))
+    )
+
+
 def parse_request(head: bytes) -> Request:
     """The opening handshake in ``head`` (the request line and headers, without the blank
     line); ``HandshakeError`` if it is not one the relay accepts."""
@@ -67,12 +94,7 @@ def parse_request(head: bytes) -> Request:
         method, target, version = lines[0].split(b" ")
     except ValueError:
         raise HandshakeError(400, "malformed request line") from None
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not name or name != name.strip():
-            raise HandshakeError(400, "malformed header line")
-        headers.append((name.lower(), value.strip()))
+    headers = _header_lines(head)
     if method != b"GET" or version != b"HTTP/1.1":
         raise HandshakeError(400, "a WebSocket handshake is a GET over HTTP/1.1")
     if "websocket" not in _tokens(_header(headers, b"upgrade")):
