@@ -20,16 +20,19 @@ def test_trusted_proxies_follow_uvicorns_syntax() -> None:
 
 def test_an_address_is_admitted_up_to_the_limit_and_forgotten_at_zero() -> None:
     counts = AddressCounts(2, trusted_proxies("127.0.0.1"))
-    assert counts.admit("192.0.2.1") and counts.admit("192.0.2.1")
-    assert not counts.admit("192.0.2.1")
-    assert counts.admit("192.0.2.2")
-    counts.release("192.0.2.1")
-    assert counts.admit("192.0.2.1")
+    first, second = counts.admit("192.0.2.1"), counts.admit("192.0.2.1")
+    assert isinstance(first, bytes) and first == second
+    assert b"192.0.2.1" not in first  # a salted hash, not the address
+    assert counts.admit("192.0.2.1") is False
+    other = counts.admit("192.0.2.2")
+    assert isinstance(other, bytes)
+    counts.release(first)
+    assert counts.admit("192.0.2.1") == first
     for _ in range(2):
-        counts.release("192.0.2.1")
-    counts.release("192.0.2.2")
+        counts.release(first)
+    counts.release(other)
     assert len(counts) == 0  # nothing of an address is kept once its connections are gone
     # A trusted proxy and a connection without an address (a unix socket) are not counted.
-    assert all(counts.admit("127.0.0.1") for _ in range(5))
-    assert all(counts.admit(None) for _ in range(5))
+    assert all(counts.admit("127.0.0.1") is None for _ in range(5))
+    assert all(counts.admit(None) is None for _ in range(5))
     assert len(counts) == 0

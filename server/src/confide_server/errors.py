@@ -5,6 +5,8 @@
     RelayError                          500  about:blank      (never raised for bad input)
     ├── InvalidInput                    400  invalid-input    WS error frame / close 4400
     │   ├── TooLarge                    413  too-large        close 4413
+    │   │   └── HeadTooLarge            431  head-too-large   (http_guard.py)
+    │   ├── RequestTimeout              408  request-timeout  (http_guard.py)
     │   └── ConsentRejected             400  consent-rejected (a consent record the relay
     │                                                          cannot check, services/consent.py)
     ├── Unauthenticated                 401  unauthenticated  close 4401
@@ -77,6 +79,18 @@ class ConsentRejected(InvalidInput):
 
     slug = "consent-rejected"
     title = "Consent record rejected"
+
+
+class HeadTooLarge(TooLarge):
+    status = 431
+    slug = "head-too-large"
+    title = "Request header fields too large"
+
+
+class RequestTimeout(InvalidInput):
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
 
 
 class Unauthenticated(RelayError):

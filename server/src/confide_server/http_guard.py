@@ -13,8 +13,8 @@ uvicorn's own HTTP protocol for the life of the connection, and:
   byte that made it too long, and one that has not ended ``request_head_timeout_seconds``
   after its first byte (or after the connection opened) with 408;
 - refuses a connection beyond ``connections_per_address`` from one address with 429
-  (addresses are counted in memory while their connections are open, never stored or
-  logged; a trusted proxy's address, ``forwarded_allow_ips``, is not counted, since every
+  (counted in memory while their connections are open, under a salted hash, never stored
+  or logged; a trusted proxy's address, ``forwarded_allow_ips``, is not counted, since every
   client behind it shares it and the proxy applies its own limits);
 - answers a request httptools cannot parse with a problem+json 400 (uvicorn's is text/plain).
 
@@ -26,14 +26,22 @@ connection end and releases its address's count, and passes every byte on untouc
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
+import os
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from confide_server.errors import InvalidInput, RateLimited, RelayError, TooLarge
+from confide_server.errors import (
+    HeadTooLarge,
+    InvalidInput,
+    RateLimited,
+    RelayError,
+    RequestTimeout,
+)
 from confide_server.settings import Settings
 from confide_server.ws import handshake
 
@@ -43,43 +51,37 @@ from confide_server.ws import handshake
 HEAD, BODY, IDLE, UPGRADED, IGNORED, REFUSED = range(6)
 
 
-class RequestTimeout(InvalidInput):
-    status = 408
-    slug = "request-timeout"
-    title = "Request timeout"
-
-
-class HeadTooLarge(TooLarge):
-    status = 431
-    slug = "head-too-large"
-    title = "Request header fields too large"
-
-
 class AddressCounts:
-    """Open connections per client address, in memory only; an address leaves at zero."""
+    """Open connections per client address, in memory only, keyed (as ratelimit.py keys
+    its tables) by a hash with a per-process random salt: not even a memory dump lists the
+    addresses in the clear, and an address's entry goes when its last connection does."""
 
     def __init__(self, limit: int, trusted: Callable[[str], bool]) -> None:
         self.limit = limit
         self._trusted = trusted
-        self._open: dict[str, int] = {}
+        self._open: dict[bytes, int] = {}
+        self._salt = os.urandom(16)
 
-    def admit(self, address: str | None) -> bool:
+    def admit(self, address: str | None) -> bytes | Literal[False] | None:
+        """The key to ``release`` when the connection ends (None: not counted), or False:
+        the address has its limit of open connections already."""
         if address is None or self._trusted(address):
-            return True
-        count = self._open.get(address, 0)
+            return None
+        key = hashlib.blake2b(address.encode(), key=self._salt, digest_size=16).digest()
+        count = self._open.get(key, 0)
         if count >= self.limit:
             return False
-        self._open[address] = count + 1
-        return True
+        self._open[key] = count + 1
+        return key
 
-    def release(self, address: str | None) -> None:
-        if address is None or address not in self._open:
+    def release(self, key: bytes | None) -> None:
+        if key is None or key not in self._open:
             return
-        count = self._open[address] - 1
+        count = self._open[key] - 1
         if count:
-            self._open[address] = count
+            self._open[key] = count
         else:
-            del self._open[address]
+            del self._open[key]
 
     def __len__(self) -> int:
         return len(self._open)
@@ -130,7 +132,7 @@ class HttpGuard(asyncio.Protocol):
         # The same leniency uvicorn's parser has, so both read a byte stream alike.
         self._parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self._transport: asyncio.Transport | None = None
-        self._address: str | None = None
+        self._counted: bytes | None = None  # the salted hash of the address, if counted
         self._admitted = False
         self._state = HEAD
         self._head_bytes = 0
@@ -144,11 +146,11 @@ class HttpGuard(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
-        self._address = str(peer[0]) if isinstance(peer, tuple) and peer else None
-        if not self.counts.admit(self._address):
+        key = self.counts.admit(str(peer[0]) if isinstance(peer, tuple) and peer else None)
+        if key is False:
             self._refuse(RateLimited("too many connections from one address"), 429)
             return
-        self._admitted = True
+        self._counted, self._admitted = key, True
         self._inner.connection_made(transport)
         self._arm_timer()
 
@@ -181,7 +183,7 @@ class HttpGuard(asyncio.Protocol):
         self._cancel_timer()
         if self._admitted:
             self._admitted = False
-            self.counts.release(self._address)
+            self.counts.release(self._counted)
             self._inner.connection_lost(exc)
 
     def eof_received(self) -> bool | None:

@@ -82,6 +82,11 @@ class Metrics:
             "fan-out messages not published to Redis since start (recipients read the queue)",
             registry=r,
         )
+        self.storage_writable = Gauge(
+            "confide_storage_writable",
+            "1 while the database's disk has room for sends (store/space.py)",
+            registry=r,
+        )
         self.batch = Histogram(
             "confide_writer_batch_size",
             "Requests per group-commit transaction",

@@ -52,10 +52,12 @@ class Relay:
             on_commit=self._committed,
             on_batch=self.metrics.batch.observe,
             idempotency_window=settings.idempotency_window_seconds,
+            disk_reserve=settings.disk_reserve_bytes,
         )
         self.metrics.writer_pending.set_function(self.writer.pending)
         self.metrics.fanout_healthy.set_function(lambda: float(self.fanout.healthy))
         self.metrics.fanout_dropped.set_function(lambda: float(self.fanout.dropped))
+        self.metrics.storage_writable.set_function(lambda: float(self.writer.writable()))
         self.prekey_fetches = RateLimiter(settings.prekey_fetches_per_minute, clock)
         self.anonymous = RateLimiter(settings.anonymous_requests_per_minute, clock)
         self.redemptions = RateLimiter(settings.invite_redemptions_per_minute, clock)
@@ -127,7 +129,7 @@ class Relay:
             await self.refresh_retention()
 
     async def ready(self) -> dict[str, bool]:
-        checks = {"database": False}
+        checks = {"database": False, "storage": self.writer.writable()}
         with contextlib.suppress(Exception):
             async with self.reader.connect() as conn:
                 await conn.execute(text("SELECT 1"))

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     default_max_retention_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     writer_max_batch: int = Field(default=512, ge=1)
+    # SQLite: sends are refused (503) while the disk's free space plus the database's free
+    # pages is below this, so acknowledgements always have room (store/space.py); 0: only
+    # when a write fails for want of space.
+    disk_reserve_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     # How long a send's idempotency key is kept (never beyond its envelope's expiry): the
     # time a client may retry a send it never saw answered (store/idempotency.py).
     idempotency_window_seconds: int = Field(default=3600, ge=60)

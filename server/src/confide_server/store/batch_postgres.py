@@ -92,6 +92,13 @@ class PostgresBatches:
     def open(self) -> None:
         """Nothing to hold: several processes may share a PostgreSQL database."""
 
+    def room_for(self, incoming: int) -> bool:
+        """PostgreSQL keeps its own disk: its writes fail, and recover, by themselves."""
+        return True
+
+    def writable(self) -> bool:
+        return True
+
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:

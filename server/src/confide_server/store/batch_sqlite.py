@@ -36,7 +36,7 @@ import orjson
 
 from confide_server.clock import Clock
 from confide_server.errors import Unavailable
-from confide_server.store import filelock, wal
+from confide_server.store import filelock, space, wal
 from confide_server.store.batch import Lookup, Plan, RetryBatch
 from confide_server.store.engine import sqlite_pragmas
 from confide_server.store.idempotency import Ledger, retry_deadline, settle
@@ -134,8 +134,15 @@ class SQLiteBatches:
     which the recipient's client discards as a repeat). Nothing is answered before the sync.
     """
 
-    def __init__(self, path: str, retry_window: int, monotonic: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        path: str,
+        retry_window: int,
+        monotonic: Clock = time.monotonic,
+        disk_reserve: int = 0,
+    ) -> None:
         self._path = path
+        self._room = space.Room(path, disk_reserve)
         self._retry_window = retry_window
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-writer")
         self._db: sqlite3.Connection | None = None
@@ -165,13 +172,34 @@ class SQLiteBatches:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(wal.TRUNCATE_EVERY)
+            if not self._room.writable:
+                self._room.check()  # room again (acks, or the operator), traffic or not
             if self._wal.dirty:
                 await loop.run_in_executor(self._thread, self._wal.tidy)
+
+    def room_for(self, incoming: int) -> bool:
+        """Whether sends of ``incoming`` bytes may be written (store/space.py)."""
+        if self._room.reserve == 0 and self._room.writable:
+            return True
+        return self._room.check(incoming)
+
+    def writable(self) -> bool:
+        return self._room.writable
 
     async def apply(
         self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
     ) -> Plan:
         """One batch: written on the event loop, committed on the thread (see the class)."""
+        try:
+            return await self._apply(hashes, keys, now, plan)
+        except Exception as exc:
+            if space.is_disk_full(exc):
+                self._room.full()
+            raise
+
+    async def _apply(
+        self, hashes: list[bytes], keys: list[bytes], now: int, plan: Callable[[Lookup], Plan]
+    ) -> Plan:
         if self._broken is not None:
             raise Unavailable("storage could not make writes durable; restart the relay")
         db = self._db
@@ -235,6 +263,7 @@ class SQLiteBatches:
             self._tidier = None
         await asyncio.get_running_loop().run_in_executor(self._thread, self.close_now)
         self._thread.shutdown()
+        self._room.close()
 
     def _connect(self, now: int) -> sqlite3.Connection:
         if self._db is None:

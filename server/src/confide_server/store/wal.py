@@ -26,6 +26,7 @@ import os
 import sqlite3
 
 from confide_server.clock import Clock
+from confide_server.store.space import is_disk_full
 
 # A PASSIVE checkpoint after this many syncs (SQLite's own automatic checkpoint, at 1,000
 # pages, came about as often under load).
@@ -96,8 +97,12 @@ class WalFile:
             (busy, _frames, _copied) = self._checkpointer.execute(
                 f"PRAGMA wal_checkpoint({mode})"
             ).fetchone()
-        except sqlite3.Error:
-            log.warning("a WAL checkpoint failed; the next one tries again", exc_info=True)
+        except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                # store/space.py says so once, with what to do; the next try comes soon.
+                log.debug("a WAL checkpoint failed: the disk is full")
+            else:
+                log.warning("a WAL checkpoint failed; the next one tries again", exc_info=True)
             return False
         self.checkpoints += 1
         return int(busy) == 0

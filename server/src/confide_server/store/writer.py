@@ -35,6 +35,7 @@ from confide_server.store.batch import (
     plan_batch,
 )
 from confide_server.store.idempotency import retry_deadline
+from confide_server.store.space import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,13 @@ class Backend(Protocol):
 
         The commit may not be durable yet when this returns: see ``when_durable``."""
 
+    def room_for(self, incoming: int) -> bool:
+        """Whether a batch's sends of ``incoming`` bytes may be written now (store/space.py);
+        acknowledgements are always tried."""
+
+    def writable(self) -> bool:
+        """False while the database's disk is too full for sends (/readyz, /metrics)."""
+
     def when_durable(self, callback: Callable[[BaseException | None], None]) -> None:
         """Call ``callback`` on the event loop once every batch committed so far is durable
         (with None), or could not be made durable (with the error); callbacks come in the
@@ -59,15 +67,16 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-def backend_for(engine: AsyncEngine, retry_window: int) -> Backend:
-    """The batch backend for this engine's database (``retry_window``: store/idempotency.py)."""
+def backend_for(engine: AsyncEngine, retry_window: int, disk_reserve: int = 0) -> Backend:
+    """The batch backend for this engine's database (``retry_window``: store/idempotency.py,
+    ``disk_reserve``: store/space.py)."""
     if engine.dialect.name == "sqlite":
         from confide_server.store.batch_sqlite import SQLiteBatches
 
         database = make_url(str(engine.url)).database
         if not database or database == ":memory:":
             raise ValueError("the relay needs an SQLite file, not an in-memory database")
-        return SQLiteBatches(database, retry_window)
+        return SQLiteBatches(database, retry_window, disk_reserve=disk_reserve)
     from confide_server.store.batch_postgres import PostgresBatches
 
     return PostgresBatches(engine)
@@ -86,6 +95,7 @@ class Writer:
         on_commit: Callable[[list[Delivery]], None],
         on_batch: Callable[[int], None] = lambda _size: None,
         idempotency_window: int = 3600,
+        disk_reserve: int = 0,
     ) -> None:
         self._clock = clock
         self._retry_window = idempotency_window
@@ -93,7 +103,7 @@ class Writer:
         self._max_depth = max_queue_depth
         self._on_commit = on_commit
         self._on_batch = on_batch
-        self._backend = backend_for(engine, idempotency_window)
+        self._backend = backend_for(engine, idempotency_window, disk_reserve)
         # A plain list and one wake-up future, not an asyncio.Queue: a queue costs a method
         # call and a waiter check per request on both ends, where a batch needs one of each.
         self._pending: list[Request] = []
@@ -103,6 +113,10 @@ class Writer:
         self._wakeup: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+
+    def writable(self) -> bool:
+        """Whether the database's disk has room for sends (store/space.py)."""
+        return self._backend.writable()
 
     def pending(self) -> int:
         """Requests waiting for the next transaction (a gauge for /metrics)."""
@@ -188,10 +202,25 @@ class Writer:
                 continue
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
+            batch = self._without_sends_over_the_reserve(batch)
+            if not batch:
+                continue
             plan = await self._commit(batch)
             # A refused batch is answered through the same channel, in its turn.
             self._unsettled = True
             self._backend.when_durable(partial(self._settled, plan, batch))
+
+    def _without_sends_over_the_reserve(self, batch: list[Request]) -> list[Request]:
+        """Refuse the batch's sends if the disk has no room for them; acks go on, so
+        recipients can drain their queues and free the room (store/space.py)."""
+        incoming = sum(len(r.body) for r in batch if isinstance(r, SendRequest))
+        if not incoming or self._backend.room_for(incoming):
+            return batch
+        full = Unavailable("the relay's disk is full; try again later")
+        for request in batch:
+            if isinstance(request, SendRequest):
+                _refuse(request, full)
+        return [r for r in batch if not isinstance(r, SendRequest)]
 
     def _settled(
         self, plan: Plan | None, batch: list[Request], failure: BaseException | None
@@ -253,6 +282,10 @@ def _try_again(exc: Exception, attempt: int) -> bool:
         if attempt < 2:
             return True
         log.error("writer batch kept conflicting")
+        return False
+    if is_disk_full(exc):
+        # Said once, with what to do, when it happens (store/space.py); not per batch.
+        log.debug("writer batch failed: the disk is full")
         return False
     log.error("writer batch failed", exc_info=exc)
     return False
