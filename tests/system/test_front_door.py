@@ -180,10 +180,15 @@ def test_a_head_within_the_bound_is_served_and_keep_alive_works(guarded: RelayPr
     sock = _connect(guarded)
     for _ in range(3):
         sock.sendall(PLAIN_HEAD + b"X-Fill: " + b"b" * (HEAD_LIMIT // 2) + b"\r\n\r\n")
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += sock.recv(65536)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 "), head[:200]
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += sock.recv(65536)
+        assert body == b'{"status":"ok"}'
     sock.close()
 
 
@@ -240,3 +245,25 @@ def test_the_settings_are_documented() -> None:
         "CONFIDE_CONNECTIONS_PER_ADDRESS",
     ):
         assert name in text
+
+
+def test_a_head_that_ends_past_the_bound_is_refused(guarded: RelayProcess) -> None:
+    sock = _connect(guarded)
+    sock.sendall(PLAIN_HEAD + b"X-First: " + b"c" * (HEAD_LIMIT - 1000) + b"\r\n")
+    time.sleep(0.2)  # so that the rest arrives in a read of its own
+    sock.sendall(b"X-Second: " + b"d" * 2000 + b"\r\n\r\n")
+    _problem(_response(sock), 431)
+    sock.close()
+
+
+def test_a_body_read_with_its_head_is_not_counted_as_head(guarded: RelayProcess) -> None:
+    body = b"{" + b" " * (200 * 1024) + b"}"
+    sock = _connect(guarded)
+    sock.sendall(
+        b"POST /v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    response = _response(sock)
+    sock.close()
+    status = int(response.split(b" ", 2)[1])
+    assert status not in (408, 431) and status < 500, response[:300]

@@ -172,7 +172,8 @@ class HttpGuard(asyncio.Protocol):
         except httptools.HttpParserError:
             self._refuse(InvalidInput("the request is not valid HTTP/1.1"), 400)
             return
-        if (self._state == HEAD or self._upgrade) and not self._count_head(data, state == HEAD):
+        counted = self._state == HEAD or self._upgrade or state == HEAD
+        if counted and not self._count_head(data, state == HEAD):
             return
         if self._upgrade:
             self._hand_over(data)
@@ -207,25 +208,34 @@ class HttpGuard(asyncio.Protocol):
         self._cancel_timer()
 
     def on_message_complete(self) -> None:
+        # The head's count stays until the chunk is counted (``_count_head``); the next
+        # head starts its own at ``on_message_begin``.
         self._state = IDLE
-        self._head_bytes = 0
-        self._head = []
 
     # The bounds.
 
     def _count_head(self, data: bytes, was_in_head: bool) -> bool:
-        """Count this chunk's bytes of the unfinished head; False (and 431) past the bound."""
-        if was_in_head and not self._began_here:
-            self._head_bytes += len(data)
-            self._head.append(data)
+        """Count this chunk's bytes of the current head; False (and 431) past the bound."""
+        continued = was_in_head and not self._began_here
+        if self._state == HEAD:  # a head is unfinished at the end of this chunk
+            if continued:
+                self._head_bytes += len(data)
+                self._head.append(data)
+            else:
+                # It began inside this chunk, after the end of the request before it; an
+                # unfinished head holds no blank line, so it lies after the chunk's last one.
+                blank = data.rfind(b"\r\n\r\n")
+                start = blank + 4 if blank >= 0 else 0
+                self._head_bytes = len(data) - start
+                self._head = [data[start:]]
         else:
-            # The head began inside this chunk, after the end of the request before it; an
-            # unfinished head holds no blank line, so it lies after the chunk's last one.
-            blank = data.rfind(b"\r\n\r\n") if self._state == HEAD else -1
-            start = blank + 4 if blank >= 0 else 0
-            self._head_bytes = len(data) - start
-            self._head = [data[start:]]
-        if self._state == HEAD and self._head_bytes > self.max_head:
+            # The head ended in this chunk: count it to its blank line (one that straddles
+            # two chunks counts the chunk whole, which errs towards the bound).
+            end = data.find(b"\r\n\r\n")
+            part = end + 4 if end >= 0 else len(data)
+            self._head_bytes = (self._head_bytes if continued else 0) + part
+            self._head = [*self._head, data] if continued else [data]
+        if self._head_bytes > self.max_head:
             self._refuse(HeadTooLarge(f"the request head is over {self.max_head} bytes"), 431)
             return False
         return True
