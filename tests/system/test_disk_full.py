@@ -106,7 +106,7 @@ async def test_a_full_disk_refuses_sends_then_recovers_by_itself(
         "CONFIDE_DISK_RESERVE_BYTES": str(reserve),
     }
     filler = small_disk / "filler"  # what the operator deletes in the second way
-    filler.write_bytes(b"\0" * (4 * 1024 * 1024 if reserve == 0 else 0))
+    filler.write_bytes(b"\0" * (6 * 1024 * 1024 if reserve == 0 else 0))
     relay = RelayProcess(tmp_path / "relay", env=env)
     code = relay.create_org_and_enrolment_code(policy=None)
     with relay:
@@ -137,7 +137,7 @@ async def test_a_full_disk_refuses_sends_then_recovers_by_itself(
             # The recipient drains its queue; acks refused while the disk is full leave their
             # envelopes queued, to be delivered and acked again on the next connection.
             delivered: set[str] = set()
-            for _ in range(10):
+            for _ in range(25):
                 seen, _failed = await _drain(relay.ws_url, device)
                 delivered |= seen
                 if not seen:
