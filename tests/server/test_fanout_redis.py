@@ -140,7 +140,7 @@ async def test_envelope_sent_on_one_relay_reaches_the_other(
         cap = await capability(client_a, worker)
         async with httpx.AsyncClient(base_url=node_b.http) as client_b:
             ready = (await client_b.get("/readyz")).json()
-            assert ready["checks"] == {"database": True, "redis": True}
+            assert ready["checks"] == {"database": True, "storage": True, "redis": True}
         receiver = await WsClient.open(node_b.ws, worker.token)
         await receiver.put({"type": "ping", "ref": 0})
         assert (await receiver.get())["type"] == "pong"
