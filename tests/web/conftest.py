@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from system.relay_process import RelayProcess
-from web_support import DIST, POLICY, SCREENSHOTS, WEB, need, need_executable
+from web_support import DIST, POLICY, SCREENSHOTS, WEB, LoopThread, need, need_executable
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,3 +97,13 @@ def browser() -> Iterator[object]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def sdk_loop() -> Iterator[LoopThread]:
+    """An event loop on its own thread for a Python SDK device in a browser test."""
+    runner = LoopThread()
+    try:
+        yield runner
+    finally:
+        runner.close()

@@ -1,58 +1,32 @@
 """Interoperability: the web app in a real browser and the Python SDK talk through one real
 relay, both ways, text and an attachment, and agree on the safety number.
 
-The SDK is asynchronous and Playwright's sync API may not run inside an event loop, so the
-SDK client runs on an event loop of its own in a background thread.
+The SDK client runs on an event loop of its own in a background thread (web_support's
+LoopThread), since Playwright's sync API may not run inside an event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
-import threading
 import time
-from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from confide_client.client import ConfideClient
-from confide_client.messages import Message
 from confide_client.transport.http import HttpTransport
 from playwright.sync_api import expect
-from web_support import DESKTOP, OriginGuard, create_invite, enrol_worker, open_conversation
+from web_support import (
+    DESKTOP,
+    LoopThread,
+    OriginGuard,
+    create_invite,
+    enrol_worker,
+    next_message,
+    open_conversation,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-T = TypeVar("T")
-STEP_TIMEOUT = 60
-
-
-class LoopThread:
-    """An asyncio loop on its own thread; `run` waits for one coroutine's result."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(STEP_TIMEOUT)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(STEP_TIMEOUT)
-        self.loop.close()
-
-
-@pytest.fixture
-def sdk_loop() -> Iterator[LoopThread]:
-    runner = LoopThread()
-    try:
-        yield runner
-    finally:
-        runner.close()
 
 
 def wait_until_mailboxes_empty(data_dir: Path) -> None:
@@ -64,13 +38,6 @@ def wait_until_mailboxes_empty(data_dir: Path) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError("envelopes stayed queued on the relay")
-
-
-async def next_message(client: ConfideClient) -> Message:
-    while True:
-        event = await client.next_event()
-        if isinstance(event, Message):
-            return event
 
 
 def test_web_worker_and_sdk_client(relay, browser, sdk_loop: LoopThread, tmp_path: Path) -> None:
@@ -95,8 +62,8 @@ def test_web_worker_and_sdk_client(relay, browser, sdk_loop: LoopThread, tmp_pat
 
     worker_id = sdk_loop.run(join())
     try:
-        # An SDK hello names no invite tag, so the web app files it under its key.
-        open_conversation(worker, "New contact")
+        # The SDK's hello proves the invite it redeemed, so it opens the worker's "Jordan".
+        open_conversation(worker, "Jordan")
         expect(worker.get_by_text("Hello from the Python SDK")).to_be_visible()
         expect(worker.locator("#consent-state")).to_contain_text("Consent given")
 

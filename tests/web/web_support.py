@@ -6,10 +6,15 @@ that this folder's own conftest.py cannot shadow them.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from confide_client.client import ConfideClient
+from confide_client.messages import Message
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +134,34 @@ def create_invite(page: Any, alias: str) -> str:
 def open_conversation(page: Any, alias: str) -> None:
     page.locator(f'nav button[data-alias="{alias}"]').click()
     expect(page.get_by_role("heading", name=alias)).to_be_visible()
+
+
+# The Python SDK beside the browser. It is asynchronous and Playwright's sync API may not run
+# inside an event loop, so an SDK device runs on an event loop of its own in a thread.
+
+T = TypeVar("T")
+STEP_TIMEOUT = 60
+
+
+class LoopThread:
+    """An asyncio loop on its own thread; `run` waits for one coroutine's result."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(STEP_TIMEOUT)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(STEP_TIMEOUT)
+        self.loop.close()
+
+
+async def next_message(client: ConfideClient) -> Message:
+    while True:
+        event = await client.next_event()
+        if isinstance(event, Message):
+            return event

@@ -34,7 +34,7 @@ from confide_client.errors import (
     UnknownContact,
 )
 from confide_client.inbound import Inbound
-from confide_client.invites import accept_redemption, check_policy, parse_invite
+from confide_client.invites import accept_redemption, check_policy, invite_proof, parse_invite
 from confide_client.messages import Attachment, ConsentChanged, Event, encode_payload
 from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
@@ -285,7 +285,8 @@ class ConfideClient:
         message travel to the worker inside the end-to-end channel.
         """
         registration = await self._registration()
-        redemption = await self._transport.redeem(parse_invite(invite), registration)
+        token = parse_invite(invite)
+        redemption = await self._transport.redeem(token, registration)
         worker = accept_redemption(self._state, redemption, self._rng)
         policy = self._state.policy
         assert policy is not None
@@ -303,6 +304,7 @@ class ConfideClient:
             "device": redemption.device.device_id,
             "receipt": b64e(receipt.data),
             "signature": b64e(receipt.signature),
+            "invite_proof": b64e(invite_proof(token, identity.public, worker.identity_key)),
         }
         self._enqueue(worker, "hello", hello)
         self.save()

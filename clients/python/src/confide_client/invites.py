@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from confide_crypto.errors import CryptoError
 from confide_crypto.keys import PreKeyBundle, Rng
@@ -15,7 +16,17 @@ from confide_client.state import ClientState, Role
 from confide_client.transport.base import Policy, Redemption
 from confide_client.transport.base import PrekeyBundle as WireBundle
 
-__all__ = ["accept_redemption", "check_policy", "crypto_bundle", "invite_link", "parse_invite"]
+__all__ = [
+    "accept_redemption",
+    "check_policy",
+    "crypto_bundle",
+    "invite_link",
+    "invite_proof",
+    "parse_invite",
+    "proves_invite",
+]
+
+PROOF_LABEL = b"Confide invite proof v1\x00"
 
 
 def invite_link(relay_url: str, token: str) -> str:
@@ -30,6 +41,19 @@ def parse_invite(invite: str) -> bytes:
     if len(raw) != 32:
         raise ProtocolError("an invite token is 32 bytes")
     return raw
+
+
+def invite_proof(token: bytes, client_key: bytes, worker_key: bytes) -> bytes:
+    """The hello's proof that its sender redeemed this invite (docs/protocol.md E2E §17).
+
+    An HMAC keyed with the invite's secret over both identity keys: only the two ends know the
+    secret, and the proof is bound to the sender's key, so no other device can present it.
+    """
+    return hmac.new(token, PROOF_LABEL + client_key + worker_key, hashlib.sha256).digest()
+
+
+def proves_invite(proof: bytes, token: bytes, client_key: bytes, worker_key: bytes) -> bool:
+    return hmac.compare_digest(proof, invite_proof(token, client_key, worker_key))
 
 
 def check_policy(policy: Policy) -> None:

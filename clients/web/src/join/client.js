@@ -7,7 +7,7 @@ import { addMessage, canSend, expire, fitTimer, newConversation } from "../share
 import { announce, field, h, show } from "../shared/dom.js";
 import { idbPut } from "../shared/idb.js";
 import { applyCommon } from "../shared/inbox.js";
-import { inviteTag } from "../shared/invite.js";
+import { inviteProof } from "../shared/invite.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
@@ -47,7 +47,8 @@ export async function join(token) {
     return;
   }
   client = {
-    device, inviteTag: inviteTag(engine.sodium, token), deviceId: toB64u(redeemed.deviceId),
+    device, deviceId: toB64u(redeemed.deviceId),
+    inviteProof: inviteProof(engine.sodium, token, device.identity.public, redeemed.workerBundle.identityKey),
     mailboxId: toB64u(redeemed.mailboxId), policy: redeemed.policy,
     worker: {
       identityKey: toB64u(redeemed.workerBundle.identityKey), mailboxId: toB64u(redeemed.workerMailboxId),
@@ -104,7 +105,7 @@ async function agree(remember) {
   startMessenger();
   await channel().sendControl("hello", {
     mailbox: client.mailboxId, capability: client.capabilityForWorker, device: client.deviceId,
-    receipt: client.conv.consent.receipt, signature: client.conv.consent.signature, invite: client.inviteTag,
+    receipt: client.conv.consent.receipt, signature: client.conv.consent.signature, invite_proof: client.inviteProof,
   });
   addMessage(client.conv, { id: "consent", kind: "system", body: "You agreed. You can review or withdraw this at any time." });
   await save();

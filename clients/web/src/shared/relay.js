@@ -79,7 +79,7 @@ export async function uploadOneTimePrekeys(token, oneTimePrekeys) {
 
 export async function createInvite(token) {
   const data = await call("POST", "/v1/invites", { token, body: {} });
-  return { secret: data.token, expiresAt: data.expires_at };
+  return { secret: data.token, expiresAt: data.expires_at, capabilityId: data.capability_id };
 }
 
 export function parseBundle(b) {

@@ -2,26 +2,36 @@
 // capability for its mailbox; a later message may carry a signed revocation. Both are
 // verified against the client's identity key before anything changes.
 import { fromB64u, toB64u } from "../shared/b64.js";
-import { addMessage, newConversation } from "../shared/conversation.js";
+import { addMessage } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
+import { provesInvite } from "../shared/invite.js";
 
-// A hello names the invite it answers by a tag only the two ends know; one from a device
-// without a tag (the SDK, say) still becomes a conversation, under its key.
+// A hello is bound only to the pending invite whose secret it proves (shared/invite.js): a
+// contact's identity is fixed when the contact is made, so nothing a hello names (an invite
+// tag, a device id) can file it onto another conversation. A hello that proves no pending
+// invite of this device is refused.
 export function handleHello(ws, sender, message) {
-  const { state } = ws;
-  const tagged = typeof message.invite === "string" && /^[0-9a-f]{32}$/.test(message.invite);
-  const key = tagged ? message.invite : `key-${toB64u(sender)}`;
+  const found = invitedBy(ws, sender, message.invite_proof);
+  if (!found) {
+    announce("A device that proved none of your invites was refused.");
+    return null;
+  }
   const receipt = verifiedReceipt(ws, sender, message);
   if (!receipt) return null;
-  const conv = state.conversations[key] ?? (state.conversations[key] = newConversation({ alias: "New contact" }));
-  const senderB64 = toB64u(sender);
-  if (conv.peer && conv.peer.identityKey !== senderB64) {
-    conv.keyChanged = true;
-    conv.verified = false;
-  }
-  conv.peer = { identityKey: senderB64, mailboxId: message.mailbox, capability: message.capability };
+  const conv = found;
+  conv.invite = null;
+  conv.peer = { identityKey: toB64u(sender), mailboxId: message.mailbox, capability: message.capability };
   recordConsent(conv, receipt, message);
   return conv;
+}
+
+// The conversation whose pending, unexpired invite this hello's proof answers.
+function invitedBy(ws, sender, proof) {
+  const own = ws.session.device.identity.public;
+  const now = Math.floor(Date.now() / 1000);
+  return Object.values(ws.state.conversations).find((conv) => conv.invite?.secret
+    && !(Number.isInteger(conv.invite.expiresAt) && conv.invite.expiresAt <= now) && !conv.peer
+    && provesInvite(ws.engine.sodium, proof, conv.invite.secret, sender, own)) ?? null;
 }
 
 // A fresh receipt in an existing conversation, typically for a new policy version.

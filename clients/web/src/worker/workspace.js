@@ -9,7 +9,6 @@ import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
-import { inviteTag } from "../shared/invite.js";
 import { handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
@@ -209,10 +208,15 @@ class Workspace {
   async createInvite(alias) {
     const invite = await relay.createInvite(this.session.token);
     const link = `${location.origin}/join#${invite.secret}`;
-    const tag = inviteTag(this.engine.sodium, invite.secret);
-    this.state.conversations[tag] = newConversation({ alias, consent: { state: "invited" }, invitedAt: Date.now() });
+    // The secret stays in the vault: the hello's proof is checked against it, and the link
+    // can be shown again until it is used, cancelled or expires.
+    const key = `invite-${this.engine.Messenger.newId()}`;
+    this.state.conversations[key] = newConversation({
+      alias, consent: { state: "invited" }, invitedAt: Date.now(),
+      invite: { secret: invite.secret, expiresAt: invite.expiresAt, capabilityId: invite.capabilityId },
+    });
     await this.session.save();
-    this.view = { name: "invite", key: tag, link, expiresAt: invite.expiresAt };
+    this.view = { name: "invite", key, link, expiresAt: invite.expiresAt };
     this.render();
   }
 
