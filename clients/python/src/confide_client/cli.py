@@ -34,7 +34,7 @@ from typing import Any
 from confide_client.client import ConfideClient
 from confide_client.errors import ConfideError, RelayUnavailable
 from confide_client.invites import invite_link
-from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
+from confide_client.messages import ConsentChanged, ContactJoined, Event, KeyChanged, Message
 from confide_client.transport.base import Policy
 from confide_client.transport.http import HttpTransport
 
@@ -133,6 +133,8 @@ def _event_json(event: Event) -> dict[str, Any]:
         return out
     if isinstance(event, ContactJoined):
         return {"type": "contact-joined", "contact": event.contact_id}
+    if isinstance(event, KeyChanged):
+        return {"type": "key-changed", "contact": event.contact_id}
     assert isinstance(event, ConsentChanged)
     return {"type": "consent", "contact": event.contact_id, "state": event.state.value}
 

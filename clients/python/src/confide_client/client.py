@@ -24,11 +24,12 @@ from confide_crypto.safety_number import grouped, safety_number
 
 from confide_client import prekeys, receipts
 from confide_client.consent import ConsentState, PolicyRef
-from confide_client.contact import Contact
+from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64e
 from confide_client.errors import (
     ConsentRequired,
     ConsentRevoked,
+    KeyChangePending,
     ProtocolError,
     StateError,
     UnknownContact,
@@ -62,6 +63,8 @@ class ContactInfo:
     alias: str
     consent: ConsentState
     reachable: bool
+    #: A new identity key waits for confirmation (sending is stopped until then).
+    key_changed: bool = False
 
 
 class ConfideClient:
@@ -255,10 +258,31 @@ class ConfideClient:
     # --- Invites and joining -------------------------------------------------------------
 
     async def create_invite(self, ttl_seconds: int = 7 * 24 * 3600) -> str:
-        """A single-use invite token (worker only); give the client :func:`invite_link`."""
+        """A single-use invite token (worker only); give the client :func:`invite_link`.
+
+        The device keeps the secret (in its encrypted state) until a hello proves it.
+        """
+        return await self._new_invite(ttl_seconds, None)
+
+    async def create_rejoin_invite(self, contact_id: str, ttl_seconds: int = 7 * 24 * 3600) -> str:
+        """An invite for an existing contact's new device (worker only).
+
+        The device that redeems it continues this conversation under a new key, which waits
+        for :meth:`confirm_key_change` (a :class:`KeyChanged` event says it arrived).
+        """
+        contact = self._contact(contact_id)
+        return await self._new_invite(ttl_seconds, contact.contact_id)
+
+    async def _new_invite(self, ttl_seconds: int, contact_id: str | None) -> str:
         if self._state.role is not Role.WORKER:
             raise StateError("only a worker's device creates invites")
-        return b64e(await self._transport.create_invite(ttl_seconds))
+        token = await self._transport.create_invite(ttl_seconds)
+        now = self._clock()
+        # The relay rounds the expiry up to the minute, so this local one is never later.
+        invites = [i for i in self._state.invites if i.expires_at > now]
+        self._state.invites = [*invites, PendingInvite(token, now + ttl_seconds, contact_id)]
+        self.save()
+        return b64e(token)
 
     async def consent_records(self, page_size: int = 50) -> list[StoredConsent]:
         """Every signed consent record the relay keeps for this worker device (worker only).
@@ -342,15 +366,25 @@ class ConfideClient:
     def contacts(self) -> list[ContactInfo]:
         now = self._clock()
         return [
-            ContactInfo(c.contact_id, c.alias, c.consent.state(now), c.reachable)
+            ContactInfo(
+                c.contact_id, c.alias, c.consent.state(now), c.reachable, c.key_change is not None
+            )
             for c in self._state.contacts.values()
+            if c.bound
         ]
 
     def _contact(self, contact_id: str) -> Contact:
-        try:
-            return self._state.contacts[contact_id]
-        except KeyError:
-            raise UnknownContact(contact_id) from None
+        contact = self._state.contacts.get(contact_id)
+        if contact is None or not contact.bound:
+            raise UnknownContact(contact_id)
+        return contact
+
+    def _sendable(self, contact_id: str) -> Contact:
+        contact = self._contact(contact_id)
+        if contact.key_change is not None:
+            raise KeyChangePending("compare the new safety number and confirm the key first")
+        contact.consent.check_send(self._clock())
+        return contact
 
     def set_alias(self, contact_id: str, alias: str) -> None:
         """Name a contact for this device only; the alias never leaves it."""
@@ -360,6 +394,26 @@ class ConfideClient:
     def safety_number(self, contact_id: str) -> str:
         """Sixty digits in groups of five; equal on both devices unless a key was replaced."""
         return grouped(safety_number(self.identity_key, self._contact(contact_id).identity_key))
+
+    def pending_safety_number(self, contact_id: str) -> str:
+        """The safety number with a contact's new, unconfirmed key, to compare before confirming."""
+        change = self._contact(contact_id).key_change
+        if change is None:
+            raise StateError("no key change waits for confirmation")
+        return grouped(safety_number(self.identity_key, change.identity_key))
+
+    async def confirm_key_change(self, contact_id: str) -> None:
+        """Accept a contact's new key after comparing :meth:`pending_safety_number`.
+
+        The conversation moves to the new device: its consent receipt applies from now on
+        (a ConsentChanged event), then what it sent meanwhile arrives, in order.
+        """
+        contact = self._contact(contact_id)
+        if contact.key_change is None:
+            raise StateError("no key change waits for confirmation")
+        events = self._inbound.confirm_key_change(contact)
+        self.save()
+        await self._sync.add_events(events)
 
     def consent_state(self, contact_id: str) -> ConsentState:
         return self._contact(contact_id).consent.state(self._clock())
@@ -377,16 +431,13 @@ class ConfideClient:
 
     def send_text(self, contact_id: str, text: str) -> str:
         """Queue a text message; returns its message id. Raises a ConsentError if gated."""
-        contact = self._contact(contact_id)
-        contact.consent.check_send(self._clock())
-        return self._enqueue(contact, "text", {"text": text})
+        return self._enqueue(self._sendable(contact_id), "text", {"text": text})
 
     async def send_attachment(
         self, contact_id: str, data: bytes, *, name: str, mime: str = "application/octet-stream"
     ) -> str:
         """Encrypt and upload an attachment, then queue the message that refers to it."""
-        contact = self._contact(contact_id)
-        contact.consent.check_send(self._clock())
+        contact = self._sendable(contact_id)
         blob, pointer = new_attachment(data, self._rng)
         blob_id = await self._transport.put_blob(blob)
         fields = {"blob": blob_id, "pointer": b64e(pointer.encode()), "name": name, "mime": mime}

@@ -16,7 +16,7 @@ from confide_client.consent import ConsentGate
 from confide_client.encoding import b64d, b64e
 from confide_client.ordering import ReceiveWindow
 
-__all__ = ["Contact", "contact_id_for"]
+__all__ = ["Contact", "KeyChange", "PendingInvite", "contact_id_for"]
 
 
 def contact_id_for(identity_key: bytes) -> str:
@@ -24,9 +24,89 @@ def contact_id_for(identity_key: bytes) -> str:
     return fingerprint(identity_key)[:12].hex()
 
 
+def _opt(value: object) -> bytes | None:
+    return None if value is None else b64d(str(value))
+
+
+@dataclass
+class PendingInvite:
+    """An invite this worker device made and no hello has proved yet.
+
+    ``contact_id`` names the existing contact a rejoin invite is for (None for a new one).
+    The secret stays in the encrypted state so that a hello's proof can be checked against it
+    (docs/protocol.md E2E §17); it is forgotten once a hello proves it.
+    """
+
+    token: bytes
+    expires_at: int
+    contact_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": b64e(self.token),
+            "expires_at": self.expires_at,
+            "contact": self.contact_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingInvite:
+        contact = data["contact"]
+        return cls(b64d(str(data["token"])), int(data["expires_at"]), contact and str(contact))
+
+
+@dataclass
+class KeyChange:
+    """A new identity key for an existing contact, waiting for the user's confirmation.
+
+    It came with a hello that proved a rejoin invite: the new device's mailbox, capability
+    and consent receipt, and its own receive window. What that device sends meanwhile is
+    held here, unshown, until the user compares the new safety number and confirms.
+    """
+
+    identity_key: bytes
+    device_id: str | None
+    mailbox_id: bytes
+    capability: bytes
+    receipt: bytes
+    signature: bytes
+    window: ReceiveWindow = field(default_factory=ReceiveWindow)
+    held: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "identity_key": b64e(self.identity_key),
+            "device_id": self.device_id,
+            "mailbox_id": b64e(self.mailbox_id),
+            "capability": b64e(self.capability),
+            "receipt": b64e(self.receipt),
+            "signature": b64e(self.signature),
+            "window": self.window.to_json(),
+            "held": self.held,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyChange:
+        return cls(
+            identity_key=b64d(str(data["identity_key"])),
+            device_id=data["device_id"],
+            mailbox_id=b64d(str(data["mailbox_id"])),
+            capability=b64d(str(data["capability"])),
+            receipt=b64d(str(data["receipt"])),
+            signature=b64d(str(data["signature"])),
+            window=ReceiveWindow.from_json(data["window"]),
+            held=list(data["held"]),
+        )
+
+
 @dataclass
 class Contact:
-    """One peer device, the way to reach it, and the conversation's local bookkeeping."""
+    """One peer device, the way to reach it, and the conversation's local bookkeeping.
+
+    ``contact_id`` is fixed when the contact is made (from its first identity key) and stays
+    when a confirmed key change replaces ``identity_key``. A worker's device keeps a contact
+    for an unknown sender unbound (``bound`` False) until a hello proves one of its invites;
+    an unbound contact is never shown and nothing it sends but a hello is taken.
+    """
 
     identity_key: bytes
     alias: str = ""
@@ -41,10 +121,13 @@ class Contact:
     next_send_seq: int = 1
     window: ReceiveWindow = field(default_factory=ReceiveWindow)
     consent: ConsentGate = field(default_factory=ConsentGate)
+    contact_id: str = ""
+    bound: bool = True
+    key_change: KeyChange | None = None
 
-    @property
-    def contact_id(self) -> str:
-        return contact_id_for(self.identity_key)
+    def __post_init__(self) -> None:
+        if not self.contact_id:
+            self.contact_id = contact_id_for(self.identity_key)
 
     @property
     def reachable(self) -> bool:
@@ -63,14 +146,17 @@ class Contact:
             "next_send_seq": self.next_send_seq,
             "window": self.window.to_json(),
             "consent": self.consent.to_json(),
+            "contact_id": self.contact_id,
+            "bound": self.bound,
+            "key_change": None if self.key_change is None else self.key_change.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
         def opt(name: str) -> bytes | None:
-            value = data[name]
-            return None if value is None else b64d(str(value))
+            return _opt(data[name])
 
+        change = data.get("key_change")
         return cls(
             identity_key=b64d(str(data["identity_key"])),
             alias=str(data["alias"]),
@@ -83,4 +169,7 @@ class Contact:
             next_send_seq=int(data["next_send_seq"]),
             window=ReceiveWindow.from_json(data["window"]),
             consent=ConsentGate.from_json(data["consent"]),
+            contact_id=str(data.get("contact_id") or ""),
+            bound=bool(data.get("bound", True)),
+            key_change=None if change is None else KeyChange.from_json(change),
         )

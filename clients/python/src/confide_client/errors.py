@@ -10,6 +10,7 @@ can catch one type at the edge of their program and still tell the cases apart::
     ├── ConsentError            the consent gate refused to send
     │   ├── ConsentRequired     no valid consent receipt for the current policy yet
     │   └── ConsentRevoked      the client revoked consent; the conversation is frozen
+    ├── KeyChangePending        the contact's identity key changed; compare and confirm first
     ├── StateError              the local state file is unreadable, wrongly keyed or in use
     ├── ProtocolError           a peer or the relay sent something that breaks the protocol
     └── UnknownContact          no conversation with that contact exists on this device
@@ -28,6 +29,7 @@ __all__ = [
     "ConsentError",
     "ConsentRequired",
     "ConsentRevoked",
+    "KeyChangePending",
     "ProtocolError",
     "RelayError",
     "RelayRejected",
@@ -73,6 +75,14 @@ class ConsentRequired(ConsentError):
 
 class ConsentRevoked(ConsentError):
     """The client revoked consent; nothing more is sent in this conversation."""
+
+
+class KeyChangePending(ConfideError):
+    """A new identity key for this contact waits for confirmation; nothing is sent until then.
+
+    Compare ``ConfideClient.pending_safety_number`` with the contact, then call
+    ``confirm_key_change`` (docs/protocol.md E2E §17).
+    """
 
 
 class StateError(ConfideError):

@@ -19,15 +19,17 @@ from confide_crypto.errors import CryptoError, DuplicateMessageError
 from confide_crypto.keys import Rng
 
 from confide_client import receipts
-from confide_client.consent import ConsentState
-from confide_client.contact import Contact, contact_id_for
+from confide_client.consent import ConsentGate, ConsentState
+from confide_client.contact import Contact, KeyChange, PendingInvite
 from confide_client.encoding import b64d
-from confide_client.errors import ProtocolError
+from confide_client.errors import ProtocolError, StateError
+from confide_client.invites import proves_invite
 from confide_client.messages import (
     Attachment,
     ConsentChanged,
     ContactJoined,
     Event,
+    KeyChanged,
     Message,
     decode_payload,
 )
@@ -64,27 +66,53 @@ class Inbound:
             return []
         if payload is None:
             return []
-        contact = self._contact_for(received.sender_identity_key)
-        if contact is None:
+        sender = received.sender_identity_key
+        route = self._route(sender, create=True)
+        if route is None:
             log.warning("dropped a message from a device that is not a contact")
             return []
+        contact, pending = route
+        window = contact.key_change.window if pending and contact.key_change else contact.window
         events: list[Event] = []
-        for item in contact.window.offer(payload["seq"], payload):
+        for item in window.offer(payload["seq"], payload):
             try:
-                events += self._apply(contact, item)
+                events += self._dispatch(sender, item)
             except (ProtocolError, CryptoError):
                 log.warning("dropped a %s message that failed its checks", item["type"])
         return events
 
-    def _contact_for(self, identity_key: bytes) -> Contact | None:
-        contact_id = contact_id_for(identity_key)
-        contact = self._state.contacts.get(contact_id)
-        if contact is None and self._state.role is Role.WORKER:
-            # A client announces itself with a prekey message; its hello (seq 1) may be
-            # held briefly in the window, so the contact exists from the first envelope.
-            contact = Contact(identity_key=identity_key)
-            self._state.contacts[contact_id] = contact
-        return contact
+    def _route(self, identity_key: bytes, *, create: bool) -> tuple[Contact, bool] | None:
+        """The contact a sender's key belongs to, and whether it is a key still unconfirmed.
+
+        A worker's device files an unknown sender as an unbound contact, so that its hello
+        (seq 1) may wait in a window; only a hello that proves an invite binds it.
+        """
+        for contact in self._state.contacts.values():
+            if contact.identity_key == identity_key:
+                return contact, False
+            change = contact.key_change
+            if change is not None and change.identity_key == identity_key:
+                return contact, True
+        if not create or self._state.role is not Role.WORKER:
+            return None
+        contact = Contact(identity_key=identity_key, bound=False)
+        self._state.contacts[contact.contact_id] = contact
+        return contact, False
+
+    def _dispatch(self, sender: bytes, payload: dict[str, Any]) -> list[Event]:
+        # Routed again for each payload: a hello earlier in the same release may have made
+        # this sender a contact's pending new key.
+        route = self._route(sender, create=False)
+        if route is None:
+            return []
+        contact, pending = route
+        if pending and contact.key_change is not None:
+            # Nothing from an unconfirmed key is shown: it waits for confirm_key_change.
+            contact.key_change.held.append(payload)
+            return []
+        if not contact.bound and payload["type"] != "hello":
+            raise ProtocolError("no hello from this device has proved an invite")
+        return self._apply(contact, payload)
 
     def _apply(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
         kind = payload["type"]
@@ -116,19 +144,74 @@ class Inbound:
         return [Message(contact.contact_id, payload["seq"], payload["id"], attachment=attachment)]
 
     def _hello(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
+        """Bind a new device to the invite its hello proves (docs/protocol.md E2E §17)."""
         if self._state.role is not Role.WORKER:
             raise ProtocolError("only a worker's device accepts a hello")
+        if contact.bound:
+            raise ProtocolError("this device's hello was already taken")
         mailbox = b64d(_text(payload, "mailbox"))
         capability = b64d(_text(payload, "capability"))
         if len(mailbox) != 16 or len(capability) != 32:
             raise ProtocolError("hello carries a malformed mailbox or capability")
+        own_key, now = self._state.device.identity.public, self._clock()
+        proof = b64d(_text(payload, "invite_proof"))
+        invite = proven_invite(self._state.invites, proof, contact.identity_key, own_key, now)
+        if invite is None:
+            raise ProtocolError("the hello proves no pending invite of this device")
+        receipt = _signed(payload, "receipt")
+        receipts.verify_receipt(receipt, contact.identity_key, own_key, now)
+        self._state.invites.remove(invite)
         device_id = payload.get("device")
-        contact.device_id = device_id if isinstance(device_id, str) else None
-        contact.mailbox_id, contact.capability = mailbox, capability
-        return [
-            ContactJoined(contact.contact_id),
-            *self._consent(contact, _signed(payload, "receipt")),
-        ]
+        device = device_id if isinstance(device_id, str) else None
+        if invite.contact_id is None:
+            contact.bound = True
+            contact.device_id = device
+            contact.mailbox_id, contact.capability = mailbox, capability
+            return [ContactJoined(contact.contact_id), *self._consent(contact, receipt)]
+        target = self._state.contacts.get(invite.contact_id)
+        if target is None or not target.bound:
+            raise ProtocolError("the rejoin invite's contact is gone")
+        # A different key never silently replaces the contact's: it waits for confirmation.
+        target.key_change = KeyChange(
+            contact.identity_key,
+            device,
+            mailbox,
+            capability,
+            receipt.data,
+            receipt.signature,
+            window=contact.window,
+        )
+        del self._state.contacts[contact.contact_id]
+        return [KeyChanged(target.contact_id)]
+
+    def confirm_key_change(self, contact: Contact) -> list[Event]:
+        """Move a contact to its new key once the user confirmed it; consent starts again.
+
+        The new key's receipt decides consent from here on; what the new device sent
+        meanwhile is released, in order. Envelopes still queued for the old key are dropped.
+        """
+        change = contact.key_change
+        if change is None:
+            raise StateError("no key change waits for confirmation")
+        dropped = self._state.outbox.drop_contact(contact.contact_id)
+        if dropped:
+            log.info("key change confirmed: %d messages for the old key were not sent", dropped)
+        contact.key_change = None
+        contact.identity_key, contact.device_id = change.identity_key, change.device_id
+        contact.mailbox_id, contact.capability = change.mailbox_id, change.capability
+        contact.window, contact.next_send_seq = change.window, 1
+        contact.receipt, contact.consent = None, ConsentGate(policy=self._state.policy)
+        events: list[Event] = []
+        try:
+            events += self._consent(contact, receipts.Signed(change.receipt, change.signature))
+        except (ProtocolError, CryptoError):
+            log.warning("the new key's consent receipt no longer verifies; consent is needed")
+        for item in change.held:
+            try:
+                events += self._apply(contact, item)
+            except (ProtocolError, CryptoError):
+                log.warning("dropped a %s message that failed its checks", item["type"])
+        return events
 
     def _consent(self, contact: Contact, receipt: receipts.Signed) -> list[Event]:
         own_key = self._state.device.identity.public
@@ -149,6 +232,16 @@ class Inbound:
         if dropped:
             log.info("consent revoked: %d queued messages were not sent", dropped)
         return [ConsentChanged(contact.contact_id, ConsentState.REVOKED)]
+
+
+def proven_invite(
+    invites: list[PendingInvite], proof: bytes, client_key: bytes, worker_key: bytes, now: int
+) -> PendingInvite | None:
+    """The pending, unexpired invite whose secret this hello's proof shows it holds."""
+    for invite in invites:
+        if invite.expires_at > now and proves_invite(proof, invite.token, client_key, worker_key):
+            return invite
+    return None
 
 
 def _signed(payload: dict[str, Any], name: str) -> receipts.Signed:

@@ -38,6 +38,7 @@ __all__ = [
     "ConsentChanged",
     "ContactJoined",
     "Event",
+    "KeyChanged",
     "Message",
     "decode_payload",
     "encode_payload",
@@ -115,7 +116,19 @@ class ConsentChanged:
     state: ConsentState
 
 
-Event = Message | ContactJoined | ConsentChanged
+@dataclass(frozen=True)
+class KeyChanged:
+    """A contact's device presented a new identity key (a client who rejoined).
+
+    Sending to the contact stops, and the new key's messages wait, until the application
+    has compared the new safety number and called ``ConfideClient.confirm_key_change``;
+    messages from the old key keep arriving until then.
+    """
+
+    contact_id: str
+
+
+Event = Message | ContactJoined | ConsentChanged | KeyChanged
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -140,6 +153,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
         }
     if isinstance(event, ContactJoined):
         return {"kind": "joined", "contact": event.contact_id}
+    if isinstance(event, KeyChanged):
+        return {"kind": "key-changed", "contact": event.contact_id}
     return {"kind": "consent", "contact": event.contact_id, "state": event.state.value}
 
 
@@ -148,6 +163,8 @@ def event_from_json(data: dict[str, Any]) -> Event:
     kind, contact = data["kind"], str(data["contact"])
     if kind == "joined":
         return ContactJoined(contact)
+    if kind == "key-changed":
+        return KeyChanged(contact)
     if kind == "consent":
         return ConsentChanged(contact, ConsentState(data["state"]))
     raw = data["attachment"]

@@ -18,7 +18,7 @@ from confide_crypto.device import Device
 from confide_crypto.errors import CryptoError
 
 from confide_client.consent import PolicyRef
-from confide_client.contact import Contact
+from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
 from confide_client.messages import Event, event_from_json, event_to_json
@@ -53,6 +53,8 @@ class ClientState:
     signed_prekey_id: int = 1
     signed_prekey_at: int = 0
     contacts: dict[str, Contact] = field(default_factory=dict)
+    #: A worker's invites that no hello has proved yet (docs/protocol.md E2E §17).
+    invites: list[PendingInvite] = field(default_factory=list)
     outbox: Outbox = field(default_factory=Outbox)
     #: Events received (and acknowledged to the relay) that the application has not taken.
     inbox: deque[Event] = field(default_factory=deque)
@@ -71,6 +73,7 @@ class ClientState:
             "next_prekey_id": self.next_prekey_id,
             "signed_prekey": [self.signed_prekey_id, self.signed_prekey_at],
             "contacts": [c.to_json() for c in self.contacts.values()],
+            "invites": [i.to_json() for i in self.invites],
             "outbox": self.outbox.to_json(),
             "inbox": [event_to_json(e) for e in self.inbox],
         }
@@ -95,6 +98,7 @@ class ClientState:
                 signed_prekey_id=int(data["signed_prekey"][0]),
                 signed_prekey_at=int(data["signed_prekey"][1]),
                 contacts={c.contact_id: c for c in contacts},
+                invites=[PendingInvite.from_json(i) for i in data.get("invites", [])],
                 outbox=Outbox.from_json(data["outbox"]),
                 inbox=deque(event_from_json(e) for e in data["inbox"]),
             )

@@ -214,6 +214,12 @@ class Sync:
         finally:
             await live.close()
 
+    async def add_events(self, events: list[Event]) -> None:
+        """Put events made outside delivery (a confirmed key change) in the inbox."""
+        self._client._state.inbox.extend(events)
+        async with self._inbox_changed:
+            self._inbox_changed.notify_all()
+
     async def take(self, batch: list[LiveItem]) -> list[str]:
         """Decrypt a batch into the inbox and save; returns the delivery ids to acknowledge."""
         client = self._client
