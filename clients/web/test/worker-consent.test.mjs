@@ -6,7 +6,7 @@ import { toB64u } from "../src/shared/b64.js";
 import { canSend, newConversation } from "../src/shared/conversation.js";
 import { inviteProof } from "../src/shared/invite.js";
 import * as engine from "../src/engine/index.js";
-import { handleHello, handleRevoke } from "../src/worker/consent.js";
+import { confirmKeyChange, handleHello, handleRevoke } from "../src/worker/consent.js";
 import { Identity } from "../src/crypto/keys.js";
 
 // The handlers announce outcomes to screen readers through a live region; a stand-in
@@ -96,4 +96,36 @@ test("a hello whose receipt was signed by someone else is ignored", () => {
   const other = Identity.generate();
   assert.equal(handleHello(ws, other.public, hello(signer, worker, now, proof(token, other, worker))), null);
   assert.equal(ws.state.conversations.sam.peer, null);
+});
+
+test("a rejoin brings a new key that waits for confirmation, then needs its own consent", () => {
+  const worker = Identity.generate();
+  const token = secret();
+  const ws = workspace(worker, { kim: token });
+  const now = Math.floor(Date.now() / 1000);
+  const old = Identity.generate();
+  const conv = handleHello(ws, old.public, hello(old, worker, now, proof(token, old, worker)));
+  conv.verified = true;
+
+  // The old key cannot prove the rejoin invite for itself; the new device can.
+  const rejoin = secret();
+  conv.invite = { secret: rejoin, expiresAt: null };
+  assert.equal(handleHello(ws, old.public, hello(old, worker, now, proof(rejoin, old, worker))), null);
+  const fresh = Identity.generate();
+  assert.equal(handleHello(ws, fresh.public, hello(fresh, worker, now, proof(rejoin, fresh, worker))), conv);
+  assert.equal(conv.peer.identityKey, toB64u(old.public), "the old key stays until confirmed");
+  assert.equal(conv.keyChange.identityKey, toB64u(fresh.public));
+  assert.equal(canSend(conv), false);
+  assert.equal(conv.verified, false);
+  assert.ok(conv.messages.some((m) => m.kind === "system" && m.body.includes("new security key")));
+
+  conv.keyChange.held.push({ v: 1, seq: 2, id: "t", type: "text", text: "hi" });
+  conv.sendSeq = 9;
+  const held = confirmKeyChange(ws, conv);
+  assert.deepEqual(held.map((p) => p.id), ["t"]);
+  assert.equal(conv.peer.identityKey, toB64u(fresh.public));
+  assert.equal(conv.keyChange, null);
+  assert.equal(conv.sendSeq, 1);
+  assert.ok(canSend(conv));
+  assert.equal(conv.messages.filter((m) => m.body?.startsWith("Consent given")).length, 2);
 });

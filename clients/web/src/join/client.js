@@ -223,8 +223,10 @@ function channel() {
 }
 
 async function receive(sender, payload) {
-  if (toB64u(sender) !== client.worker.identityKey) {
-    client.conv.keyChanged = true;
+  const id = toB64u(sender);
+  if (id !== client.worker.identityKey) {
+    keyChangeSeen(id, payload);
+    await save();
     render();
     return;
   }
@@ -248,6 +250,42 @@ async function receive(sender, payload) {
   }
   render();
 }
+
+// A different key for the worker never silently replaces the known one: the conversation
+// shows where it happened, sending stops, and what the new key sends is kept unshown until
+// the client compared the new safety number and confirmed it. The known key keeps talking.
+function keyChangeSeen(id, payload) {
+  const conv = client.conv;
+  if (conv.keyChange?.identityKey !== id) {
+    conv.keyChange = { identityKey: id, at: Date.now(), held: [] };
+    conv.verified = false;
+    addMessage(conv, { id: `key-change-${id}`, kind: "system", body: "Your peer worker's security key changed. Nothing is sent until you compare the new safety number and confirm it." });
+    announce("A security key changed");
+  }
+  if (payload.type !== "call") conv.keyChange.held.push(payload);
+}
+
+async function confirmKeyChange() {
+  const conv = client.conv;
+  const change = conv.keyChange;
+  client.worker = { ...client.worker, identityKey: change.identityKey };
+  conv.peer = client.worker;
+  conv.keyChange = null;
+  conv.verified = true;
+  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", body: "You compared and confirmed the new safety number." });
+  await save();
+  for (const payload of change.held) await receive(fromB64u(change.identityKey), payload);
+  render();
+}
+
+// Someone who chose not to be remembered loses the conversation with the page, so leaving it
+// by accident (a reload, a closed tab) asks first. Quick exit clears `client` before it
+// leaves, so it is never held up by this question.
+addEventListener("beforeunload", (event) => {
+  if (!client?.messenger || client.remember) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
 
 async function revoke() {
   const conv = client.conv;
@@ -291,16 +329,18 @@ function render() {
     return;
   }
   if (view === "safety") {
-    show(safetyView(engine, client.device.identity.public, fromB64u(client.worker.identityKey), {
+    const pending = conv.keyChange?.identityKey;
+    show(safetyView(engine, client.device.identity.public, fromB64u(pending ?? client.worker.identityKey), {
       peerName: WORKER, verified: conv.verified,
       onVerified: () => { conv.verified = true; save(); render(); },
+      onConfirm: pending ? confirmKeyChange : null,
       onBack: () => { view = "chat"; render(); },
     }));
     return;
   }
   show(h("section", { "aria-labelledby": "chat-title" },
     h("h2", { id: "chat-title" }, "Your conversation"),
-    conv.keyChanged ? keyChangedAlert(WORKER) : null,
+    conv.keyChange ? keyChangedAlert(WORKER) : null,
     outdated ? h("div", { class: "card alert", role: "status", id: "policy-outdated" },
       h("p", {}, `The organisation published policy version ${client.policy.version}. Until you agree to it, nothing can be sent here.`),
       h("div", { class: "row" }, h("button", { type: "button", id: "review-policy", onclick: () => renewConsentIfNeeded() }, "Read the new policy"))) : null,
@@ -311,6 +351,7 @@ function render() {
     chatView(conv, {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed."
+        : conv.keyChange ? "Your peer worker's security key changed. Compare the new safety number and confirm it first."
         : outdated ? `Agree to policy version ${client.policy.version} first.` : null,
       maxRetention: client.maxRetention,
       timers: client.timers,

@@ -8,10 +8,15 @@ installQuickExit();
 
 const loadClient = () => import("./client.js");
 
+let joining = false;
+
 async function boot() {
   const token = location.hash.slice(1);
   if (token) {
     history.replaceState(null, "", location.pathname);
+    // One invite per tab: a link pasted while one is being joined or used is not followed.
+    if (joining) return;
+    joining = true;
     show(h("section", {}, h("h2", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
     (await loadClient()).join(token);
     return;
@@ -26,4 +31,11 @@ async function boot() {
     h("p", {}, "This page keeps nothing once it is closed. If you were given a link, open it again from where you received it; each link works once, so you may need to ask for a new one.")));
 }
 
-boot().catch((err) => show(h("p", { class: "error", role: "alert" }, `Could not start: ${err.message}`)));
+const start = () => boot().catch((err) => show(h("p", { class: "error", role: "alert" }, `Could not start: ${err.message}`)));
+
+// An invite link pasted into a tab that already shows /join changes only the fragment, which
+// loads nothing: the page reacts to the change instead.
+addEventListener("hashchange", () => {
+  if (location.hash.length > 1) start();
+});
+start();

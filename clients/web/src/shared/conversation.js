@@ -39,7 +39,7 @@ export function timerLabel(seconds) {
 export function newConversation(fields) {
   return {
     alias: "", peer: null, consent: { state: "none" }, verified: false, verifiedKey: null,
-    keyChanged: false, ttl: 0, messages: [], unread: 0, ...fields,
+    keyChange: null, ttl: 0, messages: [], unread: 0, ...fields,
   };
 }
 
@@ -65,8 +65,9 @@ export function expire(conv, now = Date.now()) {
   return conv.messages.length !== before;
 }
 
+// A pending key change stops sending until the user has compared and confirmed the new key.
 export function canSend(conv) {
-  return Boolean(conv.peer?.capability) && conv.consent.state === "given";
+  return Boolean(conv.peer?.capability) && conv.consent.state === "given" && !conv.keyChange;
 }
 
 export const STATE_LABEL = { sending: "Sending…", sent: "Sent", delivered: "Delivered", failed: "Not sent" };

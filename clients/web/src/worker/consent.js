@@ -9,19 +9,31 @@ import { provesInvite } from "../shared/invite.js";
 // A hello is bound only to the pending invite whose secret it proves (shared/invite.js): a
 // contact's identity is fixed when the contact is made, so nothing a hello names (an invite
 // tag, a device id) can file it onto another conversation. A hello that proves no pending
-// invite of this device is refused.
+// invite of this device is refused. A hello that proves a rejoin invite of an existing
+// contact brings a new key, which never silently replaces the old one: it waits, with a
+// marker in the conversation, until the worker compared the new safety number and confirmed.
 export function handleHello(ws, sender, message) {
-  const found = invitedBy(ws, sender, message.invite_proof);
-  if (!found) {
+  const conv = invitedBy(ws, sender, message.invite_proof);
+  if (!conv) {
     announce("A device that proved none of your invites was refused.");
     return null;
   }
   const receipt = verifiedReceipt(ws, sender, message);
   if (!receipt) return null;
-  const conv = found;
   conv.invite = null;
-  conv.peer = { identityKey: toB64u(sender), mailboxId: message.mailbox, capability: message.capability };
-  recordConsent(conv, receipt, message);
+  const peer = { identityKey: toB64u(sender), mailboxId: message.mailbox, capability: message.capability };
+  if (!conv.peer) {
+    conv.peer = peer;
+    recordConsent(conv, receipt, message);
+    return conv;
+  }
+  conv.keyChange = { ...peer, receipt: message.receipt, signature: message.signature, at: Date.now(), held: [] };
+  conv.verified = false;
+  addMessage(conv, {
+    id: `key-change-${peer.identityKey}`, kind: "system", mine: false,
+    body: `${conv.alias || "They"} joined again with a new security key. Sending is paused until you compare the new safety number and confirm it.`,
+  });
+  announce("A security key changed");
   return conv;
 }
 
@@ -29,9 +41,28 @@ export function handleHello(ws, sender, message) {
 function invitedBy(ws, sender, proof) {
   const own = ws.session.device.identity.public;
   const now = Math.floor(Date.now() / 1000);
+  const senderB64 = toB64u(sender);
   return Object.values(ws.state.conversations).find((conv) => conv.invite?.secret
-    && !(Number.isInteger(conv.invite.expiresAt) && conv.invite.expiresAt <= now) && !conv.peer
+    && !(Number.isInteger(conv.invite.expiresAt) && conv.invite.expiresAt <= now)
+    && conv.peer?.identityKey !== senderB64
     && provesInvite(ws.engine.sodium, proof, conv.invite.secret, sender, own)) ?? null;
+}
+
+// The worker compared the new safety number and confirmed: the conversation moves to the new
+// key, whose own receipt is the consent from now on. Returns what the new key sent meanwhile.
+export function confirmKeyChange(ws, conv) {
+  const change = conv.keyChange;
+  const receipt = verifiedReceipt(ws, fromB64u(change.identityKey), change);
+  conv.peer = { identityKey: change.identityKey, mailboxId: change.mailboxId, capability: change.capability };
+  conv.keyChange = null;
+  conv.verified = true;
+  conv.verifiedKey = change.identityKey;
+  // The new device counts the worker's messages from 1, like any new conversation.
+  conv.sendSeq = 1;
+  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", mine: false, body: "You compared and confirmed the new safety number." });
+  if (receipt) recordConsent(conv, receipt, change);
+  else conv.consent = { state: "none" };
+  return change.held;
 }
 
 // A fresh receipt in an existing conversation, typically for a new policy version.
@@ -60,7 +91,7 @@ function recordConsent(conv, receipt, message) {
     policyVersion: receipt.policyVersion, signedAt: receipt.signedAt, expiresAt: receipt.expiresAt,
   };
   addMessage(conv, {
-    id: `consent-${receipt.signedAt}-${receipt.policyVersion}`, kind: "system", mine: false,
+    id: `consent-${message.signature.slice(0, 16)}-${receipt.policyVersion}`, kind: "system", mine: false,
     body: `Consent given (policy version ${receipt.policyVersion}).`,
   });
 }

@@ -9,7 +9,7 @@ import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
-import { handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
+import { confirmKeyChange, handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 
@@ -93,8 +93,11 @@ class Workspace {
     } else {
       const entry = this.#conversationOf(sender);
       if (!entry) return;
-      const [key, conv] = entry;
-      if (payload.type === "revoke") {
+      const [key, conv, unconfirmed] = entry;
+      if (unconfirmed) {
+        // A new key's messages are not shown until the worker confirmed the key.
+        if (payload.type !== "call") conv.keyChange.held.push(payload);
+      } else if (payload.type === "revoke") {
         handleRevoke(this, conv, sender, payload);
         if (!canSend(conv)) this.calls.stopFor(conv);
       } else if (payload.type === "call") {
@@ -134,9 +137,14 @@ class Workspace {
     this.render();
   }
 
+  // [key, conversation, whether `sender` is the conversation's new, unconfirmed key].
   #conversationOf(sender) {
-    const key = toB64u(sender);
-    return Object.entries(this.state.conversations).find(([, c]) => c.peer?.identityKey === key);
+    const id = toB64u(sender);
+    for (const [key, conv] of Object.entries(this.state.conversations)) {
+      if (conv.peer?.identityKey === id) return [key, conv, false];
+      if (conv.keyChange?.identityKey === id) return [key, conv, true];
+    }
+    return null;
   }
 
   #notify() {
@@ -206,17 +214,25 @@ class Workspace {
   }
 
   async createInvite(alias) {
-    const invite = await relay.createInvite(this.session.token);
-    const link = `${location.origin}/join#${invite.secret}`;
-    // The secret stays in the vault: the hello's proof is checked against it, and the link
-    // can be shown again until it is used, cancelled or expires.
     const key = `invite-${this.engine.Messenger.newId()}`;
-    this.state.conversations[key] = newConversation({
-      alias, consent: { state: "invited" }, invitedAt: Date.now(),
-      invite: { secret: invite.secret, expiresAt: invite.expiresAt, capabilityId: invite.capabilityId },
-    });
+    await this.#invite(key, () => newConversation({ alias, consent: { state: "invited" }, invitedAt: Date.now() }));
+  }
+
+  // A rejoin invite for an existing contact: whoever proves it continues this conversation
+  // under a new key, which the worker confirms (consent.js handleHello).
+  async createRejoinInvite(key) {
+    await this.#invite(key, () => this.state.conversations[key]);
+  }
+
+  // The secret stays in the vault: the hello's proof is checked against it, and the link
+  // can be shown again until it is used or expires.
+  async #invite(key, conversation) {
+    const invite = await relay.createInvite(this.session.token);
+    const conv = conversation();
+    conv.invite = { secret: invite.secret, expiresAt: invite.expiresAt, capabilityId: invite.capabilityId };
+    this.state.conversations[key] = conv;
     await this.session.save();
-    this.view = { name: "invite", key, link, expiresAt: invite.expiresAt };
+    this.view = { name: "invite", key, link: `${location.origin}/join#${invite.secret}`, expiresAt: invite.expiresAt };
     this.render();
   }
 
@@ -254,7 +270,7 @@ class Workspace {
         onclick: () => this.#go({ name: "conversation", key }),
       }, conv.alias || "Unnamed", " ", h("span", { class: "badge" }, badge),
       conv.unread ? h("span", { class: "badge warn" }, `${conv.unread} new`) : null,
-      conv.keyChanged ? h("span", { class: "badge warn" }, "Key changed") : null));
+      conv.keyChange ? h("span", { class: "badge warn" }, "Key changed") : null));
     });
     return h("nav", { "aria-label": "Conversations" },
       h("h2", {}, "Conversations"),
@@ -345,7 +361,7 @@ class Workspace {
         : conv.consent.state === "revoked" ? "Consent revoked" : "No consent yet");
     return h("section", { "aria-labelledby": "conv-title" },
       heading,
-      conv.keyChanged ? keyChangedAlert(name) : null,
+      conv.keyChange ? keyChangedAlert(name) : null,
       consentLine,
       stale && conv.peer?.capability ? h("div", { class: "row" }, h("button", {
         type: "button", class: "secondary", id: "ask-review", onclick: () => this.#askReview(conv),
@@ -353,7 +369,9 @@ class Workspace {
       h("div", { class: "row" },
         ...this.#callButtons(conv),
         conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
-          conv.verified ? "Verified ✓ safety number" : "Compare safety number") : null,
+          conv.verified && !conv.keyChange ? "Verified ✓ safety number" : "Compare safety number") : null,
+        conv.peer ? h("button", { type: "button", class: "secondary", id: "rejoin-invite", onclick: () => this.createRejoinInvite(key) },
+          `Invite ${name} to rejoin`) : null,
         h("details", { class: "rename" }, h("summary", {}, "Rename"), h("form", {
           onsubmit: async (event) => {
             event.preventDefault();
@@ -365,7 +383,9 @@ class Workspace {
       this.#deleteControl(key, name),
       chatView(conv, {
         peerName: name,
-        disabledReason: staleConsent(conv, this.state.settings?.policyVersion)
+        disabledReason: conv.keyChange
+          ? `${name}'s security key changed. Compare the new safety number and confirm it before you write.`
+          : staleConsent(conv, this.state.settings?.policyVersion)
           ? `Their consent covers policy version ${conv.consent.policyVersion}; the organisation now has version ${this.state.settings.policyVersion}. They need to agree to it before you can write.`
           : canSend(conv) ? null : reason,
         maxRetention: this.state.settings?.maxRetention,
@@ -400,19 +420,27 @@ class Workspace {
 
   #safetyView(key) {
     const conv = this.state.conversations[key];
-    const peerKey = fromB64u(conv.peer.identityKey);
+    const change = conv.keyChange;
+    const peerKey = fromB64u(change ? change.identityKey : conv.peer.identityKey);
     return safetyView(this.engine, this.session.device.identity.public, peerKey, {
       peerName: conv.alias || "them",
       verified: conv.verified,
       onVerified: async () => {
         conv.verified = true;
         conv.verifiedKey = conv.peer.identityKey;
-        conv.keyChanged = false;
         await this.session.save();
         this.render();
       },
+      onConfirm: change ? () => this.#confirmKeyChange(key, conv) : null,
       onBack: () => this.#go({ name: "conversation", key }),
     });
   }
-}
 
+  async #confirmKeyChange(key, conv) {
+    const sender = fromB64u(conv.keyChange.identityKey);
+    const held = confirmKeyChange(this, conv);
+    await this.session.save();
+    for (const payload of held) await this.#receive(sender, payload);
+    this.#go({ name: "safety", key });
+  }
+}
