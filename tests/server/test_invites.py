@@ -83,3 +83,46 @@ async def test_expired_challenge(client: httpx.AsyncClient, relay: Relay, clock:
     response = await client.post("/v1/invites/redeem", json=body)
     assert response.status_code == 410
     assert "challenge" in response.json()["detail"]
+
+
+async def test_a_worker_cancels_its_pending_invite(client: httpx.AsyncClient, relay: Relay) -> None:
+    worker = await enrol(client, relay)
+    other = await enrol(client, relay)
+    made = (await client.post("/v1/invites", headers=worker.auth)).json()
+    path = f"/v1/invites/{made['capability_id']}"
+
+    # Another worker's device cannot cancel it, and a malformed id is refused.
+    refused = await client.delete(path, headers=other.auth)
+    assert refused.status_code == 404, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.delete("/v1/invites/not-an-id", headers=worker.auth)).status_code == 400
+    assert (await client.delete(path)).status_code == 401
+
+    assert (await client.delete(path, headers=worker.auth)).status_code == 204
+    # Cancelled is gone: the link no longer redeems, its capability no longer writes.
+    body = Device().registration(await challenge(client))
+    body["token"] = made["token"]
+    redeemed = await client.post("/v1/invites/redeem", json=body)
+    assert redeemed.status_code == 404
+    assert redeemed.json()["type"].endswith("/not-found")
+    secret = hashlib.sha256(b"Confide invite capability v1\x00" + b64d(made["token"])).digest()
+    from confide_server.encoding import b64e
+
+    sent = await send(client, worker.mailbox_id, b64e(secret), "after-cancel", b"x")
+    assert sent.status_code == 403
+    assert (await client.delete(path, headers=worker.auth)).status_code == 404
+    async with relay.engine.connect() as conn:
+        assert (await conn.execute(select(invites.c.token_hash))).all() == []
+
+
+async def test_a_redeemed_invite_cannot_be_cancelled(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    worker = await enrol(client, relay)
+    made = (await client.post("/v1/invites", headers=worker.auth)).json()
+    body = Device().registration(await challenge(client))
+    body["token"] = made["token"]
+    assert (await client.post("/v1/invites/redeem", json=body)).status_code == 201
+    refused = await client.delete(f"/v1/invites/{made['capability_id']}", headers=worker.auth)
+    assert refused.status_code == 410
+    assert refused.json()["type"].endswith("/already-used")

@@ -13,6 +13,7 @@ from confide_server.api.deps import (
     RelayDep,
     SettingsDep,
     WorkerDep,
+    path_id,
 )
 from confide_server.api.devices import RegistrationIn
 from confide_server.api.prekeys import notify_if_low
@@ -105,3 +106,10 @@ async def redeem(
         worker_capability=b64e(done.worker_capability),
         policy=policy_out(done.policy),
     )
+
+
+@router.delete("/{capability_id}", status_code=204)
+async def cancel(capability_id: str, worker: WorkerDep, db: DatabaseDep) -> None:
+    """Cancel a pending invite, named by the capability id it was created with."""
+    async with db.write() as conn:
+        await invites.cancel(conn, worker.device_id, path_id(capability_id, "capability_id"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import expiry
@@ -100,4 +100,28 @@ async def redeem(
         worker_mailbox_id=worker_mailbox_id,
         worker_capability=capabilities.invite_capability(token),
         policy=await organisation.current_policy(conn),
+    )
+
+
+async def cancel(conn: AsyncConnection, worker_device_id: bytes, capability_id: bytes) -> None:
+    """Withdraw a pending invite of this worker device: the row and its capability go.
+
+    A cancelled invite is then unknown (redeeming it is 404). An invite of another device is
+    not found either, so nothing tells a worker whether someone else's id exists.
+    """
+    used = await conn.scalar(
+        select(invites.c.used).where(
+            invites.c.capability_id == capability_id,
+            invites.c.worker_device_id == worker_device_id,
+        )
+    )
+    if used is None:
+        raise NotFound("no such pending invite of this device")
+    if used:
+        raise AlreadyUsed("this invite was redeemed; revoke the client's capability instead")
+    await conn.execute(delete(invites).where(invites.c.capability_id == capability_id))
+    await conn.execute(
+        delete(capabilities_table).where(
+            capabilities_table.c.id == capability_id, capabilities_table.c.expires_at.is_not(None)
+        )
     )
