@@ -178,3 +178,42 @@ def test_a_rejoin_is_a_key_change_the_worker_confirms(relay: Any, browser: Any) 
     context.close()
     kim.context.close()
     new_kim_ctx.close()
+
+
+def test_pending_invites_are_shown_again_and_cancelled(relay: Any, browser: Any) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    worker = context.new_page()
+    guard = OriginGuard(relay.url, worker)
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    ana_link = create_invite(worker, "Ana")
+    expect(worker.get_by_text(re.compile("It works once and expires"))).to_be_visible()
+    lee_link = create_invite(worker, "Lee")
+
+    # Invites nobody redeemed are not conversations: they wait in their own list.
+    pending = worker.get_by_role("navigation").get_by_role("list", name="Pending invites")
+    expect(pending.get_by_role("button", name=re.compile("^Ana"))).to_be_visible()
+    expect(worker.locator('nav .conversations button[data-alias="Ana"]')).to_have_count(0)
+
+    # The link and its QR code can be shown again.
+    pending.get_by_role("button", name=re.compile("^Ana")).click()
+    expect(worker.locator("#invite-link")).to_have_text(ana_link)
+    expect(worker.get_by_role("img", name="Invite link as a QR code")).to_be_visible()
+
+    # Cancelled, it leaves the list and no longer opens.
+    worker.get_by_role("button", name="Cancel this invite").click()
+    expect(pending.get_by_role("button", name=re.compile("^Ana"))).to_have_count(0)
+    client_ctx = browser.new_context(viewport=PHONE)
+    client = client_ctx.new_page()
+    guard.watch(client)
+    client.goto(ana_link)
+    expect(client.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+
+    # Lee's, redeemed, becomes a conversation and leaves the pending list.
+    lee = join_client(browser, guard, lee_link)
+    expect(worker.locator('nav .conversations button[data-alias="Lee"]')).to_be_visible()
+    expect(worker.get_by_role("list", name="Pending invites")).to_have_count(0)
+    guard.assert_clean()
+    context.close()
+    client_ctx.close()
+    lee.context.close()

@@ -1,7 +1,7 @@
-// The timer choices both apps offer follow the organisation's limits.
+// The timer choices both apps offer follow the organisation's limits; invites expire.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { timerChoices } from "../src/shared/conversation.js";
+import { inviteExpired, newConversation, timerChoices } from "../src/shared/conversation.js";
 
 const offered = (...args) => timerChoices(...args).map((c) => c.seconds);
 
@@ -43,4 +43,12 @@ test("messages go out with the fitted timer, not the stored one", async () => {
   assert.equal(sent[0].ttl, 86400);
   assert.equal(sent[0].payload.ttl, 86400);
   assert.equal(conv.messages[0].ttl, 86400);
+});
+
+test("an invite expires visibly, and one without its secret can never be redeemed", () => {
+  const pending = newConversation({ invite: { secret: "s", expiresAt: 1000 } });
+  assert.equal(inviteExpired(pending, 999), false);
+  assert.equal(inviteExpired(pending, 1000), true);
+  assert.equal(inviteExpired(newConversation({}), 0), true, "an invite from before secrets were kept");
+  assert.equal(inviteExpired(newConversation({ peer: { identityKey: "k" } }), 0), false);
 });

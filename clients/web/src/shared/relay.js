@@ -82,6 +82,11 @@ export async function createInvite(token) {
   return { secret: data.token, expiresAt: data.expires_at, capabilityId: data.capability_id };
 }
 
+// Withdraws a pending invite, named by the capability id it came with (docs/protocol.md).
+export async function cancelInvite(token, capabilityId) {
+  await call("DELETE", `/v1/invites/${capabilityId}`, { token });
+}
+
 export function parseBundle(b) {
   return {
     deviceId: fromB64u(b.device_id),

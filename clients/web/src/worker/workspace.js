@@ -3,7 +3,7 @@
 // device except ciphertext.
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { chatView } from "../shared/chatview.js";
-import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
+import { addMessage, canSend, expire, fitTimer, inviteExpired, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
@@ -14,6 +14,8 @@ import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
+
+const expiryText = (invite) => (Number.isInteger(invite?.expiresAt) ? new Date(invite.expiresAt * 1000).toLocaleString() : "used");
 
 export function openWorkspace(session, lockNow) {
   const ws = new Workspace(session, lockNow);
@@ -77,6 +79,12 @@ class Workspace {
   async #expireAll() {
     let changed = false;
     for (const conv of Object.values(this.state.conversations)) changed = expire(conv) || changed;
+    // An invite that has just expired says so in the list without waiting for another change.
+    const expiredInvites = Object.values(this.state.conversations).filter((c) => c.invite && inviteExpired(c)).length;
+    if (expiredInvites !== this.expiredInvites) {
+      this.expiredInvites = expiredInvites;
+      this.render();
+    }
     if (changed) {
       await this.session.save();
       this.render();
@@ -260,7 +268,9 @@ class Workspace {
   }
 
   #nav() {
-    const items = Object.entries(this.state.conversations).map(([key, conv]) => {
+    const entries = Object.entries(this.state.conversations);
+    // An invite nobody has redeemed is not a conversation yet: it waits in its own list.
+    const items = entries.filter(([, conv]) => conv.peer).map(([key, conv]) => {
       const current = this.view.key === key && this.view.name !== "invite";
       const badge = staleConsent(conv, this.state.settings?.policyVersion)
         ? `Waiting for consent to version ${this.state.settings.policyVersion}`
@@ -272,12 +282,23 @@ class Workspace {
       conv.unread ? h("span", { class: "badge warn" }, `${conv.unread} new`) : null,
       conv.keyChange ? h("span", { class: "badge warn" }, "Key changed") : null));
     });
+    const invites = entries.filter(([, conv]) => !conv.peer).map(([key, conv]) => {
+      const expired = inviteExpired(conv);
+      return h("li", {}, h("button", {
+        type: "button", "data-invite": conv.alias, onclick: () => this.#showInvite(key),
+      }, conv.alias || "Unnamed", " ", h("span", { class: expired ? "badge warn" : "badge" },
+        expired ? "Invite expired" : `Invited, until ${expiryText(conv.invite)}`)));
+    });
+    const pending = invites.length
+      ? [h("h3", { id: "pending-title" }, "Pending invites"), h("ul", { class: "conversations pending", "aria-labelledby": "pending-title" }, invites)]
+      : [];
     return h("nav", { "aria-label": "Conversations" },
       h("h2", {}, "Conversations"),
       h("p", { class: "muted" }, this.online ? "Connected" : "Connecting…"),
       this.#notificationButton(),
       h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
-      items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."));
+      items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."),
+      ...pending);
   }
 
   // Asking is left to the worker: a browser prompt out of nowhere is easy to refuse for good.
@@ -322,9 +343,45 @@ class Workspace {
       error));
   }
 
+  #showInvite(key) {
+    const conv = this.state.conversations[key];
+    const link = conv.invite?.secret ? `${location.origin}/join#${conv.invite.secret}` : null;
+    this.#go({ name: "invite", key, link, expiresAt: conv.invite?.expiresAt });
+  }
+
+  // Withdraws the invite at the relay (its link stops working), then forgets it here: an
+  // invite nobody redeemed leaves the list, a rejoin invite leaves its conversation as it was.
+  async #cancelInvite(key) {
+    const conv = this.state.conversations[key];
+    if (conv.invite?.capabilityId) {
+      try {
+        await relay.cancelInvite(this.session.token, conv.invite.capabilityId);
+      } catch (err) {
+        // 404: the relay no longer knows it (it expired); anything else keeps the invite.
+        if (err.status !== 404) {
+          announce(err.status === 410 ? "That invite was already used." : `Could not cancel the invite: ${err.message}`);
+          return;
+        }
+      }
+    }
+    if (conv.peer) conv.invite = null;
+    else delete this.state.conversations[key];
+    await this.session.save();
+    announce("The invite was cancelled.");
+    this.#go(conv.peer ? { name: "conversation", key } : { name: "home" });
+  }
+
   #inviteView() {
     const { link, key, expiresAt } = this.view;
     const conv = this.state.conversations[key];
+    const cancel = h("button", { type: "button", class: "danger", id: "cancel-invite", onclick: () => this.#cancelInvite(key) },
+      inviteExpired(conv) ? "Remove this invite" : "Cancel this invite");
+    if (!link || inviteExpired(conv)) {
+      return h("section", { "aria-labelledby": "link-title" },
+        h("h2", { id: "link-title" }, `Invite for ${conv.alias}`),
+        h("p", { id: "invite-expired" }, "This invite expired without being used. Create a new one if they still need it."),
+        h("div", { class: "row" }, cancel));
+    }
     const copy = h("button", {
       type: "button", class: "secondary",
       onclick: async () => {
@@ -332,14 +389,16 @@ class Workspace {
       },
     }, "Copy link");
     return h("section", { "aria-labelledby": "link-title" },
-      h("h2", { id: "link-title" }, `Invite for ${conv.alias}`),
+      h("h2", { id: "link-title" }, conv.peer ? `Rejoin invite for ${conv.alias}` : `Invite for ${conv.alias}`),
       h("p", {}, "Give this link to them in person or by a channel you trust. It works once",
         expiresAt ? ` and expires ${new Date(expiresAt * 1000).toLocaleString()}` : "", "."),
       h("p", { class: "link", id: "invite-link" }, link),
       h("div", { class: "row" }, copy),
       qrSvg(link, "Invite link as a QR code"),
       h("p", { class: "muted" }, "The part after # stays in the browser: the relay never sees it."),
-      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => this.#go({ name: "conversation", key }) }, "Open the conversation")));
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "secondary", onclick: () => this.#go({ name: "conversation", key }) }, "Open the conversation"),
+        cancel));
   }
 
   #conversationView(key) {
@@ -359,9 +418,14 @@ class Workspace {
         : conv.consent.state === "given"
         ? `Consent given (policy version ${conv.consent.policyVersion}, until ${new Date(conv.consent.expiresAt * 1000).toLocaleDateString()})`
         : conv.consent.state === "revoked" ? "Consent revoked" : "No consent yet");
+    const rejoin = conv.peer && conv.invite
+      ? h("p", { class: "muted", id: "rejoin-pending" }, inviteExpired(conv) ? "The rejoin invite expired. " : `A rejoin invite waits until ${expiryText(conv.invite)}. `,
+        h("button", { type: "button", class: "secondary", onclick: () => this.#showInvite(key) }, "Show the rejoin invite"))
+      : null;
     return h("section", { "aria-labelledby": "conv-title" },
       heading,
       conv.keyChange ? keyChangedAlert(name) : null,
+      rejoin,
       consentLine,
       stale && conv.peer?.capability ? h("div", { class: "row" }, h("button", {
         type: "button", class: "secondary", id: "ask-review", onclick: () => this.#askReview(conv),
