@@ -13,8 +13,14 @@ from confide_client.client import ConfideClient
 from confide_client.consent import ConsentState
 from confide_client.contact import Contact
 from confide_client.encoding import b64e
-from confide_client.errors import KeyChangePending, StateError, UnknownContact
-from confide_client.invites import invite_proof, parse_invite
+from confide_client.errors import (
+    ConsentRequired,
+    KeyChangePending,
+    RelayRejected,
+    StateError,
+    UnknownContact,
+)
+from confide_client.invites import invite_link, invite_proof, parse_invite
 from confide_client.messages import ConsentChanged, ContactJoined, Event, KeyChanged, Message
 from confide_client.testing import LocalRelay
 
@@ -153,4 +159,36 @@ async def test_a_rejoin_is_a_key_change_the_worker_confirms(
     reopened = ConfideClient.open(worker.state_path, PASS, relay.transport())
     assert [(c.contact_id, c.key_changed) for c in reopened.contacts()] == [(kim, False)]
     for device in (old, new):
+        await device.close()
+
+
+async def test_pending_invites_are_listed_and_cancelled(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
+    worker = await _worker(tmp_path, relay)
+    kept, dropped = await worker.create_invite(), await worker.create_invite()
+    assert sorted(i.token for i in worker.pending_invites()) == sorted([kept, dropped])
+    assert all(not i.expired and i.contact_id is None for i in worker.pending_invites())
+
+    await worker.cancel_invite(invite_link(relay.url, dropped))
+    assert [i.token for i in worker.pending_invites()] == [kept]
+    with pytest.raises(StateError):
+        await worker.cancel_invite(dropped)
+    late = ConfideClient.create(tmp_path / "late", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(RelayRejected) as refused:
+        await late.join(dropped, lambda policy: True)
+    assert refused.value.status == 404
+
+    # A redeemed invite is the relay's to refuse: 410 already-used. (The client declines the
+    # policy, so no hello is on its way to bind the invite meanwhile.)
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    with pytest.raises(ConsentRequired):
+        await client.join(kept, lambda policy: False)
+    with pytest.raises(RelayRejected) as used:
+        await worker.cancel_invite(kept)
+    assert used.value.status == 410
+    assert used.value.problem["type"].endswith("/already-used")
+    assert [i.token for i in worker.pending_invites()] == [kept]
+    for device in (client, late, worker):
         await device.close()

@@ -16,13 +16,14 @@ docs/integrators.md walks through it, including :mod:`confide_client.testing`, w
 the real relay inside a test (the ``testing`` extra).
 """
 
-from confide_client.client import ConfideClient, ContactInfo
+from confide_client.client import ConfideClient, ContactInfo, InviteInfo
 from confide_client.consent import ConsentState
 from confide_client.errors import (
     ConfideError,
     ConsentError,
     ConsentRequired,
     ConsentRevoked,
+    KeyChangePending,
     ProtocolError,
     RelayError,
     RelayRejected,
@@ -31,7 +32,14 @@ from confide_client.errors import (
     UnknownContact,
 )
 from confide_client.invites import invite_link, parse_invite
-from confide_client.messages import Attachment, ConsentChanged, ContactJoined, Event, Message
+from confide_client.messages import (
+    Attachment,
+    ConsentChanged,
+    ContactJoined,
+    Event,
+    KeyChanged,
+    Message,
+)
 from confide_client.receipts import ConsentTerms
 from confide_client.state import Role
 from confide_client.transport.base import MintedCapability, Policy, StoredConsent, Transport
@@ -51,6 +59,9 @@ __all__ = [
     "ContactJoined",
     "Event",
     "HttpTransport",
+    "InviteInfo",
+    "KeyChangePending",
+    "KeyChanged",
     "Message",
     "MintedCapability",
     "Policy",

@@ -31,6 +31,7 @@ from confide_client.errors import (
     ConsentRevoked,
     KeyChangePending,
     ProtocolError,
+    RelayRejected,
     StateError,
     UnknownContact,
 )
@@ -49,10 +50,21 @@ from confide_client.transport.base import (
 from confide_client.transport.http import HttpTransport
 from confide_client.vault import Vault
 
-__all__ = ["ConfideClient", "ContactInfo"]
+__all__ = ["ConfideClient", "ContactInfo", "InviteInfo"]
 
 #: How long a client's consent lasts unless the caller says otherwise (one year).
 DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class InviteInfo:
+    """A pending invite as an application may show it (the token makes its link again)."""
+
+    token: str
+    #: The contact a rejoin invite is for; None for an invite to someone new.
+    contact_id: str | None
+    expires_at: int
+    expired: bool
 
 
 @dataclass(frozen=True)
@@ -276,13 +288,40 @@ class ConfideClient:
     async def _new_invite(self, ttl_seconds: int, contact_id: str | None) -> str:
         if self._state.role is not Role.WORKER:
             raise StateError("only a worker's device creates invites")
-        token = await self._transport.create_invite(ttl_seconds)
+        made = await self._transport.create_invite(ttl_seconds)
         now = self._clock()
-        # The relay rounds the expiry up to the minute, so this local one is never later.
         invites = [i for i in self._state.invites if i.expires_at > now]
-        self._state.invites = [*invites, PendingInvite(token, now + ttl_seconds, contact_id)]
+        fresh = PendingInvite(made.token, made.expires_at, contact_id, made.capability_id)
+        self._state.invites = [*invites, fresh]
         self.save()
-        return b64e(token)
+        return b64e(made.token)
+
+    def pending_invites(self) -> list[InviteInfo]:
+        """This worker device's invites that no hello has proved yet, expired ones included."""
+        now = self._clock()
+        return [
+            InviteInfo(b64e(i.token), i.contact_id, i.expires_at, i.expires_at <= now)
+            for i in self._state.invites
+        ]
+
+    async def cancel_invite(self, invite: str) -> None:
+        """Withdraw a pending invite (a link or its token): it stops working at the relay.
+
+        A redeemed invite cannot be cancelled (RelayRejected, 410 already-used); one the
+        relay no longer knows (it expired) is simply forgotten.
+        """
+        token = parse_invite(invite)
+        found = next((i for i in self._state.invites if i.token == token), None)
+        if found is None:
+            raise StateError("no pending invite of this device has that token")
+        if found.capability_id is not None:
+            try:
+                await self._transport.cancel_invite(found.capability_id)
+            except RelayRejected as exc:
+                if exc.status != 404:
+                    raise
+        self._state.invites.remove(found)
+        self.save()
 
     async def consent_records(self, page_size: int = 50) -> list[StoredConsent]:
         """Every signed consent record the relay keeps for this worker device (worker only).

@@ -40,18 +40,26 @@ class PendingInvite:
     token: bytes
     expires_at: int
     contact_id: str | None = None
+    #: The relay's id for the invite (its capability's), to cancel it.
+    capability_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "token": b64e(self.token),
             "expires_at": self.expires_at,
             "contact": self.contact_id,
+            "capability_id": self.capability_id,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PendingInvite:
-        contact = data["contact"]
-        return cls(b64d(str(data["token"])), int(data["expires_at"]), contact and str(contact))
+        contact, capability = data["contact"], data.get("capability_id")
+        return cls(
+            b64d(str(data["token"])),
+            int(data["expires_at"]),
+            None if contact is None else str(contact),
+            None if capability is None else str(capability),
+        )
 
 
 @dataclass

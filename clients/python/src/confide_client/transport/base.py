@@ -20,6 +20,7 @@ __all__ = [
     "Delivery",
     "DeviceRegistration",
     "LiveConnection",
+    "NewInvite",
     "OneTimePrekey",
     "Policy",
     "PrekeyBundle",
@@ -58,6 +59,15 @@ class DeviceRegistration:
     signature: bytes
     signed_prekey: SignedPrekey
     one_time_prekeys: Sequence[OneTimePrekey]
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """A fresh invite: its secret token, the relay's expiry, and the id that cancels it."""
+
+    token: bytes
+    expires_at: int
+    capability_id: str
 
 
 @dataclass(frozen=True)
@@ -197,8 +207,12 @@ class Transport(Protocol):
         """Fetch another device's bundle; the relay consumes one one-time prekey."""
         ...
 
-    async def create_invite(self, ttl_seconds: int) -> bytes:
-        """Create a single-use invite and return its secret token."""
+    async def create_invite(self, ttl_seconds: int) -> NewInvite:
+        """Create a single-use invite."""
+        ...
+
+    async def cancel_invite(self, capability_id: str) -> None:
+        """Withdraw a pending invite, named by its capability id."""
         ...
 
     async def current_policy(self) -> Policy:

@@ -28,6 +28,7 @@ from confide_client.transport.base import (
     DeviceRegistration,
     LiveItem,
     MintedCapability,
+    NewInvite,
     OneTimePrekey,
     Policy,
     PolicyPublished,
@@ -189,9 +190,12 @@ class HttpTransport:
     async def fetch_bundle(self, device_id: str) -> PrekeyBundle:
         return _bundle(await self._json("GET", f"/v1/devices/{device_id}/bundle"))
 
-    async def create_invite(self, ttl_seconds: int) -> bytes:
+    async def create_invite(self, ttl_seconds: int) -> NewInvite:
         data = await self._json("POST", "/v1/invites", body={"ttl": ttl_seconds})
-        return b64d(data["token"])
+        return NewInvite(b64d(data["token"]), int(data["expires_at"]), str(data["capability_id"]))
+
+    async def cancel_invite(self, capability_id: str) -> None:
+        await self._call("DELETE", f"/v1/invites/{capability_id}")
 
     async def current_policy(self) -> Policy:
         data = await self._json("GET", "/v1/organisation", auth=False)
