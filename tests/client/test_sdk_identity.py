@@ -78,7 +78,9 @@ async def _joined(worker: ConfideClient) -> str:
     return joined.contact_id
 
 
-async def test_forged_hellos_are_refused(tmp_path: Path, local_relay: LocalRelay) -> None:
+async def test_forged_hellos_are_refused(
+    tmp_path: Path, local_relay: LocalRelay, caplog: pytest.LogCaptureFixture
+) -> None:
     relay = local_relay
     worker = await _worker(tmp_path, relay)
     sam_invite = await worker.create_invite()
@@ -107,6 +109,8 @@ async def test_forged_hellos_are_refused(tmp_path: Path, local_relay: LocalRelay
         sam_id, 2, got.message_id if isinstance(got, Message) else "", "Still Sam"
     )
     assert [c.contact_id for c in worker.contacts()] == [sam_id]
+    refusals = [r.getMessage() for r in caplog.records if r.name == "confide_client"]
+    assert refusals.count("dropped a hello message that failed its checks") == 3, refusals
     assert worker.safety_number(sam_id) == sam.safety_number(sam_worker)
     worker.send_text(sam_id, "Only for Sam")
     assert isinstance(reply := await _next(sam), Message) and reply.text == "Only for Sam"

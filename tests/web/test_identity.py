@@ -180,6 +180,27 @@ def test_a_rejoin_is_a_key_change_the_worker_confirms(relay: Any, browser: Any) 
     new_kim_ctx.close()
 
 
+def test_an_invite_link_pasted_into_an_open_join_tab(relay: Any, browser: Any) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    worker = context.new_page()
+    guard = OriginGuard(relay.url, worker)
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    link = create_invite(worker, "Rae")
+    tab_ctx = browser.new_context(viewport=PHONE)
+    tab = tab_ctx.new_page()
+    guard.watch(tab)
+    tab.goto(relay.url + "/join")
+    expect(tab.get_by_role("heading", name="Nothing here")).to_be_visible()
+    # Only the fragment changes: no page load, so the page must notice it by itself.
+    tab.evaluate("(link) => { location.href = link; }", link)
+    expect(tab.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
+    assert "#" not in tab.url, "the invite secret must leave the address bar"
+    guard.assert_clean()
+    context.close()
+    tab_ctx.close()
+
+
 def test_pending_invites_are_shown_again_and_cancelled(relay: Any, browser: Any) -> None:
     context = browser.new_context(viewport=DESKTOP)
     worker = context.new_page()

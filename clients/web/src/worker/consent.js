@@ -37,13 +37,13 @@ export function handleHello(ws, sender, message) {
   return conv;
 }
 
-// The conversation whose pending, unexpired invite this hello's proof answers.
+// The conversation whose pending invite this hello's proof answers. An expired invite still
+// counts until the worker removes it: the relay refuses redemptions after the expiry, but a
+// client who opened the link in time may agree to the policy (and say hello) later.
 function invitedBy(ws, sender, proof) {
   const own = ws.session.device.identity.public;
-  const now = Math.floor(Date.now() / 1000);
   const senderB64 = toB64u(sender);
   return Object.values(ws.state.conversations).find((conv) => conv.invite?.secret
-    && !(Number.isInteger(conv.invite.expiresAt) && conv.invite.expiresAt <= now)
     && conv.peer?.identityKey !== senderB64
     && provesInvite(ws.engine.sodium, proof, conv.invite.secret, sender, own)) ?? null;
 }
