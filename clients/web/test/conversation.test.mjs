@@ -1,7 +1,7 @@
 // The timer choices both apps offer follow the organisation's limits; invites expire.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { inviteExpired, newConversation, timerChoices } from "../src/shared/conversation.js";
+import { addMessage, inviteExpired, markState, newConversation, timerChoices } from "../src/shared/conversation.js";
 
 const offered = (...args) => timerChoices(...args).map((c) => c.seconds);
 
@@ -51,4 +51,14 @@ test("an invite expires visibly, and one without its secret can never be redeeme
   assert.equal(inviteExpired(pending, 1000), true);
   assert.equal(inviteExpired(newConversation({}), 0), true, "an invite from before secrets were kept");
   assert.equal(inviteExpired(newConversation({ peer: { identityKey: "k" } }), 0), false);
+});
+
+test("a refused send shows as not sent; a held one never goes back", () => {
+  const conv = newConversation({});
+  addMessage(conv, { id: "a", mine: true, state: "sending" });
+  addMessage(conv, { id: "b", mine: true, state: "sending" });
+  markState(conv, ["a"], "failed");
+  markState(conv, ["b"], "sent");
+  markState(conv, ["b"], "failed");
+  assert.deepEqual(conv.messages.map((m) => m.state), ["failed", "sent"]);
 });

@@ -51,10 +51,13 @@ export function addMessage(conv, message) {
   return true;
 }
 
+// States only move forward (sending, sent, delivered); "failed" replaces only "sending",
+// since a message the relay already holds cannot fail any more.
 export function markState(conv, ids, state) {
-  const rank = { failed: 0, sending: 1, sent: 2, delivered: 3 };
+  const rank = { sending: 1, sent: 2, delivered: 3 };
   for (const m of conv.messages) {
-    if (m.mine && ids.includes(m.id) && rank[state] > (rank[m.state] ?? 0)) m.state = state;
+    if (!m.mine || !ids.includes(m.id)) continue;
+    if (state === "failed" ? m.state === "sending" : rank[state] > (rank[m.state] ?? 0)) m.state = state;
   }
 }
 
