@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 from confide_client.client import ConfideClient
 from confide_client.consent import ConsentState
@@ -157,6 +158,19 @@ async def test_a_rejoin_is_a_key_change_the_worker_confirms(
     worker.send_text(kim, "Welcome back")
     reply = await _next(new)
     assert isinstance(reply, Message) and reply.text == "Welcome back"
+    # The old device's capability for the worker's mailbox no longer writes.
+    old_worker_contact = old._state.contacts[old_worker]
+    assert old_worker_contact.mailbox_id is not None and old_worker_contact.capability is not None
+    async with httpx.AsyncClient(base_url=relay.url) as http:
+        refused = await http.post(
+            f"/v1/mailboxes/{b64e(old_worker_contact.mailbox_id)}/messages",
+            json={
+                "capability": b64e(old_worker_contact.capability),
+                "client_message_id": "after-confirm",
+                "body": "AAAA",
+            },
+        )
+    assert refused.status_code == 403, refused.text
 
     # The rejoin invite bound once: it is gone, and survives a restart as such.
     await worker.close()

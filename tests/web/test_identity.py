@@ -173,6 +173,9 @@ def test_a_rejoin_is_a_key_change_the_worker_confirms(relay: Any, browser: Any) 
     expect(worker.locator(".message.system", has_text="Consent given")).to_have_count(2)
     send(worker, "Welcome back, Kim")
     expect(new_kim.get_by_text("Welcome back, Kim")).to_be_visible()
+    # The old device's capability for the worker's mailbox was revoked: the relay refuses it.
+    send(kim, "Old phone, after the confirmation")
+    expect(kim.locator('.message.mine[data-state="failed"]')).to_have_count(1)
     assert worker.locator('nav button[data-alias="Kim"]').count() == 1
     guard.assert_clean()
     context.close()

@@ -29,7 +29,7 @@ function hello(client, worker, now, fields = {}) {
 function workspace(worker, invites) {
   const conversations = {};
   for (const [key, token] of Object.entries(invites)) {
-    conversations[key] = newConversation({ alias: key, consent: { state: "invited" }, invite: { secret: token, expiresAt: null } });
+    conversations[key] = newConversation({ alias: key, consent: { state: "invited" }, invite: { secret: token, expiresAt: null, capabilityId: "first-capability" } });
   }
   return { engine, state: { conversations }, session: { device: { identity: worker } } };
 }
@@ -121,8 +121,9 @@ test("a rejoin brings a new key that waits for confirmation, then needs its own 
 
   conv.keyChange.held.push({ v: 1, seq: 2, id: "t", type: "text", text: "hi" });
   conv.sendSeq = 9;
-  const held = confirmKeyChange(ws, conv);
+  const { held, retired } = confirmKeyChange(ws, conv);
   assert.deepEqual(held.map((p) => p.id), ["t"]);
+  assert.equal(retired, "first-capability", "the old device's capability is named for revocation");
   assert.equal(conv.peer.identityKey, toB64u(fresh.public));
   assert.equal(conv.keyChange, null);
   assert.equal(conv.sendSeq, 1);

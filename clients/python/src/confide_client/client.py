@@ -450,14 +450,19 @@ class ConfideClient:
         """Accept a contact's new key after comparing :meth:`pending_safety_number`.
 
         The conversation moves to the new device: its consent receipt applies from now on
-        (a ConsentChanged event), then what it sent meanwhile arrives, in order.
+        (a ConsentChanged event), then what it sent meanwhile arrives, in order. The old
+        device's capability for this worker's mailbox is revoked at the relay.
         """
         contact = self._contact(contact_id)
         if contact.key_change is None:
             raise StateError("no key change waits for confirmation")
+        retired = contact.invite_capability_id
         events = self._inbound.confirm_key_change(contact)
         self.save()
         await self._sync.add_events(events)
+        # The old device may no longer write to this worker: its capability is revoked.
+        if retired is not None:
+            await self._transport.revoke_capability(retired)
 
     def consent_state(self, contact_id: str) -> ConsentState:
         return self._contact(contact_id).consent.state(self._clock())

@@ -79,6 +79,8 @@ class KeyChange:
     signature: bytes
     window: ReceiveWindow = field(default_factory=ReceiveWindow)
     held: list[dict[str, Any]] = field(default_factory=list)
+    #: The relay's id of the capability the new device got with its invite.
+    capability_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class KeyChange:
             "signature": b64e(self.signature),
             "window": self.window.to_json(),
             "held": self.held,
+            "capability_id": self.capability_id,
         }
 
     @classmethod
@@ -103,6 +106,7 @@ class KeyChange:
             signature=b64d(str(data["signature"])),
             window=ReceiveWindow.from_json(data["window"]),
             held=list(data["held"]),
+            capability_id=data.get("capability_id"),
         )
 
 
@@ -132,6 +136,9 @@ class Contact:
     contact_id: str = ""
     bound: bool = True
     key_change: KeyChange | None = None
+    #: (Worker side) the relay's id of the capability this contact's device got with its
+    #: invite, revoked when the contact moves to a new key.
+    invite_capability_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.contact_id:
@@ -157,6 +164,7 @@ class Contact:
             "contact_id": self.contact_id,
             "bound": self.bound,
             "key_change": None if self.key_change is None else self.key_change.to_json(),
+            "invite_capability_id": self.invite_capability_id,
         }
 
     @classmethod
@@ -180,4 +188,5 @@ class Contact:
             contact_id=str(data.get("contact_id") or ""),
             bound=bool(data.get("bound", True)),
             key_change=None if change is None else KeyChange.from_json(change),
+            invite_capability_id=data.get("invite_capability_id"),
         )

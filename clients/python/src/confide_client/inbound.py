@@ -165,6 +165,7 @@ class Inbound:
         device = device_id if isinstance(device_id, str) else None
         if invite.contact_id is None:
             contact.bound = True
+            contact.invite_capability_id = invite.capability_id
             contact.device_id = device
             contact.mailbox_id, contact.capability = mailbox, capability
             return [ContactJoined(contact.contact_id), *self._consent(contact, receipt)]
@@ -180,6 +181,7 @@ class Inbound:
             receipt.data,
             receipt.signature,
             window=contact.window,
+            capability_id=invite.capability_id,
         )
         del self._state.contacts[contact.contact_id]
         return [KeyChanged(target.contact_id)]
@@ -200,6 +202,7 @@ class Inbound:
         contact.identity_key, contact.device_id = change.identity_key, change.device_id
         contact.mailbox_id, contact.capability = change.mailbox_id, change.capability
         contact.window, contact.next_send_seq = change.window, 1
+        contact.invite_capability_id = change.capability_id
         contact.receipt, contact.consent = None, ConsentGate(policy=self._state.policy)
         events: list[Event] = []
         try:

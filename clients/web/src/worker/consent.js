@@ -20,14 +20,18 @@ export function handleHello(ws, sender, message) {
   }
   const receipt = verifiedReceipt(ws, sender, message);
   if (!receipt) return null;
+  // The relay's id for the capability this device was handed with the invite, so that the
+  // worker can revoke it once the contact moves to another key.
+  const { capabilityId } = conv.invite;
   conv.invite = null;
   const peer = { identityKey: toB64u(sender), mailboxId: message.mailbox, capability: message.capability };
   if (!conv.peer) {
     conv.peer = peer;
+    conv.peerCapabilityId = capabilityId;
     recordConsent(conv, receipt, message);
     return conv;
   }
-  conv.keyChange = { ...peer, receipt: message.receipt, signature: message.signature, at: Date.now(), held: [] };
+  conv.keyChange = { ...peer, capabilityId, receipt: message.receipt, signature: message.signature, at: Date.now(), held: [] };
   conv.verified = false;
   addMessage(conv, {
     id: `key-change-${peer.identityKey}`, kind: "system", mine: false,
@@ -49,11 +53,14 @@ function invitedBy(ws, sender, proof) {
 }
 
 // The worker compared the new safety number and confirmed: the conversation moves to the new
-// key, whose own receipt is the consent from now on. Returns what the new key sent meanwhile.
+// key, whose own receipt is the consent from now on. Returns what the new key sent meanwhile
+// and the id of the old device's capability for this worker's mailbox (to revoke), if known.
 export function confirmKeyChange(ws, conv) {
   const change = conv.keyChange;
   const receipt = verifiedReceipt(ws, fromB64u(change.identityKey), change);
+  const retired = conv.peerCapabilityId ?? null;
   conv.peer = { identityKey: change.identityKey, mailboxId: change.mailboxId, capability: change.capability };
+  conv.peerCapabilityId = change.capabilityId;
   conv.keyChange = null;
   conv.verified = true;
   conv.verifiedKey = change.identityKey;
@@ -62,7 +69,7 @@ export function confirmKeyChange(ws, conv) {
   addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", mine: false, body: "You compared and confirmed the new safety number." });
   if (receipt) recordConsent(conv, receipt, change);
   else conv.consent = { state: "none" };
-  return change.held;
+  return { held: change.held, retired };
 }
 
 // A fresh receipt in an existing conversation, typically for a new policy version.

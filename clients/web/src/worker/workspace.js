@@ -502,8 +502,13 @@ class Workspace {
 
   async #confirmKeyChange(key, conv) {
     const sender = fromB64u(conv.keyChange.identityKey);
-    const held = confirmKeyChange(this, conv);
+    const { held, retired } = confirmKeyChange(this, conv);
     await this.session.save();
+    // The old device may no longer write to this worker: its capability is revoked.
+    if (retired) {
+      await relay.revokeCapability(this.session.token, fromB64u(this.state.mailboxId), retired)
+        .catch((err) => announce(`The old device's access could not be revoked: ${err.message}`));
+    }
     for (const payload of held) await this.#receive(sender, payload);
     this.#go({ name: "safety", key });
   }
