@@ -1,7 +1,7 @@
 """Identity at the edges, in a real browser against a real relay: a device that borrows
-another client's invite tag takes nothing over, a real key change (a rejoin) stops sending
-until the worker compared and confirmed, and the client's page warns before it is left and
-reacts to a pasted invite link (docs/protocol.md E2E §17, docs/web.md)."""
+another client's invite tag takes nothing over, and a real key change (a rejoin) stops
+sending until the worker compared and confirmed; the client's page warns before it is left
+(docs/protocol.md E2E §17, docs/web.md). Invites themselves: test_invites.py."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from web_support import (
     OriginGuard,
     create_invite,
     enrol_worker,
+    join_client,
     open_conversation,
 )
 
@@ -43,17 +44,6 @@ class BorrowedTag(ConfideClient):
         if kind == "hello":
             fields = {**fields, "invite": self.borrowed}
         return super()._enqueue(contact, kind, fields)
-
-
-def join_client(browser: Any, guard: OriginGuard, link: str) -> Any:
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    guard.watch(page)
-    page.goto(link)
-    expect(page.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
-    page.get_by_role("button", name="I agree").click()
-    expect(page.get_by_role("heading", name="Your conversation")).to_be_visible()
-    return page
 
 
 def send(page: Any, text: str) -> None:
@@ -181,63 +171,3 @@ def test_a_rejoin_is_a_key_change_the_worker_confirms(relay: Any, browser: Any) 
     context.close()
     kim.context.close()
     new_kim_ctx.close()
-
-
-def test_an_invite_link_pasted_into_an_open_join_tab(relay: Any, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
-    link = create_invite(worker, "Rae")
-    tab_ctx = browser.new_context(viewport=PHONE)
-    tab = tab_ctx.new_page()
-    guard.watch(tab)
-    tab.goto(relay.url + "/join")
-    expect(tab.get_by_role("heading", name="Nothing here")).to_be_visible()
-    # Only the fragment changes: no page load, so the page must notice it by itself.
-    tab.evaluate("(link) => { location.href = link; }", link)
-    expect(tab.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
-    assert "#" not in tab.url, "the invite secret must leave the address bar"
-    guard.assert_clean()
-    context.close()
-    tab_ctx.close()
-
-
-def test_pending_invites_are_shown_again_and_cancelled(relay: Any, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
-    ana_link = create_invite(worker, "Ana")
-    expect(worker.get_by_text(re.compile("It works once and expires"))).to_be_visible()
-    lee_link = create_invite(worker, "Lee")
-
-    # Invites nobody redeemed are not conversations: they wait in their own list.
-    pending = worker.get_by_role("navigation").get_by_role("list", name="Pending invites")
-    expect(pending.get_by_role("button", name=re.compile("^Ana"))).to_be_visible()
-    expect(worker.locator('nav .conversations button[data-alias="Ana"]')).to_have_count(0)
-
-    # The link and its QR code can be shown again.
-    pending.get_by_role("button", name=re.compile("^Ana")).click()
-    expect(worker.locator("#invite-link")).to_have_text(ana_link)
-    expect(worker.get_by_role("img", name="Invite link as a QR code")).to_be_visible()
-
-    # Cancelled, it leaves the list and no longer opens.
-    worker.get_by_role("button", name="Cancel this invite").click()
-    expect(pending.get_by_role("button", name=re.compile("^Ana"))).to_have_count(0)
-    client_ctx = browser.new_context(viewport=PHONE)
-    client = client_ctx.new_page()
-    guard.watch(client)
-    client.goto(ana_link)
-    expect(client.get_by_role("heading", name="This link cannot be used")).to_be_visible()
-
-    # Lee's, redeemed, becomes a conversation and leaves the pending list.
-    lee = join_client(browser, guard, lee_link)
-    expect(worker.locator('nav .conversations button[data-alias="Lee"]')).to_be_visible()
-    expect(worker.get_by_role("list", name="Pending invites")).to_have_count(0)
-    guard.assert_clean()
-    context.close()
-    client_ctx.close()
-    lee.context.close()

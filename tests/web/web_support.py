@@ -131,6 +131,18 @@ def create_invite(page: Any, alias: str) -> str:
     return str(link.inner_text()).strip()
 
 
+def join_client(browser: Any, guard: OriginGuard, link: str) -> Any:
+    """A client opens the link on a phone-sized page and agrees; returns the page."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    guard.watch(page)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="I agree").click()
+    expect(page.get_by_role("heading", name="Your conversation")).to_be_visible()
+    return page
+
+
 def open_conversation(page: Any, alias: str) -> None:
     page.locator(f'nav button[data-alias="{alias}"]').click()
     expect(page.get_by_role("heading", name=alias)).to_be_visible()
