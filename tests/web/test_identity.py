@@ -17,14 +17,12 @@ from confide_client.contact import Contact
 from confide_client.transport.http import HttpTransport
 from playwright.sync_api import expect
 from web_support import (
-    DESKTOP,
     PHONE,
     LoopThread,
-    OriginGuard,
     create_invite,
-    enrol_worker,
     join_client,
     open_conversation,
+    open_worker_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,11 +52,7 @@ def send(page: Any, text: str) -> None:
 def test_a_borrowed_invite_tag_takes_nothing_over(
     relay: Any, browser: Any, sdk_loop: LoopThread, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
+    context, worker, guard = open_worker_app(browser, relay)
     sam_link = create_invite(worker, "Sam")
     sam = join_client(browser, guard, sam_link)
     open_conversation(worker, "Sam")
@@ -100,11 +94,7 @@ def test_a_borrowed_invite_tag_takes_nothing_over(
 
 
 def test_a_rejoin_is_a_key_change_the_worker_confirms(relay: Any, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
+    context, worker, guard = open_worker_app(browser, relay)
     link = create_invite(worker, "Kim")
     kim = join_client(browser, guard, link)
     open_conversation(worker, "Kim")

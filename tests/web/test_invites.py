@@ -10,17 +10,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from web_support import DESKTOP, PHONE, OriginGuard, create_invite, enrol_worker, join_client
+from web_support import PHONE, create_invite, join_client, open_worker_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_an_invite_link_pasted_into_an_open_join_tab(relay: Any, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
+    context, worker, guard = open_worker_app(browser, relay)
     link = create_invite(worker, "Rae")
     tab_ctx = browser.new_context(viewport=PHONE)
     tab = tab_ctx.new_page()
@@ -37,11 +33,7 @@ def test_an_invite_link_pasted_into_an_open_join_tab(relay: Any, browser: Any) -
 
 
 def test_pending_invites_are_shown_again_and_cancelled(relay: Any, browser: Any) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    worker = context.new_page()
-    guard = OriginGuard(relay.url, worker)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
+    context, worker, guard = open_worker_app(browser, relay)
     ana_link = create_invite(worker, "Ana")
     expect(worker.get_by_text(re.compile("It works once and expires"))).to_be_visible()
     lee_link = create_invite(worker, "Lee")

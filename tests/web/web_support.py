@@ -122,6 +122,16 @@ def enrol_worker(page: Any, code: str) -> None:
     expect(page.get_by_text("Connected")).to_be_visible()
 
 
+def open_worker_app(browser: Any, relay: Any) -> tuple[Any, Any, OriginGuard]:
+    """A freshly enrolled worker app on a desktop-sized page: (context, page, guard)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    guard = OriginGuard(relay.url, page)
+    page.goto(relay.url + "/")
+    enrol_worker(page, relay.enrolment_code())
+    return context, page, guard
+
+
 def create_invite(page: Any, alias: str) -> str:
     page.get_by_role("button", name="Invite someone").click()
     page.get_by_label("A name for them").fill(alias)
