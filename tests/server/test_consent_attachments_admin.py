@@ -126,7 +126,10 @@ async def test_health_metrics_docs_and_headers(client: httpx.AsyncClient) -> Non
     assert "wasm-unsafe-eval" in health.headers["content-security-policy"]
     assert health.headers["referrer-policy"] == "no-referrer"
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "storage": True}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "database": True,
+        "storage": True,
+    }
     metrics = (await client.get("/metrics")).text
     assert "confide_envelopes_accepted_total" in metrics
     docs = await client.get("/docs")
