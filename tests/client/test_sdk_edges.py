@@ -19,6 +19,7 @@ from confide_client import (
 )
 from confide_client.consent import PolicyRef
 from confide_client.encoding import b64e
+from confide_client.invites import invite_proof, parse_invite
 from confide_client.testing import Holdings, LocalRelay, relay
 
 PASS = "edge case passphrase"
@@ -191,8 +192,9 @@ async def test_a_message_before_consent_is_never_shown_to_the_worker(
     worker = await _worker(tmp_path, relay)
     await worker.start()
     client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    link = await worker.create_invite()
     with pytest.raises(ConsentRequired):
-        await client.join(await worker.create_invite(), lambda _policy: False)
+        await client.join(link, lambda _policy: False)
     [contact] = client._state.contacts.values()
     # Bypass the client's own gate, as a hostile or broken client would.
     client._enqueue(contact, "text", {"text": "before any consent"})
@@ -213,6 +215,11 @@ async def test_a_message_before_consent_is_never_shown_to_the_worker(
             "device": client.device_id,
             "receipt": b64e(receipt.data),
             "signature": b64e(receipt.signature),
+            "invite_proof": b64e(
+                invite_proof(
+                    parse_invite(link), client._state.device.identity.public, contact.identity_key
+                )
+            ),
         },
     )
     client.send_text(contact.contact_id, "after consent")

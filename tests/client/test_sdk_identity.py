@@ -1,6 +1,6 @@
 """Identity at the edges in the SDK, over the real relay in process: a hello binds only to
 the invite whose secret it proves, and a client's new key (a rejoin) never silently replaces
-the old one (docs/protocol.md E2E §17)."""
+the old one (docs/protocol.md E2E §18)."""
 
 from __future__ import annotations
 

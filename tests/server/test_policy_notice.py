@@ -62,6 +62,10 @@ async def test_a_version_published_elsewhere_reaches_open_apps_too(
     async with relay.engine.begin() as conn:
         policy = await organisation.publish_policy(conn, "Version two.", relay.clock(), "cli")
     notice = await ws.get()
+    if notice.get("version") == 1:
+        # The watch may have first looked before setup_org published version 1, and then
+        # announced it; the socket may be open in time to hear that too.
+        notice = await ws.get()
     assert notice == {"type": "notice", "kind": "policy", "version": 2, "sha256": policy.sha256}
     await ws.close()
 

@@ -1,7 +1,7 @@
 """Identity at the edges, in a real browser against a real relay: a device that borrows
 another client's invite tag takes nothing over, and a real key change (a rejoin) stops
 sending until the worker compared and confirmed; the client's page warns before it is left
-(docs/protocol.md E2E §17, docs/web.md). Invites themselves: test_invites.py."""
+(docs/protocol.md E2E §18, docs/web.md). Invites themselves: test_invites.py."""
 
 from __future__ import annotations
 

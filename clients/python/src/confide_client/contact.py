@@ -34,7 +34,7 @@ class PendingInvite:
 
     ``contact_id`` names the existing contact a rejoin invite is for (None for a new one).
     The secret stays in the encrypted state so that a hello's proof can be checked against it
-    (docs/protocol.md E2E §17); it is forgotten once a hello proves it.
+    (docs/protocol.md E2E §18); it is forgotten once a hello proves it.
     """
 
     token: bytes

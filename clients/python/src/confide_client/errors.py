@@ -81,7 +81,7 @@ class KeyChangePending(ConfideError):
     """A new identity key for this contact waits for confirmation; nothing is sent until then.
 
     Compare ``ConfideClient.pending_safety_number`` with the contact, then call
-    ``confirm_key_change`` (docs/protocol.md E2E §17).
+    ``confirm_key_change`` (docs/protocol.md E2E §18).
     """
 
 

@@ -144,7 +144,7 @@ class Inbound:
         return [Message(contact.contact_id, payload["seq"], payload["id"], attachment=attachment)]
 
     def _hello(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
-        """Bind a new device to the invite its hello proves (docs/protocol.md E2E §17)."""
+        """Bind a new device to the invite its hello proves (docs/protocol.md E2E §18)."""
         if self._state.role is not Role.WORKER:
             raise ProtocolError("only a worker's device accepts a hello")
         if contact.bound:

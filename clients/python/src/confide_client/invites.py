@@ -44,7 +44,7 @@ def parse_invite(invite: str) -> bytes:
 
 
 def invite_proof(token: bytes, client_key: bytes, worker_key: bytes) -> bytes:
-    """The hello's proof that its sender redeemed this invite (docs/protocol.md E2E §17).
+    """The hello's proof that its sender redeemed this invite (docs/protocol.md E2E §18).
 
     An HMAC keyed with the invite's secret over both identity keys: only the two ends know the
     secret, and the proof is bound to the sender's key, so no other device can present it.

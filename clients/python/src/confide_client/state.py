@@ -53,7 +53,7 @@ class ClientState:
     signed_prekey_id: int = 1
     signed_prekey_at: int = 0
     contacts: dict[str, Contact] = field(default_factory=dict)
-    #: A worker's invites that no hello has proved yet (docs/protocol.md E2E §17).
+    #: A worker's invites that no hello has proved yet (docs/protocol.md E2E §18).
     invites: list[PendingInvite] = field(default_factory=list)
     outbox: Outbox = field(default_factory=Outbox)
     #: Events received (and acknowledged to the relay) that the application has not taken.

@@ -76,7 +76,7 @@ export function canSend(conv) {
 export const STATE_LABEL = { sending: "Sending…", sent: "Sent", delivered: "Delivered", failed: "Not sent" };
 
 // Whether a conversation's invite can no longer be redeemed: it expired, or it predates the
-// secret being kept (such an invite can never be proved, docs/protocol.md E2E §17).
+// secret being kept (such an invite can never be proved, docs/protocol.md E2E §18).
 export function inviteExpired(conv, nowSeconds = Math.floor(Date.now() / 1000)) {
   if (!conv.invite?.secret) return !conv.peer;
   return Number.isInteger(conv.invite.expiresAt) && conv.invite.expiresAt <= nowSeconds;

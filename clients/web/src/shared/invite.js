@@ -1,4 +1,4 @@
-// An invite's proof (docs/protocol.md E2E §17): a client's hello proves which invite it
+// An invite's proof (docs/protocol.md E2E §18): a client's hello proves which invite it
 // answers by an HMAC keyed with that invite's secret over both identity keys. Only the two
 // ends know the secret, and the proof is bound to the sender's key, so no other device can
 // present it; a hello is never bound by anything it merely names.

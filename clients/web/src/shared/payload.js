@@ -3,7 +3,7 @@
 //   {"v": 1, "seq": n, "id": "...", "type": "text", "text": "..."}
 //   {"v": 1, "seq": n, "id": "...", "type": "attachment", "blob", "pointer", "name", "mime"}
 //   {"v": 1, "seq": n, "id": "...", "type": "hello", "mailbox", "capability", "device",
-//    "receipt", "signature", "invite_proof"}   (docs/protocol.md E2E §17)
+//    "receipt", "signature", "invite_proof"}   (docs/protocol.md E2E §18)
 //   {"v": 1, "seq": n, "id": "...", "type": "revoke", "revocation", "signature"}
 // `seq` counts from 1 per conversation and direction. Two web-only kinds carry no `seq`, so a
 // receiver that does not know them (the SDK) drops them without leaving a gap in its order:
