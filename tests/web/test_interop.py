@@ -102,6 +102,7 @@ def test_web_worker_never_shows_a_message_before_consent_or_after_revocation(
     from confide_client.consent import PolicyRef
     from confide_client.encoding import b64e
     from confide_client.errors import ConsentRequired
+    from confide_client.invites import invite_proof, parse_invite
 
     context = browser.new_context(viewport=DESKTOP)
     worker = context.new_page()
@@ -131,6 +132,11 @@ def test_web_worker_never_shows_a_message_before_consent_or_after_revocation(
             "device": client.device_id,
             "receipt": b64e(receipt.data),
             "signature": b64e(receipt.signature),
+            "invite_proof": b64e(
+                invite_proof(
+                    parse_invite(link), client._state.device.identity.public, contact.identity_key
+                )
+            ),
         }
         client._enqueue(contact, "hello", hello)
         await client._transport.submit_consent(contact.device_id or "", "receipt", receipt)
@@ -140,7 +146,8 @@ def test_web_worker_never_shows_a_message_before_consent_or_after_revocation(
 
     try:
         worker_id = sdk_loop.run(early_then_consent())
-        open_conversation(worker, "New contact")
+        # The hello proves Jordan's invite, so it is filed under that conversation.
+        open_conversation(worker, "Jordan")
         expect(worker.get_by_text("Sent after consent")).to_be_visible()
         expect(worker.get_by_text("Sent before any consent")).to_have_count(0)
 
