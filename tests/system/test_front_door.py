@@ -223,8 +223,9 @@ def test_one_address_gets_only_so_many_connections(crowded: RelayProcess) -> Non
         (WS_HEAD.replace(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", b"") + b"\r\n", 400),
         (WS_HEAD.replace(b"Version: 13", b"Version: 8") + b"\r\n", 426),
         (WS_HEAD.replace(b"GET /v1/ws HTTP/1.1", b"GET /v1/ws HTTP/1.0") + b"\r\n", 400),
+        (WS_HEAD.replace(b"GET /v1/ws ", b"GET /v1/nowhere ") + b"\r\n", 403),
     ],
-    ids=["not-http", "no-key", "old-version", "http-1.0"],
+    ids=["not-http", "no-key", "old-version", "http-1.0", "unknown-path"],
 )
 @pytest.mark.parametrize("relay_name", ["guarded", "crowded"])
 def test_what_the_parser_or_the_handshake_refuses_is_problem_json(

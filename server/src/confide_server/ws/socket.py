@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from confide_server.errors import Forbidden
 from confide_server.ws.protocol import SEND_MANY, Sink
 
 WS_PATH = "/v1/ws"
@@ -85,7 +87,34 @@ class WebSocketRoute:
         self._handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope.get("path") == WS_PATH:
-            await self._handler(RawSocket.from_scope(scope, receive, send))
+        if scope["type"] == "websocket":
+            if scope.get("path") == WS_PATH:
+                await self._handler(RawSocket.from_scope(scope, receive, send))
+            else:
+                await _refuse(scope, send)
             return
         await self._app(scope, receive, send)
+
+
+REFUSED = Forbidden("the WebSocket was refused")
+
+
+async def _refuse(scope: Scope, send: Send) -> None:
+    """Refuse a WebSocket on any other path with 403 problem+json, as the relay's own
+    protocol does (ws/protocol.py); under uvicorn's implementation that needs the ASGI
+    denial-response extension, without which a refusal is websockets' empty text/plain."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = orjson.dumps(REFUSED.problem() | {"status": 403})
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
