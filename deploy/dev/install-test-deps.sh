@@ -2,7 +2,7 @@
 # Installs the system packages the test suite drives for real: Debian's chromium (browser tests
 # through Playwright with executable_path, never a browser download), coturn (call tests, and
 # the check of deploy/coturn/turnserver.conf), caddy (`caddy validate` of deploy/Caddyfile) and
-# the sqlite3 shell (the backup script's SQLite path) and libfaketime (a relay process whose
+# the sqlite3 shell (the backup script's SQLite path) and faketime (a relay process whose
 # wall clock leaps, tests/system/test_clock_leap.py).
 set -euo pipefail
 need=()
@@ -10,7 +10,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
-[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(libfaketime)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
