@@ -24,6 +24,7 @@ from confide_crypto.safety_number import grouped, safety_number
 
 from confide_client import prekeys, receipts
 from confide_client.consent import ConsentState, PolicyRef
+from confide_client.consultations import RECENT_LIMIT
 from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64e
 from confide_client.errors import (
@@ -40,6 +41,7 @@ from confide_client.invites import accept_redemption, check_policy, invite_proof
 from confide_client.messages import Attachment, ConsentChanged, Event, encode_payload
 from confide_client.outbox import OutboxEntry
 from confide_client.state import ClientState, Role
+from confide_client.supervision import Supervision
 from confide_client.sync import Sync
 from confide_client.transport.base import (
     DeviceRegistration,
@@ -108,6 +110,8 @@ class ConfideClient:
         self._inbound = Inbound(state, clock, rng)
         self._sync = Sync(self, max_backoff)
         self._closed = False
+        #: Consultations with a supervisor (worker devices only).
+        self.supervision = Supervision(self)
 
     # --- Construction and persistence --------------------------------------------------
 
@@ -180,6 +184,8 @@ class ConfideClient:
         self._require_registered()
         await self.login()
         await self.refresh_policy()
+        if self._state.role is Role.WORKER:
+            await self.supervision.refresh_retention()
         self._sync.start()
 
     async def close(self) -> None:
@@ -408,13 +414,14 @@ class ConfideClient:
     # --- Conversations -------------------------------------------------------------------
 
     def contacts(self) -> list[ContactInfo]:
+        """The conversations with clients (colleagues met in consultations are not listed)."""
         now = self._clock()
         return [
             ContactInfo(
                 c.contact_id, c.alias, c.consent.state(now), c.reachable, c.key_change is not None
             )
             for c in self._state.contacts.values()
-            if c.bound
+            if c.bound and not c.staff
         ]
 
     def _contact(self, contact_id: str) -> Contact:
@@ -433,6 +440,14 @@ class ConfideClient:
     def set_alias(self, contact_id: str, alias: str) -> None:
         """Name a contact for this device only; the alias never leaves it."""
         self._contact(contact_id).alias = alias
+        self.save()
+
+    def note_names(self, contact_id: str, names: list[str]) -> None:
+        """Other names this person goes by; like the alias, kept on this device only.
+
+        The de-identifier replaces them, with the alias, before a consultation excerpt.
+        """
+        self._contact(contact_id).names = [n.strip() for n in names if n.strip()]
         self.save()
 
     def safety_number(self, contact_id: str) -> str:
@@ -480,7 +495,10 @@ class ConfideClient:
 
     def send_text(self, contact_id: str, text: str) -> str:
         """Queue a text message; returns its message id. Raises a ConsentError if gated."""
-        return self._enqueue(self._sendable(contact_id), "text", {"text": text})
+        contact = self._sendable(contact_id)
+        message_id = self._enqueue(contact, "text", {"text": text})
+        contact.remember("me", text, RECENT_LIMIT)
+        return message_id
 
     async def send_attachment(
         self, contact_id: str, data: bytes, *, name: str, mime: str = "application/octet-stream"

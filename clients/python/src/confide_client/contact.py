@@ -139,6 +139,20 @@ class Contact:
     #: (Worker side) the relay's id of the capability this contact's device got with its
     #: invite, revoked when the contact moves to a new key.
     invite_capability_id: str | None = None
+    #: Other names the worker noted for this person (the de-identifier masks them too).
+    names: list[str] = field(default_factory=list)
+    #: Recent texts, ("me" | "them", text), kept for consultation excerpts.
+    recent: list[tuple[str, str]] = field(default_factory=list)
+    #: A colleague's device (consultation), not a client's: its worker id, else None.
+    staff_worker_id: str | None = None
+
+    @property
+    def staff(self) -> bool:
+        return self.staff_worker_id is not None
+
+    def remember(self, who: str, text: str, limit: int) -> None:
+        self.recent.append((who, text))
+        del self.recent[:-limit]
 
     def __post_init__(self) -> None:
         if not self.contact_id:
@@ -165,6 +179,9 @@ class Contact:
             "bound": self.bound,
             "key_change": None if self.key_change is None else self.key_change.to_json(),
             "invite_capability_id": self.invite_capability_id,
+            "names": self.names,
+            "recent": [list(r) for r in self.recent],
+            "staff_worker_id": self.staff_worker_id,
         }
 
     @classmethod
@@ -189,4 +206,8 @@ class Contact:
             bound=bool(data.get("bound", True)),
             key_change=None if change is None else KeyChange.from_json(change),
             invite_capability_id=data.get("invite_capability_id"),
+            # Absent in state files written before consultations existed.
+            names=[str(n) for n in data.get("names", [])],
+            recent=[(str(w), str(t)) for w, t in data.get("recent", [])],
+            staff_worker_id=data.get("staff_worker_id"),
         )

@@ -18,13 +18,14 @@ from confide_crypto.attachments import AttachmentPointer
 from confide_crypto.errors import CryptoError, DuplicateMessageError
 from confide_crypto.keys import Rng
 
-from confide_client import receipts
+from confide_client import consultations, receipts
 from confide_client.consent import ConsentGate, ConsentState
 from confide_client.contact import Contact, KeyChange, PendingInvite
 from confide_client.encoding import b64d
 from confide_client.errors import ProtocolError, StateError
 from confide_client.invites import proves_invite
 from confide_client.messages import (
+    CONSULT_KINDS,
     Attachment,
     ConsentChanged,
     ContactJoined,
@@ -110,12 +111,21 @@ class Inbound:
             # Nothing from an unconfirmed key is shown: it waits for confirm_key_change.
             contact.key_change.held.append(payload)
             return []
-        if not contact.bound and payload["type"] != "hello":
+        if not contact.bound and payload["type"] != "hello" and payload["type"] != "consult":
+            # A colleague's first consult is the other way in: consultations.receive makes
+            # the device a colleague, whose ids are checked with the relay before a reply.
             raise ProtocolError("no hello from this device has proved an invite")
         return self._apply(contact, payload)
 
     def _apply(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
         kind = payload["type"]
+        if kind in CONSULT_KINDS and self._state.role is Role.WORKER:
+            threads = self._state.consultations
+            consultations.purge(threads, self._clock(), self._state.consultation_retention)
+            return consultations.receive(threads, contact, payload, self._clock())
+        if contact.staff:
+            # Colleagues exchange consultations only; a client's kinds from one are dropped.
+            raise ProtocolError(f"a {kind} message from a colleague's device")
         if kind == "hello":
             return self._hello(contact, payload)
         if kind == "consent":
@@ -130,9 +140,9 @@ class Inbound:
             log.warning("dropped a %s message that arrived before consent", kind)
             return []
         if kind == "text":
-            return [
-                Message(contact.contact_id, payload["seq"], payload["id"], _text(payload, "text"))
-            ]
+            text = _text(payload, "text")
+            contact.remember("them", text, consultations.RECENT_LIMIT)
+            return [Message(contact.contact_id, payload["seq"], payload["id"], text)]
         pointer = b64d(_text(payload, "pointer"))
         attachment = Attachment(
             blob_id=_text(payload, "blob"),

@@ -11,6 +11,9 @@ channel"). The relay never sees it: it is padded and sealed by confide_crypto fi
     {"v": 1, "seq": 9, "id": "...", "type": "consent", "receipt": b64, "signature": b64}
     {"v": 1, "seq": 10, "id": "...", "type": "revoke", "revocation": b64, "signature": b64}
 
+Consultations between two staff devices add ``consult``, ``consult-reply`` and
+``consult-close`` (:mod:`confide_client.consultations`).
+
 Receipts and revocations are confide_crypto's canonical consent bytes with the client's
 signature beside them.
 
@@ -36,6 +39,9 @@ from confide_client.errors import ProtocolError
 __all__ = [
     "Attachment",
     "ConsentChanged",
+    "Consultation",
+    "ConsultationClosed",
+    "ConsultationReply",
     "ContactJoined",
     "Event",
     "KeyChanged",
@@ -47,7 +53,8 @@ __all__ = [
 ]
 
 PAYLOAD_VERSION = 1
-KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"})
+CONSULT_KINDS = frozenset({"consult", "consult-reply", "consult-close"})
+KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"}) | CONSULT_KINDS
 UNSEQUENCED_KINDS = frozenset({"delivered", "timer", "policy"})
 
 
@@ -128,7 +135,40 @@ class KeyChanged:
     contact_id: str
 
 
-Event = Message | ContactJoined | ConsentChanged | KeyChanged
+@dataclass(frozen=True)
+class Consultation:
+    """A worker's (de-identified) question or follow-up, on the supervisor's device."""
+
+    case: str
+    from_worker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ConsultationReply:
+    """A supervisor's answer, on the asking worker's device, with the contact it is about."""
+
+    case: str
+    contact_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ConsultationClosed:
+    """The other side closed the consultation."""
+
+    case: str
+
+
+Event = (
+    Message
+    | ContactJoined
+    | ConsentChanged
+    | KeyChanged
+    | Consultation
+    | ConsultationReply
+    | ConsultationClosed
+)
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -155,12 +195,35 @@ def event_to_json(event: Event) -> dict[str, Any]:
         return {"kind": "joined", "contact": event.contact_id}
     if isinstance(event, KeyChanged):
         return {"kind": "key-changed", "contact": event.contact_id}
+    if isinstance(event, Consultation):
+        return {
+            "kind": "consultation",
+            "case": event.case,
+            "from": event.from_worker,
+            "text": event.text,
+        }
+    if isinstance(event, ConsultationReply):
+        return {
+            "kind": "consultation-reply",
+            "case": event.case,
+            "contact": event.contact_id,
+            "text": event.text,
+        }
+    if isinstance(event, ConsultationClosed):
+        return {"kind": "consultation-closed", "case": event.case}
     return {"kind": "consent", "contact": event.contact_id, "state": event.state.value}
 
 
 def event_from_json(data: dict[str, Any]) -> Event:
     """Read back what :func:`event_to_json` wrote."""
-    kind, contact = data["kind"], str(data["contact"])
+    kind = data["kind"]
+    if kind == "consultation":
+        return Consultation(str(data["case"]), str(data["from"]), str(data["text"]))
+    if kind == "consultation-reply":
+        return ConsultationReply(str(data["case"]), data["contact"], str(data["text"]))
+    if kind == "consultation-closed":
+        return ConsultationClosed(str(data["case"]))
+    contact = str(data["contact"])
     if kind == "joined":
         return ContactJoined(contact)
     if kind == "key-changed":

@@ -18,6 +18,7 @@ from confide_crypto.device import Device
 from confide_crypto.errors import CryptoError
 
 from confide_client.consent import PolicyRef
+from confide_client.consultations import DEFAULT_RETENTION_SECONDS, Thread
 from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
@@ -58,6 +59,9 @@ class ClientState:
     outbox: Outbox = field(default_factory=Outbox)
     #: Events received (and acknowledged to the relay) that the application has not taken.
     inbox: deque[Event] = field(default_factory=deque)
+    #: Consultation threads by case label, and how long the organisation keeps them.
+    consultations: dict[str, Thread] = field(default_factory=dict)
+    consultation_retention: int = DEFAULT_RETENTION_SECONDS
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -76,6 +80,8 @@ class ClientState:
             "invites": [i.to_json() for i in self.invites],
             "outbox": self.outbox.to_json(),
             "inbox": [event_to_json(e) for e in self.inbox],
+            "consultations": [t.to_json() for t in self.consultations.values()],
+            "consultation_retention": self.consultation_retention,
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -101,6 +107,12 @@ class ClientState:
                 invites=[PendingInvite.from_json(i) for i in data.get("invites", [])],
                 outbox=Outbox.from_json(data["outbox"]),
                 inbox=deque(event_from_json(e) for e in data["inbox"]),
+                consultations={
+                    t["case"]: Thread.from_json(t) for t in data.get("consultations", [])
+                },
+                consultation_retention=int(
+                    data.get("consultation_retention", DEFAULT_RETENTION_SECONDS)
+                ),
             )
         except (KeyError, TypeError, ValueError, CryptoError) as exc:
             raise StateError("the state file's contents are malformed") from exc

@@ -69,6 +69,13 @@ SETTINGS = {
             "how long audit events are kept (HIPAA keeps documentation six years)",
         ),
         Setting(
+            "consultation_retention_seconds",
+            30 * DAY,
+            HOUR,
+            YEAR,
+            "how long a supervision consultation stays on the devices after its last message",
+        ),
+        Setting(
             "consent_retention_seconds",
             6 * YEAR,
             YEAR,

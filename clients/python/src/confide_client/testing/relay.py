@@ -31,7 +31,7 @@ from typing import Any
 import uvicorn
 from confide_server.app import create_app
 from confide_server.clock import system_clock
-from confide_server.services import organisation
+from confide_server.services import org_settings, organisation
 from confide_server.serving import uvicorn_options
 from confide_server.settings import Settings
 from confide_server.store import schema
@@ -138,6 +138,11 @@ class LocalRelay:
                 conn, role, system_clock(), self.settings.enrolment_code_ttl_seconds, ACTOR
             )
         return b64e(code)
+
+    async def set_org_setting(self, name: str, seconds: int) -> None:
+        """Change one organisation setting, as ``confide settings set NAME VALUE``."""
+        async with self._engine.begin() as conn:
+            await org_settings.change(conn, name, seconds, system_clock(), ACTOR)
 
     # Devices.
 

@@ -140,6 +140,24 @@ class StoredConsent:
 
 
 @dataclass(frozen=True)
+class WorkerDevice:
+    """One active worker device of the organisation and its worker's role."""
+
+    worker_id: str
+    role: str
+    device_id: str
+
+
+@dataclass(frozen=True)
+class ColleagueCapability:
+    """A send capability for a colleague's mailbox, minted by the relay on their behalf."""
+
+    device_id: str
+    mailbox_id: bytes
+    capability: bytes
+
+
+@dataclass(frozen=True)
 class PrekeysLow:
     """The relay's notice that this device's stock of one-time prekeys is running low."""
 
@@ -229,6 +247,18 @@ class Transport(Protocol):
 
     async def capabilities(self) -> list[str]:
         """The ids of the capabilities for this device's own mailbox not yet withdrawn."""
+        ...
+
+    async def organisation_settings(self) -> dict[str, int]:
+        """The organisation's settings the apps apply (seconds), by name."""
+        ...
+
+    async def workers(self) -> list[WorkerDevice]:
+        """Every active worker device and its role (a worker's device only)."""
+        ...
+
+    async def colleague_capability(self, device_id: str) -> ColleagueCapability:
+        """A send capability for a colleague's mailbox (a worker's device only)."""
         ...
 
     async def send(

@@ -24,6 +24,7 @@ from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError, RelayRejected, RelayUnavailable
 from confide_client.receipts import Signed
 from confide_client.transport.base import (
+    ColleagueCapability,
     Delivery,
     DeviceRegistration,
     LiveItem,
@@ -38,6 +39,7 @@ from confide_client.transport.base import (
     RegisteredDevice,
     SignedPrekey,
     StoredConsent,
+    WorkerDevice,
 )
 
 __all__ = ["HttpTransport"]
@@ -211,6 +213,18 @@ class HttpTransport:
     async def capabilities(self) -> list[str]:
         listed = await self._json("GET", self._mailbox_path("capabilities"))
         return [str(c["capability_id"]) for c in listed if not c["revoked"]]
+
+    async def organisation_settings(self) -> dict[str, int]:
+        data = await self._json("GET", "/v1/organisation", auth=False)
+        return {str(k): int(v) for k, v in data.get("settings", {}).items()}
+
+    async def workers(self) -> list[WorkerDevice]:
+        rows = await self._json("GET", "/v1/workers")
+        return [WorkerDevice(r["worker_id"], r["role"], r["device_id"]) for r in rows]
+
+    async def colleague_capability(self, device_id: str) -> ColleagueCapability:
+        data = await self._json("POST", f"/v1/workers/{device_id}/capabilities")
+        return ColleagueCapability(device_id, b64d(data["mailbox_id"]), b64d(data["capability"]))
 
     async def send(
         self, mailbox_id: bytes, capability: bytes, client_msg_id: str, envelope: bytes
