@@ -106,3 +106,67 @@ def test_send_gives_up_waiting_but_keeps_the_message_queued(
         received += _run(capsys, *worker, "listen", "--count", "2").splitlines()
     texts = [json.loads(line)["text"] for line in received]
     assert texts == ["one", "two", "three", "four", "five"]
+
+
+def test_cli_consultation_drafts_sends_and_replies(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_relay: RelayProcess,
+) -> None:
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = shared_relay
+
+    def device(name: str) -> list[str]:
+        state = str(tmp_path / f"{name}.state")
+        return ["--state", state, "--relay", relay.http_url, "--key-cost", "min"]
+
+    worker, supervisor, client = device("worker"), device("supervisor"), device("client")
+    _run(capsys, *worker, "enrol", relay.enrol_worker())
+    enrolled = _run(capsys, *supervisor, "enrol", relay.enrol_worker("supervisor"))
+    supervisor_device = enrolled.split("device ")[1].strip()
+    assert supervisor_device in _run(capsys, *worker, "supervisors")
+    link = _run(capsys, *worker, "invite").strip()
+    worker_contact = _run(capsys, *client, "join", link, "--accept").split("contact ")[1].split()[0]
+    client_contact = json.loads(_run(capsys, *worker, "listen", "--count", "2").splitlines()[0])[
+        "contact"
+    ]
+    _run(capsys, *client, "send", worker_contact, "It's Dana. Call me on 555-201-7788 at Rosa's")
+    _run(capsys, *worker, "listen", "--count", "1")
+    _run(capsys, *worker, "alias", client_contact, "Dana K")
+    _run(capsys, *worker, "names", client_contact, "Danielle")
+
+    question = ["--text", "Danielle wants to move off the app. Advice?"]
+    excerpt = ["--excerpt-from", client_contact, "--last", "1"]
+    preview = _run(capsys, *worker, "consult", supervisor_device, *question, *excerpt)
+    assert "Not sent" in preview
+    assert "Dana" not in preview.split("--- Redactions")[0]
+    assert "[client] wants to move off the app" in preview
+    assert "Them: It's [client]. Call me on [phone] at Rosa's" in preview
+    sent = _run(
+        capsys,
+        *worker,
+        "consult",
+        supervisor_device,
+        *question,
+        *excerpt,
+        "--hide",
+        "Rosa",
+        "--yes",
+    )
+    case = sent.split("sent; case ")[1].strip()
+    assert "at [redacted]'s" in sent
+    asked = json.loads(_run(capsys, *supervisor, "listen", "--count", "1"))
+    assert asked["type"] == "consultation" and asked["case"] == case
+    assert asked["text"].startswith("[client] wants to move off the app")
+    assert "Rosa" not in asked["text"] and "Dana" not in asked["text"]
+    assert set(asked) == {"type", "case", "from_worker", "text"}
+    assert _run(capsys, *supervisor, "reply-consult", case, "Ask what worries them.") == ""
+    replied = json.loads(_run(capsys, *worker, "listen", "--count", "1"))
+    assert replied == {
+        "type": "consultation-reply",
+        "case": case,
+        "contact": client_contact,
+        "text": "Ask what worries them.",
+    }
+    assert f"{case}  open" in _run(capsys, *supervisor, "consultations")

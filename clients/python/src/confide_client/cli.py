@@ -15,6 +15,15 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
     confide-client safety-number CONTACT      the number to compare with the other side
     confide-client revoke CONTACT             withdraw consent (client); the chat freezes
     confide-client consent CONTACT [--accept] consent again to the current policy (client)
+    confide-client names CONTACT NAME...      other names a contact goes by (this device only)
+    confide-client supervisors                list the organisation's supervisors (worker)
+    confide-client consult SUPERVISOR --text TEXT [--excerpt-from CONTACT --last N]
+                   [--hide TERM]... [--keep N]... [--yes]
+                                              print the de-identified draft and its
+                                              redactions; send it with --yes (worker)
+    confide-client reply-consult CASE TEXT    answer or follow up in a consultation
+    confide-client close-consult CASE         close a consultation on both devices
+    confide-client consultations              list this device's consultation threads
 
 Messages are written to standard output only by ``listen``; nothing is logged.
 """
@@ -31,10 +40,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from confide_client import consult_cli
 from confide_client.client import ConfideClient
+from confide_client.consult_cli import CONSULT_COMMANDS
 from confide_client.errors import ConfideError, RelayUnavailable
 from confide_client.invites import invite_link
-from confide_client.messages import ConsentChanged, ContactJoined, Event, KeyChanged, Message
+from confide_client.messages import (
+    ConsentChanged,
+    Consultation,
+    ConsultationClosed,
+    ConsultationReply,
+    ContactJoined,
+    Event,
+    KeyChanged,
+    Message,
+)
 from confide_client.transport.base import Policy
 from confide_client.transport.http import HttpTransport
 
@@ -83,7 +103,28 @@ def _parser() -> argparse.ArgumentParser:
     renew = sub.add_parser("consent", help="consent again to the current policy (client)")
     renew.add_argument("contact")
     renew.add_argument("--accept", action="store_true", help="accept the policy without asking")
+    _consult_parsers(sub)
     return parser
+
+
+def _consult_parsers(sub: Any) -> None:
+    names = sub.add_parser("names", help="note other names a contact goes by")
+    names.add_argument("contact")
+    names.add_argument("name", nargs="+")
+    sub.add_parser("supervisors", help="list the organisation's supervisors")
+    consult = sub.add_parser("consult", help="ask a supervisor, de-identified")
+    consult.add_argument("supervisor", help="the supervisor's device id or worker id")
+    consult.add_argument("--text", required=True, help="the question")
+    consult.add_argument("--excerpt-from", default=None, metavar="CONTACT")
+    consult.add_argument("--last", type=int, default=5, help="messages in the excerpt")
+    consult.add_argument("--hide", action="append", default=[], metavar="TERM")
+    consult.add_argument("--keep", action="append", type=int, default=[], metavar="N")
+    consult.add_argument("--yes", action="store_true", help="send the draft as shown")
+    reply = sub.add_parser("reply-consult", help="answer or follow up in a consultation")
+    reply.add_argument("case")
+    reply.add_argument("text")
+    sub.add_parser("close-consult", help="close a consultation").add_argument("case")
+    sub.add_parser("consultations", help="list consultation threads")
 
 
 def _passphrase(confirm: bool) -> str:
@@ -135,6 +176,22 @@ def _event_json(event: Event) -> dict[str, Any]:
         return {"type": "contact-joined", "contact": event.contact_id}
     if isinstance(event, KeyChanged):
         return {"type": "key-changed", "contact": event.contact_id}
+    if isinstance(event, Consultation):
+        return {
+            "type": "consultation",
+            "case": event.case,
+            "from_worker": event.from_worker,
+            "text": event.text,
+        }
+    if isinstance(event, ConsultationReply):
+        return {
+            "type": "consultation-reply",
+            "case": event.case,
+            "contact": event.contact_id,
+            "text": event.text,
+        }
+    if isinstance(event, ConsultationClosed):
+        return {"type": "consultation-closed", "case": event.case}
     assert isinstance(event, ConsentChanged)
     return {"type": "consent", "contact": event.contact_id, "state": event.state.value}
 
@@ -220,6 +277,8 @@ async def _run(args: argparse.Namespace) -> int:
         await _send(client, lambda: client.renew_consent(args.contact, ask), args.wait)
     elif command == "listen":
         await _listen(_open(args), args.count, args.save_to)
+    elif command in CONSULT_COMMANDS:
+        await consult_cli.run(_open(args), args, _flush)
     return 0
 
 
@@ -240,7 +299,10 @@ async def _as_awaitable(value: object) -> object:
 
 #: Subcommands that take only positional arguments, which may begin with "-" (an enrolment
 #: code is base64url, and so is a message's first word sometimes).
-POSITIONAL_ONLY = frozenset({"enrol", "send", "send-file", "alias", "safety-number", "revoke"})
+POSITIONAL_ONLY = frozenset(
+    {"enrol", "send", "send-file", "alias", "safety-number", "revoke", "names", "reply-consult"}
+    | {"close-consult"}
+)
 
 
 def _shield_positionals(argv: list[str]) -> list[str]:
