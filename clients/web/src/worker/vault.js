@@ -51,6 +51,7 @@ export class WorkerSession {
     const idle = org.settings?.idle_lock_seconds;
     if (Number.isInteger(idle) && idle > 0) this.state.settings.idleMinutes = idle / 60;
     this.state.settings.timers = { min: org.settings?.disappearing_min_seconds, max: org.settings?.disappearing_max_seconds };
+    this.state.settings.consultationRetention = org.settings?.consultation_retention_seconds;
   }
 }
 

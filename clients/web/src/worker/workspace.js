@@ -12,6 +12,8 @@ import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import { confirmKeyChange, handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
+import { CONSULT_KINDS, Consultations } from "./consult.js";
+import { askView, inboxView, threadsFor } from "./consult_views.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 
@@ -56,6 +58,7 @@ class Workspace {
       },
     });
     this.calls = this.#calls();
+    this.consult = new Consultations(this);
     this.messenger.start();
     setInterval(() => this.#expireAll(), 15000);
     this.render();
@@ -94,7 +97,9 @@ class Workspace {
   // --- incoming -----------------------------------------------------------------------
 
   async #receive(sender, payload) {
-    if (payload.type === "hello") {
+    if (CONSULT_KINDS.has(payload.type)) {
+      await this.#receiveConsult(sender, payload);
+    } else if (payload.type === "hello") {
       if (handleHello(this, sender, payload)) this.#notify();
       // Each new client used up a one-time prekey; refill the relay's stock when it runs low.
       await this.session.topUpPrekeys().catch(() => announce("Could not refill prekeys; will try with the next client."));
@@ -146,6 +151,16 @@ class Workspace {
   }
 
   // [key, conversation, whether `sender` is the conversation's new, unconfirmed key].
+  async #receiveConsult(sender, payload) {
+    try {
+      const event = this.consult.receive(sender, payload);
+      if (event?.contactKey && this.state.conversations[event.contactKey]) this.state.conversations[event.contactKey].unread += 1;
+      if (event) this.#notify();
+    } catch {
+      announce("A consultation message could not be used.");
+    }
+  }
+
   #conversationOf(sender) {
     const id = toB64u(sender);
     for (const [key, conv] of Object.entries(this.state.conversations)) {
@@ -261,6 +276,10 @@ class Workspace {
     }
   }
 
+  go(view) {
+    this.#go(view);
+  }
+
   #go(view) {
     this.view = view;
     if (view.name === "conversation") this.state.conversations[view.key].unread = 0;
@@ -297,6 +316,7 @@ class Workspace {
       h("p", { class: "muted" }, this.online ? "Connected" : "Connecting…"),
       this.#notificationButton(),
       h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "open-consultations", onclick: () => this.#go({ name: "consultations" }) }, "Consultations")),
       items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."),
       ...pending);
   }
@@ -319,6 +339,8 @@ class Workspace {
     if (name === "invite") return this.#inviteView();
     if (name === "conversation") return this.#conversationView(key);
     if (name === "safety") return this.#safetyView(key);
+    if (name === "consult") return askView(this, key);
+    if (name === "consultations") return inboxView(this);
     return h("section", {}, h("h2", {}, "Welcome"), h("p", {}, "Choose a conversation, or invite someone you support."));
   }
 
@@ -445,6 +467,8 @@ class Workspace {
           },
         }, ...field("rename", "Local name (only on this device)", rename), h("button", { type: "submit", class: "secondary" }, "Save name")))),
       this.#deleteControl(key, name),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "ask-supervisor", onclick: () => this.#go({ name: "consult", key }) }, "Ask a supervisor")),
+      threadsFor(this, key),
       chatView(conv, {
         peerName: name,
         disabledReason: conv.keyChange

@@ -1,0 +1,64 @@
+// The consultation logic without a browser: drafts, case labels, what a received payload
+// may do, and expiry. The payloads are the SDK's (confide_client/consultations.py).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { caseLabel, draftText, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
+import { applyRedactions } from "../src/worker/deidentify.js";
+
+const conv = {
+  alias: "Maria Lopez", names: ["Marisol"],
+  messages: [
+    { id: "a", kind: "text", mine: false, body: "It's Maria, new number 555-201-7788" },
+    { id: "b", kind: "file", mine: false, name: "scan.pdf" },
+    { id: "c", kind: "text", mine: true, body: "Thanks Marisol, noted." },
+    { id: "d", kind: "text", mine: false, body: "Not this one" },
+  ],
+};
+const never = () => false;
+
+test("the draft holds the question and the chosen text messages, in order, de-identified", () => {
+  assert.equal(draftText("Is this OK?", conv, ["c", "a", "b"]), "Is this OK?\n\nExcerpt:\nThem: It's Maria, new number 555-201-7788\nMe: Thanks Marisol, noted.");
+  const draft = prepareDraft("Maria asked me something", conv, ["a", "c"]);
+  assert.equal(applyRedactions(draft.original, draft.redactions).text,
+    "[client] asked me something\n\nExcerpt:\nThem: It's [client], new number [phone]\nMe: Thanks [client], noted.");
+});
+
+test("case labels are twelve base32 letters in three groups", () => {
+  assert.equal(caseLabel(new Uint8Array(8)), "AAAA-AAAA-AAAA");
+  assert.match(caseLabel(Uint8Array.from([255, 1, 2, 3, 4, 5, 6, 7])), /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
+});
+
+test("a question opens a thread on the supervisor's device with no client in it", () => {
+  const state = { conversations: {} };
+  const event = receiveConsult(state, "W", { type: "consult", case: "K", text: "[client] is scared", device: "dev", worker: "wid" }, 100, never);
+  assert.deepEqual(event, { type: "question", label: "K", contactKey: null });
+  assert.deepEqual(state.staff.W, { deviceId: "dev", workerId: "wid", sendSeq: 1 });
+  assert.equal(state.consultations.K.notes[0].text, "[client] is scared");
+  assert.equal(state.consultations.K.asking, false);
+});
+
+test("a client's device cannot start a consultation, nor answer one", () => {
+  const state = { conversations: {} };
+  assert.throws(() => receiveConsult(state, "C", { type: "consult", case: "K", text: "t", device: "d", worker: "w" }, 1, () => true));
+  assert.throws(() => receiveConsult(state, "C", { type: "consult-reply", case: "K", text: "t" }, 1, never));
+  assert.equal(state.staff.C, undefined);
+});
+
+test("a reply lands only in a case this device asked of that colleague", () => {
+  const state = {
+    conversations: {}, staff: { S: { deviceId: "s", workerId: "sup" }, O: { deviceId: "o", workerId: "other" } },
+    consultations: { K: { colleague: "S", asking: true, contactKey: "conv-1", notes: [], closed: false, updatedAt: 1 } },
+  };
+  assert.throws(() => receiveConsult(state, "O", { type: "consult-reply", case: "K", text: "t" }, 2, never));
+  assert.throws(() => receiveConsult(state, "S", { type: "consult-reply", case: "X", text: "t" }, 2, never));
+  assert.throws(() => receiveConsult(state, "S", { type: "consult", case: "K", text: "t", device: "s", worker: "sup" }, 2, never));
+  assert.deepEqual(receiveConsult(state, "S", { type: "consult-reply", case: "K", text: "Call me" }, 3, never), { type: "reply", label: "K", contactKey: "conv-1" });
+  assert.deepEqual(receiveConsult(state, "S", { type: "consult-close", case: "K" }, 4, never), { type: "closed", label: "K" });
+  assert.equal(state.consultations.K.closed, true);
+});
+
+test("threads go once their last message is older than the retention", () => {
+  const state = { consultations: { A: { updatedAt: 100 }, B: { updatedAt: 50 } } };
+  assert.equal(purge(state, 149, 50), 1);
+  assert.deepEqual(Object.keys(state.consultations), ["A"]);
+});
