@@ -15,14 +15,22 @@ import base64
 import contextlib
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
+import test_interop
+from confide_client.client import ConfideClient
+from confide_client.messages import Consultation
+from confide_client.transport.http import HttpTransport
 from confide_crypto.keystore import open_store
 from playwright.sync_api import expect
 from web_support import DESKTOP, PASSPHRASE, PHONE, create_invite, enrol_worker, open_conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: The SDK runs on an event loop of its own thread, as in test_interop.
+sdk_loop = test_interop.sdk_loop
 
 ALIAS, NOTED = "Maria Lopez", "Marisol"
 FROM_CLIENT = [
@@ -99,16 +107,8 @@ def _join(browser: Any, link: str) -> Any:
     return client
 
 
-def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> None:
-    supervisor = browser.new_context(viewport=DESKTOP).new_page()
-    seen = Received(supervisor)
-    supervisor.goto(relay.url + "/")
-    enrol_worker(supervisor, relay.process.enrol_worker("supervisor"))
-    supervisor.get_by_role("button", name="Consultations").click()
-    expect(supervisor.get_by_text("No consultations.")).to_be_visible()
-
-    worker = browser.new_context(viewport=DESKTOP).new_page()
-    worker_sent = Received(worker)
+def _worker_with_client(relay: Any, browser: Any, worker: Any) -> Any:
+    """A web worker and a client who consented and wrote FROM_CLIENT; returns the client."""
     worker.goto(relay.url + "/")
     enrol_worker(worker, relay.enrolment_code())
     client = _join(browser, create_invite(worker, ALIAS))
@@ -118,17 +118,36 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
         client.locator("#compose-text").fill(text)
         client.locator("#compose-text").press("Enter")
         expect(worker.get_by_text(text)).to_be_visible()
+    return client
 
-    # Ask: choose the supervisor and the messages, note a name, review, send.
+
+def _prepare(worker: Any, supervisor_device: str) -> None:
+    """Ask: choose the supervisor and the messages, note a name, prepare the draft."""
     worker.get_by_role("button", name="Ask a supervisor").click()
-    choice = worker.locator("#consult-supervisor option")
-    expect(choice).to_have_count(2)
-    worker.locator("#consult-supervisor").select_option(index=1)
+    expect(
+        worker.locator(f'#consult-supervisor option[value="{supervisor_device}"]')
+    ).to_have_count(1)
+    worker.locator("#consult-supervisor").select_option(value=supervisor_device)
     worker.get_by_label("Your question").fill("Maria wants me to text another phone. Is that OK?")
     for text in FROM_CLIENT:
         worker.get_by_label(f"Them: {text}").check()
     worker.get_by_label("Other names they go by").fill(NOTED)
     worker.get_by_role("button", name="Prepare draft").click()
+
+
+def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> None:
+    supervisor = browser.new_context(viewport=DESKTOP).new_page()
+    seen = Received(supervisor)
+    supervisor.goto(relay.url + "/")
+    enrol_worker(supervisor, relay.process.enrol_worker("supervisor"))
+    supervisor.get_by_role("button", name="Consultations").click()
+    expect(supervisor.get_by_text("No consultations.")).to_be_visible()
+
+    supervisor_device = _vault(supervisor)["deviceId"]
+    worker = browser.new_context(viewport=DESKTOP).new_page()
+    worker_sent = Received(worker)
+    _worker_with_client(relay, browser, worker)
+    _prepare(worker, supervisor_device)
     draft = worker.locator("#consult-draft")
     expect(draft).to_contain_text("[client] wants me to text another phone")
     for secret in ["Maria", NOTED, "555-201-7788"]:
@@ -199,3 +218,37 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
     blob = dump + "".join(p.read_bytes().decode("latin-1") for p in files)
     for secret in [case, REPLY, ALIAS, NOTED, "wants me to text another phone"]:
         assert secret not in blob, secret
+
+
+def test_a_web_worker_consults_an_sdk_supervisor(
+    relay: Any, browser: Any, sdk_loop: test_interop.LoopThread, tmp_path: Path
+) -> None:
+    supervisor = ConfideClient.create(
+        tmp_path / "supervisor.state", "sdk passphrase", HttpTransport(relay.url), key_cost="min"
+    )
+
+    async def enrol() -> None:
+        await supervisor.enrol(relay.process.enrol_worker("supervisor"))
+        await supervisor.start()
+
+    sdk_loop.run(enrol())
+    worker = browser.new_context(viewport=DESKTOP).new_page()
+    _worker_with_client(relay, browser, worker)
+    _prepare(worker, supervisor.device_id or "")
+    expect(worker.locator("#consult-draft")).to_contain_text(
+        "[client] wants me to text another phone"
+    )
+    worker.get_by_role("button", name="Send to supervisor").click()
+
+    async def answer() -> Consultation:
+        event = await supervisor.next_event()
+        assert isinstance(event, Consultation)
+        await supervisor.supervision.reply(event.case, REPLY)
+        await supervisor.flush()
+        return event
+
+    asked = sdk_loop.run(answer())
+    assert asked.text.startswith("[client] wants me to text another phone")
+    assert "Maria" not in asked.text and NOTED not in asked.text
+    expect(worker.locator(f'article.thread[data-case="{asked.case}"]')).to_contain_text(REPLY)
+    sdk_loop.run(supervisor.close())
