@@ -201,3 +201,14 @@ def test_a_reply_needs_a_case_this_device_asked_that_colleague() -> None:
     assert receive(threads, supervisor, _payload("consult-reply", "C", text="t"), 5) == [
         ConsultationReply("C", "client-contact", "t")
     ]
+
+
+async def test_another_clients_alias_and_names_are_masked_from_the_workers_list(
+    local_relay: LocalRelay,
+) -> None:
+    worker, _supervisor, _client, contact_id = await _setup(local_relay, [int(time.time())])
+    other = Contact(identity_key=b"\x07" * 32, alias="Jess R.", names=["Jessica"])
+    worker._state.contacts[other.contact_id] = other
+    draft = worker.supervision.draft("Maria met Jessica at group", excerpt_from=contact_id, last=0)
+    assert draft.text == "[client] met [name] at group"
+    assert worker.supervision.draft("Jess R. relapsed").text == "[name] relapsed"

@@ -2,7 +2,7 @@
 // may do, and expiry. The payloads are the SDK's (confide_client/consultations.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { caseLabel, draftText, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
+import { caseLabel, draftText, otherNames, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
 import { applyRedactions } from "../src/worker/deidentify.js";
 
 const conv = {
@@ -21,6 +21,14 @@ test("the draft holds the question and the chosen text messages, in order, de-id
   const draft = prepareDraft("Maria asked me something", conv, ["a", "c"]);
   assert.equal(applyRedactions(draft.original, draft.redactions).text,
     "[client] asked me something\n\nExcerpt:\nThem: It's [client], new number [phone]\nMe: Thanks [client], noted.");
+});
+
+test("another client's alias and names, from the worker's list, are masked as names", () => {
+  const conversations = { a: conv, b: { alias: "Jess R.", names: ["Jessica"] }, c: { alias: "" } };
+  const others = otherNames(conversations, conv);
+  assert.deepEqual(others, ["Jess R.", "Jessica"]);
+  const draft = prepareDraft("Maria met Jessica at group", conv, [], others);
+  assert.equal(applyRedactions(draft.original, draft.redactions).text, "[client] met [name] at group");
 });
 
 test("case labels are twelve base32 letters in three groups", () => {

@@ -87,11 +87,14 @@ class Supervision:
 
         Nothing is sent: show ``draft.text`` and ``draft.redactions`` to the worker, adjust
         them (``deidentify.add_term``, ``deidentify.undo``) and pass the result to :meth:`ask`.
+        Every other contact's alias and noted names join ``others`` (the worker's list of
+        names), so a client who names another client does not give them away.
         """
         self._require_worker()
-        if excerpt_from is None:
+        contact = None if excerpt_from is None else self._client._contact(excerpt_from)
+        others = [*others, *self._other_names(contact)]
+        if contact is None:
             return consultations.compose(text, [], others=others)
-        contact = self._client._contact(excerpt_from)
         if contact.staff:
             raise StateError("an excerpt comes from a conversation with a client")
         excerpt = contact.recent[-last:] if last > 0 else []
@@ -103,6 +106,15 @@ class Supervision:
             others=others,
             contact_id=contact.contact_id,
         )
+
+    def _other_names(self, contact: Contact | None) -> list[str]:
+        return [
+            name
+            for c in self._state.contacts.values()
+            if c is not contact and not c.staff
+            for name in (c.alias, *c.names)
+            if name
+        ]
 
     async def ask(self, supervisor_device_id: str, draft: Draft) -> str:
         """Send a reviewed draft to a supervisor under a new case label; returns the label."""

@@ -33,6 +33,12 @@ export function draftText(question, conv, ids) {
   return lines.join("\n");
 }
 
+// The worker's list of names: every other conversation's alias and noted names, so a client
+// who mentions another client by name does not give them away either.
+export function otherNames(conversations, conv) {
+  return Object.values(conversations).filter((c) => c !== conv).flatMap((c) => [c.alias, ...(c.names ?? [])]).filter(Boolean);
+}
+
 export function prepareDraft(question, conv, ids, others = []) {
   const original = draftText(question, conv, ids);
   return { original, redactions: findIdentifiers(original, { alias: conv.alias, names: conv.names ?? [], others }) };

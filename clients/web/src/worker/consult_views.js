@@ -3,7 +3,7 @@
 // state in `ws.view`, so a redraw on an incoming message loses nothing being written.
 import { announce, field, formatTime, h } from "../shared/dom.js";
 import { addTerm, applyRedactions, toggle } from "./deidentify.js";
-import { prepareDraft } from "./consult.js";
+import { otherNames, prepareDraft } from "./consult.js";
 
 const KIND_NAME = {
   client: "client's name", name: "name", phone: "phone number", email: "e-mail address", address: "address",
@@ -108,7 +108,7 @@ export function askView(ws, key) {
         onclick: async () => {
           conv.names = names.value.split(",").map((n) => n.trim()).filter(Boolean);
           await ws.session.save();
-          view.draft = prepareDraft(view.question ?? "", conv, view.selected);
+          view.draft = prepareDraft(view.question ?? "", conv, view.selected, otherNames(ws.state.conversations, conv));
           ws.render();
         },
       }, "Prepare draft"),
