@@ -25,7 +25,16 @@ from confide_client.messages import Consultation
 from confide_client.transport.http import HttpTransport
 from confide_crypto.keystore import open_store
 from playwright.sync_api import expect
-from web_support import DESKTOP, PASSPHRASE, PHONE, create_invite, enrol_worker, open_conversation
+from web_support import (
+    DESKTOP,
+    PASSPHRASE,
+    PHONE,
+    UNLABELLED,
+    OriginGuard,
+    create_invite,
+    enrol_worker,
+    open_conversation,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,9 +144,12 @@ def _prepare(worker: Any, supervisor_device: str) -> None:
     worker.get_by_role("button", name="Prepare draft").click()
 
 
-def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> None:
+def test_consultation_keeps_the_client_from_the_supervisor(
+    relay: Any, browser: Any, screenshots: Path
+) -> None:
     supervisor = browser.new_context(viewport=DESKTOP).new_page()
     seen = Received(supervisor)
+    guard = OriginGuard(relay.url, supervisor)
     supervisor.goto(relay.url + "/")
     enrol_worker(supervisor, relay.process.enrol_worker("supervisor"))
     supervisor.get_by_role("button", name="Consultations").click()
@@ -146,10 +158,12 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
     supervisor_device = _vault(supervisor)["deviceId"]
     worker = browser.new_context(viewport=DESKTOP).new_page()
     worker_sent = Received(worker)
+    guard.watch(worker)
     _worker_with_client(relay, browser, worker)
     _prepare(worker, supervisor_device)
     draft = worker.locator("#consult-draft")
     expect(draft).to_contain_text("[client] wants me to text another phone")
+    assert worker.evaluate(UNLABELLED) == []
     for secret in ["Maria", NOTED, "555-201-7788"]:
         expect(draft).not_to_contain_text(secret)
     phone = draft.locator('button.redaction[data-kind="phone"]')
@@ -161,6 +175,7 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
     worker.get_by_role("button", name="Hide", exact=True).click()
     expect(draft).to_contain_text("scared about [redacted]")
     sent_text = draft.inner_text()
+    worker.screenshot(path=str(screenshots / "60-consult-review.png"), full_page=True)
     worker.get_by_role("button", name="Send to supervisor").click()
     expect(worker.get_by_role("heading", name=ALIAS)).to_be_visible()
 
@@ -170,6 +185,8 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
     expect(thread).to_contain_text("[client] wants me to text another phone")
     case = thread.get_attribute("data-case")
     assert case
+    assert supervisor.evaluate(UNLABELLED) == []
+    supervisor.screenshot(path=str(screenshots / "61-consult-inbox.png"), full_page=True)
     supervisor.get_by_label("Reply").fill(REPLY)
     supervisor.get_by_role("button", name="Reply", exact=True).click()
     expect(thread.locator(".message.mine")).to_contain_text(REPLY)
@@ -196,6 +213,8 @@ def test_consultation_keeps_the_client_from_the_supervisor(relay, browser) -> No
         assert secret not in kept, secret
         assert secret not in received, secret
     assert sent_text.split("\n")[0] in json.dumps(supervisor_state)
+
+    guard.assert_clean()
 
     # The relay: the consultation went only to staff mailboxes, and its files hold no text.
     files = [p for p in relay.process.data_dir.rglob("*") if p.is_file()]
