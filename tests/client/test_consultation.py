@@ -161,6 +161,9 @@ async def test_only_a_supervisor_is_asked_and_an_excerpt_comes_from_a_client(
     draft = worker.supervision.draft("A question", excerpt_from=contact_id)
     with pytest.raises(StateError):
         await worker.supervision.ask(colleague.device_id or "", draft)
+    too_long = compose("x" * 20_001, [])
+    with pytest.raises(StateError):
+        await worker.supervision.ask(supervisor.device_id or "", too_long)
     await worker.supervision.ask(supervisor.device_id or "", draft)
     staff = next(c for c in worker._state.contacts.values() if c.staff)
     with pytest.raises(StateError):

@@ -47,6 +47,13 @@ class Supervision:
     def _state(self) -> ClientState:
         return self._client._state
 
+    @staticmethod
+    def _check_text(text: str) -> None:
+        # The other device drops a longer message (consultations.TEXT_LIMIT): refuse it here.
+        if not text.strip() or len(text) > consultations.TEXT_LIMIT:
+            limit = consultations.TEXT_LIMIT
+            raise StateError(f"a consultation message has 1 to {limit} characters")
+
     def _require_worker(self) -> str:
         if self._state.role is not Role.WORKER:
             raise StateError("only a worker's device takes part in consultations")
@@ -119,6 +126,7 @@ class Supervision:
     async def ask(self, supervisor_device_id: str, draft: Draft) -> str:
         """Send a reviewed draft to a supervisor under a new case label; returns the label."""
         own = self._require_worker()
+        self._check_text(draft.text)
         roster = await self._client._transport.workers()
         target = _find(roster, supervisor_device_id)
         if target is None or target.role != SUPERVISOR_ROLE:
@@ -138,6 +146,7 @@ class Supervision:
     async def reply(self, case: str, text: str) -> None:
         """Answer (supervisor) or follow up (asking worker) in a consultation's thread."""
         self._require_worker()
+        self._check_text(text)
         thread = self._thread(case)
         if thread.closed:
             raise StateError("this consultation is closed")

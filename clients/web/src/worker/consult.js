@@ -56,6 +56,11 @@ export function purge(state, nowSeconds, retention) {
   return gone;
 }
 
+// The other device drops a longer message, so it is refused before it leaves.
+function checkText(text) {
+  if (!text.trim() || text.length > TEXT_LIMIT) throw new Error(`a consultation message has 1 to ${TEXT_LIMIT} characters`);
+}
+
 function field(payload, name, limit = 64) {
   const v = payload[name];
   if (typeof v !== "string" || !v || v.length > limit) throw new Error(`consultation field ${name} is malformed`);
@@ -151,6 +156,7 @@ export class Consultations {
 
   // Sends a reviewed draft; returns the new case label.
   async ask(supervisorDeviceId, text, contactKey) {
+    checkText(text);
     const roster = await this.#roster();
     const target = roster.find((w) => w.device_id === supervisorDeviceId);
     if (!target || target.role !== SUPERVISOR) throw new Error("that device is not a supervisor's");
@@ -177,6 +183,7 @@ export class Consultations {
   }
 
   async reply(label, text) {
+    checkText(text);
     this.purge();
     const thread = this.state.consultations?.[label];
     if (!thread || thread.closed) throw new Error("this consultation is closed or has expired");
