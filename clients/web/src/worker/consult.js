@@ -161,6 +161,7 @@ export class Consultations {
     const target = roster.find((w) => w.device_id === supervisorDeviceId);
     if (!target || target.role !== SUPERVISOR) throw new Error("that device is not a supervisor's");
     const me = roster.find((w) => w.device_id === this.state.deviceId);
+    if (!me) throw new Error("the relay does not list this device as active");
     const key = await this.#reach(target.device_id, target.worker_id);
     const label = caseLabel(this.ws.engine.sodium.randombytes_buf(8));
     const now = this.#now();
