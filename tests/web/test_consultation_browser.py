@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_interop
 from confide_client.client import ConfideClient
 from confide_client.messages import Consultation
 from confide_client.transport.http import HttpTransport
@@ -28,18 +27,16 @@ from playwright.sync_api import expect
 from web_support import (
     DESKTOP,
     PASSPHRASE,
-    PHONE,
     UNLABELLED,
+    LoopThread,
     OriginGuard,
     create_invite,
     enrol_worker,
+    join_client,
     open_conversation,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-#: The SDK runs on an event loop of its own thread, as in test_interop.
-sdk_loop = test_interop.sdk_loop
 
 ALIAS, NOTED = "Maria Lopez", "Marisol"
 FROM_CLIENT = [
@@ -107,20 +104,11 @@ def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _join(browser: Any, link: str) -> Any:
-    client = browser.new_context(viewport=PHONE).new_page()
-    client.goto(link)
-    expect(client.get_by_role("heading", name="Before you start")).to_be_visible(timeout=60_000)
-    client.get_by_role("button", name="I agree").click()
-    expect(client.get_by_role("heading", name="Your conversation")).to_be_visible()
-    return client
-
-
-def _worker_with_client(relay: Any, browser: Any, worker: Any) -> Any:
+def _worker_with_client(relay: Any, browser: Any, worker: Any, guard: OriginGuard) -> Any:
     """A web worker and a client who consented and wrote FROM_CLIENT; returns the client."""
     worker.goto(relay.url + "/")
     enrol_worker(worker, relay.enrolment_code())
-    client = _join(browser, create_invite(worker, ALIAS))
+    client = join_client(browser, guard, create_invite(worker, ALIAS))
     open_conversation(worker, ALIAS)
     expect(worker.locator("#consent-state")).to_contain_text("Consent given", timeout=30_000)
     for text in FROM_CLIENT:
@@ -159,7 +147,7 @@ def test_consultation_keeps_the_client_from_the_supervisor(
     worker = browser.new_context(viewport=DESKTOP).new_page()
     worker_sent = Received(worker)
     guard.watch(worker)
-    _worker_with_client(relay, browser, worker)
+    _worker_with_client(relay, browser, worker, guard)
     _prepare(worker, supervisor_device)
     draft = worker.locator("#consult-draft")
     expect(draft).to_contain_text("[client] wants me to text another phone")
@@ -240,7 +228,7 @@ def test_consultation_keeps_the_client_from_the_supervisor(
 
 
 def test_a_web_worker_consults_an_sdk_supervisor(
-    relay: Any, browser: Any, sdk_loop: test_interop.LoopThread, tmp_path: Path
+    relay: Any, browser: Any, sdk_loop: LoopThread, tmp_path: Path
 ) -> None:
     supervisor = ConfideClient.create(
         tmp_path / "supervisor.state", "sdk passphrase", HttpTransport(relay.url), key_cost="min"
@@ -252,7 +240,8 @@ def test_a_web_worker_consults_an_sdk_supervisor(
 
     sdk_loop.run(enrol())
     worker = browser.new_context(viewport=DESKTOP).new_page()
-    _worker_with_client(relay, browser, worker)
+    guard = OriginGuard(relay.url, worker)
+    _worker_with_client(relay, browser, worker, guard)
     _prepare(worker, supervisor.device_id or "")
     expect(worker.locator("#consult-draft")).to_contain_text(
         "[client] wants me to text another phone"
@@ -270,4 +259,5 @@ def test_a_web_worker_consults_an_sdk_supervisor(
     assert asked.text.startswith("[client] wants me to text another phone")
     assert "Maria" not in asked.text and NOTED not in asked.text
     expect(worker.locator(f'article.thread[data-case="{asked.case}"]')).to_contain_text(REPLY)
+    guard.assert_clean()
     sdk_loop.run(supervisor.close())
