@@ -171,6 +171,28 @@ async def test_only_a_supervisor_is_asked_and_an_excerpt_comes_from_a_client(
     assert [c.contact_id for c in worker.contacts()] == [contact_id]
 
 
+async def test_a_supervisor_filed_as_an_unknown_sender_can_still_be_asked(
+    local_relay: LocalRelay,
+) -> None:
+    """A worker's device files any unknown sender as an unbound contact awaiting a hello
+    (issue 14); a supervisor whose device once wrote first is a colleague, not a client."""
+    relay, clock = local_relay, [int(time.time())]
+    worker, supervisor, _client, contact_id = await _setup(relay, clock)
+    stray = Contact(identity_key=supervisor.identity_key, bound=False)
+    worker._state.contacts[stray.contact_id] = stray
+    draft = worker.supervision.draft("A question", excerpt_from=contact_id, last=1)
+    case = await worker.supervision.ask(supervisor.device_id or "", draft)
+    await worker.flush()
+    assert isinstance(await _next(supervisor), Consultation)
+    await supervisor.supervision.reply(case, "An answer")
+    await supervisor.flush()
+    assert await _next(worker) == ConsultationReply(case, contact_id, "An answer")
+    await worker.supervision.reply(case, "A follow-up")
+    await worker.flush()
+    assert isinstance(await _next(supervisor), Consultation)
+    assert [c.contact_id for c in worker.contacts()] == [contact_id]
+
+
 def test_the_worker_can_undo_and_add_redactions_before_sending() -> None:
     text = "Ana works at Bodega Sol, 555-201-7788."
     draft = compose(text, [], alias="Ana")

@@ -2,7 +2,7 @@
 // may do, and expiry. The payloads are the SDK's (confide_client/consultations.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { caseLabel, draftText, otherNames, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
+import { caseLabel, draftText, isClientKey, otherNames, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
 import { applyRedactions } from "../src/worker/deidentify.js";
 
 const conv = {
@@ -69,4 +69,14 @@ test("threads go once their last message is older than the retention", () => {
   const state = { consultations: { A: { updatedAt: 100 }, B: { updatedAt: 50 } } };
   assert.equal(purge(state, 149, 50), 1);
   assert.deepEqual(Object.keys(state.consultations), ["A"]);
+});
+
+test("a client's new key, still waiting for confirmation, is a client's and cannot consult", () => {
+  const conversations = { a: { peer: { identityKey: "old" }, keyChange: { identityKey: "new" } }, b: { peer: null } };
+  assert.equal(isClientKey(conversations, "old"), true);
+  assert.equal(isClientKey(conversations, "new"), true);
+  assert.equal(isClientKey(conversations, "colleague"), false);
+  const state = { conversations };
+  const consult = { type: "consult", case: "K7Q2-M9XD-4HTB", text: "hi", device: "d", worker: "w" };
+  assert.throws(() => receiveConsult(state, "new", consult, 1, (k) => isClientKey(conversations, k)));
 });

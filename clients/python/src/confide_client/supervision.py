@@ -202,14 +202,16 @@ class Supervision:
             # colleague this device has no session with yet.
             bundle = await transport.fetch_bundle(worker.device_id)
             known = self._state.contacts.get(contact_id_for(bundle.identity_key))
-            if known is not None and not known.staff:
+            # An unbound contact is only a sender no hello has bound (docs/protocol.md
+            # Part 2, §18): not a client, so the colleague's device may take its place.
+            if known is not None and known.bound and not known.staff:
                 raise ProtocolError("that device is one of this worker's clients")
             try:
                 self._state.device.start_session(crypto_bundle(bundle), self._client._rng)
             except CryptoError as exc:
                 raise ProtocolError("the colleague's prekey bundle does not verify") from exc
             contact = known or Contact(identity_key=bundle.identity_key)
-            contact.device_id = worker.device_id
+            contact.device_id, contact.bound = worker.device_id, True
             self._state.contacts[contact.contact_id] = contact
         contact.staff_worker_id = worker.worker_id
         minted = await transport.colleague_capability(worker.device_id)

@@ -67,6 +67,12 @@ function field(payload, name, limit = 64) {
   return v;
 }
 
+// Whether a key (base64url) is a client's: a conversation's peer, or its new key still
+// waiting for the worker's confirmation (a client who rejoined).
+export function isClientKey(conversations, key) {
+  return Object.values(conversations).some((c) => c.peer?.identityKey === key || c.keyChange?.identityKey === key);
+}
+
 // Applies one consultation payload from `sender` (base64url identity key) to the state.
 // Returns what happened, or throws for a payload that must be dropped. Pure, like the SDK's.
 export function receiveConsult(state, sender, payload, nowSeconds, isClient) {
@@ -137,7 +143,7 @@ export class Consultations {
       const bundle = relay.parseBundle(await relay.call("GET", `/v1/devices/${deviceId}/bundle`, { token: this.ws.session.token }));
       key = toB64u(bundle.identityKey);
       if (expectedKey && key !== expectedKey) throw new Error("that colleague's device has another key than the one that asked");
-      if (Object.values(this.state.conversations).some((c) => c.peer?.identityKey === key)) throw new Error("that device is one of your clients");
+      if (isClientKey(this.state.conversations, key)) throw new Error("that device is one of your clients");
       if (!device.session(bundle.identityKey)) device.startSession(bundle);
     }
     const minted = await relay.call("POST", `/v1/workers/${deviceId}/capabilities`, { token: this.ws.session.token });
@@ -209,8 +215,7 @@ export class Consultations {
   receive(sender, payload) {
     this.purge();
     const key = toB64u(sender);
-    const isClient = (k) => Object.values(this.state.conversations).some((c) => c.peer?.identityKey === k);
-    return receiveConsult(this.state, key, payload, this.#now(), isClient);
+    return receiveConsult(this.state, key, payload, this.#now(), (k) => isClientKey(this.state.conversations, k));
   }
 
   threads(filter = () => true) {
