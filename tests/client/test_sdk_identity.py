@@ -21,9 +21,18 @@ from confide_client.errors import (
     StateError,
     UnknownContact,
 )
-from confide_client.invites import invite_link, invite_proof, parse_invite
-from confide_client.messages import ConsentChanged, ContactJoined, Event, KeyChanged, Message
+from confide_client.invites import crypto_bundle, invite_link, invite_proof, parse_invite
+from confide_client.messages import (
+    ConsentChanged,
+    ContactJoined,
+    Event,
+    KeyChanged,
+    Message,
+    decode_payload,
+)
+from confide_client.ordering import ReceiveWindow
 from confide_client.testing import LocalRelay
+from confide_crypto.errors import CryptoError
 
 PASS = "correct horse battery staple"
 
@@ -209,4 +218,79 @@ async def test_pending_invites_are_listed_and_cancelled(
     assert used.value.problem["type"].endswith("/already-used")
     assert [i.token for i in worker.pending_invites()] == [kept]
     for device in (client, late, worker):
+        await device.close()
+
+
+async def test_a_new_worker_key_is_a_key_change_the_client_confirms(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    relay = local_relay
+    worker = await _worker(tmp_path, relay)
+    client, to_worker = await _join(tmp_path, relay, "client", await worker.create_invite())
+    to_client = await _joined(worker)
+
+    # The worker re-enrolled: a device with a new identity key writes to the client's mailbox
+    # with what the old device knew (the client's mailbox, capability and consent), in an
+    # envelope the client did not ask for. Nothing in the protocol names it beforehand.
+    (tmp_path / "re-enrolled").mkdir()
+    new = await _worker(tmp_path / "re-enrolled", relay)
+    known = worker._state.contacts[to_client].to_json()
+    moved = Contact.from_json({**known, "next_send_seq": 1, "window": ReceiveWindow().to_json()})
+    assert moved.device_id is not None
+    bundle = await new._transport.fetch_bundle(moved.device_id)
+    new._state.device.start_session(crypto_bundle(bundle), new._rng)
+    new._state.contacts[moved.contact_id] = moved
+    new._enqueue(moved, "text", {"text": "From the worker's new device"})
+    await new.flush()
+
+    assert await _next(client) == KeyChanged(to_worker)
+    assert [(c.contact_id, c.key_changed) for c in client.contacts()] == [(to_worker, True)]
+    with pytest.raises(KeyChangePending):
+        client.send_text(to_worker, "to whom?")
+    # The old, confirmed key keeps arriving; the new key's message waits, unshown.
+    worker.send_text(to_client, "Old device, still here")
+    got = await _next(client)
+    assert isinstance(got, Message) and (got.contact_id, got.text) == (
+        to_worker,
+        "Old device, still here",
+    )
+    assert client.pending_events == 0
+
+    # Saved and reopened, the change still waits.
+    await client.close()
+    client = ConfideClient.open(client.state_path, PASS, relay.transport())
+    await client.start()
+    assert [(c.contact_id, c.key_changed) for c in client.contacts()] == [(to_worker, True)]
+    assert client.pending_safety_number(to_worker) == new.safety_number(moved.contact_id)
+    assert client.pending_safety_number(to_worker) != client.safety_number(to_worker)
+    with pytest.raises(StateError):
+        await worker.confirm_key_change(to_client)
+
+    await client.confirm_key_change(to_worker)
+    got = await _next(client)
+    assert isinstance(got, Message) and (got.contact_id, got.text) == (
+        to_worker,
+        "From the worker's new device",
+    )
+    assert client.safety_number(to_worker) == new.safety_number(moved.contact_id)
+    assert [(c.contact_id, c.key_changed) for c in client.contacts()] == [(to_worker, False)]
+    with pytest.raises(StateError):
+        await client.confirm_key_change(to_worker)
+    # Sending is on again: the client keeps writing to the mailbox it knows (nothing told it
+    # another), sealed to the new key, which alone can read it.
+    await client.close()
+    client = ConfideClient.open(client.state_path, PASS, relay.transport())
+    client.send_text(to_worker, "Hello, new device")
+    (entry,) = list(client._state.outbox)
+    with pytest.raises(CryptoError):
+        worker._state.device.decrypt_envelope(entry.envelope, now=0, rng=worker._rng)
+    opened = new._state.device.decrypt_envelope(entry.envelope, now=0, rng=new._rng)
+    assert decode_payload(opened.plaintext) == {
+        "v": 1,
+        "seq": 1,
+        "id": entry.client_msg_id,
+        "type": "text",
+        "text": "Hello, new device",
+    }
+    for device in (client, worker, new):
         await device.close()

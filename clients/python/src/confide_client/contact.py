@@ -28,6 +28,10 @@ def _opt(value: object) -> bytes | None:
     return None if value is None else b64d(str(value))
 
 
+def _opt_text(value: bytes | None) -> str | None:
+    return None if value is None else b64e(value)
+
+
 @dataclass
 class PendingInvite:
     """An invite this worker device made and no hello has proved yet.
@@ -66,17 +70,20 @@ class PendingInvite:
 class KeyChange:
     """A new identity key for an existing contact, waiting for the user's confirmation.
 
-    It came with a hello that proved a rejoin invite: the new device's mailbox, capability
-    and consent receipt, and its own receive window. What that device sends meanwhile is
-    held here, unshown, until the user compares the new safety number and confirms.
+    On a worker's device it came with a hello that proved a rejoin invite: the new device's
+    mailbox, capability and consent receipt. On a client's device it is a key other than the
+    worker's that sent an envelope: no mailbox, capability or receipt come with it (the
+    client keeps writing to the mailbox it knows). Either way it has its own receive window,
+    and what that key sends meanwhile is held here, unshown, until the user compares the new
+    safety number and confirms.
     """
 
     identity_key: bytes
-    device_id: str | None
-    mailbox_id: bytes
-    capability: bytes
-    receipt: bytes
-    signature: bytes
+    device_id: str | None = None
+    mailbox_id: bytes | None = None
+    capability: bytes | None = None
+    receipt: bytes | None = None
+    signature: bytes | None = None
     window: ReceiveWindow = field(default_factory=ReceiveWindow)
     held: list[dict[str, Any]] = field(default_factory=list)
     #: The relay's id of the capability the new device got with its invite.
@@ -86,10 +93,10 @@ class KeyChange:
         return {
             "identity_key": b64e(self.identity_key),
             "device_id": self.device_id,
-            "mailbox_id": b64e(self.mailbox_id),
-            "capability": b64e(self.capability),
-            "receipt": b64e(self.receipt),
-            "signature": b64e(self.signature),
+            "mailbox_id": _opt_text(self.mailbox_id),
+            "capability": _opt_text(self.capability),
+            "receipt": _opt_text(self.receipt),
+            "signature": _opt_text(self.signature),
             "window": self.window.to_json(),
             "held": self.held,
             "capability_id": self.capability_id,
@@ -100,10 +107,10 @@ class KeyChange:
         return cls(
             identity_key=b64d(str(data["identity_key"])),
             device_id=data["device_id"],
-            mailbox_id=b64d(str(data["mailbox_id"])),
-            capability=b64d(str(data["capability"])),
-            receipt=b64d(str(data["receipt"])),
-            signature=b64d(str(data["signature"])),
+            mailbox_id=_opt(data["mailbox_id"]),
+            capability=_opt(data["capability"]),
+            receipt=_opt(data["receipt"]),
+            signature=_opt(data["signature"]),
             window=ReceiveWindow.from_json(data["window"]),
             held=list(data["held"]),
             capability_id=data.get("capability_id"),
@@ -168,10 +175,10 @@ class Contact:
             "identity_key": b64e(self.identity_key),
             "alias": self.alias,
             "device_id": self.device_id,
-            "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
-            "capability": None if self.capability is None else b64e(self.capability),
+            "mailbox_id": _opt_text(self.mailbox_id),
+            "capability": _opt_text(self.capability),
             "granted_capability_id": self.granted_capability_id,
-            "receipt": None if self.receipt is None else b64e(self.receipt),
+            "receipt": _opt_text(self.receipt),
             "next_send_seq": self.next_send_seq,
             "window": self.window.to_json(),
             "consent": self.consent.to_json(),

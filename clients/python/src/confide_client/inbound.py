@@ -68,13 +68,15 @@ class Inbound:
         if payload is None:
             return []
         sender = received.sender_identity_key
+        events: list[Event] = []
         route = self._route(sender, create=True)
+        if route is None:
+            route, events = self._worker_key_seen(sender)
         if route is None:
             log.warning("dropped a message from a device that is not a contact")
             return []
         contact, pending = route
         window = contact.key_change.window if pending and contact.key_change else contact.window
-        events: list[Event] = []
         for item in window.offer(payload["seq"], payload):
             try:
                 events += self._dispatch(sender, item)
@@ -99,6 +101,25 @@ class Inbound:
         contact = Contact(identity_key=identity_key, bound=False)
         self._state.contacts[contact.contact_id] = contact
         return contact, False
+
+    def _worker_key_seen(
+        self, identity_key: bytes
+    ) -> tuple[tuple[Contact, bool] | None, list[Event]]:
+        """(Client side) a key other than the worker's sent an envelope: a key change.
+
+        A client's device has one contact, its worker. A new key for it never replaces the
+        known one unasked: it becomes the pending key (a newer one replaces an older pending
+        key and what it sent), its messages are held, and the known key keeps talking
+        (docs/protocol.md E2E §18).
+        """
+        if self._state.role is not Role.CLIENT:
+            return None, []
+        workers = [c for c in self._state.contacts.values() if c.bound]
+        if len(workers) != 1:
+            return None, []
+        worker = workers[0]
+        worker.key_change = KeyChange(identity_key)
+        return (worker, True), [KeyChanged(worker.contact_id)]
 
     def _dispatch(self, sender: bytes, payload: dict[str, Any]) -> list[Event]:
         # Routed again for each payload: a hello earlier in the same release may have made
@@ -209,6 +230,8 @@ class Inbound:
         if dropped:
             log.info("key change confirmed: %d messages for the old key were not sent", dropped)
         contact.key_change = None
+        if self._state.role is Role.CLIENT:
+            return self._confirm_worker_key(contact, change)
         contact.identity_key, contact.device_id = change.identity_key, change.device_id
         contact.mailbox_id, contact.capability = change.mailbox_id, change.capability
         contact.window, contact.next_send_seq = change.window, 1
@@ -216,9 +239,25 @@ class Inbound:
         contact.receipt, contact.consent = None, ConsentGate(policy=self._state.policy)
         events: list[Event] = []
         try:
+            if change.receipt is None or change.signature is None:
+                raise ProtocolError("the new key came without a consent receipt")
             events += self._consent(contact, receipts.Signed(change.receipt, change.signature))
         except (ProtocolError, CryptoError):
             log.warning("the new key's consent receipt no longer verifies; consent is needed")
+        return events + self._release(contact, change)
+
+    def _confirm_worker_key(self, contact: Contact, change: KeyChange) -> list[Event]:
+        """(Client side) the worker's new key replaces the old one, as the web client does.
+
+        The client keeps writing to the worker mailbox and capability it knows, and keeps its
+        own consent; what the new key sent meanwhile is released, in order.
+        """
+        contact.identity_key = change.identity_key
+        contact.window, contact.next_send_seq = change.window, 1
+        return self._release(contact, change)
+
+    def _release(self, contact: Contact, change: KeyChange) -> list[Event]:
+        events: list[Event] = []
         for item in change.held:
             try:
                 events += self._apply(contact, item)

@@ -125,7 +125,8 @@ class ConsentChanged:
 
 @dataclass(frozen=True)
 class KeyChanged:
-    """A contact's device presented a new identity key (a client who rejoined).
+    """A contact presented a new identity key (a client who rejoined, or on a client's
+    device, an envelope from a key other than its worker's).
 
     Sending to the contact stops, and the new key's messages wait, until the application
     has compared the new safety number and called ``ConfideClient.confirm_key_change``;
