@@ -170,3 +170,79 @@ def test_cli_consultation_drafts_sends_and_replies(
         "text": "Ask what worries them.",
     }
     assert f"{case}  open" in _run(capsys, *supervisor, "consultations")
+
+
+def _fails(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    capsys.readouterr()
+    assert main(list(argv)) == 1
+    return capsys.readouterr().err
+
+
+def test_cli_lists_cancels_and_rejoins_invites_and_confirms_a_new_key(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_relay: RelayProcess,
+) -> None:
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = shared_relay
+    worker = ["--state", str(tmp_path / "w.state"), "--relay", relay.http_url, "--key-cost", "min"]
+    old = ["--state", str(tmp_path / "old.state"), "--key-cost", "min"]
+    new = ["--state", str(tmp_path / "new.state"), "--key-cost", "min"]
+    _run(capsys, *worker, "enrol", relay.enrol_worker())
+    assert _run(capsys, *worker, "invites") == ""
+    kept = _run(capsys, *worker, "invite").strip()
+    dropped = _run(capsys, *worker, "invite").strip()
+    listed = [line.split("  ") for line in _run(capsys, *worker, "invites").splitlines()]
+    assert [(row[1], row[3], row[4]) for row in listed] == [
+        ("pending", "new", kept),
+        ("pending", "new", dropped),
+    ]
+    assert [row[0] for row in listed] == [kept.split("#")[1], dropped.split("#")[1]]
+
+    # Cancelled by its token (which may begin with "-"): the link no longer redeems.
+    assert _run(capsys, *worker, "cancel-invite", listed[1][0]) == ""
+    assert [line.split("  ")[4] for line in _run(capsys, *worker, "invites").splitlines()] == [kept]
+    assert "no pending invite" in _fails(capsys, *worker, "cancel-invite", dropped)
+    spare = ["--state", str(tmp_path / "spare.state"), "--key-cost", "min"]
+    assert "404" in _fails(capsys, *spare, "join", dropped, "--accept")
+
+    joined = _run(capsys, *old, "join", kept, "--accept")
+    old_worker = joined.split("contact ")[1].split()[0]
+    events = [
+        json.loads(line) for line in _run(capsys, *worker, "listen", "--count", "2").splitlines()
+    ]
+    kim = events[0]["contact"]
+    assert "no key change" in _fails(capsys, *worker, "safety-number", kim, "--pending")
+
+    # A rejoin invite for Kim's new device: listed as such, and the same conversation.
+    rejoin = _run(capsys, *worker, "rejoin", kim).strip()
+    assert rejoin.startswith(f"{relay.http_url}/join#")
+    (row,) = [line.split("  ") for line in _run(capsys, *worker, "invites").splitlines()]
+    assert (row[1], row[3], row[4]) == ("pending", f"rejoin {kim}", rejoin)
+    assert "no contact 0123456789ab" in _fails(capsys, *worker, "rejoin", "0123456789ab")
+    joined = _run(capsys, *new, "join", rejoin, "--accept")
+    new_worker = joined.split("contact ")[1].split()[0]
+    _run(capsys, *new, "send", new_worker, "new phone")
+    changed = json.loads(_run(capsys, *worker, "listen", "--count", "1"))
+    assert changed == {"type": "key-changed", "contact": kim}
+    assert "[key changed" in _run(capsys, *worker, "contacts")
+    assert _run(capsys, *worker, "invites") == ""
+    assert "confirm" in _fails(capsys, *worker, "send", kim, "to whom?")
+
+    pending = _run(capsys, *worker, "safety", kim, "--pending").strip()
+    assert pending == _run(capsys, *new, "safety-number", new_worker).strip()
+    assert pending != _run(capsys, *worker, "safety-number", kim).strip()
+    confirmed = _run(capsys, *worker, "confirm-key", kim)
+    assert confirmed == f"confirmed; safety number: {pending}\n"
+    released = [
+        json.loads(line) for line in _run(capsys, *worker, "listen", "--count", "2").splitlines()
+    ]
+    assert released[0] == {"type": "consent", "contact": kim, "state": "granted"}
+    assert (released[1]["contact"], released[1]["text"]) == (kim, "new phone")
+    assert "[key changed" not in _run(capsys, *worker, "contacts")
+    assert "no key change" in _fails(capsys, *worker, "confirm-key", kim)
+    assert _run(capsys, *worker, "send", kim, "welcome back") == ""
+    reply = json.loads(_run(capsys, *new, "listen", "--count", "1"))
+    assert (reply["contact"], reply["text"]) == (new_worker, "welcome back")
+    assert old_worker

@@ -6,6 +6,9 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
 
     confide-client enrol CODE                 register as a worker with an enrolment code
     confide-client invite                     print a one-time invite link (worker)
+    confide-client invites                    list this device's pending invites (worker)
+    confide-client cancel-invite INVITE       cancel a pending invite (its token or link)
+    confide-client rejoin CONTACT             an invite link for a contact's new device (worker)
     confide-client join LINK [--accept]       redeem an invite as a client; shows the policy
     confide-client contacts                   list contacts, their aliases and consent
     confide-client alias CONTACT NAME         name a contact (kept on this device only)
@@ -13,6 +16,8 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
     confide-client send-file CONTACT PATH     send a file as an encrypted attachment
     confide-client listen [--count N]         print events as JSON lines (N, or until ^C)
     confide-client safety-number CONTACT      the number to compare with the other side
+                          [--pending]         ... or with a contact's new, unconfirmed key
+    confide-client confirm-key CONTACT        accept a contact's new key after comparing it
     confide-client revoke CONTACT             withdraw consent (client); the chat freezes
     confide-client consent CONTACT [--accept] consent again to the current policy (client)
     confide-client names CONTACT NAME...      other names a contact goes by (this device only)
@@ -37,13 +42,14 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from confide_client import consult_cli
 from confide_client.client import ConfideClient
 from confide_client.consult_cli import CONSULT_COMMANDS
-from confide_client.errors import ConfideError, RelayUnavailable
+from confide_client.errors import ConfideError, RelayUnavailable, UnknownContact
 from confide_client.invites import invite_link
 from confide_client.messages import (
     ConsentChanged,
@@ -82,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("enrol", help="register as a worker").add_argument("code")
     invite = sub.add_parser("invite", help="print a one-time invite link")
     invite.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds")
+    sub.add_parser("invites", help="list pending invites (worker)")
+    cancel = sub.add_parser("cancel-invite", help="cancel a pending invite (worker)")
+    cancel.add_argument("invite", help="the invite's token or link, as `invites` shows it")
+    rejoin = sub.add_parser("rejoin", help="an invite link for a contact's new device (worker)")
+    rejoin.add_argument("contact")
+    rejoin.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds")
     join = sub.add_parser("join", help="redeem an invite as a client")
     join.add_argument("link")
     join.add_argument("--accept", action="store_true", help="accept the policy without asking")
@@ -98,7 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     listen = sub.add_parser("listen", help="print events as JSON lines")
     listen.add_argument("--count", type=int, default=None, help="stop after N events")
     listen.add_argument("--save-to", type=Path, default=None, help="download attachments here")
-    sub.add_parser("safety-number", help="show the safety number").add_argument("contact")
+    safety = sub.add_parser("safety-number", aliases=["safety"], help="show the safety number")
+    safety.add_argument("contact")
+    safety.add_argument(
+        "--pending",
+        action="store_true",
+        help="the number with the contact's new key that waits for confirm-key",
+    )
+    confirm = sub.add_parser("confirm-key", help="accept a contact's new key after comparing it")
+    confirm.add_argument("contact")
     sub.add_parser("revoke", help="withdraw consent (client)").add_argument("contact")
     renew = sub.add_parser("consent", help="consent again to the current policy (client)")
     renew.add_argument("contact")
@@ -238,21 +258,44 @@ async def _run(args: argparse.Namespace) -> int:
         await client.close()
     elif command == "join":
         client = _new(args)
-        contact = await client.join(args.link, (lambda _p: True) if args.accept else _ask)
+        try:
+            contact = await client.join(args.link, (lambda _p: True) if args.accept else _ask)
+        except BaseException:
+            await client.close()
+            raise
         async with client:
             await _flush(client, args.wait)
         print(f"joined; your worker is contact {contact}")
         print(f"safety number: {client.safety_number(contact)}")
-    elif command == "invite":
+    elif command in ("invite", "rejoin"):
         client = _open(args)
-        await client.login()
-        token = await client.create_invite(args.ttl)
-        await client.close()
+        try:
+            await client.login()
+            if command == "rejoin":
+                token = await client.create_rejoin_invite(args.contact, args.ttl)
+            else:
+                token = await client.create_invite(args.ttl)
+        finally:
+            await client.close()
         print(invite_link(client.relay_url or _relay(args), token))
-    elif command in ("contacts", "alias", "safety-number"):
+    elif command == "cancel-invite":
         client = _open(args)
-        _offline(client, args)
-        await client.close()
+        try:
+            await client.login()
+            await client.cancel_invite(args.invite)
+        finally:
+            await client.close()
+    elif command == "confirm-key":
+        client = _open(args)
+        async with client:
+            await client.confirm_key_change(args.contact)
+        print(f"confirmed; safety number: {client.safety_number(args.contact)}")
+    elif command in ("contacts", "alias", "safety-number", "safety", "invites"):
+        client = _open(args)
+        try:
+            _offline(client, args)
+        finally:
+            await client.close()
     elif command == "send":
         client = _open(args)
         await _send(
@@ -286,9 +329,19 @@ def _offline(client: ConfideClient, args: argparse.Namespace) -> None:
     """The commands that need only the state file, not the relay."""
     if args.command == "contacts":
         for c in client.contacts():
-            print(f"{c.contact_id}  {c.consent.value:9}  {c.alias}")
+            marker = "  [key changed: compare, then confirm-key]" if c.key_changed else ""
+            print(f"{c.contact_id}  {c.consent.value:9}  {c.alias}{marker}".rstrip())
     elif args.command == "alias":
         client.set_alias(args.contact, args.name)
+    elif args.command == "invites":
+        url = client.relay_url or _relay(args)
+        for i in client.pending_invites():
+            state = "expired" if i.expired else "pending"
+            until = datetime.fromtimestamp(i.expires_at, UTC).strftime("%Y-%m-%dT%H:%MZ")
+            target = f"rejoin {i.contact_id}" if i.contact_id else "new"
+            print(f"{i.token}  {state}  {until}  {target}  {invite_link(url, i.token)}")
+    elif args.pending:
+        print(client.pending_safety_number(args.contact))
     else:
         print(client.safety_number(args.contact))
 
@@ -299,8 +352,9 @@ async def _as_awaitable(value: object) -> object:
 
 #: Subcommands that take only positional arguments, which may begin with "-" (an enrolment
 #: code is base64url, and so is a message's first word sometimes).
+#: (A contact id is hex, so the commands that take only one need no shield.)
 POSITIONAL_ONLY = frozenset(
-    {"enrol", "send", "send-file", "alias", "safety-number", "revoke", "names", "reply-consult"}
+    {"enrol", "send", "send-file", "alias", "revoke", "cancel-invite", "names", "reply-consult"}
     | {"close-consult"}
 )
 
@@ -320,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(_shield_positionals(sys.argv[1:] if argv is None else argv))
     try:
         return asyncio.run(_run(args))
+    except UnknownContact as exc:
+        print(f"confide-client: no contact {exc} on this device", file=sys.stderr)
+        return 1
     except ConfideError as exc:
         print(f"confide-client: {exc}", file=sys.stderr)
         return 1

@@ -473,8 +473,10 @@ class ConfideClient:
             raise StateError("no key change waits for confirmation")
         retired = contact.invite_capability_id
         events = self._inbound.confirm_key_change(contact)
-        self.save()
+        # Saved with the released events in the inbox: the held messages are not lost if the
+        # program stops now.
         await self._sync.add_events(events)
+        self.save()
         # The old device may no longer write to this worker: its capability is revoked.
         if retired is not None:
             await self._transport.revoke_capability(retired)
