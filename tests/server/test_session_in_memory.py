@@ -146,6 +146,27 @@ def test_a_cut_off_notice_ends_the_session_with_4408() -> None:
     assert written(s)[0]["error"] == "revoked"
 
 
+def test_nothing_is_queued_once_the_session_ended() -> None:
+    # Found by tests/server/test_session_fuzz.py: fan-out and a queue read in flight still
+    # reach a session that ended (the connection stays registered until it is cleaned up),
+    # and ws/connection.py's close writes whatever is queued, so a device cut off with 4408
+    # was sent envelopes after its "revoked" error.
+    from confide_server.cutoff import NOTICE_KIND
+
+    s = Session(LIMITS, Metrics())
+    s.authenticated(principal())
+    plan = s.read_plan()
+    assert plan is not None
+    s.take_out()
+    s.notice({"kind": NOTICE_KIND})
+    assert [f["error"] for f in written(s)] == ["revoked"]
+    assert not s.offer(b"a" * 16, b"A")
+    s.notice({"kind": "prekeys-low", "remaining": 1})
+    s.rows_read(plan, [(1, b"b" * 16, b"B")])
+    assert s.take_out() == []
+    assert not s.wants_queue
+
+
 # Alice ↔ relay ↔ Bob: the real connection and store, in memory.
 
 

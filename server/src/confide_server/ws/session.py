@@ -16,6 +16,9 @@ does the work the session asks for and reports back:
 - ``out`` holds the frames to write; ``take_out`` empties it. ``paused`` says the caller
   should stop reading frames until frames are written or sends answered (a client that
   sends without reading is slowed by TCP instead of growing the relay's memory).
+- Once ``ended``, nothing more is queued: fan-out and a queue read in flight may still
+  report to an ended session, and the close writes what is queued, so a device cut off
+  with 4408 would otherwise be sent envelopes after its ``revoked`` error.
 
 Metrics are counted here, since only the session knows what each frame became.
 """
@@ -187,6 +190,8 @@ class Session:
 
     def offer(self, envelope_id: bytes, body: bytes) -> bool:
         """A live envelope: True if it was queued to write; False: read the queue instead."""
+        if self.ended:
+            return False  # fan-out still reaches an ended session until it is unregistered
         if self.window.offer(envelope_id, len(body)):
             self.out.append(frames.envelope(envelope_id, body))
             self._metrics.delivered.inc()
@@ -195,6 +200,8 @@ class Session:
 
     def notice(self, payload: dict[str, object]) -> None:
         """A notice for the device; a cut-off one (cutoff.py) ends the connection with 4408."""
+        if self.ended:
+            return
         if payload.get("kind") == NOTICE_KIND:
             self.end(Revoked("this device was revoked or its worker disabled"))
         else:
@@ -204,13 +211,15 @@ class Session:
 
     @property
     def wants_queue(self) -> bool:
-        return self.principal is not None and self.window.want() > 0
+        return self.principal is not None and not self.ended and self.window.want() > 0
 
     def read_plan(self) -> ReadPlan | None:
-        return self.window.read_plan() if self.principal is not None else None
+        return self.window.read_plan() if self.principal is not None and not self.ended else None
 
     def rows_read(self, plan: ReadPlan, rows: list[tuple[int, bytes, bytes]]) -> None:
         """Queue rows (seq, id, body) read by ``plan``: those the window takes, to write."""
+        if self.ended:
+            return  # a read in flight when the session ended: nothing more is written
         last_seq, stopped = 0, False
         for seq, envelope_id, body in rows:
             if self.window.room() <= 0:
