@@ -6,6 +6,12 @@ run starts ``confide serve`` on a free port with a data directory migrated by th
 the median and the spread of the runs, and the import time of the serve path alone
 (``python -X importtime``), as JSON.
 
+Each run is made twice, interleaved: once from source (an empty ``PYTHONPYCACHEPREFIX`` and
+``PYTHONDONTWRITEBYTECODE=1``, as a relay whose installation holds no compiled bytecode and
+may not write it: every start compiles every module it imports) and once from bytecode (a
+prefix the untimed first start filled). The project's own virtual environment is not
+touched either way.
+
     .venv/bin/python bench/startup.py --runs 7
 """
 
@@ -34,9 +40,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environment(data_dir: str) -> dict[str, str]:
+def _environment(data_dir: str, pycache: str, *, write: bool = False) -> dict[str, str]:
+    """The relay's environment: its data directory and where its bytecode is read from
+    (``pycache``); ``write`` lets it write bytecode there, otherwise it may not."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
     env["CONFIDE_DATA_DIR"] = data_dir
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if not write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
@@ -46,14 +58,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_to_healthz(data_dir: str, timeout: float = 60.0) -> tuple[float, float]:
+def start_to_healthz(env: dict[str, str], timeout: float = 60.0) -> tuple[float, float]:
     """Seconds from starting ``confide serve`` to its first /healthz 200, and the CPU
     seconds the process had used by then (which a busy machine inflates much less)."""
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
         [str(CONFIDE), "serve", "--port", str(port)],
-        env=_environment(data_dir),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -74,7 +86,7 @@ def start_to_healthz(data_dir: str, timeout: float = 60.0) -> tuple[float, float
         process.wait(30)
 
 
-def import_seconds() -> float:
+def import_seconds(env: dict[str, str]) -> float:
     """The import time of what ``confide serve`` imports, by ``python -X importtime``."""
     code = (
         "import confide_server.cli, confide_server.app, confide_server.serving,"
@@ -85,6 +97,7 @@ def import_seconds() -> float:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     total = 0
     for line in result.stderr.splitlines():
@@ -94,31 +107,49 @@ def import_seconds() -> float:
     return total / 1e6
 
 
+def _summary(timed: list[tuple[float, float]], imports: list[float]) -> dict[str, float]:
+    runs = [wall for wall, _cpu in timed]
+    return {
+        "restart_to_healthz_median_s": round(statistics.median(runs), 3),
+        "restart_to_healthz_min_s": round(min(runs), 3),
+        "restart_to_healthz_max_s": round(max(runs), 3),
+        "restart_cpu_median_s": round(statistics.median(cpu for _wall, cpu in timed), 3),
+        "serve_imports_median_s": round(statistics.median(imports), 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="confide-startup-") as data_dir:
-        first, _ = start_to_healthz(data_dir)  # migrates a fresh database; reported apart
-        timed = [start_to_healthz(data_dir) for _ in range(args.runs)]
-    runs = [wall for wall, _cpu in timed]
-    cpu = [cpu for _wall, cpu in timed]
-    imports = [import_seconds() for _ in range(3)]
-    print(
-        json.dumps(
-            {
-                "runs": args.runs,
-                "first_start_with_migrations_s": round(first, 3),
-                "restart_to_healthz_median_s": round(statistics.median(runs), 3),
-                "restart_to_healthz_min_s": round(min(runs), 3),
-                "restart_to_healthz_max_s": round(max(runs), 3),
-                "restart_cpu_median_s": round(statistics.median(cpu), 3),
-                "serve_imports_median_s": round(statistics.median(imports), 3),
-                "load_average_1m": round(os.getloadavg()[0], 2),
-            },
-            indent=2,
-        )
-    )
+    load = [os.getloadavg()[0]]
+    with (
+        tempfile.TemporaryDirectory(prefix="confide-startup-") as data_dir,
+        tempfile.TemporaryDirectory(prefix="confide-source-") as empty,
+        tempfile.TemporaryDirectory(prefix="confide-bytecode-") as compiled,
+    ):
+        source = _environment(data_dir, empty)
+        bytecode = _environment(data_dir, compiled)
+        # Migrates a fresh database and writes the bytecode of what serving imports.
+        first, _ = start_to_healthz(_environment(data_dir, compiled, write=True))
+        timed: dict[str, list[tuple[float, float]]] = {"source": [], "bytecode": []}
+        for _ in range(args.runs):
+            timed["source"].append(start_to_healthz(source))
+            timed["bytecode"].append(start_to_healthz(bytecode))
+        imports = {
+            "source": [import_seconds(source) for _ in range(3)],
+            "bytecode": [import_seconds(bytecode) for _ in range(3)],
+        }
+        assert not any(Path(empty).iterdir()), "the runs from source wrote bytecode"
+    load.append(os.getloadavg()[0])
+    result: dict[str, object] = {
+        "runs": args.runs,
+        "first_start_with_migrations_s": round(first, 3),
+    }
+    for kind in ("source", "bytecode"):
+        result[f"from_{kind}"] = _summary(timed[kind], imports[kind])
+    result["load_average_1m_start_end"] = [round(value, 2) for value in load]
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -199,3 +199,21 @@ def test_replaying_the_web_stage_builds_the_web_app(stages: list[Stage], tmp_pat
         assert result.returncode == 0, result.stdout + result.stderr
     built = {p.name for p in (workdir / "dist").iterdir()}
     assert "index.html" in built, built
+
+
+def test_the_image_holds_the_bytecode_of_what_serving_imports(stages: list[Stage]) -> None:
+    """The runtime cannot write bytecode (PYTHONDONTWRITEBYTECODE, code owned by root), so
+    without compiled modules every restart compiles each one again: about half the time a
+    restarted relay is away (docs/benchmarks.md, start to /healthz). Dependencies are
+    compiled by uv; the workspace members are installed editable, so their sources by
+    compileall."""
+    build = next(s for s in stages if s.name == "build")
+    env = " ".join(i.text for i in build.all("ENV"))
+    assert "UV_COMPILE_BYTECODE=1" in env
+    runs = [r.text for r in build.all("RUN")]
+    compiles = [r for r in runs if "-m compileall" in r]
+    assert compiles, runs
+    for member in ("crypto/src", "server/src", "clients/python/src"):
+        assert any(member in r.split() for r in compiles), member
+    last_sync = max(i for i, r in enumerate(runs) if r.startswith("uv sync"))
+    assert any(i > last_sync for i, r in enumerate(runs) if "-m compileall" in r)

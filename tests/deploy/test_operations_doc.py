@@ -52,3 +52,15 @@ def test_every_metric_is_documented() -> None:
     names = {family.name for family in Metrics().registry.collect()}
     missing = sorted(name for name in names if f"`{name}" not in text)
     assert not missing, f"docs/operations.md section 11 does not list: {missing}"
+
+
+def test_the_bare_host_install_compiles_bytecode() -> None:
+    """The systemd unit's file system is read-only to the relay, so it cannot cache the
+    bytecode it compiles: the install must, or every restart compiles every module again."""
+    text = GUIDE.read_text()
+    section = text[text.index("### 1.4 systemd") : text.index("\n## 2. Configuration")]
+    (sync,) = [line for line in section.splitlines() if "uv sync" in line]
+    assert "--compile-bytecode" in sync
+    (compile_line,) = [line for line in section.splitlines() if "-m compileall" in line]
+    for member in ("crypto/src", "server/src", "clients/python/src"):
+        assert member in compile_line.split()
