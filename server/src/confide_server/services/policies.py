@@ -9,7 +9,6 @@ revoked. Only counts leave this module, never which conversation holds which ver
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
@@ -53,6 +52,8 @@ async def show(conn: AsyncConnection, version: int) -> Policy:
 
 async def diff(conn: AsyncConnection, a: int, b: int) -> str:
     """A unified diff from version ``a`` to version ``b``."""
+    import difflib  # here alone: the serve path need not import it (test_serve_imports.py)
+
     old, new = await show(conn, a), await show(conn, b)
     return "".join(
         difflib.unified_diff(

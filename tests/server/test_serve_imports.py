@@ -1,0 +1,54 @@
+"""What ``confide serve`` imports before it answers: nothing that only other commands use.
+
+A restarted relay is away for as long as it takes to import what serving needs
+(docs/benchmarks.md, start to /healthz); these modules are imported where they are used, so
+they must stay out of the serve path. Checked in a fresh interpreter, by ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Alembic: only when the schema is behind (store/migrate.py). Redis: only with a Redis URL.
+# difflib: only for a policy diff (services/policies.py).
+NOT_IMPORTED = ("alembic", "redis", "confide_server.fanout.redis", "difflib")
+
+SERVE_PATH = """
+import sys
+import confide_server.cli, confide_server.serving, confide_server.logs, uvicorn
+from confide_server.app import create_app
+from confide_server.serving import uvicorn_options
+from confide_server.settings import Settings
+settings = Settings()
+confide_server.cli.upgrade(settings.resolved_database_url, settings.migrations_dir)
+uvicorn_options(settings)
+create_app(settings)
+print(" ".join(name for name in {names!r} if name in sys.modules))
+"""
+
+
+def test_the_serve_path_leaves_out_what_serving_does_not_use(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
+    env["CONFIDE_DATA_DIR"] = str(tmp_path)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "confide_server", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_PATH.format(names=NOT_IMPORTED)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
