@@ -184,11 +184,19 @@ def test_replaying_the_web_stage_builds_the_web_app(stages: list[Stage], tmp_pat
     """Runs the web stage's build on exactly what it copies (no node_modules, no dist)."""
     npm = need_executable("npm")
     (web,) = [s for s in stages if s.name == "web"]
-    (copy,) = web.all("COPY")
-    source, destination = copy.text.split()
-    assert destination == "./"
-    workdir = tmp_path / "web"
-    docker_copy(REPO_ROOT / source, "./", workdir)
+    (stage_workdir,) = web.all("WORKDIR")
+    # The stage's filesystem under tmp_path/root: the app's files, and any file beside it
+    # its build reads (the de-identifier's rules, shared with the Python SDK).
+    root = tmp_path / "root"
+    workdir = root / stage_workdir.text.strip().lstrip("/")
+    copies = web.all("COPY")
+    assert copies[0].text.split() == ["clients/web/", "./"]
+    for copy in copies:
+        source, destination = copy.text.split()
+        if destination.startswith("/"):
+            docker_copy(REPO_ROOT / source, destination.lstrip("/"), root)
+        else:
+            docker_copy(REPO_ROOT / source, destination, workdir)
     assert not (workdir / "node_modules").exists()
     (run,) = web.all("RUN")
     assert "npm ci" in run.text and "npm run build" in run.text
