@@ -12,6 +12,7 @@ import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
 import { CLIENT_DB, onQuickExit } from "./quickexit.js";
+import { confirmWorkerKey } from "./keychange.js";
 import { consentView, reviewView } from "./consentview.js";
 import { showRecords } from "../shared/records.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
@@ -266,15 +267,10 @@ function keyChangeSeen(id, payload) {
 }
 
 async function confirmKeyChange() {
-  const conv = client.conv;
-  const change = conv.keyChange;
-  client.worker = { ...client.worker, identityKey: change.identityKey };
-  conv.peer = client.worker;
-  conv.keyChange = null;
-  conv.verified = true;
-  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", body: "You compared and confirmed the new safety number." });
+  const sender = fromB64u(client.conv.keyChange.identityKey);
+  const held = confirmWorkerKey(client, client.conv);
   await save();
-  for (const payload of change.held) await receive(fromB64u(change.identityKey), payload);
+  for (const payload of held) await receive(sender, payload);
   render();
 }
 
