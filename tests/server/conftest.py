@@ -15,7 +15,7 @@ import uvicorn
 from confide_server.app import create_app
 from confide_server.relay import Relay
 from confide_server.settings import Settings
-from confide_server.store.migrate import upgrade
+from confide_server.store.migrate import new_sqlite_database, upgrade
 from confide_server.ws.protocol import RelayWebSocketProtocol, uvicorn_ws
 from fastapi import FastAPI
 
@@ -26,7 +26,20 @@ SettingsFactory = Callable[..., Settings]
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each storage test runs once on SQLite and once on PostgreSQL."""
+    """Each storage test runs once on SQLite and once on PostgreSQL.
+
+    The PostgreSQL database is a copy of one migrated per run; the SQLite file does not
+    exist yet, and ``make_settings`` copies a migrated template there.
+    """
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}"
+    url: str = request.getfixturevalue("migrated_postgres_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """As ``db_url``, but with no schema at all: for tests that run migrations step by step."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}"
     url: str = request.getfixturevalue("postgres_url")
@@ -41,9 +54,13 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> SettingsFactory:
     def build(url: str, **overrides: object) -> Settings:
-        # Alembic's env runs its own event loop, so it gets a thread of its own here.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(upgrade, url).result()
+        prefix = "sqlite+aiosqlite:///"
+        if url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists():
+            new_sqlite_database(Path(url.removeprefix(prefix)))
+        else:
+            # Alembic's env runs its own event loop, so it gets a thread of its own here.
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(upgrade, url).result()
         values: dict[str, object] = {
             "database_url": url,
             "data_dir": tmp_path,

@@ -139,8 +139,9 @@ async def test_an_upload_cut_short_leaves_nothing(app: FastAPI, client: httpx.As
     assert (left, pieces) == (0, 0)
 
 
-def test_a_blob_stored_whole_survives_the_migration(db_url: str) -> None:
+def test_a_blob_stored_whole_survives_the_migration(empty_db_url: str) -> None:
     """Upgrading from 0002 turns each stored blob into one piece, readable as before."""
+    db_url = empty_db_url
     config = alembic_config(db_url)
     blob = bytes(range(256)) * 40
 
