@@ -17,7 +17,11 @@ class WsClient:
 
     @classmethod
     async def open(cls, url: str, token: str | None = None) -> WsClient:
-        client = cls(await connect(url, compression=None, max_size=2**22))
+        # An unbounded queue: a test that leaves frames unread must not stall the close
+        # handshake (with a bounded one the client stops reading the socket, never sees the
+        # relay's close frame and waits out its 10 s close timeout). Tests of backpressure
+        # open a bounded connection of their own.
+        client = cls(await connect(url, compression=None, max_size=2**22, max_queue=None))
         if token is not None:
             await client.put({"type": "auth", "token": token})
             ready = await client.get()
