@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from confide_crypto.encoding import b64encode as b64e
 
 from .relay_process import RelayProcess
@@ -95,6 +96,8 @@ async def download_digest(http: httpx.AsyncClient, device: Device, blob_id: str)
     return hasher.hexdigest()
 
 
+# 150 MiB through a real relay process on each database: 20 to 30 s, so not in `make check`.
+@pytest.mark.slow
 def test_six_concurrent_25_mib_uploads_stay_in_bounded_memory(
     tmp_path: Path, database_env: dict[str, str]
 ) -> None:
