@@ -17,7 +17,7 @@ from confide_server.api.deps import (
     SettingsDep,
     path_id,
 )
-from confide_server.api.types import PROBLEMS, Problem
+from confide_server.api.types import PROBLEMS, problem_response
 from confide_server.clock import expiry
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, TooLarge
@@ -50,11 +50,7 @@ class _Charge:
 
 
 FULL: dict[int | str, dict[str, Any]] = {
-    507: {
-        "model": Problem,
-        "content": {"application/problem+json": {}},
-        "description": "The relay's attachment storage is full (all devices together)",
-    }
+    507: problem_response("The relay's attachment storage is full (all devices together)")
 }
 
 

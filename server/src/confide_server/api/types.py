@@ -90,8 +90,25 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+# Where the Problem schema sits in the OpenAPI document (problems.install puts it there).
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    """An error response for a route's OpenAPI: an RFC 9457 problem document.
+
+    The schema is referenced rather than given as ``"model": Problem``. With a model, FastAPI
+    listed the schema under application/json, which the relay never sends for an error, and
+    built a serializer per route and status code that it used for nothing but this text.
+    """
+    return {
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        "description": description,
+    }
+
+
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    status: problem_response(text)
     for status, text in (
         (400, "Invalid input"),
         (401, "Authentication required or failed"),
