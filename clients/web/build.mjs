@@ -1,40 +1,150 @@
-// Builds the web app into dist/: static pages at the top, bundles under dist/assets/.
-// The crypto code is a separate chunk loaded by dynamic import, so the first page stays light.
+// Builds the web app into dist/: the two pages at the top, everything they load under
+// dist/assets/, ready for the relay to serve as it is (server/src/confide_server/web_assets.py).
+//
+// - Content-hashed names: every bundle, chunk, stylesheet and icon is named `<name>-<hash>.<ext>`
+//   (esbuild's [hash]: eight base32 characters of its content), and the pages are rewritten to
+//   those names, so the relay can let browsers keep them for a year (`immutable`) and a new
+//   build is never mixed with an old one. The pages themselves, and the quick-exit page whose
+//   address the code names, keep their names and are revalidated on every load.
+// - Each page is built on its own, so the client's page never waits for code the worker app
+//   shares with it; the crypto and everything after consent are chunks loaded by `import()`.
+//   A page's static imports are listed as <link rel="modulepreload">, so they arrive together
+//   with the entry instead of one round trip later.
+// - Pre-compressed: brotli (`.br`) and gzip (`.gz`) beside every text file, made here with
+//   node's zlib at the highest settings, which no relay or proxy could afford per request.
 // Nothing here reaches the network, so `npm run build` works offline after `npm ci`.
-import { build } from "esbuild";
-import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { build, transform } from "esbuild";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, "dist");
 const assets = join(dist, "assets");
+const PAGES = { "index.html": "worker", "join.html": "join" };
+const ENTRIES = { worker: "src/worker/main.js", join: "src/join/main.js" };
+// Files whose address is written into the code, so they keep their name (and are revalidated).
+const STABLE = new Set(["neutral.html"]);
+const COMPRESSIBLE = new Set([".js", ".css", ".svg", ".html", ".txt", ".json", ".webmanifest"]);
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(assets, { recursive: true });
 
-await build({
-  absWorkingDir: root,
-  entryPoints: { worker: "src/worker/main.js", join: "src/join/main.js" },
-  outdir: assets,
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "browser",
-  target: ["es2022"],
-  minify: true,
-  sourcemap: false,
-  legalComments: "linked",
-  chunkNames: "chunk-[hash]",
-  // libsodium's module mentions node's crypto module behind a runtime check it never takes
-  // in a browser; marking it external keeps the bundle free of node shims.
-  external: ["crypto", "fs", "path"],
-  logLevel: "warning",
-});
-
-// Pages go to the top of dist/ (the relay maps / and /join to them); everything else to assets/.
-for (const name of readdirSync(join(root, "static"))) {
-  const target = name.endsWith(".html") && name !== "neutral.html" ? dist : assets;
-  cpSync(join(root, "static", name), join(target, name));
+// One page's bundle; returns the entry's file name and the chunks it imports statically.
+async function bundle(name) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { [name]: ENTRIES[name] },
+    outdir: assets,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "browser",
+    target: ["es2022"],
+    minify: true,
+    sourcemap: false,
+    legalComments: "linked",
+    entryNames: "[name]-[hash]",
+    chunkNames: "chunk-[hash]",
+    metafile: true,
+    // libsodium's module mentions node's crypto module behind a runtime check it never takes
+    // in a browser; marking it external keeps the bundle free of node shims.
+    external: ["crypto", "fs", "path"],
+    logLevel: "warning",
+  });
+  const outputs = result.metafile.outputs;
+  const fileName = (path) => relative(assets, join(root, path));
+  const [entry] = Object.keys(outputs).filter((path) => outputs[path].entryPoint);
+  const preload = [];
+  const visit = (path) => {
+    for (const dep of outputs[path].imports) {
+      if (dep.kind !== "import-statement" || dep.external || preload.includes(fileName(dep.path))) continue;
+      preload.push(fileName(dep.path));
+      visit(dep.path);
+    }
+  };
+  visit(entry);
+  return { entry: fileName(entry), preload };
 }
-console.log("built", readdirSync(dist).join(" "), "| assets:", readdirSync(assets).join(" "));
+
+// Eight base32 characters of the SHA-256 of `bytes`, the same alphabet as esbuild's [hash].
+function contentHash(bytes) {
+  const digest = createHash("sha256").update(bytes).digest();
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const byte of digest.subarray(0, 5)) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+// The static files (stylesheet, icons) under content-hashed names; returns original -> hashed.
+async function copyStatic() {
+  const renamed = {};
+  for (const name of readdirSync(join(root, "static"))) {
+    if (PAGES[name] || STABLE.has(name)) continue;
+    let bytes = readFileSync(join(root, "static", name));
+    if (extname(name) === ".css") bytes = Buffer.from((await transform(bytes.toString(), { loader: "css", minify: true })).code);
+    const hashed = `${basename(name, extname(name))}-${contentHash(bytes)}${extname(name)}`;
+    writeFileSync(join(assets, hashed), bytes);
+    renamed[name] = hashed;
+  }
+  return renamed;
+}
+
+// A page with every /assets/<name> it refers to replaced by the hashed name, and its entry's
+// static imports preloaded.
+function writePage(source, target, renamed, preload = []) {
+  let html = readFileSync(source, "utf8").replace(/\/assets\/([\w.-]+)/g, (whole, name) => {
+    if (!renamed[name]) throw new Error(`${basename(source)} refers to /assets/${name}, which the build does not make`);
+    return `/assets/${renamed[name]}`;
+  });
+  if (preload.length) {
+    const links = preload.map((name) => `<link rel="modulepreload" href="/assets/${name}">`).join("\n");
+    html = html.replace(/(<script type="module")/, `${links}\n$1`);
+  }
+  writeFileSync(target, html);
+}
+
+function compress(folder) {
+  for (const name of readdirSync(folder)) {
+    const path = join(folder, name);
+    if (!statSync(path).isFile() || !COMPRESSIBLE.has(extname(name))) continue;
+    const bytes = readFileSync(path);
+    const brotli = brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    });
+    const gzip = gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION });
+    // A copy that saves nothing is left out; the relay then sends the file as it is.
+    if (brotli.length < bytes.length) writeFileSync(`${path}.br`, brotli);
+    if (gzip.length < bytes.length) writeFileSync(`${path}.gz`, gzip);
+  }
+}
+
+const renamed = await copyStatic();
+const preloads = {};
+for (const name of Object.keys(ENTRIES)) {
+  const { entry, preload } = await bundle(name);
+  renamed[`${name}.js`] = entry;
+  preloads[name] = preload;
+}
+for (const [page, entry] of Object.entries(PAGES)) {
+  writePage(join(root, "static", page), join(dist, page), renamed, preloads[entry]);
+}
+for (const name of STABLE) writePage(join(root, "static", name), join(assets, name), renamed);
+compress(dist);
+compress(assets);
+console.log("built", readdirSync(dist).join(" "), "| assets:", readdirSync(assets).length, "files");
