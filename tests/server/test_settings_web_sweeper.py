@@ -57,7 +57,8 @@ async def test_web_app_is_served_with_csp(
     dist.mkdir()
     (dist / "index.html").write_text("<title>worker</title>")
     (dist / "join.html").write_text("<title>join</title>")
-    (dist / "app.js").write_text("console.log(1)")
+    (dist / "assets").mkdir()
+    (dist / "assets" / "app-ABCD2345.js").write_text("console.log(1)")
     app: FastAPI = create_app(make_settings(sqlite_url, web_dist=dist))
     async with in_memory(app) as client:
         root = await client.get("/")
@@ -67,7 +68,7 @@ async def test_web_app_is_served_with_csp(
         assert "frame-ancestors 'none'" in csp
         assert root.headers["referrer-policy"] == "no-referrer"
         assert "join" in (await client.get("/join")).text
-        assert (await client.get("/app.js")).status_code == 200
+        assert (await client.get("/assets/app-ABCD2345.js")).status_code == 200
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/missing.js")).status_code == 404
 

@@ -1,4 +1,5 @@
-"""Security headers on every response, the bundled web app, and self-hosted API docs.
+"""Security headers on every response, the bundled web app (its files: web_assets), and
+self-hosted API docs.
 
 The Content-Security-Policy is the cross-team contract's: only our own origin, with
 'wasm-unsafe-eval' because libsodium runs as WebAssembly. /docs is our own page loading the
@@ -12,9 +13,13 @@ import importlib.util
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from confide_server import web_assets
 
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; "
@@ -88,7 +93,11 @@ def install_docs(app: FastAPI) -> None:
 
 
 def install_web_app(app: FastAPI, dist: Path | None) -> None:
-    """The worker app at /, the client's join page at /join, other files from dist."""
+    """The worker app at /, the client's join page at /join, their assets under /assets/.
+
+    Only files the build left in dist are served, as web_assets describes; any other name
+    is a problem+json 404 like every unknown path.
+    """
     if dist is None or not (dist / "index.html").is_file():
 
         @app.get("/", include_in_schema=False)
@@ -96,15 +105,22 @@ def install_web_app(app: FastAPI, dist: Path | None) -> None:
             return JSONResponse({"service": "confide relay", "docs": "/docs"})
 
         return
-    index = dist / "index.html"
-    join = dist / "join.html" if (dist / "join.html").is_file() else index
+    index = web_assets.load_asset(dist / "index.html", hashed=False)
+    join_file = dist / "join.html"
+    join = web_assets.load_asset(join_file, hashed=False) if join_file.is_file() else index
+    files = web_assets.load_folder(dist / "assets")
 
-    @app.get("/", include_in_schema=False)
-    async def worker_app() -> FileResponse:
-        return FileResponse(index)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    async def worker_app(request: Request) -> Response:
+        return index.response(request)
 
-    @app.get("/join", include_in_schema=False)
-    async def join_page() -> FileResponse:
-        return FileResponse(join)
+    @app.api_route("/join", methods=["GET", "HEAD"], include_in_schema=False)
+    async def join_page(request: Request) -> Response:
+        return join.response(request)
 
-    app.mount("/", StaticFiles(directory=dist), name="web")
+    @app.api_route("/assets/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def asset(name: str, request: Request) -> Response:
+        found = files.get(name)
+        if found is None:
+            raise HTTPException(404, "no such file in the web app")
+        return found.response(request)
