@@ -16,12 +16,13 @@
 import { build, transform } from "esbuild";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, extname, join, relative } from "node:path";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = dirname(fileURLToPath(import.meta.url));
-const dist = join(root, "dist");
+// `node build.mjs [folder]`: dist/ unless another folder is named (the build's own test does).
+const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist");
 const assets = join(dist, "assets");
 const PAGES = { "index.html": "worker", "join.html": "join" };
 const ENTRIES = { worker: "src/worker/main.js", join: "src/join/main.js" };

@@ -13,12 +13,11 @@ import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
 import { CLIENT_DB, onQuickExit } from "./quickexit.js";
 import { confirmWorkerKey } from "./keychange.js";
-import { consentView, reviewView } from "./consentview.js";
+import { CONSENT_DAYS, consentView, reviewView } from "./consentview.js";
 import { showRecords } from "../shared/records.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 
-const CONSENT_DAYS = 365;
 const WORKER = "Your peer worker";
 // The same person, as the call screen names them mid-sentence.
 const WORKER_IN_CALL = "your peer worker";
@@ -33,7 +32,10 @@ onQuickExit(() => {
   Promise.race([hungUp, new Promise((r) => setTimeout(r, 300))]).then(() => leaving?.messenger?.stop());
 });
 
-export async function join(token) {
+// Makes this browser's keys and redeems the invite, keeping what the page needs in memory.
+// Returns false when the link cannot be used, after showing why. `org`, when the page has
+// already fetched GET /v1/organisation, saves asking for it again.
+export async function prepare(token, org = undefined) {
   const device = engine.Device.create();
   const spk = device.addSignedPrekey(1);
   let redeemed;
@@ -45,7 +47,7 @@ export async function join(token) {
       h("p", {}, err.status === 404 || err.status === 409 || err.status === 410
         ? "It has already been used or has expired. Ask for a new link."
         : `Something went wrong: ${err.message}`)));
-    return;
+    return false;
   }
   client = {
     device, deviceId: toB64u(redeemed.deviceId),
@@ -58,10 +60,25 @@ export async function join(token) {
     bundle: redeemed.workerBundle, remember: null,
   };
   client.conv = newConversation({ alias: WORKER, peer: client.worker });
-  const org = await relay.getOrganisation().catch(() => null);
-  client.maxRetention = org?.max_retention_seconds;
-  client.timers = { min: org?.settings?.disappearing_min_seconds, max: org?.settings?.disappearing_max_seconds };
-  showConsent();
+  const organisation = org ?? await relay.getOrganisation().catch(() => null);
+  client.maxRetention = organisation?.max_retention_seconds;
+  client.timers = { min: organisation?.settings?.disappearing_min_seconds, max: organisation?.settings?.disappearing_max_seconds };
+  return true;
+}
+
+export async function join(token) {
+  if (await prepare(token)) showConsent();
+}
+
+// "I agree" on the consent screen firstconsent.js showed before this module arrived. The
+// receipt covers the policy the redemption returned; should the organisation have published
+// another version in between, that one is shown to agree to instead.
+export async function agreeTo(shown, remember) {
+  if (client.policy?.version !== shown.version || client.policy?.sha256 !== shown.sha256) {
+    showConsent();
+    return;
+  }
+  await agree(remember);
 }
 
 function showConsent({ renewal = false, previous = null, onAgree = agree, onDecline = null } = {}) {

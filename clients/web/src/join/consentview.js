@@ -3,6 +3,9 @@
 import { lineDiff } from "../shared/diff.js";
 import { field, h } from "../shared/dom.js";
 
+// How long a consent receipt lasts unless withdrawn sooner.
+export const CONSENT_DAYS = 365;
+
 // What changed since the version the client agreed to, line by line.
 function changesView(previous, policy) {
   const marks = { same: "  ", added: "+ ", removed: "\u2212 " };

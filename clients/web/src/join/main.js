@@ -2,6 +2,7 @@
 // the address bar at once, so neither history nor a shared screen shows it.
 import { h, show } from "../shared/dom.js";
 import { idbPeek } from "../shared/idb.js";
+import { openInvite } from "./firstconsent.js";
 import { CLIENT_DB, installQuickExit } from "./quickexit.js";
 
 installQuickExit();
@@ -18,7 +19,7 @@ async function boot() {
     if (joining) return;
     joining = true;
     show(h("section", {}, h("h2", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
-    (await loadClient()).join(token);
+    await openInvite(token, loadClient);
     return;
   }
   const remembered = await idbPeek(CLIENT_DB, "vault").catch(() => null);

@@ -1,0 +1,45 @@
+// Opening an invite link. The first thing a client needs is the organisation's policy, and
+// that needs no crypto: it is public (GET /v1/organisation) and is checked against its
+// published SHA-256 with the browser's own WebCrypto. So the consent screen comes first, and
+// only once it can be used does the crypto chunk (libsodium: nearly all of the page's bytes)
+// load in the background, make this browser's keys and redeem the invite. "I agree" waits
+// for that if it is still under way; a link that cannot be used replaces the screen as soon
+// as the relay says so.
+import { toHex, utf8 } from "../shared/b64.js";
+import { show } from "../shared/dom.js";
+import { getOrganisation } from "../shared/relay.js";
+import { CONSENT_DAYS, consentView } from "./consentview.js";
+
+export async function sha256Hex(text) {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(text))));
+}
+
+// `loadClient` imports client.js (and with it the crypto). Without WebCrypto (a page served
+// over plain http from another host than localhost) or without a published policy, the
+// page takes the longer way: keys and redemption first, as client.js's join() does.
+export async function openInvite(token, loadClient) {
+  const org = globalThis.crypto?.subtle ? await getOrganisation().catch(() => null) : null;
+  if (!org?.policy) {
+    (await loadClient()).join(token);
+    return;
+  }
+  const policy = org.policy;
+  const intact = (await sha256Hex(policy.text)) === policy.sha256;
+  let pending = null;
+  // The client module once the invite is redeemed, or null when the link cannot be used
+  // (client.js has then shown why). A chunk that failed to load is tried again on "I agree".
+  const redeemed = () => (pending ??= loadClient()
+    .then(async (client) => ((await client.prepare(token, org)) ? client : null))
+    .catch((err) => {
+      pending = null;
+      throw err;
+    }));
+  show(consentView({
+    policy, policyIntact: intact, days: CONSENT_DAYS,
+    onAgree: async (remember) => {
+      const client = await redeemed();
+      if (client) await client.agreeTo(policy, remember);
+    },
+  }));
+  redeemed().catch(() => {});
+}

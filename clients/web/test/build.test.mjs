@@ -1,0 +1,69 @@
+// The build's output as the relay serves it (server/src/confide_server/web_assets.py): every
+// file a page loads has a content-hashed name and exists, every compressed copy decodes to its
+// file, and the client's page reaches its consent screen without the crypto (issue 17, "a
+// light /join"). The build runs into a folder of its own, so dist/ is left alone.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = mkdtempSync(join(tmpdir(), "confide-web-build-"));
+execFileSync(process.execPath, ["build.mjs", out], { cwd: web, stdio: "pipe", timeout: 120_000 });
+process.on("exit", () => rmSync(out, { recursive: true, force: true }));
+
+const assets = join(out, "assets");
+const HASHED = /-[A-Z2-7]{8}\.[a-z.]+$/;
+const files = readdirSync(assets).filter((name) => !/\.(br|gz)$/.test(name));
+const pages = { "index.html": join(out, "index.html"), "join.html": join(out, "join.html"), "neutral.html": join(assets, "neutral.html") };
+const refs = (html, rel = "") => [...html.matchAll(new RegExp(`<[^>]*${rel}[^>]*(?:href|src)="/assets/([^"]+)"`, "g"))].map((m) => m[1]);
+
+test("every asset but the fixed-address quick-exit page has a content-hashed name", () => {
+  assert.deepEqual(files.filter((name) => !HASHED.test(name)), ["neutral.html"]);
+});
+
+test("the pages refer only to files the build made, by their hashed names", () => {
+  for (const [page, path] of Object.entries(pages)) {
+    const named = refs(readFileSync(path, "utf8"));
+    assert.ok(named.length >= 2, page);
+    for (const name of named) {
+      assert.ok(files.includes(name), `${page} -> ${name}`);
+      assert.match(name, HASHED);
+    }
+  }
+  const join = readFileSync(pages["join.html"], "utf8");
+  assert.match(join, /<script type="module" src="\/assets\/join-[A-Z2-7]{8}\.js">/);
+});
+
+test("every compressed copy decodes to its file", () => {
+  const copies = readdirSync(assets).filter((name) => /\.(br|gz)$/.test(name)).map((name) => join(assets, name));
+  copies.push(join(out, "join.html.br"), join(out, "index.html.gz"));
+  assert.ok(copies.length >= 2 * 10);
+  for (const copy of copies) {
+    const decode = copy.endsWith(".br") ? brotliDecompressSync : gunzipSync;
+    assert.deepEqual(decode(readFileSync(copy)), readFileSync(copy.slice(0, -3)), copy);
+  }
+});
+
+// What the client's page loads before its script can run: the entry and what it preloads.
+function staticClosure() {
+  const names = refs(readFileSync(pages["join.html"], "utf8")).filter((name) => name.endsWith(".js"));
+  return names.map((name) => readFileSync(join(assets, name), "utf8"));
+}
+
+test("the client's page loads no crypto before its consent screen", () => {
+  const sodiumMark = "crypto_sign_detached";
+  assert.ok(files.some((name) => readFileSync(join(assets, name), "utf8").includes(sodiumMark)));
+  const closure = staticClosure();
+  assert.ok(closure.length >= 1);
+  for (const text of closure) assert.ok(!text.includes(sodiumMark));
+  // Small enough to arrive in a few round trips on a slow connection, compressed.
+  const brotli = refs(readFileSync(pages["join.html"], "utf8"))
+    .map((name) => join(assets, name))
+    .reduce((sum, path) => sum + readFileSync(existsSync(`${path}.br`) ? `${path}.br` : path).length, 0);
+  assert.ok(brotli < 24 * 1024, `${brotli} bytes`);
+});
