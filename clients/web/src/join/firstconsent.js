@@ -7,8 +7,15 @@
 // as the relay says so.
 import { toHex, utf8 } from "../shared/b64.js";
 import { show } from "../shared/dom.js";
-import { getOrganisation } from "../shared/relay.js";
 import { CONSENT_DAYS, consentView } from "./consentview.js";
+
+// The organisation and its policy. join.html preloads this address, so the answer is on its
+// way while the script loads; a fetch with the preload's mode and credentials (the
+// defaults, as `crossorigin="anonymous"` asks) takes it instead of asking again.
+async function preloadedOrganisation() {
+  const response = await fetch("/v1/organisation", { headers: { accept: "application/json" } });
+  return response.ok ? response.json() : null;
+}
 
 export async function sha256Hex(text) {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(text))));
@@ -18,7 +25,7 @@ export async function sha256Hex(text) {
 // over plain http from another host than localhost) or without a published policy, the
 // page takes the longer way: keys and redemption first, as client.js's join() does.
 export async function openInvite(token, loadClient) {
-  const org = globalThis.crypto?.subtle ? await getOrganisation().catch(() => null) : null;
+  const org = globalThis.crypto?.subtle ? await preloadedOrganisation().catch(() => null) : null;
   if (!org?.policy) {
     (await loadClient()).join(token);
     return;
