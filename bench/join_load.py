@@ -84,6 +84,8 @@ new MutationObserver(() => {
   }
 }).observe(document, { subtree: true, childList: true, attributes: true });
 """
+REDEEMED = """() => performance.getEntriesByType("resource")
+  .some((e) => e.name.endsWith("/v1/invites/redeem") && e.responseEnd > 0)"""
 RESOURCES = """() => [...performance.getEntriesByType("navigation"),
   ...performance.getEntriesByType("resource")].map((e) => ({
     path: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd,
@@ -164,8 +166,12 @@ def cold_load(browser: Any, variant: Variant, throttle: bool) -> dict[str, Any]:
             cdp.send("Network.emulateNetworkConditions", NETWORK)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
         page.goto(f"{variant.url}/join#{variant.invites.pop()}", wait_until="commit")
-        usable = float(page.wait_for_function("() => window.__consentUsable", timeout=120_000).json_value())
+        usable = float(
+            page.wait_for_function("() => window.__consentUsable", timeout=120_000).json_value()
+        )
         arrived = page.evaluate(RESOURCES)
+        # The background work is over once the invite is redeemed and the network is quiet.
+        page.wait_for_function(REDEEMED, timeout=120_000)
         page.wait_for_load_state("networkidle", timeout=120_000)
         settled = page.evaluate(RESOURCES)
     finally:
@@ -234,7 +240,10 @@ def main() -> None:
         "started": started.isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/join_load.py", *sys.argv[1:]]),
         "mode": "smoke" if args.smoke else "full",
-        "profile": {"network": NETWORK if throttle else None, "cpu_slowdown": CPU_SLOWDOWN if throttle else 1},
+        "profile": {
+            "network": NETWORK if throttle else None,
+            "cpu_slowdown": CPU_SLOWDOWN if throttle else 1,
+        },
         "variants": {v.name: str(v.checkout) for v in variants},
         "loadavg": {"before": load_before, "after": os.getloadavg()},
         "runs": results,
