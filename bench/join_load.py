@@ -235,7 +235,8 @@ def main() -> None:
             for variant in order:
                 load = cold_load(browser, variant, throttle)
                 results[variant.name].append(load)
-                print(f"{variant.name} #{n + 1}: {load}", file=sys.stderr, flush=True)
+                figures = {k: v for k, v in load.items() if k != "requests"}
+                print(f"{variant.name} #{n + 1}: {figures}", file=sys.stderr, flush=True)
     record = {
         "started": started.isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/join_load.py", *sys.argv[1:]]),
