@@ -15,7 +15,7 @@ Each load opens a fresh invite link in a new browser context (an empty cache: a 
 of Debian's chromium, on a phone-sized page, with the CPU slowed four times
 (Emulation.setCPUThrottlingRate) and the network shaped by Network.emulateNetworkConditions
 to the profile Lighthouse's mobile runs apply through DevTools ("Slow 4G"): 562.5 ms of
-latency per request, 1.47 Mbit/s down, 675 kbit/s up. It records, on the page's own clock:
+latency per request, 1.44 Mbit/s down, 675 kbit/s up. It records, on the page's own clock:
 
 - ``consent_ms``: from navigation start until "I agree" is on the page and enabled;
 - ``consent_bytes``: what had arrived over the network by then (Resource Timing's
