@@ -207,6 +207,9 @@ def test_replaying_the_web_stage_builds_the_web_app(stages: list[Stage], tmp_pat
         assert result.returncode == 0, result.stdout + result.stderr
     built = {p.name for p in (workdir / "dist").iterdir()}
     assert "index.html" in built, built
+    # The compressed copies the relay serves are made by the build, so the image has them.
+    assets = {p.name for p in (workdir / "dist" / "assets").iterdir()}
+    assert any(name.endswith(".js.br") for name in assets), assets
 
 
 def test_the_image_holds_the_bytecode_of_what_serving_imports(stages: list[Stage]) -> None:
