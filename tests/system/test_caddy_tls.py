@@ -22,6 +22,22 @@ from system.wire import Device, Inbox, b64e, http_send
 pytestmark = pytest.mark.slow
 
 CLIENT_ADDRESS = "127.0.0.1"
+# The relay serves the repository's built web app by default (settings.py), when there is one.
+DIST = Path(__file__).resolve().parents[2] / "clients" / "web" / "dist"
+
+
+async def _web_app_passes_through(https: httpx.AsyncClient) -> None:
+    """The relay's pre-compressed copy arrives byte for byte: the Caddyfile has no `encode`
+    (docs/operations.md section 5), so Caddy neither compresses again nor decodes."""
+    page = DIST / "join.html"
+    if not page.is_file():
+        return  # the relay serves no web app without a build; the rest still holds
+    async with https.stream("GET", "/join", headers={"accept-encoding": "gzip"}) as answer:
+        raw = b"".join([part async for part in answer.aiter_raw()])
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["vary"] == "Accept-Encoding"
+        assert answer.headers["cache-control"] == "no-cache"
+    assert raw == (DIST / "join.html.gz").read_bytes()
 
 
 async def test_relay_behind_caddy(tmp_path: Path) -> None:
@@ -53,6 +69,8 @@ async def test_relay_behind_caddy(tmp_path: Path) -> None:
             async with Inbox(caddy.wss_url, device, ssl_context=caddy.ssl_context()) as inbox:
                 _, body = await inbox.next_envelope(30)
             assert body == b"sent over https"
+
+            await _web_app_passes_through(https)
 
             relay.stop()
             # With the relay down, Caddy answers 502 and writes an error line per request.
