@@ -534,6 +534,8 @@ class Workspace {
         .catch((err) => announce(`The old device's access could not be revoked: ${err.message}`));
     }
     for (const payload of held) await this.#receive(sender, payload);
-    this.#go({ name: "safety", key });
+    // Redraw wherever the worker is now: the work above is asynchronous, and a worker who
+    // went back to the conversation meanwhile must not be pulled back to the safety number.
+    this.render();
   }
 }
