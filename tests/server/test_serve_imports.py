@@ -15,8 +15,9 @@ from pathlib import Path
 from confide_server.store.migrate import new_sqlite_database
 
 # Alembic: only when the schema is behind (store/migrate.py). Redis: only with a Redis URL.
-# difflib: only for a policy diff (services/policies.py).
-NOT_IMPORTED = ("alembic", "redis", "confide_server.fanout.redis", "difflib")
+# difflib: only for a policy diff (services/policies.py). SQLAlchemy's ORM: never
+# (store/sqla_async.py).
+NOT_IMPORTED = ("alembic", "redis", "confide_server.fanout.redis", "difflib", "sqlalchemy.orm")
 
 SERVE_PATH = """
 import sys

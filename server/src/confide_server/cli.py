@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server import cli_admin
 from confide_server.clock import system_clock
@@ -26,6 +25,7 @@ from confide_server.services import organisation
 from confide_server.settings import Settings
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
+from confide_server.store.sqla_async import AsyncEngine
 
 
 def _parser() -> argparse.ArgumentParser:

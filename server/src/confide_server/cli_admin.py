@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server import cutoff
 from confide_server.clock import system_clock
@@ -23,6 +22,7 @@ from confide_server.encoding import b64d
 from confide_server.services import audit, org_settings, organisation, policies, staff
 from confide_server.settings import Settings
 from confide_server.store.engine import make_engine
+from confide_server.store.sqla_async import AsyncEngine
 
 COMMANDS = ("workers", "devices", "policy", "settings", "audit")
 ACTOR = "cli"

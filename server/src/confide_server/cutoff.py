@@ -22,11 +22,11 @@ from collections.abc import Iterable
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.fanout import Fanout
 from confide_server.settings import Settings
 from confide_server.store.schema import devices, mailboxes, workers
+from confide_server.store.sqla_async import AsyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,13 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from confide_server.clock import Clock
 from confide_server.errors import RateLimited
 from confide_server.fanout import Fanout, Sink
 from confide_server.services import auth, mailbox
 from confide_server.store import queue
 from confide_server.store.batch import AckReply, SendReply, SendResult
+from confide_server.store.sqla_async import AsyncEngine
 from confide_server.store.writer import Writer
 
 

@@ -22,11 +22,11 @@ import contextlib
 import logging
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.fanout import Fanout
 from confide_server.services.organisation import Policy, current_policy
 from confide_server.store.schema import devices, mailboxes
+from confide_server.store.sqla_async import AsyncEngine
 
 log = logging.getLogger(__name__)
 

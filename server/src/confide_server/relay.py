@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.clock import Clock, system_clock
 from confide_server.fanout import Fanout, LocalFanout
@@ -26,6 +25,7 @@ from confide_server.settings import Settings
 from confide_server.store.batch import Delivery
 from confide_server.store.database import Database
 from confide_server.store.engine import is_sqlite, make_engine
+from confide_server.store.sqla_async import AsyncEngine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
 

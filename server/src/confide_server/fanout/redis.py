@@ -44,12 +44,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.fanout import LocalFanout
 from confide_server.services.deployment import deployment_id
 from confide_server.settings import Settings
 from confide_server.store.batch import Delivery
+from confide_server.store.sqla_async import AsyncEngine
 from confide_server.tasks import cancel_all
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ import os
 from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from confide_server.errors import InvalidInput, NotFound, StorageFull
 from confide_server.store.schema import attachment_pieces, attachments
+from confide_server.store.sqla_async import AsyncConnection, AsyncEngine
 
 PIECE_BYTES = 1024 * 1024
 # Serialises piece writes on PostgreSQL, so the relay-wide total is checked exactly.

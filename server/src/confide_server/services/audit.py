@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import hour_of
 from confide_server.errors import RelayError
 from confide_server.store.schema import audit_checkpoints, audit_events
+from confide_server.store.sqla_async import AsyncConnection
 
 TAG = b"Confide audit v1\x00"
 GENESIS = bytes(32)

@@ -14,13 +14,13 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import expiry
 from confide_server.errors import Expired, InvalidInput, Unauthenticated
 from confide_server.services.identity import AUTH_TAG, verify
 from confide_server.store.schema import challenges as challenges_table
 from confide_server.store.schema import devices, mailboxes, sessions, workers
+from confide_server.store.sqla_async import AsyncConnection
 
 
 def digest(secret: bytes) -> bytes:

@@ -11,11 +11,11 @@ import hashlib
 import os
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.errors import NotFound
 from confide_server.services.auth import digest
 from confide_server.store.schema import capabilities
+from confide_server.store.sqla_async import AsyncConnection
 
 INVITE_CAPABILITY_TAG = b"Confide invite capability v1\x00"
 

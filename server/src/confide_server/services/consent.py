@@ -23,7 +23,6 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
 from confide_server.errors import ConsentRejected, Forbidden, InvalidInput, QuotaExceeded
@@ -32,6 +31,7 @@ from confide_server.services.consent_format import decode_receipt, decode_revoca
 from confide_server.services.identity import verify
 from confide_server.services.organisation import require_worker
 from confide_server.store.schema import consent_receipts, devices, policies
+from confide_server.store.sqla_async import AsyncConnection
 
 KINDS = ("receipt", "revocation")
 MAX_RECEIPT_BYTES = 16 * 1024

@@ -12,9 +12,9 @@ import os
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.store.schema import deployment
+from confide_server.store.sqla_async import AsyncEngine
 
 _ROW = 1
 

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
 from confide_server.encoding import b64e
@@ -20,6 +19,7 @@ from confide_server.services import audit, prekeys
 from confide_server.services.auth import consume_challenge
 from confide_server.services.identity import REGISTRATION_TAG, check_identity_key, verify
 from confide_server.store.schema import devices, mailboxes
+from confide_server.store.sqla_async import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import expiry
 from confide_server.errors import AlreadyUsed, Expired, NotFound
@@ -21,6 +20,7 @@ from confide_server.services.auth import digest
 from confide_server.services.devices import Registered, Registration, register
 from confide_server.store.schema import capabilities as capabilities_table
 from confide_server.store.schema import invites, mailboxes
+from confide_server.store.sqla_async import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.errors import InvalidInput, NotFound
 from confide_server.services import audit
 from confide_server.store.schema import org_settings, organisations
+from confide_server.store.sqla_async import AsyncConnection
 
 MINUTE, HOUR, DAY = 60, 3600, 86_400
 YEAR = 365 * DAY

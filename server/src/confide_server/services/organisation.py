@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of, expiry
 from confide_server.encoding import b64e
@@ -27,6 +26,7 @@ from confide_server.store.schema import (
     policies,
     workers,
 )
+from confide_server.store.sqla_async import AsyncConnection
 
 ROLES = ("worker", "supervisor", "admin")
 ORG_ID = 1

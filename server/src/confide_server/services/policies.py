@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.errors import NotFound
 from confide_server.services.consent_format import receipt_version, revoked_receipt
 from confide_server.services.organisation import Policy
 from confide_server.store.schema import consent_receipts, devices, policies
+from confide_server.store.sqla_async import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import day_of
 from confide_server.errors import Conflict, InvalidInput, NotFound
 from confide_server.services.identity import signed_prekey_message, verify
 from confide_server.store.schema import devices, one_time_prekeys, signed_prekeys
+from confide_server.store.sqla_async import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.encoding import b64e
 from confide_server.services.auth import Principal
@@ -30,6 +29,7 @@ from confide_server.store.schema import (
     signed_prekeys,
     workers,
 )
+from confide_server.store.sqla_async import AsyncConnection
 
 Records = dict[str, list[dict[str, Any]]]
 

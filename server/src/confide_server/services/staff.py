@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, NotFound
@@ -27,6 +26,7 @@ from confide_server.store.schema import (
     signed_prekeys,
     workers,
 )
+from confide_server.store.sqla_async import AsyncConnection
 
 
 @dataclass(frozen=True, slots=True)

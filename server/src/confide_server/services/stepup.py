@@ -10,7 +10,6 @@ a fresh signature by the device's key, bound to this session.
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.clock import expiry
 from confide_server.encoding import b64e
@@ -19,6 +18,7 @@ from confide_server.services import audit
 from confide_server.services.auth import Principal, consume_challenge
 from confide_server.services.identity import verify
 from confide_server.store.schema import sessions
+from confide_server.store.sqla_async import AsyncConnection
 
 STEP_UP_TAG = b"Confide step-up v1\x00"
 

@@ -17,7 +17,6 @@ import logging
 import time
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from confide_server.clock import Clock, day_of, hour_of
 from confide_server.services import audit, org_settings
@@ -34,6 +33,7 @@ from confide_server.store.schema import (
     one_time_prekeys,
     sessions,
 )
+from confide_server.store.sqla_async import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from confide_server.clock import Clock
 from confide_server.store import idempotency
 from confide_server.store.batch import Lookup, Plan
 from confide_server.store.depth import Depths
+from confide_server.store.sqla_async import AsyncConnection, AsyncEngine
 
 _LOOKUP = """
 SELECT c.secret_hash, c.mailbox_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from confide_server.store.sqla_async import AsyncConnection, AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)

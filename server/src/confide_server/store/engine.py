@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from confide_server.store.sqla_async import AsyncEngine, create_async_engine
 
 
 def is_sqlite(url: str) -> bool:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.store.schema import envelopes
+from confide_server.store.sqla_async import AsyncEngine
 
 
 async def pending(

@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_server.clock import Clock
 from confide_server.errors import RelayError, Unavailable
@@ -36,6 +35,7 @@ from confide_server.store.batch import (
 )
 from confide_server.store.idempotency import retry_deadline
 from confide_server.store.space import is_disk_full
+from confide_server.store.sqla_async import AsyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ from confide_server.settings import Settings
 from confide_server.store import schema
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import new_sqlite_database, upgrade
+from confide_server.store.sqla_async import AsyncEngine
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from confide_client.client import ConfideClient
 from confide_client.encoding import b64e
