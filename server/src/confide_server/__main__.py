@@ -1,5 +1,5 @@
 """``python -m confide_server`` is the ``confide`` command."""
 
-from confide_server.cli import main
+from confide_server.entry import main
 
 raise SystemExit(main())

@@ -90,6 +90,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
+    # What is imported and built here lives as long as the process and makes almost no
+    # garbage: the collector waits until it is built (entry.py says why).
+    gc.disable()
     import uvicorn
 
     from confide_server.app import create_app
@@ -107,6 +110,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+    gc.enable()
     # The SQLite writer's thread needs the interpreter lock back after every WAL sync (and
     # every SQLite call it makes); while the event loop is busy it waits until the loop is
     # made to let go, after the switch interval (5 ms by default). A tenth of that shortens
