@@ -43,7 +43,7 @@ export async function prepare(token, org = undefined) {
     redeemed = await relay.redeemInvite(token, device.identity, spk);
   } catch (err) {
     show(h("section", { "aria-labelledby": "used-title" },
-      h("h2", { id: "used-title" }, "This link cannot be used"),
+      h("h1", { id: "used-title" }, "This link cannot be used"),
       h("p", {}, err.status === 404 || err.status === 409 || err.status === 410
         ? "It has already been used or has expired. Ask for a new link."
         : `Something went wrong: ${err.message}`)));
@@ -84,7 +84,7 @@ export async function agreeTo(shown, remember) {
 function showConsent({ renewal = false, previous = null, onAgree = agree, onDecline = null } = {}) {
   if (!client.policy) {
     show(h("section", { "aria-labelledby": "nopolicy-title" },
-      h("h2", { id: "nopolicy-title" }, "Not ready yet"),
+      h("h1", { id: "nopolicy-title" }, "Not ready yet"),
       h("p", {}, "This organisation has not published how it handles your information, so you cannot agree to anything yet. Please tell your worker.")));
     return;
   }
@@ -352,7 +352,7 @@ function render() {
     return;
   }
   show(h("section", { "aria-labelledby": "chat-title" },
-    h("h2", { id: "chat-title" }, "Your conversation"),
+    h("h1", { id: "chat-title" }, "Your conversation"),
     conv.keyChange ? keyChangedAlert(WORKER) : null,
     outdated ? h("div", { class: "card alert", role: "status", id: "policy-outdated" },
       h("p", {}, `The organisation published policy version ${client.policy.version}. Until you agree to it, nothing can be sent here.`),
@@ -386,7 +386,7 @@ export function showUnlock(sealed) {
   const pass = h("input", { type: "password", required: true, autocomplete: "current-password" });
   const error = h("p", { class: "error", role: "alert" });
   show(h("section", { "aria-labelledby": "unlock-title" },
-    h("h2", { id: "unlock-title" }, "Welcome back"),
+    h("h1", { id: "unlock-title" }, "Welcome back"),
     h("form", {
       onsubmit: async (event) => {
         event.preventDefault();

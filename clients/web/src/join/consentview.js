@@ -28,7 +28,7 @@ export function consentView({ policy, policyIntact, days, renewal = false, previ
   const error = h("p", { class: "error", role: "alert" });
   const agree = h("button", { type: "submit", id: "agree", disabled: !policyIntact }, "I agree");
   return h("section", { "aria-labelledby": "policy-title" },
-    h("h2", { id: "policy-title" }, renewal ? "The policy has changed" : "Before you start"),
+    h("h1", { id: "policy-title" }, renewal ? "The policy has changed" : "Before you start"),
     h("p", {}, renewal
       ? "Your worker's organisation published a new version. Please read it; you can go on only if you agree."
       : "Please read how your information is handled, including when it cannot be kept confidential."),
@@ -72,7 +72,7 @@ export function reviewView({ consent, policy, onRevoke, onBack, onRecords }) {
     revoke.disabled = !confirm.checked;
   });
   return h("section", { "aria-labelledby": "review-title" },
-    h("h2", { id: "review-title" }, "Your consent"),
+    h("h1", { id: "review-title" }, "Your consent"),
     h("dl", {},
       h("dt", {}, "Status"), h("dd", { id: "consent-status" }, revoked ? "Withdrawn" : "Given"),
       h("dt", {}, "Policy version"), h("dd", {}, String(consent.policyVersion)),

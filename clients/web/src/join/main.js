@@ -18,7 +18,7 @@ async function boot() {
     // One invite per tab: a link pasted while one is being joined or used is not followed.
     if (joining) return;
     joining = true;
-    show(h("section", {}, h("h2", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
+    show(h("section", {}, h("h1", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
     await openInvite(token, loadClient);
     return;
   }
@@ -28,7 +28,7 @@ async function boot() {
     return;
   }
   show(h("section", { "aria-labelledby": "nothing-title" },
-    h("h2", { id: "nothing-title" }, "Nothing here"),
+    h("h1", { id: "nothing-title" }, "Nothing here"),
     h("p", {}, "This page keeps nothing once it is closed. If you were given a link, open it again from where you received it; each link works once, so you may need to ask for a new one.")));
 }
 

@@ -8,7 +8,8 @@ function describe(message) {
 }
 
 function messageItem(message, { onOpenFile, peerName }) {
-  if (message.kind === "system") return h("li", { class: "message system", role: "note" }, message.body);
+  // A plain list item: a list holds only list items, so no role may replace the item's.
+  if (message.kind === "system") return h("li", { class: "message system" }, message.body);
   const who = message.mine ? "You" : peerName;
   const meta = [who, formatTime(message.at)];
   if (message.mine && message.state) meta.push(STATE_LABEL[message.state]);
@@ -30,8 +31,10 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
   if (!conv.messages.length) list.append(h("li", { class: "muted" }, "No messages yet."));
   const disabled = Boolean(disabledReason);
   const text = h("textarea", { id: "compose-text", rows: 2, disabled, "aria-describedby": "compose-help" });
-  const file = h("input", { id: "compose-file", type: "file", class: "sr-only", disabled, tabindex: -1 });
-  const attach = h("button", { type: "button", class: "secondary", disabled, onclick: () => file.click() }, "Attach file");
+  // The button is the control people use; the file input behind it is hidden from everyone
+  // and named by the button for any tool that still finds it.
+  const file = h("input", { id: "compose-file", type: "file", hidden: true, disabled, "aria-labelledby": "compose-attach" });
+  const attach = h("button", { type: "button", class: "secondary", id: "compose-attach", disabled, onclick: () => file.click() }, "Attach file");
   file.addEventListener("change", () => {
     if (file.files.length) onAttach(file.files[0]);
     file.value = "";

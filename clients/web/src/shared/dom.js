@@ -22,16 +22,46 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-// Replaces the main region and moves focus there, so screen readers announce the new screen.
+const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+
+// A view is known by its level-one heading: its id and its words ("conv-title", "Kim").
+const viewOf = (root) => {
+  const heading = root.querySelector("h1");
+  return heading ? `${heading.id}\u0000${heading.textContent}` : null;
+};
+
+// Replaces the main region. A new view moves focus to its level-one heading, so screen
+// readers announce the new screen and keyboard users start from its top. The same view drawn
+// again (a message arrived, the connection came back) keeps the focus where it was: on the
+// element with the same id, or else the one at the same place among the view's controls.
 export function show(...children) {
   const main = document.getElementById("app");
+  const before = viewOf(main);
+  const active = document.activeElement;
+  const inside = active && active !== main && main.contains(active);
+  const place = inside ? { id: active.id, index: [...main.querySelectorAll(FOCUSABLE)].indexOf(active) } : null;
   main.replaceChildren(...children);
   // Someone working the call's controls (above the page) keeps their place while the
   // conversation below redraws.
   if (document.activeElement?.closest("#call")) return;
-  const heading = main.querySelector("h1, h2");
-  (heading ?? main).setAttribute("tabindex", "-1");
-  (heading ?? main).focus();
+  if (before !== null && viewOf(main) === before) {
+    // Focus elsewhere (the header, a dialog) is left alone; focus inside moves to its twin.
+    if (!place) return;
+    const twin = (place.id && document.getElementById(place.id))
+      || (place.index >= 0 ? main.querySelectorAll(FOCUSABLE)[place.index] : null);
+    if (twin && main.contains(twin) && !twin.disabled) {
+      twin.focus();
+      return;
+    }
+  }
+  focusHeading(main);
+}
+
+// Moves focus to the level-one heading of what `root` shows (or to `root` itself).
+export function focusHeading(root) {
+  const heading = root.querySelector("h1") ?? root;
+  heading.setAttribute("tabindex", "-1");
+  heading.focus();
 }
 
 export function announce(text) {

@@ -10,7 +10,7 @@ export function safetyView(engine, ownKey, peerKey, { peerName, verified, onVeri
   const digits = engine.safety.safetyNumber(ownKey, peerKey);
   const groups = engine.safety.grouped(digits);
   return h("section", { "aria-labelledby": "safety-title" },
-    h("h2", { id: "safety-title" }, `Safety number with ${peerName}`),
+    h("h1", { id: "safety-title" }, `Safety number with ${peerName}`),
     h("p", {}, "Compare these digits with the other person, in person or on a call. If they match, nobody is reading along."),
     h("p", { class: "digits", id: "safety-digits", "aria-label": `Safety number: ${groups}` }, groups),
     qrSvg(`confide-safety:${toB64u(engine.safety.qrPayload(ownKey, peerKey))}`, "Safety number as a QR code"),

@@ -4,7 +4,7 @@
 // than the relay allows (step-up): the vault is re-opened with it, proving it, and only then
 // does the device sign the relay's step-up challenge.
 import { concatBytes, fromB64u, toB64u, utf8 } from "../shared/b64.js";
-import { h } from "../shared/dom.js";
+import { focusHeading, h } from "../shared/dom.js";
 import { idbGet } from "../shared/idb.js";
 import { call, RelayError } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY } from "./vault.js";
@@ -75,13 +75,15 @@ class AdminConsole {
 
   close() {
     this.region.hidden = true;
-    document.getElementById("app").hidden = false;
+    const app = document.getElementById("app");
+    app.hidden = false;
+    focusHeading(app);
   }
 
   async render() {
     const tabs = [["workers", "Workers"], ["policies", "Policies"], ["settings", "Settings"], ["audit", "Audit trail"]];
     const body = h("div", { class: "admin-body" }, h("p", { class: "muted" }, "Loading…"));
-    const heading = h("h2", { id: "admin-title", tabindex: "-1" }, "Organisation console");
+    const heading = h("h1", { id: "admin-title", tabindex: "-1" }, "Organisation console");
     this.region.replaceChildren(
       heading,
       h("nav", { class: "row", "aria-label": "Console sections" },

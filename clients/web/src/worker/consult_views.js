@@ -96,7 +96,7 @@ export function askView(ws, key) {
     return h("li", {}, h("label", { class: "check" }, box, `${m.mine ? "You" : "Them"}: ${m.body}`));
   });
   return h("section", { "aria-labelledby": "consult-title" },
-    h("h2", { id: "consult-title" }, "Ask a supervisor"),
+    h("h1", { id: "consult-title" }, "Ask a supervisor"),
     h("p", { class: "muted" }, "Only a de-identified draft leaves this device, under a random case label. The supervisor never learns who this is."),
     ...supervisorChoice(ws, view),
     ...field("consult-question", "Your question", question),
@@ -162,7 +162,7 @@ export function threadsFor(ws, key) {
 export function inboxView(ws) {
   const threads = ws.consult.threads((t) => !t.asking);
   return h("section", { "aria-labelledby": "inbox-title" },
-    h("h2", { id: "inbox-title" }, "Consultations"),
+    h("h1", { id: "inbox-title" }, "Consultations"),
     h("p", { class: "muted" }, "Questions colleagues asked you, de-identified on their devices. They disappear after the organisation's retention period."),
     threads.length ? threads.map(([label, t]) => threadView(ws, label, t, { heading: "h3" })) : h("p", { class: "muted" }, "No consultations."));
 }

@@ -62,7 +62,7 @@ function showEnrol() {
   ...field("enrol-pass2", "Type the passphrase again", again),
   h("div", { class: "row" }, h("button", { type: "submit" }, "Set up this device")),
   error);
-  show(h("section", { "aria-labelledby": "enrol-title" }, h("h2", { id: "enrol-title" }, "Set up Confide on this device"), form));
+  show(h("section", { "aria-labelledby": "enrol-title" }, h("h1", { id: "enrol-title" }, "Set up Confide on this device"), form));
 }
 
 function showUnlock(sealed, reason) {
@@ -87,7 +87,7 @@ function showUnlock(sealed, reason) {
   h("div", { class: "row" }, h("button", { type: "submit" }, "Unlock")),
   error);
   show(h("section", { "aria-labelledby": "unlock-title" },
-    h("h2", { id: "unlock-title" }, "Confide is locked"),
+    h("h1", { id: "unlock-title" }, "Confide is locked"),
     reason ? h("p", { class: "muted" }, reason) : null,
     form));
 }

@@ -341,14 +341,14 @@ class Workspace {
     if (name === "safety") return this.#safetyView(key);
     if (name === "consult") return askView(this, key);
     if (name === "consultations") return inboxView(this);
-    return h("section", {}, h("h2", {}, "Welcome"), h("p", {}, "Choose a conversation, or invite someone you support."));
+    return h("section", {}, h("h1", {}, "Welcome"), h("p", {}, "Choose a conversation, or invite someone you support."));
   }
 
   #newInviteView() {
     const alias = h("input", { required: true, maxlength: 80, autocomplete: "off" });
     const error = h("p", { class: "error", role: "alert" });
     return h("section", { "aria-labelledby": "invite-title" },
-      h("h2", { id: "invite-title" }, "Invite someone"),
+      h("h1", { id: "invite-title" }, "Invite someone"),
       h("form", {
         onsubmit: async (event) => {
           event.preventDefault();
@@ -400,7 +400,7 @@ class Workspace {
       inviteExpired(conv) ? "Remove this invite" : "Cancel this invite");
     if (!link || inviteExpired(conv)) {
       return h("section", { "aria-labelledby": "link-title" },
-        h("h2", { id: "link-title" }, `Invite for ${conv.alias}`),
+        h("h1", { id: "link-title" }, `Invite for ${conv.alias}`),
         h("p", { id: "invite-expired" }, "This invite expired without being used. Create a new one if they still need it."),
         h("div", { class: "row" }, cancel));
     }
@@ -411,7 +411,7 @@ class Workspace {
       },
     }, "Copy link");
     return h("section", { "aria-labelledby": "link-title" },
-      h("h2", { id: "link-title" }, conv.peer ? `Rejoin invite for ${conv.alias}` : `Invite for ${conv.alias}`),
+      h("h1", { id: "link-title" }, conv.peer ? `Rejoin invite for ${conv.alias}` : `Invite for ${conv.alias}`),
       h("p", {}, "Give this link to them in person or by a channel you trust. It works once",
         expiresAt ? ` and expires ${new Date(expiresAt * 1000).toLocaleString()}` : "", "."),
       h("p", { class: "link", id: "invite-link" }, link),
@@ -431,7 +431,7 @@ class Workspace {
       none: "Waiting for their consent.",
       revoked: "They revoked their consent. This conversation is frozen: nothing more can be sent.",
     }[conv.consent.state];
-    const heading = h("h2", { id: "conv-title" }, name);
+    const heading = h("h1", { id: "conv-title" }, name);
     const rename = h("input", { value: conv.alias, maxlength: 80 });
     const stale = staleConsent(conv, this.state.settings?.policyVersion);
     const consentLine = h("p", { id: "consent-state", class: conv.consent.state === "given" && !stale ? "ok" : "muted" },

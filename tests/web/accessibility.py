@@ -1,0 +1,175 @@
+"""Accessibility checks any browser test can run on the view it has reached.
+
+    from accessibility import assert_accessible
+    assert_accessible(page, "invite")
+
+checks, on what the page shows now:
+- axe-core (clients/web/node_modules, never a CDN) with the WCAG 2.0/2.1 A and AA and 2.2 AA
+  rules, the target-size rule among them: any violation fails, listed by rule and element;
+- one visible level-one heading in the view (the page's title for a screen reader user);
+- every visible interactive element at least 24 by 24 CSS pixels (WCAG 2.2, 2.5.8), except
+  an inline target inside a sentence, which the criterion exempts.
+
+`assert_view_focus(page)` checks that focus went to the new view's level-one heading after a
+change of view; `tab_through(page)` presses Tab round the page and returns what took focus.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from web_support import WEB
+
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+# Answered by the test (see _inject_axe); the relay has no such path.
+AXE_URL = "/__test__/axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+MIN_TARGET = 24
+
+_RUN_AXE = """async (tags) => {
+  const results = await axe.run(document, {
+    runOnly: { type: "tag", values: tags },
+    rules: { "target-size": { enabled: true } },
+    resultTypes: ["violations"],
+  });
+  return results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary.replace(/\\s+/g, " ")}`),
+  }));
+}"""
+
+# Everything a pointer or a keyboard can act on, as it is drawn now.
+_INTERACTIVE = """(min) => {
+  const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, "
+    + "[tabindex]:not([tabindex='-1']), [role=button], [role=link], [role=checkbox], [role=tab]";
+  const small = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === "hidden" || el.closest("[hidden], [inert]")) continue;
+    if (el.closest("dialog:not([open])")) continue;
+    // 2.5.8's inline exception: a target inside a sentence, sized by the line it sits in.
+    if (style.display === "inline" && el.parentElement && el.parentElement.textContent.trim() !== el.textContent.trim()) continue;
+    if (box.width < min || box.height < min) {
+      const name = el.id ? `#${el.id}` : el.outerHTML.slice(0, 120);
+      small.push(`${name}: ${Math.round(box.width * 10) / 10}x${Math.round(box.height * 10) / 10}`);
+    }
+  }
+  return small;
+}"""
+
+_VISIBLE_H1 = """() => [...document.querySelectorAll("h1")]
+  .filter((el) => el.getClientRects().length && !el.closest("[hidden]"))
+  .map((el) => el.textContent.trim())"""
+
+_FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const label = el.getAttribute("aria-label") || (el.labels && el.labels[0] && el.labels[0].textContent)
+    || el.textContent || el.value || "";
+  return { tag: el.tagName.toLowerCase(), id: el.id, name: label.trim().replace(/\\s+/g, " ").slice(0, 80) };
+}"""
+
+
+_routed: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _inject_axe(page: Any) -> None:
+    """Adds axe.min.js from node_modules to the page as a script of the page's own origin.
+
+    The pages' CSP (script-src 'self') refuses an inline script, which is what
+    add_script_tag(path=...) would add; so the test answers a same-origin URL itself with
+    the file, the CSP stays as served, and nothing is fetched from anywhere else."""
+    if page not in _routed:
+        page.route("**" + AXE_URL, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        _routed.add(page)
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(url=AXE_URL)
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    _inject_axe(page)
+    violations: list[dict[str, Any]] = page.evaluate(_RUN_AXE, WCAG_TAGS)
+    return violations
+
+
+def small_targets(page: Any) -> list[str]:
+    found: list[str] = page.evaluate(_INTERACTIVE, MIN_TARGET)
+    return found
+
+
+def visible_h1(page: Any) -> list[str]:
+    found: list[str] = page.evaluate(_VISIBLE_H1)
+    return found
+
+
+def _report(view: str, violations: list[dict[str, Any]]) -> str:
+    lines = [f"axe found {len(violations)} violation(s) on the {view} view:"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        lines += [f"    {node}" for node in v["nodes"][:5]]
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Any, view: str) -> None:
+    """axe (WCAG 2.1 A/AA, 2.2 AA), one level-one heading, and 24x24 targets on this view."""
+    violations = axe_violations(page)
+    assert not violations, _report(view, violations)
+    headings = visible_h1(page)
+    assert len(headings) == 1, f"the {view} view shows {len(headings)} level-one headings: {headings}"
+    small = small_targets(page)
+    assert not small, f"targets under {MIN_TARGET}x{MIN_TARGET} px on the {view} view: {small}"
+
+
+def focused(page: Any) -> dict[str, str] | None:
+    """The focused element as (tag, id, name), or None when focus is on the body."""
+    found: dict[str, str] | None = page.evaluate(_FOCUSED)
+    return found
+
+
+def assert_view_focus(page: Any, heading: str) -> None:
+    """After a change of view, focus is on the new view's level-one heading."""
+    now = focused(page)
+    assert now is not None and now["tag"] == "h1" and now["name"] == heading, (
+        f"focus is on {now}, not on the level-one heading {heading!r}"
+    )
+
+
+def tab_through(page: Any, limit: int = 80) -> list[dict[str, str]]:
+    """Presses Tab from the start of the page until focus comes round again; returns each
+    element that took focus, in order."""
+    page.evaluate("() => { document.activeElement?.blur(); window.getSelection()?.removeAllRanges(); }")
+    seen: list[dict[str, str]] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if now is None or (seen and now == seen[0]):
+            break
+        seen.append(now)
+    return seen
+
+
+def tab_to(page: Any, name: str, limit: int = 80) -> None:
+    """Presses Tab until the element named `name` has focus (fails when it never does)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if now is not None and now["name"] == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with Tab")
+
+
+_REACHABLE = """() => [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
+  .filter((el) => !el.disabled && el.getClientRects().length && !el.closest("[hidden], dialog:not([open])")
+    && getComputedStyle(el).visibility !== "hidden")
+  .map((el) => el.id || (el.getAttribute("aria-label") || (el.labels && el.labels[0] && el.labels[0].textContent)
+    || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 80))"""
+
+
+def assert_all_reachable(page: Any, view: str) -> None:
+    """Every visible, enabled control on the page takes focus somewhere in the Tab order."""
+    controls: list[str] = page.evaluate(_REACHABLE)
+    reached = {f["id"] or f["name"] for f in tab_through(page)}
+    missing = [c for c in controls if c not in reached]
+    assert not missing, f"not reachable with Tab on the {view} view: {missing}"
