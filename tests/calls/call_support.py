@@ -28,6 +28,7 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 web_support = _load("web_support", WEB_TESTS / "web_support.py")
+accessibility = _load("accessibility", WEB_TESTS / "accessibility.py")
 # The web tests' fixtures (the built app, the screenshot folder) serve the call tests as is.
 web_fixtures = _load("confide_web_fixtures", WEB_TESTS / "conftest.py")
 need = web_support.need

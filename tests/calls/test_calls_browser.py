@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from call_support import web_support
+from call_support import accessibility, web_support
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -139,6 +139,8 @@ def test_video_call_peer_to_peer(relay, browser, screenshots: Path) -> None:
     expect(client.locator("#call-status")).to_have_text("Your peer worker is calling you.")
     client.screenshot(path=str(screenshots / "call-01-client-ringing.png"), full_page=True)
     assert client.evaluate(web_support.UNLABELLED) == []
+    accessibility.assert_accessible(worker, "call, ringing")
+    accessibility.assert_accessible(client, "call, incoming")
     client.get_by_role("button", name="Accept").click()
 
     call_state(worker, "connected")
@@ -158,6 +160,8 @@ def test_video_call_peer_to_peer(relay, browser, screenshots: Path) -> None:
         # trickled candidate does; that is still the browsers' own, direct path.
         assert first["local"] in DIRECT and first["remote"] in DIRECT, first
     assert worker.evaluate(web_support.UNLABELLED) == []
+    accessibility.assert_accessible(worker, "call, connected")
+    accessibility.assert_accessible(client, "call, connected")
     worker.screenshot(path=str(screenshots / "call-02-worker-connected.png"), full_page=True)
     client.screenshot(path=str(screenshots / "call-03-client-connected.png"), full_page=True)
 
@@ -182,6 +186,7 @@ def test_video_call_peer_to_peer(relay, browser, screenshots: Path) -> None:
     assert client.evaluate("window.__pcs[0].connectionState") == "closed"
     expect(worker.locator(".message.system", has_text="Video call")).to_have_count(1)
     client.screenshot(path=str(screenshots / "call-04-client-ended.png"), full_page=True)
+    accessibility.assert_accessible(client, "call, ended")
     worker.locator("#call-close").click()
     expect(worker.locator("#call")).to_have_count(0)
     pair.guard.assert_clean()
