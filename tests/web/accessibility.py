@@ -19,6 +19,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from playwright.sync_api import expect
 from web_support import WEB
 
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
@@ -63,14 +64,29 @@ _VISIBLE_H1 = """() => [...document.querySelectorAll("h1")]
   .filter((el) => el.getClientRects().length && !el.closest("[hidden]"))
   .map((el) => el.textContent.trim())"""
 
-_FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
+# How the keyboard tests name an element: its id, its tag, and its accessible name as far as
+# the tests need it (aria-label, its label, its text, its value).
+_DESCRIBE = """(el) => {
   const label = el.getAttribute("aria-label") || (el.labels && el.labels[0] && el.labels[0].textContent)
     || el.textContent || el.value || "";
   return { tag: el.tagName.toLowerCase(), id: el.id, name: label.trim().replace(/\\s+/g, " ").slice(0, 80) };
 }"""
 
+_FOCUSED = f"""() => {{
+  const el = document.activeElement;
+  return !el || el === document.body ? null : ({_DESCRIBE})(el);
+}}"""
+
+# Controls a person can use now: visible, enabled, not in a closed dialog nor inside a
+# closed <details> (whose summary is one of them).
+_CONTROLS = f"""() => [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
+  .filter((el) => !el.disabled && el.getClientRects().length && !el.closest("[hidden], dialog:not([open])")
+    && getComputedStyle(el).visibility !== "hidden")
+  .filter((el) => {{
+    const closed = el.closest("details:not([open])");
+    return !closed || (el.tagName === "SUMMARY" && el.parentElement === closed);
+  }})
+  .map({_DESCRIBE})"""
 
 _routed: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -129,47 +145,47 @@ def focused(page: Any) -> dict[str, str] | None:
 
 
 def assert_view_focus(page: Any, heading: str) -> None:
-    """After a change of view, focus is on the new view's level-one heading."""
-    now = focused(page)
-    assert now is not None and now["tag"] == "h1" and now["name"] == heading, (
-        f"focus is on {now}, not on the level-one heading {heading!r}"
-    )
+    """After a change of view, focus is on the new view's level-one heading (waiting, within
+    expect's timeout, for a view that is still being drawn)."""
+    try:
+        expect(page.get_by_role("heading", level=1, name=heading, exact=True)).to_be_focused()
+    except AssertionError:
+        raise AssertionError(
+            f"focus is on {focused(page)}, not on the level-one heading {heading!r}"
+        ) from None
 
 
 def tab_through(page: Any, limit: int = 80) -> list[dict[str, str]]:
-    """Presses Tab from the start of the page until focus comes round again; returns each
-    element that took focus, in order."""
-    page.evaluate("() => { document.activeElement?.blur(); window.getSelection()?.removeAllRanges(); }")
+    """Presses Tab until focus comes round to where the first press put it (past the end of
+    the page, Tab leaves the document once and then starts again from the top); returns each
+    element that took focus on the way, in order."""
     seen: list[dict[str, str]] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
         now = focused(page)
-        if now is None or (seen and now == seen[0]):
-            break
+        if now is None:
+            continue
+        if seen and now == seen[0]:
+            return seen
         seen.append(now)
-    return seen
+    raise AssertionError(f"focus never came round in {limit} presses of Tab: {seen}")
 
 
 def tab_to(page: Any, name: str, limit: int = 80) -> None:
-    """Presses Tab until the element named `name` has focus (fails when it never does)."""
+    """Presses Tab until the element whose name starts with `name` (or whose id is `name`)
+    has focus; fails when it never does."""
     for _ in range(limit):
         page.keyboard.press("Tab")
         now = focused(page)
-        if now is not None and now["name"] == name:
+        if now is not None and (now["name"].startswith(name) or now["id"] == name):
             return
     raise AssertionError(f"{name!r} cannot be reached with Tab")
 
 
-_REACHABLE = """() => [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
-  .filter((el) => !el.disabled && el.getClientRects().length && !el.closest("[hidden], dialog:not([open])")
-    && getComputedStyle(el).visibility !== "hidden")
-  .map((el) => el.id || (el.getAttribute("aria-label") || (el.labels && el.labels[0] && el.labels[0].textContent)
-    || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 80))"""
-
-
 def assert_all_reachable(page: Any, view: str) -> None:
     """Every visible, enabled control on the page takes focus somewhere in the Tab order."""
-    controls: list[str] = page.evaluate(_REACHABLE)
-    reached = {f["id"] or f["name"] for f in tab_through(page)}
+    controls: list[dict[str, str]] = page.evaluate(_CONTROLS)
+    reached = tab_through(page, limit=2 * len(controls) + 10)
     missing = [c for c in controls if c not in reached]
+    assert controls, f"no controls found on the {view} view"
     assert not missing, f"not reachable with Tab on the {view} view: {missing}"
