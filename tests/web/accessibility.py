@@ -10,8 +10,11 @@ checks, on what the page shows now:
 - every visible interactive element at least 24 by 24 CSS pixels (WCAG 2.2, 2.5.8), except
   an inline target inside a sentence, which the criterion exempts.
 
-`assert_view_focus(page)` checks that focus went to the new view's level-one heading after a
-change of view; `tab_through(page)` presses Tab round the page and returns what took focus.
+`assert_view_focus(page, heading)` checks that focus went to the new view's level-one heading
+after a change of view; `assert_all_reachable(page, view)` that every visible, enabled control
+takes focus by Tab; `tab_to(page, name)` presses Tab until that control has focus, and
+`tab_through(page)` presses Tab round the page and returns what took focus. docs/web.md
+(Accessibility) says how to use them for a new view.
 """
 
 from __future__ import annotations
@@ -40,25 +43,39 @@ _RUN_AXE = """async (tags) => {
   }));
 }"""
 
-# Everything a pointer or a keyboard can act on, as it is drawn now.
-_INTERACTIVE = """(min) => {
-  const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, "
-    + "[tabindex]:not([tabindex='-1']), [role=button], [role=link], [role=checkbox], [role=tab]";
-  const small = [];
-  for (const el of document.querySelectorAll(selector)) {
-    const box = el.getBoundingClientRect();
-    const style = getComputedStyle(el);
-    if (!box.width || !box.height || style.visibility === "hidden" || el.closest("[hidden], [inert]")) continue;
-    if (el.closest("dialog:not([open])")) continue;
-    // 2.5.8's inline exception: a target inside a sentence, sized by the line it sits in.
-    if (style.display === "inline" && el.parentElement && el.parentElement.textContent.trim() !== el.textContent.trim()) continue;
-    if (box.width < min || box.height < min) {
-      const name = el.id ? `#${el.id}` : el.outerHTML.slice(0, 120);
-      small.push(`${name}: ${Math.round(box.width * 10) / 10}x${Math.round(box.height * 10) / 10}`);
-    }
-  }
-  return small;
+# Drawn, and where a person can get at it now: not hidden, not in a closed dialog, not
+# inside a closed <details> (whose own summary is).
+_USABLE = """(el) => {
+  if (!el.getClientRects().length || getComputedStyle(el).visibility === "hidden") return false;
+  if (el.closest("[hidden], [inert], dialog:not([open])")) return false;
+  const closed = el.closest("details:not([open])");
+  return !closed || (el.tagName === "SUMMARY" && el.parentElement === closed);
 }"""
+
+_TARGETS = (
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, "
+    "[tabindex]:not([tabindex='-1']), [role=button], [role=link], [role=checkbox], [role=tab]"
+)
+
+# Everything a pointer or a keyboard can act on, as it is drawn now, under min x min px.
+_SMALL = f"""([selector, min]) => {{
+  const usable = {_USABLE};
+  const small = [];
+  for (const el of document.querySelectorAll(selector)) {{
+    if (!usable(el)) continue;
+    const box = el.getBoundingClientRect();
+    // 2.5.8's inline exception: a target inside a sentence, sized by the line it sits in.
+    const text = (node) => node.textContent.trim();
+    const inline = getComputedStyle(el).display === "inline";
+    if (inline && el.parentElement && text(el.parentElement) !== text(el)) continue;
+    if (box.width < min || box.height < min) {{
+      const name = el.id ? `#${{el.id}}` : el.outerHTML.slice(0, 120);
+      const size = (n) => Math.round(n * 10) / 10;
+      small.push(`${{name}}: ${{size(box.width)}}x${{size(box.height)}}`);
+    }}
+  }}
+  return small;
+}}"""
 
 _VISIBLE_H1 = """() => [...document.querySelectorAll("h1")]
   .filter((el) => el.getClientRects().length && !el.closest("[hidden]"))
@@ -67,9 +84,10 @@ _VISIBLE_H1 = """() => [...document.querySelectorAll("h1")]
 # How the keyboard tests name an element: its id, its tag, and its accessible name as far as
 # the tests need it (aria-label, its label, its text, its value).
 _DESCRIBE = """(el) => {
-  const label = el.getAttribute("aria-label") || (el.labels && el.labels[0] && el.labels[0].textContent)
+  const label = el.getAttribute("aria-label") || (el.labels && el.labels[0]?.textContent)
     || el.textContent || el.value || "";
-  return { tag: el.tagName.toLowerCase(), id: el.id, name: label.trim().replace(/\\s+/g, " ").slice(0, 80) };
+  const name = label.trim().replace(/\\s+/g, " ").slice(0, 80);
+  return { tag: el.tagName.toLowerCase(), id: el.id, name };
 }"""
 
 _FOCUSED = f"""() => {{
@@ -77,16 +95,15 @@ _FOCUSED = f"""() => {{
   return !el || el === document.body ? null : ({_DESCRIBE})(el);
 }}"""
 
-# Controls a person can use now: visible, enabled, not in a closed dialog nor inside a
-# closed <details> (whose summary is one of them).
-_CONTROLS = f"""() => [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
-  .filter((el) => !el.disabled && el.getClientRects().length && !el.closest("[hidden], dialog:not([open])")
-    && getComputedStyle(el).visibility !== "hidden")
-  .filter((el) => {{
-    const closed = el.closest("details:not([open])");
-    return !closed || (el.tagName === "SUMMARY" && el.parentElement === closed);
-  }})
-  .map({_DESCRIBE})"""
+# Controls a person can use now: usable as above, and enabled.
+_CONTROLS = f"""() => {{
+  const usable = {_USABLE};
+  const controls = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+  return [...document.querySelectorAll(controls)]
+    .filter((el) => !el.disabled && usable(el))
+    .map({_DESCRIBE});
+}}"""
+
 
 _routed: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -98,7 +115,10 @@ def _inject_axe(page: Any) -> None:
     add_script_tag(path=...) would add; so the test answers a same-origin URL itself with
     the file, the CSP stays as served, and nothing is fetched from anywhere else."""
     if page not in _routed:
-        page.route("**" + AXE_URL, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        page.route(
+            "**" + AXE_URL,
+            lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"),
+        )
         _routed.add(page)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(url=AXE_URL)
@@ -111,7 +131,7 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 def small_targets(page: Any) -> list[str]:
-    found: list[str] = page.evaluate(_INTERACTIVE, MIN_TARGET)
+    found: list[str] = page.evaluate(_SMALL, [_TARGETS, MIN_TARGET])
     return found
 
 
@@ -133,7 +153,7 @@ def assert_accessible(page: Any, view: str) -> None:
     violations = axe_violations(page)
     assert not violations, _report(view, violations)
     headings = visible_h1(page)
-    assert len(headings) == 1, f"the {view} view shows {len(headings)} level-one headings: {headings}"
+    assert len(headings) == 1, f"the {view} view has {len(headings)} level-one headings: {headings}"
     small = small_targets(page)
     assert not small, f"targets under {MIN_TARGET}x{MIN_TARGET} px on the {view} view: {small}"
 

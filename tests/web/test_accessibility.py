@@ -120,7 +120,8 @@ def test_every_view_of_both_apps(relay, browser) -> None:
     assert_view_focus(worker, "Organisation console")
     for tab in ("Workers", "Policies", "Settings", "Audit trail"):
         worker.locator("#admin nav").get_by_role("button", name=tab).click()
-        expect(worker.locator("#admin").get_by_role("heading", name=tab, exact=True)).to_be_visible()
+        title = worker.locator("#admin").get_by_role("heading", name=tab, exact=True)
+        expect(title).to_be_visible()
         assert_accessible(worker, f"admin console, {tab}")
     worker.get_by_role("button", name="Back to conversations").click()
 

@@ -5,8 +5,8 @@ main flows work with Tab, Enter and Space, every control on each view in the Tab
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from accessibility import assert_all_reachable, assert_view_focus, tab_to
+from playwright.sync_api import expect
 from web_support import DESKTOP, PASSPHRASE, PHONE, UNLABELLED, OriginGuard
 
 pytestmark = pytest.mark.browser
