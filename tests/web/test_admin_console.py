@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accessibility import assert_accessible
 from playwright.sync_api import expect
 from web_support import DESKTOP, PASSPHRASE, OriginGuard, create_invite, enrol_worker
 
@@ -23,6 +24,7 @@ def _confirm(page: Any) -> None:
     """Step-up: the console asks for the passphrase again."""
     dialog = page.get_by_role("dialog", name="Confirm it is you")
     expect(dialog).to_be_visible()
+    assert_accessible(page, "step-up confirmation")
     dialog.get_by_label("Passphrase").fill(PASSPHRASE)
     dialog.get_by_role("button", name="Confirm").click()
 
@@ -74,6 +76,7 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     _confirm(admin)
     expect(admin.locator("#enrolment-code")).to_have_text(re.compile(r"^[A-Za-z0-9_-]{43}$"))
     expect(admin.get_by_role("img", name="Enrolment code as a QR code")).to_be_visible()
+    assert_accessible(admin, "admin console with an enrolment code")
     rows = admin.locator("tbody tr[data-worker]")
     expect(rows).to_have_count(3)
 

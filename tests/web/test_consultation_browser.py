@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accessibility import assert_accessible
 from confide_client.client import ConfideClient
 from confide_client.messages import Consultation
 from confide_client.transport.http import HttpTransport
@@ -162,6 +163,7 @@ def test_consultation_keeps_the_client_from_the_supervisor(
     worker.get_by_label("Also hide").fill("court")
     worker.get_by_role("button", name="Hide", exact=True).click()
     expect(draft).to_contain_text("scared about [redacted]")
+    assert_accessible(worker, "consultation draft")
     sent_text = draft.inner_text()
     worker.screenshot(path=str(screenshots / "60-consult-review.png"), full_page=True)
     worker.get_by_role("button", name="Send to supervisor").click()
@@ -174,15 +176,18 @@ def test_consultation_keeps_the_client_from_the_supervisor(
     case = thread.get_attribute("data-case")
     assert case
     assert supervisor.evaluate(UNLABELLED) == []
+    assert_accessible(supervisor, "supervisor's consultations inbox")
     supervisor.screenshot(path=str(screenshots / "61-consult-inbox.png"), full_page=True)
     supervisor.get_by_label("Reply").fill(REPLY)
     supervisor.get_by_role("button", name="Reply", exact=True).click()
     expect(thread.locator(".message.mine")).to_contain_text(REPLY)
+    assert_accessible(supervisor, "consultation thread with a reply")
 
     # The worker sees the reply under the conversation it is about.
     mine = worker.locator(f'article.thread[data-case="{case}"]')
     expect(mine).to_contain_text(REPLY, timeout=30_000)
     expect(mine).to_contain_text("[client] wants me to text another phone")
+    assert_accessible(worker, "conversation with a consultation")
 
     # Nothing the supervisor's browser keeps or received names the client.
     worker_state = _vault(worker)

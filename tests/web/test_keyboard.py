@@ -5,7 +5,7 @@ main flows work with Tab, Enter and Space, every control on each view in the Tab
 from __future__ import annotations
 
 import pytest
-from accessibility import assert_all_reachable, assert_view_focus, tab_to
+from accessibility import assert_accessible, assert_all_reachable, assert_view_focus, tab_to
 from playwright.sync_api import expect
 from web_support import DESKTOP, PASSPHRASE, PHONE, UNLABELLED, OriginGuard
 
@@ -32,10 +32,13 @@ def test_enrol_and_invite_by_keyboard_alone(relay, browser) -> None:
     keys.press("Enter")
     expect(page.get_by_role("heading", name="Invite someone")).to_be_visible()
     assert page.evaluate(UNLABELLED) == []
+    # The worker app on a phone: the list stacks above the view, targets stay 24px.
+    assert_accessible(page, "new invite, on a phone")
     page.get_by_label("A name for them").focus()
     keys.type("Kim")
     keys.press("Enter")
     expect(page.locator("#invite-link")).to_contain_text("/join#")
+    assert_accessible(page, "invite, on a phone")
     guard.assert_clean()
     context.close()
 
