@@ -73,6 +73,13 @@ def test_every_view_of_both_apps(relay, browser) -> None:
     expect(client.locator(".message.system")).to_have_count(1)
     assert_accessible(client, "client conversation")
 
+    # The same link a second time: used.
+    used = client_ctx.new_page()
+    used.goto(link)
+    expect(used.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+    assert_accessible(used, "used link")
+    used.close()
+
     worker.get_by_role("button", name="Open the conversation").click()
     assert_view_focus(worker, "Kim")
     expect(worker.locator("#compose-text")).to_be_enabled()

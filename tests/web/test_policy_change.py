@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from accessibility import assert_accessible, assert_view_focus
 from playwright.sync_api import expect
 from web_support import DESKTOP, PHONE, POLICY, OriginGuard, create_invite, enrol_worker
 
@@ -59,9 +60,12 @@ def test_a_policy_change_reaches_open_apps_and_a_forgotten_client_agrees_again(
     expect(client.locator("#policy-text")).to_contain_text(ADDED)
     expect(client.locator("#policy-changes ins", has_text=ADDED)).to_have_count(1)
     expect(client.locator("#policy-changes del")).to_have_count(0)
+    assert_view_focus(client, "The policy has changed")
+    assert_accessible(client, "changed policy")
     client.get_by_role("button", name="Not now").click()
     expect(client.locator("#policy-outdated")).to_contain_text("policy version 2")
     expect(client.locator("#compose-text")).to_be_disabled()
+    assert_accessible(client, "conversation waiting for consent to a new policy")
 
     # The worker asks for a review; the client reads it again and agrees.
     worker.locator("#ask-review").click()
