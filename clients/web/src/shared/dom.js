@@ -30,16 +30,19 @@ const viewOf = (root) => {
   return heading ? `${heading.id}\u0000${heading.textContent}` : null;
 };
 
+// What makes a control the same one after a redraw: its id, or else its kind and words.
+const keyOf = (el) => el.id || `${el.tagName}\u0000${el.textContent}`;
+
 // Replaces the main region. A new view moves focus to its level-one heading, so screen
 // readers announce the new screen and keyboard users start from its top. The same view drawn
 // again (a message arrived, the connection came back) keeps the focus where it was: on the
-// element with the same id, or else the one at the same place among the view's controls.
+// control with the same id (or kind and words), or else the one at the same place.
 export function show(...children) {
   const main = document.getElementById("app");
   const before = viewOf(main);
   const active = document.activeElement;
   const inside = active && active !== main && main.contains(active);
-  const place = inside ? { id: active.id, index: [...main.querySelectorAll(FOCUSABLE)].indexOf(active) } : null;
+  const place = inside ? { key: keyOf(active), index: [...main.querySelectorAll(FOCUSABLE)].indexOf(active) } : null;
   main.replaceChildren(...children);
   // Someone working the call's controls (above the page) keeps their place while the
   // conversation below redraws.
@@ -47,9 +50,9 @@ export function show(...children) {
   if (before !== null && viewOf(main) === before) {
     // Focus elsewhere (the header, a dialog) is left alone; focus inside moves to its twin.
     if (!place) return;
-    const twin = (place.id && document.getElementById(place.id))
-      || (place.index >= 0 ? main.querySelectorAll(FOCUSABLE)[place.index] : null);
-    if (twin && main.contains(twin) && !twin.disabled) {
+    const now = [...main.querySelectorAll(FOCUSABLE)];
+    const twin = now.find((el) => keyOf(el) === place.key) ?? now[place.index];
+    if (twin && !twin.disabled) {
       twin.focus();
       return;
     }
