@@ -1,6 +1,8 @@
 """Accessibility of every view of both apps (WCAG 2.1 AA, and 2.2's target size and focus
 rules): axe finds nothing, each view has one level-one heading that takes the focus when the
-view changes, and every target is at least 24 by 24 pixels (tests/web/accessibility.py).
+view changes, and every target is at least 24 by 24 pixels (tests/web/accessibility.py); the
+admin console's and the consultation form's controls are all in the Tab order (the other
+views' are walked in test_keyboard.py).
 The call's views are checked in tests/calls/test_calls_browser.py, which has the cameras."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from accessibility import assert_accessible, assert_view_focus
+from accessibility import assert_accessible, assert_all_reachable, assert_view_focus
 from playwright.sync_api import expect
 from web_support import (
     DESKTOP,
@@ -117,6 +119,7 @@ def test_every_view_of_both_apps(relay, browser) -> None:
     worker.get_by_role("button", name="Ask a supervisor").click()
     assert_view_focus(worker, "Ask a supervisor")
     assert_accessible(worker, "ask a supervisor")
+    assert_all_reachable(worker, "ask a supervisor")
     worker.locator("nav").get_by_role("button", name="Consultations").click()
     assert_view_focus(worker, "Consultations")
     assert_accessible(worker, "consultations inbox")
@@ -130,6 +133,7 @@ def test_every_view_of_both_apps(relay, browser) -> None:
         title = worker.locator("#admin").get_by_role("heading", name=tab, exact=True)
         expect(title).to_be_visible()
         assert_accessible(worker, f"admin console, {tab}")
+        assert_all_reachable(worker, f"admin console, {tab}")
     worker.get_by_role("button", name="Back to conversations").click()
 
     # Both lock screens.
