@@ -1,11 +1,11 @@
 // One conversation's outgoing side, shared by the worker app and the client's page: it
 // builds payloads (shared/payload.js), tracks delivery state, and handles attachments.
 import { fromB64u, toB64u } from "../shared/b64.js";
-import { downloadFile } from "../shared/chatview.js";
-import { addMessage, markState } from "../shared/conversation.js";
+import { addMessage, markState, setTimer } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
 import { sequenced, unsequenced } from "../shared/payload.js";
 import * as relay from "../shared/relay.js";
+import { finished, track } from "../shared/transfers.js";
 import * as attachments from "../crypto/attachments.js";
 import { Messenger } from "./messenger.js";
 
@@ -21,12 +21,11 @@ export class Channel {
     return this.fit(this.conv.ttl) || undefined;
   }
 
-  // Sends a payload that shows in the conversation, with its delivery state.
-  async #sendShown(type, fields, shown) {
-    const id = Messenger.newId();
-    const ttl = this.#ttl();
-    const payload = sequenced(this.conv, type, id, { ...fields, ttl });
+  // Sends a payload that shows in the conversation, with its delivery state. `shown` may
+  // already be in the conversation (an attachment shows while it uploads).
+  async #sendShown(type, fields, shown, id = Messenger.newId(), ttl = this.#ttl()) {
     addMessage(this.conv, { ...shown, id, mine: true, state: "sending", ttl });
+    const payload = sequenced(this.conv, type, id, { ...fields, ttl });
     await this.changed();
     try {
       await this.messenger.send(this.peer(), payload, ttl);
@@ -42,30 +41,37 @@ export class Channel {
     return this.#sendShown("text", { text }, { kind: "text", body: text });
   }
 
+  // The attachment shows at once with its upload's progress; the payload that lets the peer
+  // fetch it follows once the relay holds the encrypted blob.
   async sendFile(file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const { blob, pointer } = attachments.encryptAttachment(bytes);
+    const id = Messenger.newId();
+    const ttl = this.#ttl();
+    const mime = file.type || "application/octet-stream";
+    addMessage(this.conv, { id, kind: "file", name: file.name, type: mime, size: bytes.length, mine: true, state: "sending", ttl });
+    const onProgress = track(id, "up", file.name, blob.length);
+    await this.changed();
     let blobId;
     try {
-      blobId = await relay.uploadBlob(this.token(), blob);
+      blobId = await relay.uploadBlob(this.token(), blob, onProgress);
     } catch (err) {
+      markState(this.conv, [id], "failed");
       announce(`The attachment could not be uploaded: ${err.message}`);
       return;
+    } finally {
+      finished(id);
+      await this.changed();
     }
     const encoded = toB64u(attachments.encodePointer(pointer));
-    const mime = file.type || "application/octet-stream";
-    await this.#sendShown("attachment", { blob: blobId, pointer: encoded, name: file.name, mime },
-      { kind: "file", name: file.name, type: mime, size: bytes.length, blobId, pointer: encoded });
+    Object.assign(this.conv.messages.find((m) => m.id === id) ?? {}, { blobId, pointer: encoded });
+    await this.#sendShown("attachment", { blob: blobId, pointer: encoded, name: file.name, mime }, {}, id, ttl);
   }
 
-  async openFile(message) {
-    try {
-      const blob = await relay.downloadBlob(this.token(), message.blobId);
-      const plain = attachments.decryptAttachment(blob, attachments.decodePointer(fromB64u(message.pointer)));
-      downloadFile(message.name, message.type, plain);
-    } catch (err) {
-      announce(`The attachment could not be opened: ${err.message}`);
-    }
+  // The decrypted bytes, in memory only (shared/files.js decides what to show or save).
+  async fetchFile(message, onProgress) {
+    const blob = await relay.downloadBlob(this.token(), message.blobId, onProgress);
+    return attachments.decryptAttachment(blob, attachments.decodePointer(fromB64u(message.pointer)));
   }
 
   // Sequenced payloads that do not show as messages: hello, revoke.
@@ -91,10 +97,12 @@ export class Channel {
     return this.messenger.send(this.peer(), payload, ttl);
   }
 
+  // The change shows as a line in the conversation on both sides (shared/inbox.js).
   async setTimer(ttl) {
-    this.conv.ttl = ttl;
+    const id = Messenger.newId();
+    setTimer(this.conv, ttl, id);
     await this.changed();
-    this.messenger.send(this.peer(), unsequenced("timer", Messenger.newId(), { ttl })).catch(() => {});
+    this.messenger.send(this.peer(), unsequenced("timer", id, { ttl })).catch(() => {});
   }
 }
 

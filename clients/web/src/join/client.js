@@ -2,10 +2,11 @@
 // this device, then the conversation. Everything lives in memory unless the client chose
 // "remember this device", in which case it is sealed under their passphrase in IndexedDB.
 import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
-import { chatView } from "../shared/chatview.js";
+import { chatView, refreshTimes } from "../shared/chatview.js";
 import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { idbPut } from "../shared/idb.js";
+import { closePreviews } from "../shared/files.js";
 import { applyCommon } from "../shared/inbox.js";
 import { inviteProof } from "../shared/invite.js";
 import * as relay from "../shared/relay.js";
@@ -27,6 +28,7 @@ let client = null;
 onQuickExit(() => {
   const leaving = client;
   client = null;
+  closePreviews();
   // The call's screen goes at once; the socket stays just long enough to say goodbye.
   const hungUp = leaving?.calls?.wipe() ?? Promise.resolve();
   Promise.race([hungUp, new Promise((r) => setTimeout(r, 300))]).then(() => leaving?.messenger?.stop());
@@ -199,6 +201,7 @@ function startMessenger() {
   client.messenger.start();
   setInterval(() => {
     if (client && expire(client.conv)) render();
+    else refreshTimes();
   }, 15000);
 }
 
@@ -371,7 +374,8 @@ function render() {
       onSend: (text) => channel().sendText(text),
       onAttach: (file) => channel().sendFile(file),
       onTimer: (ttl) => channel().setTimer(ttl),
-      onOpenFile: (message) => channel().openFile(message),
+      // A saved file stays in the downloads after quick exit: the client is told first.
+      files: { fetch: (message, onProgress) => channel().fetchFile(message, onProgress), warnOnSave: true, announce },
     })));
   if (keep !== null) {
     const text = document.getElementById("compose-text");

@@ -1,33 +1,62 @@
 // The message list and composer, shared by the worker app and the client's page.
 import { STATE_LABEL, fitTimer, timerChoices, timerLabel } from "./conversation.js";
 import { formatTime, h } from "./dom.js";
+import { closePreviews, fileItem } from "./files.js";
+import { formatSize } from "./filesize.js";
+import { formatDate, formatRelative, t } from "./i18n.js";
 
 function describe(message) {
-  if (message.kind === "file") return `Attachment: ${message.name} (${Math.ceil(message.size / 1024)} KiB)`;
+  if (message.kind === "file") return t("chat.file.describe", { name: message.name, size: formatSize(message.size) });
   return message.body;
 }
 
-function messageItem(message, { onOpenFile, peerName }) {
+// System lines that carry an event rather than text are written in the reader's language
+// when shown: a timer change says what the conversation's messages now do.
+function systemText(message, limits) {
+  if (message.event !== "timer") return message.body;
+  const ttl = fitTimer(message.ttl, limits.maxRetention, limits.timers);
+  return ttl ? t("chat.timer.changed", { duration: timerLabel(ttl) }) : t("chat.timer.changedOff");
+}
+
+// A relative time ("in 5 minutes") that refreshTimes() keeps current without a redraw.
+export function relativeTime(ms, template) {
+  const when = formatRelative(ms);
+  return h("time", { datetime: new Date(ms).toISOString(), title: formatDate(ms), "data-relative": ms, "data-template": template },
+    template ? t(template, { when }) : when);
+}
+
+export function refreshTimes(root = document) {
+  for (const el of root.querySelectorAll("time[data-relative]")) {
+    const when = formatRelative(Number(el.dataset.relative));
+    el.textContent = el.dataset.template ? t(el.dataset.template, { when }) : when;
+  }
+}
+
+function messageItem(message, { files, peerName, limits }) {
   // A plain list item: a list holds only list items, so no role may replace the item's.
-  if (message.kind === "system") return h("li", { class: "message system" }, message.body);
+  if (message.kind === "system") return h("li", { class: "message system" }, systemText(message, limits));
   const who = message.mine ? "You" : peerName;
-  const meta = [who, formatTime(message.at)];
-  if (message.mine && message.state) meta.push(STATE_LABEL[message.state]);
-  if (message.expiresAt) meta.push("disappears");
+  const meta = [who, " · ", formatTime(message.at)];
+  if (message.mine && message.state) meta.push(" · ", STATE_LABEL[message.state]);
+  if (message.expiresAt) meta.push(" · ", relativeTime(message.expiresAt, "chat.message.disappears"));
   const body = message.kind === "file"
-    ? h("button", { type: "button", class: "secondary", onclick: () => onOpenFile(message) }, `Open ${message.name}`)
+    ? fileItem(message, files)
     : h("span", { class: "text" }, message.body);
   return h(
     "li",
-    { class: `message${message.mine ? " mine" : ""}`, "data-state": message.state ?? "received", "aria-label": `${who}: ${describe(message)}` },
+    { class: `message${message.mine ? " mine" : ""}`, "data-state": message.state ?? "received", "data-message": message.id, "aria-label": `${who}: ${describe(message)}` },
     body,
-    h("span", { class: "meta" }, meta.join(" · ")),
+    h("span", { class: "meta" }, meta),
   );
 }
 
-export function chatView(conv, { peerName, disabledReason, maxRetention, timers, onSend, onAttach, onTimer, onOpenFile }) {
+// `files` is {fetch(message, onProgress) -> decrypted bytes, warnOnSave, announce}.
+export function chatView(conv, { peerName, disabledReason, maxRetention, timers, onSend, onAttach, onTimer, files }) {
+  // Previews of another conversation's files (or of messages that expired) are let go.
+  closePreviews(conv.messages.map((m) => m.id));
+  const limits = { maxRetention, timers };
   const list = h("ol", { class: "messages", "aria-label": "Messages", "aria-live": "polite" },
-    conv.messages.map((m) => messageItem(m, { onOpenFile, peerName })));
+    conv.messages.map((m) => messageItem(m, { files, peerName, limits })));
   if (!conv.messages.length) list.append(h("li", { class: "muted" }, "No messages yet."));
   const disabled = Boolean(disabledReason);
   const text = h("textarea", { id: "compose-text", rows: 2, disabled, "aria-describedby": "compose-help" });
@@ -73,13 +102,4 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
     list.scrollTop = list.scrollHeight;
   });
   return h("section", { class: "chat", "aria-label": "Conversation" }, list, help, form);
-}
-
-export function downloadFile(name, type, bytes) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: type || "application/octet-stream" }));
-  const link = h("a", { href: url, download: name }, name);
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }

@@ -1,20 +1,15 @@
 // A conversation as both apps keep it: plain data, so it can be sealed into the vault as
 // JSON. Nothing here is ever sent to the relay; aliases and message text live only here.
+import { t } from "./i18n.js";
 
-export const TIMER_CHOICES = [
-  { seconds: 0, label: "Off" },
-  { seconds: 5 * 60, label: "5 minutes" },
-  { seconds: 3600, label: "1 hour" },
-  { seconds: 86400, label: "1 day" },
-  { seconds: 7 * 86400, label: "1 week" },
-];
+export const TIMER_SECONDS = [0, 5 * 60, 3600, 86400, 7 * 86400];
 
 // The disappearing-timer choices that fit the organisation's maximum retention and its
 // allowed timers (settings disappearing_min_seconds and disappearing_max_seconds).
 export function timerChoices(maxRetentionSeconds, timers = {}) {
   const fits = (s) => (!maxRetentionSeconds || s <= maxRetentionSeconds)
     && (!timers.min || s >= timers.min) && (!timers.max || s <= timers.max);
-  return TIMER_CHOICES.filter((c) => c.seconds === 0 || fits(c.seconds));
+  return TIMER_SECONDS.filter((s) => s === 0 || fits(s)).map((seconds) => ({ seconds, label: timerLabel(seconds) }));
 }
 
 // The timer a conversation really uses: its own, moved into the organisation's limits. A
@@ -26,20 +21,20 @@ export function fitTimer(seconds, maxRetentionSeconds, timers = {}) {
   return Math.min(Math.max(seconds, timers?.min || 0), longest);
 }
 
-// A label for a timer that is not one of the usual choices (the organisation's own bound).
+// A timer in words, in the active language: "Off", "5 minutes", "1 day", "2 weeks", or the
+// organisation's own bound in the largest unit that divides it.
 export function timerLabel(seconds) {
-  const known = TIMER_CHOICES.find((c) => c.seconds === seconds);
-  if (known) return known.label;
-  for (const [unit, name] of [[86400, "day"], [3600, "hour"], [60, "minute"]]) {
-    if (seconds % unit === 0) return `${seconds / unit} ${name}${seconds === unit ? "" : "s"}`;
+  if (!seconds) return t("chat.timer.off");
+  for (const [unit, key] of [[7 * 86400, "chat.duration.weeks"], [86400, "chat.duration.days"], [3600, "chat.duration.hours"], [60, "chat.duration.minutes"]]) {
+    if (seconds % unit === 0) return t(key, { n: seconds / unit });
   }
-  return `${seconds} seconds`;
+  return t("chat.duration.seconds", { n: seconds });
 }
 
 export function newConversation(fields) {
   return {
     alias: "", peer: null, consent: { state: "none" }, verified: false, verifiedKey: null,
-    keyChange: null, ttl: 0, messages: [], unread: 0, ...fields,
+    keyChange: null, ttl: 0, messages: [], unread: 0, archived: false, activeAt: Date.now(), ...fields,
   };
 }
 
@@ -48,7 +43,23 @@ export function addMessage(conv, message) {
   const at = message.at ?? Date.now();
   const expiresAt = message.ttl ? at + message.ttl * 1000 : null;
   conv.messages.push({ ...message, at, expiresAt });
+  conv.activeAt = Math.max(lastActivity(conv), at);
   return true;
+}
+
+// When anything last happened in a conversation (a message either way, a system line), for
+// the worker's list. Kept on the conversation, so it survives the messages' own expiry.
+export function lastActivity(conv) {
+  const newest = conv.messages.reduce((latest, m) => Math.max(latest, m.at ?? 0), 0);
+  return Math.max(conv.activeAt ?? 0, newest, conv.invitedAt ?? 0);
+}
+
+// A change of the disappearing timer, as a line in the conversation; its text is written
+// when shown (chatview.js), so it follows the reader's language.
+export function setTimer(conv, ttl, id) {
+  if ((conv.ttl ?? 0) === ttl) return false;
+  conv.ttl = ttl;
+  return addMessage(conv, { id: `timer-${id}`, kind: "system", event: "timer", ttl });
 }
 
 // States only move forward (sending, sent, delivered); "failed" replaces only "sending",
@@ -74,6 +85,21 @@ export function canSend(conv) {
 }
 
 export const STATE_LABEL = { sending: "Sending…", sent: "Sent", delivered: "Delivered", failed: "Not sent" };
+
+// Aliases as the worker types them: case and accents ignored ("jose" finds "José").
+export function fold(text) {
+  return String(text ?? "").normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+}
+
+// The worker's list: newest activity first, archived conversations apart, filtered by a
+// search over the local aliases (which never leave the device).
+export function listConversations(conversations, { query = "", archived = false } = {}) {
+  const wanted = fold(query.trim());
+  return Object.entries(conversations)
+    .filter(([, conv]) => conv.peer && Boolean(conv.archived) === archived)
+    .filter(([, conv]) => !wanted || fold(conv.alias).includes(wanted))
+    .sort(([, a], [, b]) => lastActivity(b) - lastActivity(a));
+}
 
 // Whether a conversation's invite can no longer be redeemed: it expired, or it predates the
 // secret being kept (such an invite can never be proved, docs/protocol.md E2E §18).

@@ -1,6 +1,6 @@
 // Applies the payloads both apps understand (text, attachment, delivered, timer) to a
 // conversation. Consent payloads (hello, revoke) are each app's own business.
-import { addMessage, markState } from "./conversation.js";
+import { addMessage, markState, setTimer } from "./conversation.js";
 
 const ttlOf = (p) => (Number.isInteger(p.ttl) && p.ttl > 0 ? p.ttl : undefined);
 
@@ -18,7 +18,8 @@ export function applyCommon(conv, p, pointerLength) {
       markState(conv, Array.isArray(p.ids) ? p.ids.map(String) : [], "delivered");
       return false;
     case "timer":
-      conv.ttl = ttlOf(p) ?? 0;
+      // Announced in the conversation when it changes anything.
+      setTimer(conv, ttlOf(p) ?? 0, p.id);
       return false;
     default:
       return false;

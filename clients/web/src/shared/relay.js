@@ -149,12 +149,57 @@ export async function listConsentRecords(token) {
   return records;
 }
 
-export async function uploadBlob(token, blob) {
-  return (await call("POST", "/v1/attachments", { token, raw: blob })).attachment_id;
+// Attachments report their progress as `onProgress(done, total)` in bytes. fetch cannot
+// tell how much of a request body went out, so the upload goes through XMLHttpRequest
+// (same origin, no credentials, the same problem+json errors); the download reads the
+// response stream against its Content-Length.
+export function uploadBlob(token, blob, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/v1/attachments");
+    xhr.withCredentials = false;
+    xhr.setRequestHeader("accept", "application/json");
+    xhr.setRequestHeader("authorization", `Bearer ${toB64u(token)}`);
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : blob.length);
+    xhr.onerror = () => reject(new TypeError("the connection to the relay failed"));
+    xhr.onload = () => {
+      let answer = null;
+      try {
+        answer = JSON.parse(xhr.responseText);
+      } catch {
+        // an answer that is not JSON is reported by its status alone
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && answer?.attachment_id) resolve(answer.attachment_id);
+      else reject(new RelayError(xhr.status, answer));
+    };
+    xhr.send(blob);
+  });
 }
 
-export async function downloadBlob(token, id) {
-  return call("GET", `/v1/attachments/${encodeURIComponent(id)}`, { token });
+export async function downloadBlob(token, id, onProgress = () => {}) {
+  const response = await fetch(`/v1/attachments/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${toB64u(token)}` }, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+  });
+  if (!response.ok) throw new RelayError(response.status, await response.json().catch(() => null));
+  const total = Number(response.headers.get("content-length")) || 0;
+  const reader = response.body.getReader();
+  const pieces = [];
+  let done = 0;
+  for (;;) {
+    const { value, done: finished } = await reader.read();
+    if (finished) break;
+    pieces.push(value);
+    done += value.length;
+    onProgress(done, Math.max(total, done));
+  }
+  const bytes = new Uint8Array(done);
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
 }
 
 export const getOrganisation = () => call("GET", "/v1/organisation");

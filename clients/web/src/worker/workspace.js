@@ -2,9 +2,10 @@
 // numbers. It re-renders from `session.state` after every change; nothing here leaves the
 // device except ciphertext.
 import { fromB64u, toB64u } from "../shared/b64.js";
-import { chatView } from "../shared/chatview.js";
+import { chatView, refreshTimes } from "../shared/chatview.js";
 import { addMessage, canSend, expire, fitTimer, inviteExpired, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
@@ -14,8 +15,11 @@ import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 import { CONSULT_KINDS, Consultations } from "./consult.js";
 import { askView, inboxView, threadsFor } from "./consult_views.js";
+import { conversationList } from "./conversation_list.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
+// The width below which app.css stacks the list above the view (keep the two in step).
+const NARROW = "(max-width: 40rem)";
 
 const expiryText = (invite) => (Number.isInteger(invite?.expiresAt) ? new Date(invite.expiresAt * 1000).toLocaleString() : "used");
 
@@ -61,6 +65,7 @@ class Workspace {
     this.consult = new Consultations(this);
     this.messenger.start();
     setInterval(() => this.#expireAll(), 15000);
+    matchMedia(NARROW).addEventListener("change", () => this.render());
     this.render();
   }
 
@@ -91,6 +96,8 @@ class Workspace {
     if (changed) {
       await this.session.save();
       this.render();
+    } else {
+      refreshTimes();
     }
   }
 
@@ -122,6 +129,8 @@ class Workspace {
         // Nothing from a client shows without its valid consent (docs/protocol.md, Consent
         // in the channel): after a revocation, later payloads are dropped.
       } else if (applyCommon(conv, payload, this.engine.pointerLength)) {
+        // A client who writes again is never left unseen in the archive.
+        conv.archived = false;
         if (!(this.view.name === "conversation" && this.view.key === key && !document.hidden)) conv.unread += 1;
         this.#notify();
         if (canSend(conv)) this.#channel(conv).sendDelivered([payload.id]);
@@ -264,9 +273,15 @@ class Workspace {
   render() {
     const active = document.activeElement;
     const keep = active?.id === "compose-text" ? active.value : null;
-    const nav = this.#nav();
+    const searching = active?.id === "conversation-search" ? [active.selectionStart, active.selectionEnd] : null;
+    // On a phone the list and a view do not fit side by side: an open view takes the whole
+    // screen (so opening a conversation visibly opens it) and leads back to the list.
+    const narrow = matchMedia(NARROW).matches && this.view.name !== "home";
     const detail = this.#detail();
-    show(h("div", { class: "layout" }, nav, h("div", { class: "detail" }, detail)));
+    show(narrow
+      ? h("div", { class: "layout single" }, h("div", { class: "detail" }, this.#backToList(), detail))
+      : h("div", { class: "layout" }, this.#nav(), h("div", { class: "detail" }, detail)));
+    if (narrow) scrollTo(0, 0);
     if (keep !== null) {
       const text = document.getElementById("compose-text");
       if (text && !text.disabled) {
@@ -274,6 +289,17 @@ class Workspace {
         text.focus();
       }
     }
+    const search = searching && document.getElementById("conversation-search");
+    if (search) {
+      search.focus();
+      search.setSelectionRange(...searching);
+    }
+  }
+
+  #backToList() {
+    return h("div", { class: "row" }, h("button", {
+      type: "button", class: "secondary", id: "back-to-list", onclick: () => this.#go({ name: "home" }),
+    }, t("worker.list.back")));
   }
 
   go(view) {
@@ -289,18 +315,19 @@ class Workspace {
   #nav() {
     const entries = Object.entries(this.state.conversations);
     // An invite nobody has redeemed is not a conversation yet: it waits in its own list.
-    const items = entries.filter(([, conv]) => conv.peer).map(([key, conv]) => {
+    const item = (key, conv, when) => {
       const current = this.view.key === key && this.view.name !== "invite";
       const badge = staleConsent(conv, this.state.settings?.policyVersion)
         ? `Waiting for consent to version ${this.state.settings.policyVersion}`
         : { invited: "Invited", none: "Waiting for consent", given: "Consent given", revoked: "Consent revoked" }[conv.consent.state];
-      return h("li", {}, h("button", {
+      return h("button", {
         type: "button", "aria-current": current ? "true" : "false", "data-alias": conv.alias,
         onclick: () => this.#go({ name: "conversation", key }),
       }, conv.alias || "Unnamed", " ", h("span", { class: "badge" }, badge),
       conv.unread ? h("span", { class: "badge warn" }, `${conv.unread} new`) : null,
-      conv.keyChange ? h("span", { class: "badge warn" }, "Key changed") : null));
-    });
+      conv.keyChange ? h("span", { class: "badge warn" }, "Key changed") : null,
+      h("span", { class: "when muted" }, when));
+    };
     const invites = entries.filter(([, conv]) => !conv.peer).map(([key, conv]) => {
       const expired = inviteExpired(conv);
       return h("li", {}, h("button", {
@@ -317,7 +344,11 @@ class Workspace {
       this.#notificationButton(),
       h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
       h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "open-consultations", onclick: () => this.#go({ name: "consultations" }) }, "Consultations")),
-      items.length ? h("ul", { class: "conversations" }, items) : h("p", { class: "muted" }, "No conversations yet."),
+      ...conversationList(this.state.conversations, {
+        item, query: this.query ?? "", onQuery: (query) => {
+          this.query = query;
+        },
+      }),
       ...pending);
   }
 
@@ -458,6 +489,10 @@ class Workspace {
           conv.verified && !conv.keyChange ? "Verified ✓ safety number" : "Compare safety number") : null,
         conv.peer ? h("button", { type: "button", class: "secondary", id: "rejoin-invite", onclick: () => this.createRejoinInvite(key) },
           `Invite ${name} to rejoin`) : null,
+        conv.peer ? h("button", {
+          type: "button", class: "secondary", id: "archive-conversation",
+          onclick: () => this.#archive(key, !conv.archived),
+        }, conv.archived ? t("worker.conversation.unarchive") : t("worker.conversation.archive")) : null,
         h("details", { class: "rename" }, h("summary", {}, "Rename"), h("form", {
           onsubmit: async (event) => {
             event.preventDefault();
@@ -481,8 +516,17 @@ class Workspace {
         onSend: (text) => this.#channel(conv).sendText(text),
         onAttach: (file) => this.#channel(conv).sendFile(file),
         onTimer: (ttl) => this.#channel(conv).setTimer(ttl),
-        onOpenFile: (message) => this.#channel(conv).openFile(message),
+        files: { fetch: (message, onProgress) => this.#channel(conv).fetchFile(message, onProgress), warnOnSave: false, announce },
       }));
+  }
+
+  // Archiving only moves the conversation out of the main list, on this device; archiving
+  // goes back to the list (the conversation is out of the way), unarchiving stays in it.
+  async #archive(key, archived) {
+    this.state.conversations[key].archived = archived;
+    await this.session.save();
+    announce(t(archived ? "worker.conversation.archived" : "worker.conversation.unarchived", { name: this.state.conversations[key].alias || "Unnamed" }));
+    this.#go(archived ? { name: "home" } : { name: "conversation", key });
   }
 
   // Destroying a record: the conversation leaves the vault, which is sealed again without it.
