@@ -109,11 +109,11 @@ def test_worker_and_client_journey(relay, browser, screenshots: Path) -> None:
     expect(worker.get_by_text("Hello Alex, thanks for reaching out.")).to_be_visible()
     expect(client.locator('.message.mine[data-state="delivered"]')).to_have_count(1)
 
-    # An attachment from the client, opened by the worker after its digest checks out.
+    # An attachment from the client, saved by the worker after its digest checks out.
     client.locator("#compose-file").set_input_files(
         files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": b"my safety plan\n"}]
     )
-    open_button = worker.get_by_role("button", name="Open plan.txt")
+    open_button = worker.get_by_role("button", name="Save plan.txt to this device")
     expect(open_button).to_be_visible()
     with worker.expect_download() as download_info:
         open_button.click()

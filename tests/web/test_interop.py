@@ -77,7 +77,7 @@ def test_web_worker_and_sdk_client(relay, browser, sdk_loop: LoopThread, tmp_pat
             await client.flush()
 
         sdk_loop.run(send_file())
-        open_button = worker.get_by_role("button", name="Open intake.pdf")
+        open_button = worker.get_by_role("button", name="Save intake.pdf to this device")
         expect(open_button).to_be_visible()
         with worker.expect_download() as download:
             open_button.click()
