@@ -56,6 +56,11 @@ need = _shared.need  # type: ignore[attr-defined]
 need_executable = _shared.need_executable  # type: ignore[attr-defined]
 
 
+# Chromium's own PDF viewer, which shows a previewed PDF inside its frame: its files come
+# from inside the browser, not from any network.
+BUILT_IN_PDF_VIEWER = ("chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/", "chrome://resources/")
+
+
 class OriginGuard:
     """Records every request a page makes and every CSP violation it reports.
 
@@ -81,7 +86,7 @@ class OriginGuard:
 
     def _request(self, request: Any) -> None:
         url: str = request.url
-        if url.startswith(("data:", "blob:")):
+        if url.startswith(("data:", "blob:", *BUILT_IN_PDF_VIEWER)):
             return
         if not (url == self.relay or url.startswith(self.relay + "/")):
             scheme_host = url.split("/", 3)[:3]

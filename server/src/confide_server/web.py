@@ -21,9 +21,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from confide_server import web_assets
 
+# frame-src blob: lets a decrypted PDF show inside the app (clients/web/src/shared/files.js);
+# nothing else may be framed, and no page may frame ours.
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'; img-src 'self' data: blob:; "
+    "base-uri 'none'; frame-ancestors 'none'; frame-src blob:; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; style-src 'self'"
 )
 

@@ -1,0 +1,172 @@
+"""Issue 17, attachments: images and PDFs previewed inside the app from memory (blob: URLs,
+revoked when closed), with their size; nothing reaches the disk unless the person saves,
+and the client is warned first that a saved file outlives quick exit; large files show
+their progress up and down. The relay's CSP allows exactly what the preview needs."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from web_support import create_invite, join_client, open_conversation, open_worker_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x20\x80\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class Downloads:
+    """Every download a page starts: the test fails if a preview writes anything."""
+
+    def __init__(self, page: Any) -> None:
+        self.seen: list[Any] = []
+        page.on("download", lambda download: self.seen.append(download))
+
+
+def _attach(page: Any, name: str, mime: str, data: bytes) -> None:
+    page.locator("#compose-file").set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}]
+    )
+
+
+def test_previews_from_memory_and_saving_on_request(relay, browser, screenshots: Path) -> None:
+    context, worker, guard = open_worker_app(browser, relay)
+    client = join_client(browser, guard, create_invite(worker, "Sam"))
+    open_conversation(worker, "Sam")
+    expect(worker.locator("#consent-state")).to_contain_text("Consent given")
+    worker_downloads, client_downloads = Downloads(worker), Downloads(client)
+
+    png = _png()
+    _attach(client, "photo.png", "image/png", png)
+    item = worker.locator(".message", has_text="photo.png")
+    expect(item.locator(".file-size")).to_have_text(f"({len(png)} bytes)")
+    item.get_by_role("button", name="Preview photo.png").click()
+    image = item.get_by_role("img", name="Preview of photo.png")
+    expect(image).to_be_visible()
+    src = str(image.get_attribute("src"))
+    assert src.startswith("blob:")
+    assert image.evaluate("(img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight])") == [4, 3]
+
+    _attach(client, "letter.pdf", "application/pdf", PDF)
+    pdf_item = worker.locator(".message", has_text="letter.pdf")
+    pdf_item.get_by_role("button", name="Preview letter.pdf").click()
+    frame = pdf_item.locator("iframe[title='Preview of letter.pdf']")
+    expect(frame).to_be_visible()
+    assert str(frame.get_attribute("src")).startswith("blob:")
+    worker.screenshot(path=str(screenshots / "64-worker-attachment-previews.png"), full_page=True)
+    assert worker_downloads.seen == [], "a preview must not write to the disk"
+
+    # Closing the preview lets the memory go: the blob: URL no longer resolves.
+    item.get_by_role("button", name="Close the preview").click()
+    expect(item.get_by_role("img")).to_have_count(0)
+    gone = worker.evaluate(
+        """(url) => new Promise((done) => {
+          const probe = new Image();
+          probe.onload = () => done('still there');
+          probe.onerror = () => done('revoked');
+          probe.src = url;
+        })""",
+        src,
+    )
+    assert gone == "revoked"
+
+    # A file that is not an image or a PDF is only ever saved, and only on request.
+    _attach(client, "notes.txt", "text/plain", b"call on Tuesday\n")
+    text_item = worker.locator(".message", has_text="notes.txt")
+    expect(text_item.get_by_role("button", name="Preview notes.txt")).to_have_count(0)
+    with worker.expect_download() as saved:
+        text_item.get_by_role("button", name="Save notes.txt to this device").click()
+    assert Path(saved.value.path()).read_bytes() == b"call on Tuesday\n"
+
+    # The client previews without a warning, and is warned before saving.
+    _attach(worker, "leaflet.png", "image/png", png)
+    leaflet = client.locator(".message", has_text="leaflet.png")
+    leaflet.get_by_role("button", name="Preview leaflet.png").click()
+    expect(leaflet.get_by_role("img", name="Preview of leaflet.png")).to_be_visible()
+    assert client_downloads.seen == []
+    leaflet.get_by_role("button", name="Save leaflet.png to this device").click()
+    warning = leaflet.get_by_role("alert")
+    expect(warning).to_contain_text("even after quick exit")
+    assert client_downloads.seen == [], "the warning comes before anything is saved"
+    client.screenshot(path=str(screenshots / "65-client-save-warning.png"), full_page=True)
+    with client.expect_download() as kept:
+        leaflet.get_by_role("button", name="Save it anyway").click()
+    assert Path(kept.value.path()).read_bytes() == png
+
+    guard.assert_clean()
+    client.context.close()
+    context.close()
+
+
+# A bar that has started and not finished: what someone waiting on a slow line sees.
+PART_WAY = """() => [...document.querySelectorAll('[data-transfer] progress')]
+  .some((bar) => bar.value > 0 && bar.value < bar.max)"""
+
+
+def _slow_line(page: Any, bytes_per_second: int) -> None:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 20,
+            "downloadThroughput": bytes_per_second,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
+def test_large_files_show_progress_both_ways(relay, browser) -> None:
+    context, worker, guard = open_worker_app(browser, relay)
+    client = join_client(browser, guard, create_invite(worker, "Sam"))
+    open_conversation(worker, "Sam")
+    expect(worker.locator("#consent-state")).to_contain_text("Consent given")
+    big = bytes(range(256)) * (3 * 4096)  # 3 MiB
+
+    _slow_line(client, 1_000_000)
+    _attach(client, "scan.bin", "application/octet-stream", big)
+    sending = client.locator(".message", has_text="scan.bin")
+    expect(sending.get_by_role("progressbar", name="Uploading scan.bin")).to_be_visible()
+    client.wait_for_function(PART_WAY)
+    expect(sending).to_have_attribute("data-state", "delivered", timeout=60_000)
+    expect(sending.get_by_role("progressbar")).to_have_count(0)
+
+    _slow_line(worker, 1_000_000)
+    received = worker.locator(".message", has_text="scan.bin")
+    expect(received.locator(".file-size")).to_have_text("(3.1 MB)")
+    with worker.expect_download(timeout=60_000) as saved:
+        received.get_by_role("button", name="Save scan.bin to this device").click()
+        expect(received.get_by_role("progressbar", name="Downloading scan.bin")).to_be_visible()
+        worker.wait_for_function(PART_WAY)
+    assert Path(saved.value.path()).read_bytes() == big
+    expect(received.get_by_role("progressbar")).to_have_count(0)
+
+    guard.assert_clean()
+    client.context.close()
+    context.close()
