@@ -70,7 +70,8 @@ def test_previews_from_memory_and_saving_on_request(relay, browser, screenshots:
     expect(image).to_be_visible()
     src = str(image.get_attribute("src"))
     assert src.startswith("blob:")
-    assert image.evaluate("(img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight])") == [4, 3]
+    size = image.evaluate("(img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight])")
+    assert size == [4, 3]
 
     _attach(client, "letter.pdf", "application/pdf", PDF)
     pdf_item = worker.locator(".message", has_text="letter.pdf")

@@ -58,7 +58,10 @@ need_executable = _shared.need_executable  # type: ignore[attr-defined]
 
 # Chromium's own PDF viewer, which shows a previewed PDF inside its frame: its files come
 # from inside the browser, not from any network.
-BUILT_IN_PDF_VIEWER = ("chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/", "chrome://resources/")
+BUILT_IN_PDF_VIEWER = (
+    "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/",
+    "chrome://resources/",
+)
 
 
 class OriginGuard:
