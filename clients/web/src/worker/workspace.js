@@ -281,7 +281,10 @@ class Workspace {
     show(narrow
       ? h("div", { class: "layout single" }, h("div", { class: "detail" }, this.#backToList(), detail))
       : h("div", { class: "layout" }, this.#nav(), h("div", { class: "detail" }, detail)));
-    if (narrow) scrollTo(0, 0);
+    // A newly opened view starts at its top; a redraw of the same view keeps its place.
+    const shown = `${this.view.name}:${this.view.key ?? ""}`;
+    if (narrow && shown !== this.shown) scrollTo(0, 0);
+    this.shown = shown;
     if (keep !== null) {
       const text = document.getElementById("compose-text");
       if (text && !text.disabled) {
