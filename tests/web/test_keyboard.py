@@ -112,7 +112,7 @@ def test_main_flows_by_tab_and_enter(relay, browser, tmp_path) -> None:
     expect(client.get_by_text("Got it.")).to_be_visible()
     tab_to(worker, "Attach file")
     keys.press("Enter")
-    expect(client.get_by_role("button", name="Open plan.txt")).to_be_visible()
+    expect(client.get_by_role("button", name="Save plan.txt to this device")).to_be_visible()
     tab_to(worker, "Rename")
     keys.press("Enter")
     tab_to(worker, "Local name")
