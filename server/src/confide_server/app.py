@@ -21,6 +21,7 @@ from confide_server.api import (
     mailboxes,
     organisation,
     prekeys,
+    push,
     records,
     turn,
 )
@@ -46,6 +47,7 @@ ROUTERS = (
     admin_org.router,
     records.router,
     turn.router,
+    push.router,
 )
 
 

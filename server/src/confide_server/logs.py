@@ -39,5 +39,9 @@ def log_config(level: str) -> dict[str, Any]:
             "uvicorn.error": {"level": level.upper()},
             "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
             "confide_server": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            # httpx names every URL it requests at INFO, and push endpoints must not reach
+            # the logs (push/sender.py): its loggers and httpcore's keep to warnings.
+            "httpx": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "httpcore": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         },
     }

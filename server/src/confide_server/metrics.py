@@ -54,6 +54,12 @@ class _Tallies(Collector):
         for reason, tally in sorted(m.rejected.children.items()):
             rejected.add_metric([reason], tally.value)
         yield rejected
+        push = CounterMetricFamily(
+            "confide_push_requests", "Web Push wake-ups, by outcome", labels=["outcome"]
+        )
+        for outcome, tally in sorted(m.push.children.items()):
+            push.add_metric([outcome], tally.value)
+        yield push
 
 
 @dataclass
@@ -67,6 +73,8 @@ class Metrics:
         self.delivered = Tally()
         self.acked = Tally()
         self.rejected = LabelledTally()
+        # Replaced by the relay's Pusher's own tallies when push is on (push/sender.py).
+        self.push = LabelledTally()
         r.register(_Tallies(self))
         self.connections = Gauge(
             "confide_websocket_connections", "Open WebSocket connections", registry=r

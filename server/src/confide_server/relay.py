@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from sqlalchemy import text
 
@@ -18,6 +19,8 @@ from confide_server.clock import Clock, system_clock
 from confide_server.fanout import Fanout, LocalFanout
 from confide_server.mailboxes import Mailboxes
 from confide_server.metrics import Metrics
+from confide_server.push.sender import Pusher
+from confide_server.push.vapid import VapidKey
 from confide_server.quotas import Quotas
 from confide_server.ratelimit import RateLimiter
 from confide_server.services import organisation, sweeper
@@ -28,6 +31,8 @@ from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.sqla_async import AsyncEngine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
+
+log = logging.getLogger(__name__)
 
 
 class Relay:
@@ -72,7 +77,22 @@ class Relay:
             max_retention=settings.default_max_retention_seconds,
             connections_per_token=settings.connections_per_token,
         )
+        self.pusher = self._make_pusher()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _make_pusher(self) -> Pusher | None:
+        if not self.settings.push_enabled:
+            return None
+        path = self.settings.resolved_vapid_key_file
+        try:
+            key = VapidKey.load_or_create(path)
+        except (OSError, ValueError) as exc:
+            # Push is a convenience: a relay that cannot keep a key still relays messages.
+            log.warning("Web Push is off: no VAPID key at %s (%s)", path, type(exc).__name__)
+            return None
+        pusher = Pusher(self.database, key, self.settings, self.clock, self.fanout.connected_here)
+        self.metrics.push = pusher.outcomes
+        return pusher
 
     def _make_fanout(self) -> Fanout:
         if self.settings.redis_url:
@@ -84,11 +104,15 @@ class Relay:
     def _committed(self, deliveries: list[Delivery]) -> None:
         self.metrics.accepted.inc(len(deliveries))
         self.fanout.publish(deliveries)
+        if self.pusher is not None:
+            self.pusher.committed(deliveries)
 
     async def start(self) -> None:
         await self.refresh_retention()
         self.writer.start()
         await self.fanout.start()
+        if self.pusher is not None:
+            self.pusher.start()
         self._tasks.append(
             asyncio.create_task(
                 sweeper.run_forever(
@@ -104,6 +128,8 @@ class Relay:
 
     async def close(self) -> None:
         await cancel_all(self._tasks)
+        if self.pusher is not None:
+            await self.pusher.close()
         await self.writer.close()
         await self.fanout.close()
         await self.engine.dispose()

@@ -14,6 +14,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TURN_SECRET = "confide-development-turn-secret"  # noqa: S105 - a known dev default, refused in production
 
+# The push services of the browsers workers use (Chromium-based, Firefox, Safari, Edge).
+PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -127,12 +135,35 @@ class Settings(BaseSettings):
     cutoff_check_seconds: float = Field(default=5.0, gt=0)
     step_up_seconds: int = Field(default=300, ge=30)
 
+    # Web Push (push/): an empty wake-up for a worker device with no live connection when an
+    # envelope is queued for it. The VAPID key pair is made once and kept in this file
+    # (default: <data_dir>/vapid-private.pem); relays that share a database must share it.
+    push_enabled: bool = True
+    push_vapid_key_file: Path | None = None
+    # The VAPID "sub" claim, a contact the push service may use (mailto: or https:); by
+    # default the relay's public URL.
+    push_contact: str | None = Field(default=None, max_length=200)
+    push_ttl_seconds: int = Field(default=24 * 3600, ge=1, le=28 * 24 * 3600)
+    # At most one push per device in this long, however many envelopes arrive.
+    push_min_interval_seconds: float = Field(default=60.0, ge=0)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    push_concurrency: int = Field(default=8, ge=1, le=256)
+    # A subscription the app has not renewed (it does on every unlock) goes after this long.
+    push_subscription_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    # Push endpoints must be https on one of these hosts or their subdomains ("*": any host):
+    # the relay makes requests to the URL a device names, so it is held to push services.
+    push_service_hosts: list[str] = Field(default_factory=lambda: list(PUSH_SERVICE_HOSTS))
+    # Tests only: accept http:// and https:// endpoints on loopback (refused in production).
+    push_allow_loopback: bool = False
+
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> Settings:
         if self.env == "production" and self.turn_secret == DEV_TURN_SECRET:
             raise ValueError("CONFIDE_TURN_SECRET must be set to a secret value in production")
         if self.env == "production" and len(self.turn_secret) < 16:
             raise ValueError("CONFIDE_TURN_SECRET must be at least 16 characters in production")
+        if self.env == "production" and self.push_allow_loopback:
+            raise ValueError("CONFIDE_PUSH_ALLOW_LOOPBACK is for tests; refused in production")
         if self.attachment_bytes_per_day < self.max_attachment_bytes:
             raise ValueError(
                 "CONFIDE_ATTACHMENT_BYTES_PER_DAY must be at least CONFIDE_MAX_ATTACHMENT_BYTES"
@@ -149,6 +180,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'confide.db').resolve()}"
+
+    @property
+    def resolved_vapid_key_file(self) -> Path:
+        return self.push_vapid_key_file or self.data_dir / "vapid-private.pem"
 
     @property
     def max_frame_bytes(self) -> int:

@@ -49,6 +49,10 @@ class Fanout(Protocol):
         """The mailboxes with a connection on this process."""
         ...
 
+    def connected_here(self, mailbox_id: bytes) -> bool:
+        """Whether this mailbox has a connection on this process."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -94,6 +98,9 @@ class LocalFanout:
 
     def connected(self) -> list[bytes]:
         return list(self._sinks)
+
+    def connected_here(self, mailbox_id: bytes) -> bool:
+        return mailbox_id in self._sinks
 
     def poke_all(self) -> None:
         for sinks in list(self._sinks.values()):

@@ -11,6 +11,7 @@ challenges) are not listed: the relay itself cannot tell whose they are.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select
 
@@ -25,6 +26,7 @@ from confide_server.store.schema import (
     envelopes,
     invites,
     one_time_prekeys,
+    push_subscriptions,
     sessions,
     signed_prekeys,
     workers,
@@ -75,6 +77,13 @@ async def about(conn: AsyncConnection, me: Principal) -> Records:
         conn,
         select(one_time_prekeys).where(one_time_prekeys.c.device_id == me.device_id),
         lambda r: {"key_id": r.key_id, "created_day": r.created_day},
+    )
+    # The push service's host says which one it is; the rest of the URL identifies the device
+    # there, and is the device's own to know.
+    out["push_subscriptions"] = await _rows(
+        conn,
+        select(push_subscriptions).where(push_subscriptions.c.device_id == me.device_id),
+        lambda r: {"push_service": urlsplit(r.endpoint).hostname, "expires_at": r.expires_at},
     )
     out["capabilities"] = await _rows(
         conn,

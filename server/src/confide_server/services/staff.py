@@ -3,8 +3,9 @@
 Used alike by the web console's admin API (api/admin.py) and the command line
 (cli_admin.py), so both write the same audit events. Cutting a device off here ends what it
 can do through the database (its session tokens are deleted, send capabilities to its
-mailbox revoked, prekeys withdrawn; ``auth.authenticate`` refuses it from now on); the
-caller then closes its open WebSockets with ``cutoff.announce`` on the mailbox ids returned.
+mailbox revoked, prekeys withdrawn, its push subscription deleted; ``auth.authenticate``
+refuses it from now on); the caller then closes its open WebSockets with
+``cutoff.announce`` on the mailbox ids returned.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 
 from confide_server.encoding import b64e
 from confide_server.errors import InvalidInput, NotFound
+from confide_server.push import subscriptions
 from confide_server.services import audit
 from confide_server.services.organisation import ROLES
 from confide_server.store.schema import (
@@ -140,7 +142,7 @@ async def revoke_device(conn: AsyncConnection, device_id: bytes, now: float, act
 
 
 async def _cut_off(conn: AsyncConnection, device_id: bytes) -> bytes:
-    """Tokens deleted, capabilities to its mailbox revoked, prekeys withdrawn."""
+    """Tokens deleted, capabilities to its mailbox revoked, prekeys and push subscription gone."""
     mailbox_id = await conn.scalar(select(mailboxes.c.id).where(mailboxes.c.device_id == device_id))
     assert mailbox_id is not None  # every device gets its mailbox when it registers
     await conn.execute(delete(sessions).where(sessions.c.device_id == device_id))
@@ -149,4 +151,5 @@ async def _cut_off(conn: AsyncConnection, device_id: bytes) -> bytes:
     )
     await conn.execute(delete(signed_prekeys).where(signed_prekeys.c.device_id == device_id))
     await conn.execute(delete(one_time_prekeys).where(one_time_prekeys.c.device_id == device_id))
+    await subscriptions.remove(conn, device_id)
     return bytes(mailbox_id)

@@ -2,11 +2,11 @@
 
 Expired envelopes, idempotency records (from the backend's one table, store/idempotency.py),
 invites and their unredeemed capabilities, challenges, session tokens, enrolment codes,
-attachments, one-time prekeys older than ``prekey_max_age_seconds``, and audit events and
-consent receipts older than the organisation's ``audit_retention_seconds`` and
-``consent_retention_seconds`` (the audit chain keeps its new starting point,
-services/audit.py). One transaction per sweep; several relay processes may sweep the same
-database, which is harmless.
+attachments, push subscriptions not renewed, one-time prekeys older than
+``prekey_max_age_seconds``, and audit events and consent receipts older than the
+organisation's ``audit_retention_seconds`` and ``consent_retention_seconds`` (the audit
+chain keeps its new starting point, services/audit.py). One transaction per sweep; several
+relay processes may sweep the same database, which is harmless.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from confide_server.store.schema import (
     invites,
     metadata,
     one_time_prekeys,
+    push_subscriptions,
     sessions,
 )
 from confide_server.store.sqla_async import AsyncConnection, AsyncEngine
@@ -67,6 +68,10 @@ async def sweep(engine: AsyncEngine, now: float, prekey_max_age: int) -> dict[st
             ("sessions", delete(sessions).where(sessions.c.expires_at <= t)),
             ("enrolment_codes", delete(enrolment_codes).where(enrolment_codes.c.expires_at <= t)),
             ("attachments", delete(attachments).where(attachments.c.expires_at <= t)),
+            (
+                "push_subscriptions",
+                delete(push_subscriptions).where(push_subscriptions.c.expires_at <= t),
+            ),
             (
                 "one_time_prekeys",
                 delete(one_time_prekeys).where(

@@ -285,3 +285,16 @@ deployment = Table(
     Column("singleton", Integer, primary_key=True, autoincrement=False),
     Column("id", LargeBinary(16), nullable=False),
 )
+
+# A worker device's Web Push subscription (push/): the push service's URL for this device,
+# nothing else. The subscription's keys are not kept, because every push is empty and the
+# relay never encrypts to them. Deleted when the device is revoked or its worker disabled
+# (services/staff.py), when the push service answers 404 or 410, and at expires_at unless
+# the app renews it (it does on every unlock).
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("device_id", LargeBinary(16), ForeignKey("devices.id"), primary_key=True),
+    Column("endpoint", String(1024), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)

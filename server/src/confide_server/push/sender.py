@@ -1,0 +1,186 @@
+"""Sending wake-ups: a background task, rate-limited per device, never in the send path.
+
+``Pusher.committed`` is called by the relay after every commit (relay.py, on the event loop,
+between the writer's batch and its answers), so it does only dictionary work: for each
+mailbox with an envelope and no connection on this process, unless it was woken within
+``push_min_interval_seconds``, it marks the mailbox pending and wakes the task. The task
+reads the subscriptions of the pending mailboxes (one query on the read engine) and sends
+each an empty POST, at most ``push_concurrency`` at a time, each bounded by
+``push_timeout_seconds``; a slow push service holds only its own slot. A 404 or 410 answer
+deletes the subscription (the browser dropped it). Nothing logged names an endpoint or a
+device: failures are logged by exception type or status only, and httpx's own request
+lines are kept out of the logs (logs.py, and the levels set here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from confide_server.clock import Clock
+from confide_server.metrics import LabelledTally
+from confide_server.push import subscriptions
+from confide_server.push.vapid import VapidKey
+from confide_server.settings import Settings
+from confide_server.store.batch import Delivery
+from confide_server.store.database import Database
+
+log = logging.getLogger(__name__)
+
+# Mailboxes waiting for the task at most; beyond, wake-ups are dropped (and counted).
+MAX_PENDING = 10_000
+# The rate limiter forgets devices woken longer ago than the interval once it holds this many.
+PRUNE_AT = 4096
+# Mailboxes per subscription query.
+LOOKUP_BATCH = 500
+
+
+def _quiet_http_logs() -> None:
+    # httpx logs each request's URL at INFO; an endpoint is an identifier of the device.
+    # Set on the loggers themselves, so that a root logger at DEBUG does not let them through.
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+class Pusher:
+    def __init__(
+        self,
+        database: Database,
+        key: VapidKey,
+        settings: Settings,
+        clock: Clock,
+        connected: Callable[[bytes], bool],
+        *,
+        monotonic: Clock = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.key = key
+        self._database = database
+        self._clock = clock
+        self._monotonic = monotonic
+        self._connected = connected
+        self._interval = settings.push_min_interval_seconds
+        self._ttl = str(settings.push_ttl_seconds)
+        self._contact = settings.push_contact or settings.public_url
+        self._timeout = settings.push_timeout_seconds
+        self._slots = asyncio.Semaphore(settings.push_concurrency)
+        self._transport = transport
+        self._pending: dict[bytes, None] = {}
+        self._last: dict[bytes, float] = {}
+        self._wake = asyncio.Event()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.outcomes = LabelledTally()
+        _quiet_http_logs()
+
+    # --- on the send path: memory only ----------------------------------------------------
+
+    def committed(self, deliveries: Iterable[Delivery]) -> None:
+        """Envelopes were made durable: note the mailboxes that have nobody connected here."""
+        for delivery in deliveries:
+            mailbox_id = delivery.mailbox_id
+            if mailbox_id in self._pending or self._connected(mailbox_id):
+                continue
+            now = self._monotonic()
+            last = self._last.get(mailbox_id)
+            if last is not None and now - last < self._interval:
+                continue
+            if len(self._pending) >= MAX_PENDING:
+                self.outcomes.labels("dropped").inc()
+                continue
+            self._last[mailbox_id] = now
+            self._pending[mailbox_id] = None
+            self._wake.set()
+
+    # --- the background task --------------------------------------------------------------
+
+    def start(self) -> None:
+        self._http = httpx.AsyncClient(
+            transport=self._transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": "confide-relay"},
+        )
+        self._task = asyncio.create_task(self._run(), name="confide-push")
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._task, *self._sending) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            pending = list(self._pending)
+            self._pending.clear()
+            self._prune()
+            for start in range(0, len(pending), LOOKUP_BATCH):
+                found = await self._lookup(pending[start : start + LOOKUP_BATCH])
+                for device_id, endpoint in found:
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._send(device_id, endpoint))
+                    self._sending.add(task)
+                    task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._slots.release()
+
+    def _prune(self) -> None:
+        if len(self._last) < PRUNE_AT:
+            return
+        cutoff = self._monotonic() - self._interval
+        self._last = {m: t for m, t in self._last.items() if t >= cutoff}
+
+    async def _lookup(self, mailbox_ids: list[bytes]) -> list[tuple[bytes, str]]:
+        try:
+            async with self._database.read() as conn:
+                return await subscriptions.for_mailboxes(conn, mailbox_ids, self._clock())
+        except Exception as exc:  # the database may be briefly away; the next envelope retries
+            log.warning("push: could not read subscriptions (%s)", type(exc).__name__)
+            return []
+
+    async def _send(self, device_id: bytes, endpoint: str) -> None:
+        assert self._http is not None
+        headers = {
+            "Authorization": self.key.authorization(endpoint, self._contact, self._clock()),
+            "TTL": self._ttl,
+            "Urgency": "high",
+        }
+        try:
+            response = await self._http.post(endpoint, content=b"", headers=headers)
+        except httpx.HTTPError as exc:
+            self.outcomes.labels("failed").inc()
+            log.info("push: request failed (%s)", type(exc).__name__)
+            return
+        status = response.status_code
+        if status in (404, 410):
+            # The browser unsubscribed or the subscription expired at the push service.
+            self.outcomes.labels("gone").inc()
+            await self._forget(device_id, endpoint)
+        elif 200 <= status < 300:
+            self.outcomes.labels("sent").inc()
+        else:
+            self.outcomes.labels("failed").inc()
+            log.info("push: the push service answered %d", status)
+
+    async def _forget(self, device_id: bytes, endpoint: str) -> None:
+        try:
+            async with self._database.write() as conn:
+                await subscriptions.remove(conn, device_id, endpoint)
+        except Exception as exc:
+            log.warning("push: could not delete a dead subscription (%s)", type(exc).__name__)

@@ -1,0 +1,40 @@
+"""Stored push subscriptions: one endpoint URL per worker device (store/schema.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from confide_server.store.schema import mailboxes, push_subscriptions
+
+
+async def save(conn: AsyncConnection, device_id: bytes, endpoint: str, expires_at: int) -> None:
+    """This device's subscription is now ``endpoint`` (replacing any earlier one)."""
+    await remove(conn, device_id)
+    await conn.execute(
+        insert(push_subscriptions).values(
+            device_id=device_id, endpoint=endpoint, expires_at=expires_at
+        )
+    )
+
+
+async def remove(conn: AsyncConnection, device_id: bytes, endpoint: str | None = None) -> int:
+    """Forget the device's subscription (only if it is still ``endpoint``, when given)."""
+    statement = delete(push_subscriptions).where(push_subscriptions.c.device_id == device_id)
+    if endpoint is not None:
+        statement = statement.where(push_subscriptions.c.endpoint == endpoint)
+    return (await conn.execute(statement)).rowcount
+
+
+async def for_mailboxes(
+    conn: AsyncConnection, mailbox_ids: Sequence[bytes], now: float
+) -> list[tuple[bytes, str]]:
+    """(device id, endpoint) of every live subscription behind these mailboxes."""
+    rows = await conn.execute(
+        select(push_subscriptions.c.device_id, push_subscriptions.c.endpoint)
+        .join(mailboxes, mailboxes.c.device_id == push_subscriptions.c.device_id)
+        .where(mailboxes.c.id.in_(list(mailbox_ids)), push_subscriptions.c.expires_at > int(now))
+    )
+    return [(bytes(r.device_id), str(r.endpoint)) for r in rows]
