@@ -19,6 +19,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { buildInstalledApp } from "./build-sw.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 // `node build.mjs [folder]`: dist/ unless another folder is named (the build's own test does).
@@ -146,6 +147,9 @@ for (const [page, entry] of Object.entries(PAGES)) {
   writePage(join(root, "static", page), join(dist, page), renamed, preloads[entry]);
 }
 for (const name of STABLE) writePage(join(root, "static", name), join(assets, name), renamed);
+// After the pages and bundles, so that the service worker's precache list names the files as
+// they were written; before compression, which then covers sw.js and the manifest too.
+await buildInstalledApp(root, dist);
 compress(dist);
 compress(assets);
 console.log("built", readdirSync(dist).join(" "), "| assets:", readdirSync(assets).length, "files");

@@ -18,6 +18,7 @@ import { CONSENT_DAYS, consentView, reviewView } from "./consentview.js";
 import { showRecords } from "../shared/records.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
+import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
 
 const WORKER = "Your peer worker";
 // The same person, as the call screen names them mid-sentence.
@@ -223,12 +224,8 @@ function newCalls() {
       render();
     },
     onState: () => render(),
-    notify: () => {
-      // Neutral wording only, as for messages.
-      if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-        new Notification("Notes", { body: "Something new" });
-      }
-    },
+    // Neutral wording only, as for messages.
+    notify: () => notifyIfHidden("client"),
   });
 }
 
@@ -262,10 +259,8 @@ async function receive(sender, payload) {
     return;
   }
   if (applyCommon(client.conv, payload, engine.pointerLength)) {
-    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-      // Neutral wording only: no sender, no text.
-      new Notification("Notes", { body: "Something new" });
-    }
+    // Neutral wording only: no sender, no text; the tab's title stays "Notes".
+    notifyIfHidden("client");
     announce("New message");
     if (canSend(client.conv)) channel().sendDelivered([payload.id]);
   }
@@ -363,7 +358,8 @@ function render() {
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, "Your consent"),
       h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number"),
-      ...callButtons(conv)),
+      ...callButtons(conv),
+      allowNotificationsButton("client", undefined, render)),
     chatView(conv, {
       peerName: WORKER,
       disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed."

@@ -5,6 +5,7 @@ import { idbGet } from "../shared/idb.js";
 import { showRecords } from "../shared/records.js";
 import { getMyRecords } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
+import { installShell } from "./push.js";
 
 const loadWorkspace = () => import("./workspace.js");
 
@@ -100,6 +101,8 @@ function lockNow(reason = "locked") {
 }
 
 async function boot() {
+  // The app shell for the installed app; it holds no message or key (src/sw/shell.js).
+  installShell();
   const reason = sessionStorage.getItem("confide-lock-reason");
   sessionStorage.removeItem("confide-lock-reason");
   const sealed = await idbGet(VAULT_DB, VAULT_KEY);

@@ -16,6 +16,8 @@ import { KIND } from "../call/panel.js";
 import { CONSULT_KINDS, Consultations } from "./consult.js";
 import { askView, inboxView, threadsFor } from "./consult_views.js";
 import { conversationList } from "./conversation_list.js";
+import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
+import { enablePush, renewPush } from "./push.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 // The width below which app.css stacks the list above the view (keep the two in step).
@@ -64,6 +66,7 @@ class Workspace {
     this.calls = this.#calls();
     this.consult = new Consultations(this);
     this.messenger.start();
+    renewPush(this.session.token);
     setInterval(() => this.#expireAll(), 15000);
     matchMedia(NARROW).addEventListener("change", () => this.render());
     this.render();
@@ -181,10 +184,8 @@ class Workspace {
 
   #notify() {
     // Notifications never carry message text or a name: a shared screen shows nothing.
-    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-      new Notification("Confide", { body: "New message" });
-    }
-    announce("New message");
+    notifyIfHidden("worker");
+    announce(t("notify.worker.body"));
   }
 
   #mayCall(conv) {
@@ -210,12 +211,8 @@ class Workspace {
         this.render();
       },
       onState: () => this.render(),
-      notify: (text) => {
-        // Like message notifications: no name, so a shared screen learns nothing.
-        if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-          new Notification("Confide", { body: text });
-        }
-      },
+      // Like message notifications: no name, so a shared screen learns nothing.
+      notify: (text) => notifyIfHidden("worker", text),
     });
   }
 
@@ -285,6 +282,9 @@ class Workspace {
     const shown = `${this.view.name}:${this.view.key ?? ""}`;
     if (narrow && shown !== this.shown) scrollTo(0, 0);
     this.shown = shown;
+    // The tab says how many messages wait, never from whom.
+    const unread = Object.values(this.state.conversations).reduce((n, conv) => n + (conv.unread || 0), 0);
+    document.title = t("worker.title", { count: unread });
     if (keep !== null) {
       const text = document.getElementById("compose-text");
       if (text && !text.disabled) {
@@ -355,16 +355,12 @@ class Workspace {
       ...pending);
   }
 
-  // Asking is left to the worker: a browser prompt out of nowhere is easy to refuse for good.
+  // Allowing notifications also subscribes this device to wake-ups (push.js); if the browser
+  // cannot, notifications still show while the app is open.
   #notificationButton() {
-    if (!("Notification" in window) || Notification.permission !== "default") return null;
-    return h("button", {
-      type: "button", class: "secondary",
-      onclick: async () => {
-        await Notification.requestPermission();
-        this.render();
-      },
-    }, "Allow notifications (no message text)");
+    return allowNotificationsButton("worker",
+      () => enablePush(this.session.token).catch(() => announce(t("notify.worker.push_failed"))),
+      () => this.render());
   }
 
   #detail() {
