@@ -267,7 +267,9 @@ async def test_subscriptions_are_checked_and_for_workers_only(
         json={"endpoint": "https://fcm.googleapis.com/x", "keys": {"auth": "x"}},
     )
     assert extra.status_code == 400  # the relay keeps no keys, and takes none
-    wrong_type = await client.put("/v1/push/subscription", headers=worker.auth, json={"endpoint": 7})
+    wrong_type = await client.put(
+        "/v1/push/subscription", headers=worker.auth, json={"endpoint": 7}
+    )
     assert wrong_type.status_code == 400
     no_token = await client.get("/v1/push/key")
     assert no_token.status_code == 401

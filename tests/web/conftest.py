@@ -56,11 +56,17 @@ def web_dist() -> Path:
 
 
 @pytest.fixture(scope="module")
-def relay(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Iterator[Relay]:
-    """A real `confide serve` with SQLite in a fresh directory, serving the built web app."""
+def relay(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
+) -> Iterator[Relay]:
+    """A real `confide serve` with SQLite in a fresh directory, serving the built web app.
+
+    A test module may set more of the relay's environment in a ``RELAY_ENV`` dict.
+    """
+    extra: dict[str, str] = getattr(request.module, "RELAY_ENV", {})
     process = RelayProcess(
         tmp_path_factory.mktemp("relay"),
-        env={"CONFIDE_WEB_DIST": str(web_dist), "CONFIDE_LOG_LEVEL": "warning"},
+        env={"CONFIDE_WEB_DIST": str(web_dist), "CONFIDE_LOG_LEVEL": "warning", **extra},
     )
     process.env["CONFIDE_PUBLIC_URL"] = process.http_url
     process.create_org("Riverside Peer Recovery")
