@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from confide_server.relay import Relay
+from confide_server.settings import Settings
 from confide_server.store.schema import metadata
 from sqlalchemy import select
 
+from .conftest import SettingsFactory
 from .helpers import (
     Device,
     b64d,
@@ -69,6 +72,12 @@ async def _check(
     assert not [o for o in others if o in text]
 
 
+@pytest.fixture
+def settings(db_url: str, make_settings: SettingsFactory) -> Settings:
+    # The worker's push subscription points at a closed loopback port: no push leaves the host.
+    return make_settings(db_url, push_allow_loopback=True)
+
+
 async def test_records_cover_every_row_about_the_device(
     client: httpx.AsyncClient, relay: Relay
 ) -> None:
@@ -86,6 +95,10 @@ async def test_records_cover_every_row_about_the_device(
             await send(client, worker.mailbox_id, out["worker_capability"], f"w{i}", b"hi")
         ).status_code == 202
         assert (await send(client, person.mailbox_id, to_person, f"p{i}", b"yo")).status_code == 202
+    subscribed = await client.put(
+        "/v1/push/subscription", headers=worker.auth, json={"endpoint": "http://127.0.0.1:9/p"}
+    )
+    assert subscribed.status_code == 200
     await step_up(client, admin)
     me = (await client.get("/v1/devices/me", headers=worker.auth)).json()
     role = await client.post(
