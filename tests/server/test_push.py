@@ -323,6 +323,23 @@ async def test_the_app_can_unsubscribe_and_unrenewed_subscriptions_expire(
     assert await _subscription(relay, worker.device_id) is None
 
 
+async def test_without_a_key_push_is_off_and_messages_flow(
+    sqlite_url: str, make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = push_settings(make_settings, sqlite_url, push_vapid_key_file=blocker / "key.pem")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        relay: Relay = app.state.relay
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            worker = await enrol(client, relay)
+            assert (await client.get("/v1/push/key", headers=worker.auth)).status_code == 404
+            cap = await capability(client, worker)
+            assert (await send(client, worker.mailbox_id, cap, "m", b"x")).status_code == 202
+
+
 def test_the_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "vapid-private.pem"
     first = VapidKey.load_or_create(path)
@@ -351,7 +368,7 @@ def _pusher(tmp_path: Path, connected: set[bytes], monotonic: _Clock) -> Pusher:
     relay_parts: Any = None  # committed() never touches the database
     return Pusher(
         relay_parts,
-        VapidKey.generate(),
+        tmp_path / "vapid-private.pem",
         settings,
         FakeClock(),
         connected.__contains__,

@@ -16,8 +16,17 @@ from confide_server.store.migrate import new_sqlite_database
 
 # Alembic: only when the schema is behind (store/migrate.py). Redis: only with a Redis URL.
 # difflib: only for a policy diff (services/policies.py). SQLAlchemy's ORM: never
-# (store/sqla_async.py).
-NOT_IMPORTED = ("alembic", "redis", "confide_server.fanout.redis", "difflib", "sqlalchemy.orm")
+# (store/sqla_async.py). httpx and py_vapid: by the push task, off the event loop, once the
+# relay is up (push/sender.py).
+NOT_IMPORTED = (
+    "alembic",
+    "redis",
+    "confide_server.fanout.redis",
+    "difflib",
+    "sqlalchemy.orm",
+    "httpx",
+    "py_vapid",
+)
 
 SERVE_PATH = """
 import sys

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from sqlalchemy import text
 
@@ -20,7 +19,6 @@ from confide_server.fanout import Fanout, LocalFanout
 from confide_server.mailboxes import Mailboxes
 from confide_server.metrics import Metrics
 from confide_server.push.sender import Pusher
-from confide_server.push.vapid import VapidKey
 from confide_server.quotas import Quotas
 from confide_server.ratelimit import RateLimiter
 from confide_server.services import organisation, sweeper
@@ -31,8 +29,6 @@ from confide_server.store.engine import is_sqlite, make_engine
 from confide_server.store.sqla_async import AsyncEngine
 from confide_server.store.writer import Writer
 from confide_server.tasks import cancel_all
-
-log = logging.getLogger(__name__)
 
 
 class Relay:
@@ -83,14 +79,13 @@ class Relay:
     def _make_pusher(self) -> Pusher | None:
         if not self.settings.push_enabled:
             return None
-        path = self.settings.resolved_vapid_key_file
-        try:
-            key = VapidKey.load_or_create(path)
-        except (OSError, ValueError) as exc:
-            # Push is a convenience: a relay that cannot keep a key still relays messages.
-            log.warning("Web Push is off: no VAPID key at %s (%s)", path, type(exc).__name__)
-            return None
-        pusher = Pusher(self.database, key, self.settings, self.clock, self.fanout.connected_here)
+        pusher = Pusher(
+            self.database,
+            self.settings.resolved_vapid_key_file,
+            self.settings,
+            self.clock,
+            self.fanout.connected_here,
+        )
         self.metrics.push = pusher.outcomes
         return pusher
 

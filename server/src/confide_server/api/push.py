@@ -16,7 +16,6 @@ from confide_server.api.types import PROBLEMS, Model
 from confide_server.errors import NotFound
 from confide_server.push import subscriptions
 from confide_server.push.endpoint import MAX_ENDPOINT, check_endpoint
-from confide_server.push.sender import Pusher
 from confide_server.relay import Relay
 
 router = APIRouter(prefix="/v1/push", tags=["push"], responses=PROBLEMS)
@@ -34,16 +33,17 @@ class SubscriptionOut(BaseModel):
     expires_at: int
 
 
-def _pusher(relay: Relay) -> Pusher:
-    if relay.pusher is None:
+async def _public_key(relay: Relay) -> str:
+    key = None if relay.pusher is None else await relay.pusher.key()
+    if key is None:
         raise NotFound("Web Push is not enabled on this relay")
-    return relay.pusher
+    return key.public_key
 
 
 @router.get("/key")
 async def key(_worker: WorkerDep, relay: RelayDep) -> PushKeyOut:
     """The key to pass as applicationServerKey to PushManager.subscribe."""
-    return PushKeyOut(public_key=_pusher(relay).key.public_key)
+    return PushKeyOut(public_key=await _public_key(relay))
 
 
 @router.put("/subscription")
@@ -56,7 +56,7 @@ async def subscribe(
     settings: SettingsDep,
 ) -> SubscriptionOut:
     """Store (or replace, or renew) this device's push endpoint."""
-    _pusher(relay)
+    await _public_key(relay)
     endpoint = check_endpoint(
         body.endpoint, settings.push_service_hosts, settings.push_allow_loopback
     )

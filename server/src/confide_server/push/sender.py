@@ -10,6 +10,9 @@ each an empty POST, at most ``push_concurrency`` at a time, each bounded by
 deletes the subscription (the browser dropped it). Nothing logged names an endpoint or a
 device: failures are logged by exception type or status only, and httpx's own request
 lines are kept out of the logs (logs.py, and the levels set here).
+
+The key file is read (or made) and httpx imported by the task, in a thread, once the relay is
+up: neither is on the way to the relay's first answer (tests/server/test_serve_imports.py).
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-
-import httpx
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from confide_server.clock import Clock
 from confide_server.metrics import LabelledTally
 from confide_server.push import subscriptions
-from confide_server.push.vapid import VapidKey
 from confide_server.settings import Settings
 from confide_server.store.batch import Delivery
 from confide_server.store.database import Database
+
+if TYPE_CHECKING:
+    import httpx
+
+    from confide_server.push.vapid import VapidKey
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +56,28 @@ def _quiet_http_logs() -> None:
             logger.setLevel(logging.WARNING)
 
 
+def _load_key(path: Path) -> VapidKey:
+    from confide_server.push.vapid import VapidKey
+
+    return VapidKey.load_or_create(path)
+
+
+def _http_client(transport: httpx.AsyncBaseTransport | None, timeout: float) -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"User-Agent": "confide-relay"},
+    )
+
+
 class Pusher:
     def __init__(
         self,
         database: Database,
-        key: VapidKey,
+        key_file: Path,
         settings: Settings,
         clock: Clock,
         connected: Callable[[bytes], bool],
@@ -61,7 +85,9 @@ class Pusher:
         monotonic: Clock = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.key = key
+        self._key_file = key_file
+        self._key: VapidKey | None = None
+        self._loaded = asyncio.Event()
         self._database = database
         self._clock = clock
         self._monotonic = monotonic
@@ -81,10 +107,17 @@ class Pusher:
         self.outcomes = LabelledTally()
         _quiet_http_logs()
 
+    async def key(self) -> VapidKey | None:
+        """The relay's VAPID key once it is loaded; None if it cannot be read or made."""
+        await self._loaded.wait()
+        return self._key
+
     # --- on the send path: memory only ----------------------------------------------------
 
     def committed(self, deliveries: Iterable[Delivery]) -> None:
         """Envelopes were made durable: note the mailboxes that have nobody connected here."""
+        if self._loaded.is_set() and self._key is None:
+            return
         for delivery in deliveries:
             mailbox_id = delivery.mailbox_id
             if mailbox_id in self._pending or self._connected(mailbox_id):
@@ -103,12 +136,6 @@ class Pusher:
     # --- the background task --------------------------------------------------------------
 
     def start(self) -> None:
-        self._http = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"User-Agent": "confide-relay"},
-        )
         self._task = asyncio.create_task(self._run(), name="confide-push")
 
     async def close(self) -> None:
@@ -121,7 +148,24 @@ class Pusher:
         if self._http is not None:
             await self._http.aclose()
 
+    async def _load(self) -> bool:
+        try:
+            self._key = await asyncio.to_thread(_load_key, self._key_file)
+            self._http = await asyncio.to_thread(_http_client, self._transport, self._timeout)
+        except (OSError, ValueError) as exc:
+            # Push is a convenience: a relay that cannot keep a key still relays messages.
+            log.warning(
+                "Web Push is off: no VAPID key at %s (%s)", self._key_file, type(exc).__name__
+            )
+            self._key = None
+        finally:
+            self._loaded.set()
+        return self._key is not None
+
     async def _run(self) -> None:
+        if not await self._load():
+            self._pending.clear()
+            return
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -155,15 +199,15 @@ class Pusher:
             return []
 
     async def _send(self, device_id: bytes, endpoint: str) -> None:
-        assert self._http is not None
-        headers = {
-            "Authorization": self.key.authorization(endpoint, self._contact, self._clock()),
-            "TTL": self._ttl,
-            "Urgency": "high",
-        }
+        assert self._http is not None and self._key is not None
         try:
+            headers = {
+                "Authorization": self._key.authorization(endpoint, self._contact, self._clock()),
+                "TTL": self._ttl,
+                "Urgency": "high",
+            }
             response = await self._http.post(endpoint, content=b"", headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure of one push is that push's alone
             self.outcomes.labels("failed").inc()
             log.info("push: request failed (%s)", type(exc).__name__)
             return
