@@ -114,6 +114,16 @@ def _check_push(request: dict[str, Any], public_key: str) -> None:
     assert Vapid02.verify(headers["authorization"]) is True
 
 
+def _poll(page: Any, script: str) -> Any:
+    """``script``'s answer once it is not empty (a bounded wait, as Playwright's own)."""
+    for _ in range(300):
+        answer = page.evaluate(script)
+        if answer:
+            return answer
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still empty after 30 s: {script}")
+
+
 def _registration_id(cdp: Any, page: Any) -> str:
     found: list[str] = []
     cdp.on(
@@ -134,16 +144,21 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
 ) -> None:
     endpoint_url, endpoint = push_endpoint
     context = browser.new_context(viewport=DESKTOP)
-    context.grant_permissions(["notifications"], origin=relay.url)
     context.add_init_script(SUBSCRIBE_STUB % json.dumps(endpoint_url))
     page = context.new_page()
     guard = OriginGuard(relay.url, page)
     page.goto(relay.url + "/")
     manifest = httpx.get(relay.url + "/manifest.webmanifest").json()
     assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    enrol_worker(page, relay.enrolment_code())
+    # Allowing notifications subscribes the device and gives the relay the endpoint.
+    allow_worker = page.get_by_role("button", name="Allow notifications (no message text)")
+    expect(allow_worker).to_be_visible()
+    context.grant_permissions(["notifications"], origin=relay.url)
     with page.expect_response(lambda r: r.url.endswith("/v1/push/subscription")) as stored:
-        enrol_worker(page, relay.enrolment_code())
+        allow_worker.click()
     assert stored.value.status == 200
+    expect(allow_worker).to_be_hidden()
 
     link = create_invite(page, "Dana")
     client = join_client(browser, guard, link)
@@ -179,8 +194,8 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
         "ServiceWorker.deliverPushMessage",
         {"origin": relay.url, "registrationId": registration, "data": ""},
     )
-    page.wait_for_function(f"({NOTIFICATIONS.strip()})().then((n) => n.length > 0)")
-    assert page.evaluate(NOTIFICATIONS) == [{"title": "Confide", "body": "New message"}]
+    shown = _poll(page, NOTIFICATIONS)
+    assert shown == [{"title": "Confide", "body": "New message"}]
 
     cached = page.evaluate(CACHED)
     assert cached, "the service worker cached nothing"

@@ -21,8 +21,9 @@ export function allowNotificationsButton(role, onAllowed = () => {}, after = () 
     type: "button", class: "secondary", id: "allow-notifications",
     onclick: async () => {
       const answer = await Notification.requestPermission();
-      if (answer === "granted") await onAllowed();
       after();
+      // Not awaited: subscribing may take a while, and the button has already gone.
+      if (answer === "granted") onAllowed();
     },
   }, t(`notify.${role}.allow`));
 }
