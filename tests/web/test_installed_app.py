@@ -159,6 +159,11 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
         allow_worker.click()
     assert stored.value.status == 200
     expect(allow_worker).to_be_hidden()
+    page.get_by_role("button", name="What the relay keeps").click()
+    kept = page.locator('#records-list li[data-table="push_subscriptions"]')
+    expect(kept).to_contain_text("push service, 127.0.0.1)")
+    expect(kept).not_to_contain_text("worker-device")  # the endpoint's path is not shown
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
 
     link = create_invite(page, "Dana")
     client = join_client(browser, guard, link)

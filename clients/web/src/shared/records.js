@@ -1,6 +1,7 @@
 // "What the relay keeps about this device", in plain words, from GET /v1/devices/me/records
 // (docs/operations.md section 13.7). Both apps show it in a dialog.
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const date = (seconds) => new Date(seconds * 1000).toLocaleDateString();
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -19,6 +20,7 @@ const SENTENCES = {
   consent_receipts: (rows) => `${plural(rows.length, "signed consent record")} (agreements or withdrawals), kept as the organisation's record.`,
   workers: (rows) => `The worker account: role ${rows[0].role}, enrolled on ${date(rows[0].created_day)}${rows[0].disabled ? ", disabled" : ""}.`,
   enrolment_codes: (rows) => `${plural(rows.length, "enrolment code")}, stored only as a hash.`,
+  push_subscriptions: (rows) => t("records.push_subscription", { service: rows[0].push_service, date: date(rows[0].expires_at) }),
   audit_events: (rows) => `${plural(rows.length, "audit event")} about it: ${[...new Set(rows.map((r) => r.action))].join(", ")}.`,
 };
 
