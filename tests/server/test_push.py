@@ -50,7 +50,8 @@ async def endpoint() -> AsyncIterator[PushEndpoint]:
 
 
 def push_settings(make_settings: SettingsFactory, url: str, **overrides: object) -> Settings:
-    return make_settings(url, push_allow_loopback=True, **overrides)
+    values: dict[str, object] = {"push_allow_loopback": True, "push_grace_seconds": 0}
+    return make_settings(url, **{**values, **overrides})
 
 
 @pytest.fixture
@@ -135,6 +136,55 @@ async def test_one_push_per_device_per_interval(
     # so by the time the second device's push arrives, any further push to the first has.
     await endpoint.wait_for(1, "/push/second")
     assert [r.path for r in endpoint.requests] == ["/push/first", "/push/second"]
+
+
+class Gate:
+    """The push task's pause, held until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.open = asyncio.Event()
+
+    async def __call__(self, _seconds: float) -> None:
+        self.entered.set()
+        await self.open.wait()
+        self.open.clear()
+
+    async def wait_entered(self) -> None:
+        async with asyncio.timeout(10):
+            await self.entered.wait()
+        self.entered.clear()
+
+
+async def test_an_envelope_acknowledged_within_the_grace_wakes_nobody(
+    sqlite_url: str, make_settings: SettingsFactory, endpoint: PushEndpoint
+) -> None:
+    settings = push_settings(make_settings, sqlite_url, push_grace_seconds=2, push_concurrency=1)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        relay: Relay = app.state.relay
+        assert relay.pusher is not None
+        gate = Gate()
+        relay.pusher._pause = gate
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            # Read elsewhere (as by a socket on another relay process) before the grace ends.
+            reader, cap1 = await _subscribed_worker(client, relay, endpoint.url("/push/read"))
+            away, cap2 = await _subscribed_worker(client, relay, endpoint.url("/push/away"))
+            sent = await send(client, reader.mailbox_id, cap1, "r", b"x")
+            await gate.wait_entered()
+            acked = await client.post(
+                f"/v1/mailboxes/{reader.mailbox_id}/acks",
+                headers=reader.auth,
+                json={"ids": [sent.json()["id"]]},
+            )
+            assert acked.status_code == 204
+            gate.open.set()
+            assert (await send(client, away.mailbox_id, cap2, "a", b"x")).status_code == 202
+            await gate.wait_entered()
+            gate.open.set()
+            await endpoint.wait_for(1, "/push/away")
+            assert [r.path for r in endpoint.requests] == ["/push/away"]
 
 
 async def test_a_gone_subscription_is_deleted(

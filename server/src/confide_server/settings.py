@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     push_ttl_seconds: int = Field(default=24 * 3600, ge=1, le=28 * 24 * 3600)
     # At most one push per device in this long, however many envelopes arrive.
     push_min_interval_seconds: float = Field(default=60.0, ge=0)
+    # How long an envelope must stay unacknowledged before its device is woken: a device
+    # connected to another relay process reads it within this and is not disturbed.
+    push_grace_seconds: float = Field(default=2.0, ge=0, le=300)
     push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     push_concurrency: int = Field(default=8, ge=1, le=256)
     # A subscription the app has not renewed (it does on every unlock) goes after this long.

@@ -4,7 +4,10 @@
 between the writer's batch and its answers), so it does only dictionary work: for each
 mailbox with an envelope and no connection on this process, unless it was woken within
 ``push_min_interval_seconds``, it marks the mailbox pending and wakes the task. The task
-reads the subscriptions of the pending mailboxes (one query on the read engine) and sends
+waits ``push_grace_seconds``, then reads the subscriptions of the pending mailboxes whose
+newest envelope is still queued (one query on the read engine): a device connected to
+another relay process, or reconnecting, has acknowledged it by then and is not woken. It
+sends
 each an empty POST, at most ``push_concurrency`` at a time, each bounded by
 ``push_timeout_seconds``; a slow push service holds only its own slot. A 404 or 410 answer
 deletes the subscription (the browser dropped it). Nothing logged names an endpoint or a
@@ -21,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,6 +86,7 @@ class Pusher:
         connected: Callable[[bytes], bool],
         *,
         monotonic: Clock = time.monotonic,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._key_file = key_file
@@ -93,12 +97,15 @@ class Pusher:
         self._monotonic = monotonic
         self._connected = connected
         self._interval = settings.push_min_interval_seconds
+        self._grace = settings.push_grace_seconds
+        self._pause = pause
         self._ttl = str(settings.push_ttl_seconds)
         self._contact = settings.push_contact or settings.public_url
         self._timeout = settings.push_timeout_seconds
         self._slots = asyncio.Semaphore(settings.push_concurrency)
         self._transport = transport
-        self._pending: dict[bytes, None] = {}
+        # Mailbox id -> the id of its newest envelope since it was marked.
+        self._pending: dict[bytes, bytes] = {}
         self._last: dict[bytes, float] = {}
         self._wake = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
@@ -120,7 +127,10 @@ class Pusher:
             return
         for delivery in deliveries:
             mailbox_id = delivery.mailbox_id
-            if mailbox_id in self._pending or self._connected(mailbox_id):
+            if mailbox_id in self._pending:
+                self._pending[mailbox_id] = delivery.envelope_id
+                continue
+            if self._connected(mailbox_id):
                 continue
             now = self._monotonic()
             last = self._last.get(mailbox_id)
@@ -130,7 +140,7 @@ class Pusher:
                 self.outcomes.labels("dropped").inc()
                 continue
             self._last[mailbox_id] = now
-            self._pending[mailbox_id] = None
+            self._pending[mailbox_id] = delivery.envelope_id
             self._wake.set()
 
     # --- the background task --------------------------------------------------------------
@@ -169,8 +179,11 @@ class Pusher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            pending = list(self._pending)
+            pending = list(self._pending.values())
             self._pending.clear()
+            # Mailboxes marked meanwhile wait for the next round, and their own grace.
+            if self._grace:
+                await self._pause(self._grace)
             self._prune()
             for start in range(0, len(pending), LOOKUP_BATCH):
                 found = await self._lookup(pending[start : start + LOOKUP_BATCH])
@@ -190,10 +203,10 @@ class Pusher:
         cutoff = self._monotonic() - self._interval
         self._last = {m: t for m, t in self._last.items() if t >= cutoff}
 
-    async def _lookup(self, mailbox_ids: list[bytes]) -> list[tuple[bytes, str]]:
+    async def _lookup(self, envelope_ids: list[bytes]) -> list[tuple[bytes, str]]:
         try:
             async with self._database.read() as conn:
-                return await subscriptions.for_mailboxes(conn, mailbox_ids, self._clock())
+                return await subscriptions.still_waiting(conn, envelope_ids, self._clock())
         except Exception as exc:  # the database may be briefly away; the next envelope retries
             log.warning("push: could not read subscriptions (%s)", type(exc).__name__)
             return []

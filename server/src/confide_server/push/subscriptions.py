@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from confide_server.store.schema import mailboxes, push_subscriptions
+from confide_server.store.schema import envelopes, mailboxes, push_subscriptions
 
 
 async def save(conn: AsyncConnection, device_id: bytes, endpoint: str, expires_at: int) -> None:
@@ -28,13 +28,17 @@ async def remove(conn: AsyncConnection, device_id: bytes, endpoint: str | None =
     return (await conn.execute(statement)).rowcount
 
 
-async def for_mailboxes(
-    conn: AsyncConnection, mailbox_ids: Sequence[bytes], now: float
+async def still_waiting(
+    conn: AsyncConnection, envelope_ids: Sequence[bytes], now: float
 ) -> list[tuple[bytes, str]]:
-    """(device id, endpoint) of every live subscription behind these mailboxes."""
+    """(device id, endpoint) of the live subscriptions whose device has one of these
+    envelopes still queued (not yet acknowledged)."""
     rows = await conn.execute(
         select(push_subscriptions.c.device_id, push_subscriptions.c.endpoint)
-        .join(mailboxes, mailboxes.c.device_id == push_subscriptions.c.device_id)
-        .where(mailboxes.c.id.in_(list(mailbox_ids)), push_subscriptions.c.expires_at > int(now))
+        .select_from(envelopes)
+        .join(mailboxes, mailboxes.c.id == envelopes.c.mailbox_id)
+        .join(push_subscriptions, push_subscriptions.c.device_id == mailboxes.c.device_id)
+        .where(envelopes.c.id.in_(list(envelope_ids)), push_subscriptions.c.expires_at > int(now))
+        .distinct()
     )
     return [(bytes(r.device_id), str(r.endpoint)) for r in rows]
