@@ -114,14 +114,23 @@ def _check_push(request: dict[str, Any], public_key: str) -> None:
     assert Vapid02.verify(headers["authorization"]) is True
 
 
-def _poll(page: Any, script: str) -> Any:
-    """``script``'s answer once it is not empty (a bounded wait, as Playwright's own)."""
-    for _ in range(300):
-        answer = page.evaluate(script)
-        if answer:
-            return answer
-        page.wait_for_timeout(100)
-    raise AssertionError(f"still empty after 30 s: {script}")
+def _deliver_push(cdp: Any, page: Any, origin: str, registration: str) -> Any:
+    """Hands an empty push to the service worker, as the push service would, and returns the
+    notifications it shows. Headless Chromium now and then drops a push delivered this way
+    (seen once in some eight runs here, nothing shown and no error), so a push that shows
+    nothing within 10 s is delivered again, up to three times; the notification's tag makes
+    a repeated push replace, not add to, what is shown."""
+    for _ in range(3):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": origin, "registrationId": registration, "data": ""},
+        )
+        for _ in range(100):
+            shown = page.evaluate(NOTIFICATIONS)
+            if shown:
+                return shown
+            page.wait_for_timeout(100)
+    raise AssertionError("three pushes delivered, no notification shown")
 
 
 def _registration_id(cdp: Any, page: Any) -> str:
@@ -194,12 +203,12 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
     _check_push(request, VapidKey(Vapid02.from_pem(vapid_file.read_bytes())).public_key)
 
     cdp = context.new_cdp_session(page)
+    # What Chromium would say against offering to install the app (Playwright's contexts are
+    # all incognito-like, which Chromium names as one reason of its own).
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [e for e in errors if e["errorId"] != "in-incognito"] == []
     registration = _registration_id(cdp, page)
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": relay.url, "registrationId": registration, "data": ""},
-    )
-    shown = _poll(page, NOTIFICATIONS)
+    shown = _deliver_push(cdp, page, relay.url, registration)
     assert shown == [{"title": "Confide", "body": "New message"}]
 
     cached = page.evaluate(CACHED)
