@@ -338,7 +338,7 @@ async def test_subscriptions_are_checked_and_for_workers_only(
         assert answer.status_code == 403
 
 
-async def test_revoking_the_device_deletes_its_subscription(
+async def test_revoking_the_device_or_disabling_its_worker_deletes_its_subscription(
     client: httpx.AsyncClient, relay: Relay
 ) -> None:
     await setup_org(relay)
@@ -354,6 +354,13 @@ async def test_revoking_the_device_deletes_its_subscription(
     revoked = await client.post(f"/v1/admin/devices/{worker.device_id}/revoke", headers=admin.auth)
     assert revoked.status_code == 204
     assert await _subscription(relay, worker.device_id) is None
+    # Disabling a worker cuts off each of its devices the same way.
+    other = await enrol(client, relay)
+    await client.put("/v1/push/subscription", headers=other.auth, json={"endpoint": url})
+    me = (await client.get("/v1/devices/me", headers=other.auth)).json()
+    disabled = await client.post(f"/v1/admin/workers/{me['worker_id']}/disable", headers=admin.auth)
+    assert disabled.status_code == 204
+    assert await _subscription(relay, other.device_id) is None
 
 
 async def test_the_app_can_unsubscribe_and_unrenewed_subscriptions_expire(

@@ -38,7 +38,7 @@ class Relay:
 
 
 def _newest_source() -> float:
-    sources = [WEB / "build.mjs", WEB / "package-lock.json"]
+    sources = [WEB / "build.mjs", WEB / "build-sw.mjs", WEB / "package-lock.json"]
     for folder in (WEB / "src", WEB / "static"):
         sources += [p for p in folder.rglob("*") if p.is_file()]
     return max(p.stat().st_mtime for p in sources)

@@ -149,7 +149,11 @@ def _registration_id(cdp: Any, page: Any) -> str:
 
 
 def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_only_the_shell(
-    relay: Any, browser: Any, web_dist: Path, push_endpoint: tuple[str, type[_Endpoint]]
+    relay: Any,
+    browser: Any,
+    web_dist: Path,
+    screenshots: Path,
+    push_endpoint: tuple[str, type[_Endpoint]],
 ) -> None:
     endpoint_url, endpoint = push_endpoint
     context = browser.new_context(viewport=DESKTOP)
@@ -163,6 +167,7 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
     # Allowing notifications subscribes the device and gives the relay the endpoint.
     allow_worker = page.get_by_role("button", name="Allow notifications (no message text)")
     expect(allow_worker).to_be_visible()
+    page.screenshot(path=screenshots / "worker-allow-notifications-desktop.png")
     context.grant_permissions(["notifications"], origin=relay.url)
     with page.expect_response(lambda r: r.url.endswith("/v1/push/subscription")) as stored:
         allow_worker.click()
