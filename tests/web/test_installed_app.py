@@ -114,7 +114,7 @@ def _check_push(request: dict[str, Any], public_key: str) -> None:
     assert Vapid02.verify(headers["authorization"]) is True
 
 
-def _deliver_push(cdp: Any, page: Any, origin: str, registration: str) -> Any:
+def _deliver_push(cdp: Any, page: Any, origin: str, registration: str, data: str = "") -> Any:
     """Hands an empty push to the service worker, as the push service would, and returns the
     notifications it shows. Headless Chromium now and then drops a push delivered this way
     (seen once in some eight runs here, nothing shown and no error), so a push that shows
@@ -123,7 +123,7 @@ def _deliver_push(cdp: Any, page: Any, origin: str, registration: str) -> Any:
     for _ in range(3):
         cdp.send(
             "ServiceWorker.deliverPushMessage",
-            {"origin": origin, "registrationId": registration, "data": ""},
+            {"origin": origin, "registrationId": registration, "data": data},
         )
         for _ in range(100):
             shown = page.evaluate(NOTIFICATIONS)
@@ -229,3 +229,25 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
     guard.assert_clean()
     client.context.close()
     context.close()
+
+
+def test_the_notification_ignores_any_payload_and_follows_the_browsers_language(
+    relay: Any, browser: Any
+) -> None:
+    """A push that did carry text (the relay never sends one) still shows the fixed words,
+    here in Spanish for a Spanish browser; the service worker is there before any unlock."""
+    context = browser.new_context(viewport=DESKTOP, locale="es-ES")
+    try:
+        context.grant_permissions(["notifications"], origin=relay.url)
+        page = context.new_page()
+        guard = OriginGuard(relay.url, page)
+        page.goto(relay.url + "/")
+        expect(page.get_by_role("button", name="Set up this device")).to_be_visible()
+        cdp = context.new_cdp_session(page)
+        registration = _registration_id(cdp, page)
+        payload = "Dana: I relapsed last night"
+        shown = _deliver_push(cdp, page, relay.url, registration, payload)
+        assert shown == [{"title": "Confide", "body": "Nuevo mensaje"}]
+        guard.assert_clean()
+    finally:
+        context.close()
