@@ -1,10 +1,11 @@
-"""worker devices' Web Push subscriptions
+"""worker devices' Web Push subscriptions, and the relay's VAPID key
 
 Revision ID: 0009
 Revises: 0007
 
 One row per worker device that asked for wake-ups: the push service's endpoint URL and when
-the row expires unless the app renews it (docs/operations.md, what is stored).
+the row expires unless the app renews it; and one row holding the relay's VAPID private key
+(docs/operations.md, what is stored).
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("device_id", name=op.f("pk_push_subscriptions")),
     )
     op.create_index(op.f("ix_push_subscriptions_expires_at"), "push_subscriptions", ["expires_at"])
+    op.create_table(
+        "vapid_key",
+        sa.Column("singleton", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("private_pem", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("singleton", name=op.f("pk_vapid_key")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("vapid_key")
     op.drop_index(op.f("ix_push_subscriptions_expires_at"), table_name="push_subscriptions")
     op.drop_table("push_subscriptions")

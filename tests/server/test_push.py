@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from confide_server.app import create_app
+from confide_server.clock import expiry
 from confide_server.errors import InvalidInput
 from confide_server.push.endpoint import MAX_ENDPOINT, check_endpoint
 from confide_server.push.sender import MAX_PENDING, Pusher
@@ -31,7 +32,7 @@ from confide_server.relay import Relay
 from confide_server.services.sweeper import sweep
 from confide_server.settings import PUSH_SERVICE_HOSTS, Settings
 from confide_server.store.batch import Delivery
-from confide_server.store.schema import push_subscriptions
+from confide_server.store.schema import push_subscriptions, vapid_key
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -372,7 +373,8 @@ async def test_the_app_can_unsubscribe_and_unrenewed_subscriptions_expire(
     assert (await client.delete("/v1/push/subscription", headers=worker.auth)).status_code == 204
     assert await _subscription(relay, worker.device_id) is None
     saved = await client.put("/v1/push/subscription", headers=worker.auth, json={"endpoint": url})
-    assert saved.json()["expires_at"] == int(clock()) + relay.settings.push_subscription_ttl_seconds
+    ttl = relay.settings.push_subscription_ttl_seconds
+    assert saved.json()["expires_at"] == expiry(clock(), ttl)
     counts = await sweep(relay.engine, saved.json()["expires_at"] - 1, 10**9)
     assert counts["push_subscriptions"] == 0
     counts = await sweep(relay.engine, saved.json()["expires_at"], 10**9)
@@ -395,6 +397,38 @@ async def test_without_a_key_push_is_off_and_messages_flow(
             assert (await client.get("/v1/push/key", headers=worker.auth)).status_code == 404
             cap = await capability(client, worker)
             assert (await send(client, worker.mailbox_id, cap, "m", b"x")).status_code == 202
+
+
+async def test_relays_on_one_database_sign_with_one_stored_key(
+    db_url: str, make_settings: SettingsFactory
+) -> None:
+    keys = []
+    for _ in range(2):  # a restart, or a second relay process on the same database
+        app = create_app(push_settings(make_settings, db_url))
+        async with app.router.lifespan_context(app):
+            relay: Relay = app.state.relay
+            assert relay.pusher is not None
+            key = await relay.pusher.key()
+            assert key is not None
+            keys.append(key.public_key)
+            async with relay.engine.connect() as conn:
+                rows = (await conn.execute(select(vapid_key))).all()
+            assert len(rows) == 1 and rows[0].private_pem.startswith("-----BEGIN PRIVATE KEY")
+    assert keys[0] == keys[1]
+
+
+async def test_a_key_file_keeps_the_key_out_of_the_database(
+    sqlite_url: str, make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "secrets" / "vapid.pem"
+    app = create_app(push_settings(make_settings, sqlite_url, push_vapid_key_file=path))
+    async with app.router.lifespan_context(app):
+        relay: Relay = app.state.relay
+        assert relay.pusher is not None
+        key = await relay.pusher.key()
+        assert key is not None and key.public_key == VapidKey.load_or_create(path).public_key
+        async with relay.engine.connect() as conn:
+            assert (await conn.execute(select(vapid_key))).all() == []
 
 
 def test_the_key_is_made_once_and_kept_private(tmp_path: Path) -> None:

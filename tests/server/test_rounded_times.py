@@ -10,9 +10,11 @@ import httpx
 import pytest
 from confide_server.clock import DAY, HOUR, MINUTE, expiry
 from confide_server.relay import Relay
+from confide_server.settings import Settings
 from confide_server.store.schema import metadata
 from sqlalchemy import select
 
+from .conftest import SettingsFactory
 from .helpers import (
     FakeClock,
     capability,
@@ -62,6 +64,15 @@ async def flow(client: httpx.AsyncClient, relay: Relay) -> None:
     await challenge(client)
     admin = await enrol(client, relay, role="admin")
     await step_up(client, admin)
+    # A closed loopback port: the push the send above may cause never leaves the host.
+    push = {"endpoint": "http://127.0.0.1:9/p"}
+    subscribed = await client.put("/v1/push/subscription", headers=worker.auth, json=push)
+    assert subscribed.status_code == 200, subscribed.text
+
+
+@pytest.fixture
+def settings(db_url: str, make_settings: SettingsFactory) -> Settings:
+    return make_settings(db_url, push_allow_loopback=True)
 
 
 async def test_every_stored_time_is_rounded(

@@ -12,7 +12,9 @@ protocol (ServiceWorker.deliverPushMessage), as the push service would have.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,9 +205,10 @@ def test_a_push_wakes_the_installed_app_with_a_fixed_text_and_the_cache_holds_on
     assert endpoint.arrived.wait(30), "the relay never pushed"
     [request] = endpoint.received
     assert request["path"] == "/push/worker-device"
-    # The key the relay holds (in its data directory) is the one that verifies the request.
-    vapid_file = relay.process.data_dir / "vapid-private.pem"
-    _check_push(request, VapidKey(Vapid02.from_pem(vapid_file.read_bytes())).public_key)
+    # The key the relay holds (in its database) is the one that verifies the request.
+    with contextlib.closing(sqlite3.connect(relay.process.data_dir / "confide.db")) as db:
+        [(pem,)] = db.execute("SELECT private_pem FROM vapid_key").fetchall()
+    _check_push(request, VapidKey.from_pem(pem.encode()).public_key)
 
     cdp = context.new_cdp_session(page)
     # What Chromium would say against offering to install the app (Playwright's contexts are

@@ -81,7 +81,7 @@ class Relay:
             return None
         pusher = Pusher(
             self.database,
-            self.settings.resolved_vapid_key_file,
+            self.settings.push_vapid_key_file,
             self.settings,
             self.clock,
             self.fanout.connected_here,

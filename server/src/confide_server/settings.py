@@ -136,8 +136,8 @@ class Settings(BaseSettings):
     step_up_seconds: int = Field(default=300, ge=30)
 
     # Web Push (push/): an empty wake-up for a worker device with no live connection when an
-    # envelope is queued for it. The VAPID key pair is made once and kept in this file
-    # (default: <data_dir>/vapid-private.pem); relays that share a database must share it.
+    # envelope is queued for it. The VAPID key pair is made once and kept in the database
+    # (push/vapid.py), or in this file (PEM, made there if missing) when it is set.
     push_enabled: bool = True
     push_vapid_key_file: Path | None = None
     # The VAPID "sub" claim, a contact the push service may use (mailto: or https:); by
@@ -183,10 +183,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'confide.db').resolve()}"
-
-    @property
-    def resolved_vapid_key_file(self) -> Path:
-        return self.push_vapid_key_file or self.data_dir / "vapid-private.pem"
 
     @property
     def max_frame_bytes(self) -> int:

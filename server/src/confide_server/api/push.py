@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from confide_server.api.deps import ClockDep, DatabaseDep, RelayDep, SettingsDep, WorkerDep
 from confide_server.api.types import PROBLEMS, Model
+from confide_server.clock import expiry
 from confide_server.errors import NotFound
 from confide_server.push import subscriptions
 from confide_server.push.endpoint import MAX_ENDPOINT, check_endpoint
@@ -60,7 +61,7 @@ async def subscribe(
     endpoint = check_endpoint(
         body.endpoint, settings.push_service_hosts, settings.push_allow_loopback
     )
-    expires_at = int(clock()) + settings.push_subscription_ttl_seconds
+    expires_at = expiry(clock(), settings.push_subscription_ttl_seconds)
     async with db.write() as conn:
         await subscriptions.save(conn, worker.device_id, endpoint, expires_at)
     return SubscriptionOut(expires_at=expires_at)

@@ -14,8 +14,8 @@ deletes the subscription (the browser dropped it). Nothing logged names an endpo
 device: failures are logged by exception type or status only, and httpx's own request
 lines are kept out of the logs (logs.py, and the levels set here).
 
-The key file is read (or made) and httpx imported by the task, in a thread, once the relay is
-up: neither is on the way to the relay's first answer (tests/server/test_serve_imports.py).
+The key is read (or made) and httpx imported by the task, off the event loop where they cost,
+once the relay is up: neither is on the way to its first answer (test_serve_imports.py).
 """
 
 from __future__ import annotations
@@ -59,10 +59,22 @@ def _quiet_http_logs() -> None:
             logger.setLevel(logging.WARNING)
 
 
-def _load_key(path: Path) -> VapidKey:
+def _key_from_file(path: Path) -> VapidKey:
     from confide_server.push.vapid import VapidKey
 
     return VapidKey.load_or_create(path)
+
+
+def _new_pem() -> bytes:
+    from confide_server.push.vapid import VapidKey
+
+    return VapidKey.generate().private_pem()
+
+
+def _key_from_pem(pem: bytes) -> VapidKey:
+    from confide_server.push.vapid import VapidKey
+
+    return VapidKey.from_pem(pem)
 
 
 def _http_client(transport: httpx.AsyncBaseTransport | None, timeout: float) -> httpx.AsyncClient:
@@ -80,7 +92,7 @@ class Pusher:
     def __init__(
         self,
         database: Database,
-        key_file: Path,
+        key_file: Path | None,
         settings: Settings,
         clock: Clock,
         connected: Callable[[bytes], bool],
@@ -160,17 +172,26 @@ class Pusher:
 
     async def _load(self) -> bool:
         try:
-            self._key = await asyncio.to_thread(_load_key, self._key_file)
+            self._key = await self._load_key()
             self._http = await asyncio.to_thread(_http_client, self._transport, self._timeout)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:
             # Push is a convenience: a relay that cannot keep a key still relays messages.
-            log.warning(
-                "Web Push is off: no VAPID key at %s (%s)", self._key_file, type(exc).__name__
-            )
+            where = self._key_file or "the database"
+            log.warning("Web Push is off: no VAPID key in %s (%s)", where, type(exc).__name__)
             self._key = None
         finally:
             self._loaded.set()
         return self._key is not None
+
+    async def _load_key(self) -> VapidKey:
+        if self._key_file is not None:
+            return await asyncio.to_thread(_key_from_file, self._key_file)
+        from confide_server.push.vapid import stored_pem
+
+        candidate = await asyncio.to_thread(_new_pem)
+        async with self._database.write() as conn:
+            pem = await stored_pem(conn, candidate)
+        return await asyncio.to_thread(_key_from_pem, pem)
 
     async def _run(self) -> None:
         if not await self._load():

@@ -298,3 +298,14 @@ push_subscriptions = Table(
     Column("endpoint", String(1024), nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),
 )
+
+# One row: the relay's VAPID private key (push/vapid.py), made the first time a relay starts
+# with Web Push on this database, so that every relay of the deployment signs with the key
+# the workers' subscriptions were made with, across restarts and restores. It lets its holder
+# wake subscribed devices with the fixed "New message" and nothing more (docs/threat-model.md).
+vapid_key = Table(
+    "vapid_key",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),
+    Column("private_pem", Text, nullable=False),
+)
