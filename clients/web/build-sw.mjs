@@ -25,7 +25,7 @@ export async function buildInstalledApp(root, dist) {
     scope: "/",
     display: "standalone",
     background_color: "#ffffff",
-    theme_color: "#1f4e79",
+    theme_color: "#2f5d62",
     icons: icon ? [{ src: `/${icon}`, sizes: "any", type: "image/svg+xml", purpose: "any" }] : [],
   };
   writeFileSync(join(dist, "manifest.webmanifest"), `${JSON.stringify(manifest, null, 2)}\n`);

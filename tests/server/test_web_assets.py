@@ -37,6 +37,8 @@ def dist(tmp_path: Path) -> Path:
     _write(root / "assets" / "join-ABCD2345.js", SCRIPT)
     _write(root / "assets" / "icon-QRST6723.svg", b"<svg/>", copies=False)
     _write(root / "assets" / "neutral.html", b"<title>Weather</title>")
+    _write(root / "sw.js", b"self.addEventListener('push', () => {});")
+    _write(root / "manifest.webmanifest", b'{"name": "Confide"}')
     (tmp_path / "secret.txt").write_text("outside the build")
     return root
 
@@ -118,6 +120,22 @@ async def test_hashed_names_are_immutable_and_pages_revalidate(
         assert page.headers["content-encoding"] == "gzip"
         assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "join" in (await client.get("/join")).text
+
+
+async def test_the_installed_apps_files_keep_their_addresses_and_revalidate(
+    client: httpx.AsyncClient,
+) -> None:
+    """A browser finds a service worker and a manifest again only at the same address, so
+    they are served at the top level under fixed names, and never cached as immutable."""
+    worker = await client.get("/sw.js", headers={"accept-encoding": "gzip"})
+    assert worker.status_code == 200 and worker.headers["cache-control"] == REVALIDATE
+    assert worker.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "addEventListener('push'" in worker.text
+    manifest = await client.get("/manifest.webmanifest")
+    assert manifest.headers["cache-control"] == REVALIDATE
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert manifest.json() == {"name": "Confide"}
+    assert (await client.get("/index.html")).status_code == 404  # no other top-level file
 
 
 async def test_assets_keep_the_security_headers(client: httpx.AsyncClient) -> None:

@@ -94,6 +94,15 @@ def install_docs(app: FastAPI) -> None:
         return Response(DOCS_INIT, media_type="text/javascript")
 
 
+INSTALLED_APP_FILES = ("sw.js", "manifest.webmanifest")
+
+
+def _serve_fixed(app: FastAPI, name: str, found: web_assets.Asset) -> None:
+    @app.api_route(f"/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def fixed(request: Request) -> Response:
+        return found.response(request)
+
+
 def install_web_app(app: FastAPI, dist: Path | None) -> None:
     """The worker app at /, the client's join page at /join, their assets under /assets/.
 
@@ -119,6 +128,12 @@ def install_web_app(app: FastAPI, dist: Path | None) -> None:
     @app.api_route("/join", methods=["GET", "HEAD"], include_in_schema=False)
     async def join_page(request: Request) -> Response:
         return join.response(request)
+
+    # The installed worker app's service worker and manifest (clients/web/build-sw.mjs), at
+    # the fixed top-level addresses a browser looks for them at again, revalidated each time.
+    for name in INSTALLED_APP_FILES:
+        if (dist / name).is_file():
+            _serve_fixed(app, name, web_assets.load_asset(dist / name, hashed=False))
 
     @app.api_route("/assets/{name}", methods=["GET", "HEAD"], include_in_schema=False)
     async def asset(name: str, request: Request) -> Response:
