@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.store.schema import envelopes, mailboxes, push_subscriptions
+from confide_server.store.sqla_async import AsyncConnection
 
 
 async def save(conn: AsyncConnection, device_id: bytes, endpoint: str, expires_at: int) -> None:

@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide_server.encoding import b64e
 from confide_server.store.schema import vapid_key
+from confide_server.store.sqla_async import AsyncConnection
 
 # A VAPID token must not be valid for more than 24 hours (RFC 8292 section 2).
 TOKEN_SECONDS = 12 * 3600
