@@ -21,7 +21,7 @@ from confide_server import cli_admin
 from confide_server.clock import system_clock
 from confide_server.encoding import b64e
 from confide_server.errors import RelayError
-from confide_server.services import organisation
+from confide_server.services import group_terms, organisation
 from confide_server.settings import Settings
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("--max-retention-days", type=int, default=30)
     policy = sub.add_parser("publish-policy", help="publish a new confidentiality policy version")
     policy.add_argument("--file", required=True, type=Path)
+    terms = sub.add_parser(
+        "publish-group-terms", help="publish a new version of the terms for peer support groups"
+    )
+    terms.add_argument("--file", required=True, type=Path)
     enrol = sub.add_parser("enrol-worker", help="create a worker; prints a one-time enrolment code")
     enrol.add_argument("--role", choices=organisation.ROLES, default="worker")
     cli_admin.add_commands(sub)
@@ -82,6 +86,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "publish-policy":
         text = args.file.read_text(encoding="utf-8")
         return _with_db(settings, lambda e: _publish(e, text))
+    if args.command == "publish-group-terms":
+        text = args.file.read_text(encoding="utf-8")
+        return _with_db(settings, lambda e: _publish_group_terms(e, text))
     if args.command == "enrol-worker":
         return _with_db(settings, lambda e: _enrol(e, args.role, settings))
     if args.command in cli_admin.COMMANDS:
@@ -167,6 +174,15 @@ async def _publish(engine: AsyncEngine, text: str) -> None:
         policy = await organisation.publish_policy(conn, text, system_clock(), "cli")
     print(
         f"confide: policy version {policy.version} published (sha256 {policy.sha256})",
+        file=sys.stderr,
+    )
+
+
+async def _publish_group_terms(engine: AsyncEngine, text: str) -> None:
+    async with engine.begin() as conn:
+        terms = await group_terms.publish(conn, text, system_clock(), "cli")
+    print(
+        f"confide: group terms version {terms.version} published (sha256 {terms.sha256})",
         file=sys.stderr,
     )
 

@@ -36,6 +36,7 @@ from confide_client.errors import (
     StateError,
     UnknownContact,
 )
+from confide_client.groups.manager import Groups
 from confide_client.inbound import Inbound
 from confide_client.invites import accept_redemption, check_policy, invite_proof, parse_invite
 from confide_client.messages import Attachment, ConsentChanged, Event, encode_payload
@@ -109,6 +110,9 @@ class ConfideClient:
         self._clock = clock
         self._inbound = Inbound(state, clock, rng)
         self._sync = Sync(self, max_backoff)
+        #: Peer support groups (docs/protocol.md Part 3).
+        self.groups = Groups(self)
+        self._inbound.groups = self.groups.inbound
         self._closed = False
         #: Consultations with a supervisor (worker devices only).
         self.supervision = Supervision(self)

@@ -23,6 +23,7 @@ from confide_client.consent import ConsentGate, ConsentState
 from confide_client.contact import Contact, KeyChange, PendingInvite
 from confide_client.encoding import b64d
 from confide_client.errors import ProtocolError, StateError
+from confide_client.groups.inbound import GroupInbound
 from confide_client.invites import proves_invite
 from confide_client.messages import (
     CONSULT_KINDS,
@@ -48,6 +49,8 @@ class Inbound:
         self._state = state
         self._clock = clock
         self._rng = rng
+        #: Group payloads go here (set by ConfideClient, which owns the outbox they use).
+        self.groups: GroupInbound | None = None
 
     def receive(self, envelope: bytes) -> list[Event]:
         """Process one envelope; returns the events it releases (often one, maybe none)."""
@@ -68,6 +71,10 @@ class Inbound:
         if payload is None:
             return []
         sender = received.sender_identity_key
+        if payload["type"].startswith("group-"):
+            # A group's members are not contacts: their payloads take the group's own paths
+            # (docs/protocol.md G§5), never a client's "new worker key" path below.
+            return [] if self.groups is None else self.groups.receive(sender, payload)
         events: list[Event] = []
         route = self._route(sender, create=True)
         if route is None:

@@ -44,6 +44,9 @@ __all__ = [
     "ConsultationReply",
     "ContactJoined",
     "Event",
+    "GroupMemberJoined",
+    "GroupMemberRemoved",
+    "GroupMessage",
     "KeyChanged",
     "Message",
     "decode_payload",
@@ -54,8 +57,15 @@ __all__ = [
 
 PAYLOAD_VERSION = 1
 CONSULT_KINDS = frozenset({"consult", "consult-reply", "consult-close"})
-KINDS = frozenset({"text", "attachment", "hello", "consent", "revoke"}) | CONSULT_KINDS
-UNSEQUENCED_KINDS = frozenset({"delivered", "timer", "policy"})
+#: Peer support groups' sequenced kinds (docs/protocol.md G§6; :mod:`confide_client.groups`).
+GROUP_KINDS = frozenset(
+    {"group-accept", "group-roster", "group-hello", "group-text", "group-attachment"}
+    | {"group-timer", "group-capability", "group-leave", "group-consent"}
+)
+KINDS = (
+    frozenset({"text", "attachment", "hello", "consent", "revoke"}) | CONSULT_KINDS | GROUP_KINDS
+)
+UNSEQUENCED_KINDS = frozenset({"delivered", "timer", "policy", "group-delivered", "group-call"})
 
 
 def encode_payload(seq: int, message_id: str, kind: str, fields: Mapping[str, Any]) -> bytes:
@@ -161,6 +171,43 @@ class ConsultationClosed:
     case: str
 
 
+@dataclass(frozen=True)
+class GroupMessage:
+    """A text or attachment from another member of a group, once and in that member's order.
+
+    ``member_id`` and ``name`` are what the group shows of the sender: the member id the
+    roster gives it and the display name it chose (never its device or contact details).
+    """
+
+    group_id: str
+    member_id: str
+    name: str
+    message_id: str
+    text: str | None = None
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class GroupMemberJoined:
+    """A signed roster added a member (or, on the newcomer's device, showed it the group)."""
+
+    group_id: str
+    member_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class GroupMemberRemoved:
+    """A member is gone from a group: ``reason`` is "removed", "left" or "closed"."""
+
+    group_id: str
+    member_id: str
+    name: str
+    reason: str
+
+
+GroupEvent = GroupMessage | GroupMemberJoined | GroupMemberRemoved
+
 Event = (
     Message
     | ContactJoined
@@ -169,11 +216,60 @@ Event = (
     | Consultation
     | ConsultationReply
     | ConsultationClosed
+    | GroupMessage
+    | GroupMemberJoined
+    | GroupMemberRemoved
 )
+
+
+def _attachment_json(a: Attachment | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "blob": a.blob_id,
+        "pointer": b64e(a.pointer),
+        "size": a.size,
+        "name": a.name,
+        "mime": a.mime,
+    }
+
+
+def _attachment_from(raw: dict[str, Any] | None) -> Attachment | None:
+    if raw is None:
+        return None
+    return Attachment(raw["blob"], b64d(raw["pointer"]), int(raw["size"]), raw["name"], raw["mime"])
+
+
+def _group_event_json(event: GroupEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"group": event.group_id, "member": event.member_id, "name": event.name}
+    if isinstance(event, GroupMessage):
+        attachment = _attachment_json(event.attachment)
+        return {
+            "kind": "group-message",
+            "id": event.message_id,
+            "text": event.text,
+            "attachment": attachment,
+            **out,
+        }
+    if isinstance(event, GroupMemberJoined):
+        return {"kind": "group-member-joined", **out}
+    return {"kind": "group-member-removed", "reason": event.reason, **out}
+
+
+def _group_event_from(data: dict[str, Any]) -> GroupEvent:
+    group, member, name = str(data["group"]), str(data["member"]), str(data["name"])
+    if data["kind"] == "group-message":
+        attachment = _attachment_from(data["attachment"])
+        return GroupMessage(group, member, name, str(data["id"]), data["text"], attachment)
+    if data["kind"] == "group-member-joined":
+        return GroupMemberJoined(group, member, name)
+    return GroupMemberRemoved(group, member, name, str(data["reason"]))
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
     """A JSON-ready form, so events not yet taken by the application survive a restart."""
+    if isinstance(event, GroupMessage | GroupMemberJoined | GroupMemberRemoved):
+        return _group_event_json(event)
     if isinstance(event, Message):
         a = event.attachment
         return {
@@ -218,6 +314,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
 def event_from_json(data: dict[str, Any]) -> Event:
     """Read back what :func:`event_to_json` wrote."""
     kind = data["kind"]
+    if kind.startswith("group-"):
+        return _group_event_from(data)
     if kind == "consultation":
         return Consultation(str(data["case"]), str(data["from"]), str(data["text"]))
     if kind == "consultation-reply":

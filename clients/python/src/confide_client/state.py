@@ -22,6 +22,7 @@ from confide_client.consultations import DEFAULT_RETENTION_SECONDS, Thread
 from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
+from confide_client.groups.model import Group
 from confide_client.messages import Event, event_from_json, event_to_json
 from confide_client.outbox import Outbox
 
@@ -62,6 +63,8 @@ class ClientState:
     #: Consultation threads by case label, and how long the organisation keeps them.
     consultations: dict[str, Thread] = field(default_factory=dict)
     consultation_retention: int = DEFAULT_RETENTION_SECONDS
+    #: Peer support groups this device is in, by group id (docs/protocol.md Part 3).
+    groups: dict[str, Group] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -82,6 +85,7 @@ class ClientState:
             "inbox": [event_to_json(e) for e in self.inbox],
             "consultations": [t.to_json() for t in self.consultations.values()],
             "consultation_retention": self.consultation_retention,
+            "groups": [g.to_json() for g in self.groups.values()],
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -113,6 +117,8 @@ class ClientState:
                 consultation_retention=int(
                     data.get("consultation_retention", DEFAULT_RETENTION_SECONDS)
                 ),
+                # Absent in state files written before groups existed.
+                groups={g["group"]: Group.from_json(g) for g in data.get("groups", [])},
             )
         except (KeyError, TypeError, ValueError, CryptoError) as exc:
             raise StateError("the state file's contents are malformed") from exc

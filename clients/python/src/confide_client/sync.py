@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from confide_client.backoff import Backoff
 from confide_client.errors import RelayRejected, RelayUnavailable
+from confide_client.groups.fanout import DESTINATION_PREFIX, resolve
 from confide_client.messages import Event
 from confide_client.outbox import OutboxEntry
 from confide_client.transport.base import (
@@ -155,13 +156,11 @@ class Sync:
 
     async def _send_one(self, entry: OutboxEntry) -> str:
         client = self._client
-        contact = client._state.contacts.get(entry.contact_id)
-        if contact is None or contact.mailbox_id is None or contact.capability is None:
+        target = self._destination(entry.contact_id)
+        if target is None:
             return "dropped"
         try:
-            await client._transport.send(
-                contact.mailbox_id, contact.capability, entry.client_msg_id, entry.envelope
-            )
+            await client._transport.send(target[0], target[1], entry.client_msg_id, entry.envelope)
         except RelayUnavailable:
             return "retry"
         except RelayRejected as exc:
@@ -172,6 +171,16 @@ class Sync:
             log.warning("the relay refused a queued message (%s)", exc.status)
             return "dropped"
         return "accepted"
+
+    def _destination(self, name: str) -> tuple[bytes, bytes] | None:
+        """The mailbox and capability an outbox entry goes to, looked up as it is sent."""
+        state = self._client._state
+        if name.startswith(DESTINATION_PREFIX):
+            return resolve(state, name)
+        contact = state.contacts.get(name)
+        if contact is None or contact.mailbox_id is None or contact.capability is None:
+            return None
+        return contact.mailbox_id, contact.capability
 
     async def _relogin(self, backoff: Backoff) -> None:
         try:
@@ -233,6 +242,12 @@ class Sync:
                 acks.append(item.delivery_id)
         if acks:
             client.save()
+            # Group changes may need the relay (a new capability after a removal); if it
+            # fails now, the group keeps the mark and the next batch tries again.
+            try:
+                await client.groups.settle()
+            except (RelayUnavailable, RelayRejected) as exc:
+                log.warning("a group change could not reach the relay yet (%s)", exc)
         async with self._inbox_changed:
             self._inbox_changed.notify_all()
         return acks

@@ -17,7 +17,14 @@ from confide_server.api.convert import policy_out
 from confide_server.api.deps import ClockDep, DatabaseDep, RelayDep
 from confide_server.api.types import PROBLEMS, UNIX_SECONDS_MAX, Model, PolicyOut
 from confide_server.clock import hour_of
-from confide_server.services import audit, org_settings, organisation, policies, stepup
+from confide_server.services import (
+    audit,
+    group_terms,
+    org_settings,
+    organisation,
+    policies,
+    stepup,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEMS)
 
@@ -81,6 +88,18 @@ async def publish_policy(
     # Every open app hears of the new version at once (relay notice, over Redis too).
     await policy_notice.announce(db.engine, relay.fanout, policy)
     out = policy_out(policy)
+    assert out is not None
+    return out
+
+
+@router.post("/group-terms", status_code=201)
+async def publish_group_terms(
+    body: PolicyIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep
+) -> PolicyOut:
+    """A new version of the terms shown to clients joining a peer support group."""
+    async with db.write() as conn:
+        terms = await group_terms.publish(conn, body.text, clock(), stepup.actor_of(admin))
+    out = policy_out(terms)
     assert out is not None
     return out
 

@@ -5,7 +5,9 @@ The admin's routes are in api/admin.py and api/admin_org.py.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from confide_server.api.convert import policy_out
@@ -13,7 +15,7 @@ from confide_server.api.deps import DatabaseDep, WorkerDep, path_id
 from confide_server.api.types import PROBLEMS, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
-from confide_server.services import capabilities, org_settings, organisation
+from confide_server.services import capabilities, group_terms, org_settings, organisation
 
 router = APIRouter(prefix="/v1", tags=["organisation"], responses=PROBLEMS)
 
@@ -22,6 +24,8 @@ class OrganisationOut(BaseModel):
     name: str
     max_retention_seconds: int
     policy: PolicyOut | None
+    # The terms a client joining a peer support group agrees to (docs/protocol.md G§4).
+    group_terms: PolicyOut | None = None
     # The organisation's settings the apps apply (services/org_settings.py), in seconds.
     settings: dict[str, int]
 
@@ -38,6 +42,7 @@ async def get_organisation(db: DatabaseDep) -> OrganisationOut:
     async with db.read() as conn:
         org = await organisation.get(conn)
         policy = await organisation.current_policy(conn)
+        terms = await group_terms.current(conn)
         values = await org_settings.all_values(conn)
     if org is None:
         raise NotFound("the organisation has not been created yet (confide create-org)")
@@ -45,8 +50,22 @@ async def get_organisation(db: DatabaseDep) -> OrganisationOut:
         name=org.name,
         max_retention_seconds=org.max_retention_seconds,
         policy=policy_out(policy),
+        group_terms=policy_out(terms),
         settings=values,
     )
+
+
+# A version is 1 or more and fits the column's integer (past it, the database driver fails).
+TermsVersion = Annotated[int, Path(ge=1, lt=2**31)]
+
+
+@router.get("/group-terms/{version}")
+async def get_group_terms(version: TermsVersion, db: DatabaseDep) -> PolicyOut:
+    """Public: one version of the group terms, so a member can read what it agreed to."""
+    async with db.read() as conn:
+        out = policy_out(await group_terms.show(conn, version))
+    assert out is not None
+    return out
 
 
 @router.get("/workers")

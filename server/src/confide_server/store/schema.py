@@ -71,6 +71,17 @@ policies = Table(
     Column("published_day", BigInteger, nullable=False),
 )
 
+# The organisation's terms for peer support groups (docs/protocol.md G§4): public text, as
+# the policy is. Nothing here names a group: groups exist only on the members' devices.
+group_terms = Table(
+    "group_terms",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("published_day", BigInteger, nullable=False),
+)
+
 workers = Table(
     "workers",
     metadata,

@@ -31,7 +31,7 @@ from typing import Any
 import uvicorn
 from confide_server.app import create_app
 from confide_server.clock import system_clock
-from confide_server.services import org_settings, organisation
+from confide_server.services import group_terms, org_settings, organisation
 from confide_server.serving import uvicorn_options
 from confide_server.settings import Settings
 from confide_server.store import schema
@@ -130,6 +130,13 @@ class LocalRelay:
             published = await organisation.publish_policy(conn, text, system_clock(), ACTOR)
         self.policy = Policy(published.version, published.text, published.sha256)
         return self.policy
+
+    async def publish_group_terms(self, text: str) -> Policy:
+        """Publish a new version of the terms for peer support groups (``confide
+        publish-group-terms``)."""
+        async with self._engine.begin() as conn:
+            published = await group_terms.publish(conn, text, system_clock(), ACTOR)
+        return Policy(published.version, published.text, published.sha256)
 
     async def enrolment_code(self, role: str = "worker") -> str:
         """A one-time code that enrols one new worker's device, as ``confide enrol-worker``."""

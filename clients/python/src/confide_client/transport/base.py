@@ -237,6 +237,14 @@ class Transport(Protocol):
         """The organisation's current confidentiality policy."""
         ...
 
+    async def current_group_terms(self) -> Policy | None:
+        """The organisation's current terms for peer support groups, if it published any."""
+        ...
+
+    async def rotate_capability(self, capability_id: str) -> MintedCapability:
+        """Replace one of this device's mailbox capabilities (the old one stops at once)."""
+        ...
+
     async def mint_capability(self) -> MintedCapability:
         """A new send capability for this device's own mailbox (the relay keeps its hash)."""
         ...

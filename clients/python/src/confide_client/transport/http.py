@@ -203,6 +203,15 @@ class HttpTransport:
         data = await self._json("GET", "/v1/organisation", auth=False)
         return _policy(data.get("policy"))
 
+    async def current_group_terms(self) -> Policy | None:
+        data = await self._json("GET", "/v1/organisation", auth=False)
+        terms = data.get("group_terms")
+        return None if terms is None else _policy(terms)
+
+    async def rotate_capability(self, capability_id: str) -> MintedCapability:
+        data = await self._json("POST", self._mailbox_path(f"capabilities/{capability_id}/rotate"))
+        return MintedCapability(str(data["capability_id"]), b64d(data["capability"]))
+
     async def mint_capability(self) -> MintedCapability:
         data = await self._json("POST", self._mailbox_path("capabilities"))
         return MintedCapability(str(data["capability_id"]), b64d(data["capability"]))

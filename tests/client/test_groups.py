@@ -1,0 +1,194 @@
+"""Peer support groups end to end over the real relay: a worker and three clients' SDK devices.
+
+Create, invite, consent to the group terms, messages from every member to every other, an
+attachment uploaded once, a worker offline while clients talk, removal (the removed member
+gets nothing after it), leaving; then the relay's files and logs are searched for the group's
+name, its id, the members' ids and the names they chose (docs/protocol.md Part 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from confide_client.client import ConfideClient
+from confide_client.encoding import b64d
+from confide_client.errors import StateError
+from confide_client.messages import Event, GroupMemberJoined, GroupMemberRemoved, GroupMessage
+from confide_client.testing import DEFAULT_PASSPHRASE, LocalRelay
+from confide_server.store import schema
+from sqlalchemy import func, select
+
+GROUP_NAME = "Tuesday Evening Recovery Circle"
+TERMS = "Group terms: what you write is read by every member; workers keep the usual limits."
+NAMES = {"worker": "Facilitator Ash", "a": "Robin Nightjar", "b": "Quill Harbour", "c": "Wren Oak"}
+
+
+async def next_of(client: ConfideClient, kind: type, timeout: float = 30) -> Event:
+    """The next event of ``kind`` (others, such as joins of earlier members, are skipped)."""
+    while True:
+        event = await asyncio.wait_for(client.next_event(), timeout)
+        if isinstance(event, kind):
+            return event
+
+
+async def texts(client: ConfideClient, count: int) -> set[tuple[str, str]]:
+    got = set()
+    while len(got) < count:
+        event = await next_of(client, GroupMessage)
+        assert isinstance(event, GroupMessage)
+        got.add((event.name, event.text or ""))
+    return got
+
+
+async def join(relay: LocalRelay, worker: ConfideClient, group_id: str, name: str) -> ConfideClient:
+    link = await worker.groups.invite(group_id)
+    device = relay.device(name)
+    shown = []
+    joined = await device.groups.join(
+        f"{relay.url}/join#{link}", lambda t: shown.append(t.text) or True, name=NAMES[name]
+    )
+    assert joined == group_id and shown == [TERMS]
+    await device.start()
+    added = await next_of(worker, GroupMemberJoined)
+    assert isinstance(added, GroupMemberJoined) and added.name == NAMES[name]
+    return device
+
+
+async def queued_for(relay: LocalRelay, client: ConfideClient) -> int:
+    mailbox = client._state.mailbox_id
+    async with relay._engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count())
+            .select_from(schema.envelopes)
+            .where(schema.envelopes.c.mailbox_id == mailbox)
+        )
+    return int(count or 0)
+
+
+async def test_a_group_of_a_worker_and_three_clients(
+    local_relay: LocalRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="confide_server")
+    caplog.set_level(logging.INFO, logger="uvicorn")
+    relay = local_relay
+    await relay.publish_group_terms(TERMS)
+    worker = await relay.worker("worker")
+    await worker.start()
+    group_id = await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+    created = await next_of(worker, GroupMemberJoined)
+    assert created == GroupMemberJoined(
+        group_id, worker.groups.members(group_id)[0].member_id, NAMES["worker"]
+    )
+    a = await join(relay, worker, group_id, "a")
+    b = await join(relay, worker, group_id, "b")
+    # Each client sees the whole roster, by chosen names only.
+    while True:
+        seen = await next_of(a, GroupMemberJoined)
+        if isinstance(seen, GroupMemberJoined) and seen.name == NAMES["b"]:
+            break
+    for device in (worker, a, b):
+        names = {m.name for m in device.groups.members(group_id)}
+        assert names == {NAMES["worker"], NAMES["a"], NAMES["b"]}
+    assert worker.groups.consents(group_id).keys() == {
+        m.member_id for m in worker.groups.members(group_id) if m.role == "client"
+    }
+
+    # Every member to every other, both ways.
+    members = {"worker": worker, "a": a, "b": b}
+    for who, device in members.items():
+        device.groups.send_text(group_id, f"hello from {who}")
+    for who, device in members.items():
+        expected = {(NAMES[o], f"hello from {o}") for o in members if o != who}
+        assert await texts(device, 2) == expected
+    a_id = next(m.member_id for m in b.groups.members(group_id) if m.name == NAMES["a"])
+    b_id = next(m.member_id for m in a.groups.members(group_id) if m.name == NAMES["b"])
+    assert a.groups.safety_number(group_id, b_id) == b.groups.safety_number(group_id, a_id)
+
+    # An attachment: one blob at the relay, the key pairwise.
+    data = b"%PDF-1.4 worksheet " + bytes(range(256)) * 40
+    await a.groups.send_attachment(group_id, data, name="worksheet.pdf", mime="application/pdf")
+    for device in (worker, b):
+        event = await next_of(device, GroupMessage)
+        assert isinstance(event, GroupMessage) and event.attachment is not None
+        assert await device.download(event.attachment) == data
+    assert (await relay.holdings()).attachments == 1
+
+    # The worker goes offline; the clients go on talking, and a third joins later.
+    worker_path = worker.state_path
+    await worker.close()
+    a.groups.send_text(group_id, "while the worker is away")
+    b.groups.send_text(group_id, "still here")
+    assert await texts(b, 1) == {(NAMES["a"], "while the worker is away")}
+    assert await texts(a, 1) == {(NAMES["b"], "still here")}
+    worker = ConfideClient.open(worker_path, DEFAULT_PASSPHRASE, relay.transport())
+    await worker.start()
+    assert await texts(worker, 2) == {
+        (NAMES["a"], "while the worker is away"),
+        (NAMES["b"], "still here"),
+    }
+    c = await join(relay, worker, group_id, "c")
+    for device in (a, b):
+        added = await next_of(device, GroupMemberJoined)
+        assert isinstance(added, GroupMemberJoined) and added.name == NAMES["c"]
+    c.groups.send_text(group_id, "new here")
+    for device in (worker, a, b):
+        assert await texts(device, 1) == {(NAMES["c"], "new here")}
+    a.groups.send_text(group_id, "welcome")
+    assert await texts(c, 1) == {(NAMES["a"], "welcome")}
+    await next_of(worker, GroupMessage)
+    await next_of(b, GroupMessage)
+
+    # Removal: every member is shown it; the removed device gets nothing afterwards.
+    c_id = next(m.member_id for m in worker.groups.members(group_id) if m.name == NAMES["c"])
+    await worker.groups.remove(group_id, c_id)
+    for device in (a, b):
+        removed = await next_of(device, GroupMemberRemoved)
+        assert removed == GroupMemberRemoved(group_id, c_id, NAMES["c"], "removed")
+    own = await next_of(c, GroupMemberRemoved)
+    assert isinstance(own, GroupMemberRemoved) and own.reason == "removed"
+    with pytest.raises(StateError):
+        c.groups.send_text(group_id, "am I still here?")
+    await c.close()
+    before = await queued_for(relay, c)
+    a.groups.send_text(group_id, "after the removal")
+    b.groups.send_text(group_id, "after the removal too")
+    await a.flush()
+    await b.flush()
+    assert await texts(worker, 2) == {
+        (NAMES["a"], "after the removal"),
+        (NAMES["b"], "after the removal too"),
+    }
+    assert await queued_for(relay, c) == before
+
+    # Leaving: the others are told; nothing reaches the one who left.
+    await b.groups.leave(group_id)
+    await b.flush()
+    for device in (worker, a):
+        left = await next_of(device, GroupMemberRemoved)
+        assert isinstance(left, GroupMemberRemoved) and left.reason == "left"
+        assert left.name == NAMES["b"]
+    await b.close()
+    before_b = await queued_for(relay, b)
+    a.groups.send_text(group_id, "just us now")
+    await a.flush()
+    assert await texts(worker, 1) == {(NAMES["a"], "just us now")}
+    assert await queued_for(relay, b) == before_b
+    assert {m.name for m in worker.groups.members(group_id)} == {NAMES["worker"], NAMES["a"]}
+    await worker.close()
+    await a.close()
+
+    # Nothing at the relay or in its logs names the group, its id, its members or their names.
+    stored = relay.stored_bytes()
+    assert TERMS.encode() in stored, "the search must see the relay's real files"
+    relay_logs = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith("confide_client")
+    ).encode()
+    member_ids = [m.member_id for m in a.groups.members(group_id)] + [c_id, b_id]
+    needles = {GROUP_NAME.encode(), group_id.encode(), b64d(group_id), b64d(group_id).hex()}
+    needles |= {n.encode() for n in NAMES.values()}
+    needles |= {i.encode() for i in member_ids} | {b64d(i) for i in member_ids}
+    for needle in needles:
+        assert (needle if isinstance(needle, bytes) else needle.encode()) not in stored
+        assert (needle if isinstance(needle, bytes) else needle.encode()) not in relay_logs
