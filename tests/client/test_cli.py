@@ -246,3 +246,55 @@ def test_cli_lists_cancels_and_rejoins_invites_and_confirms_a_new_key(
     reply = json.loads(_run(capsys, *new, "listen", "--count", "1"))
     assert (reply["contact"], reply["text"]) == (new_worker, "welcome back")
     assert old_worker
+
+
+def test_cli_group_create_invite_join_send_remove_leave(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_relay: RelayProcess,
+) -> None:
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = shared_relay
+    relay.publish_group_terms("CLI group terms: every member reads what you write.")
+    common = ["--relay", relay.http_url, "--key-cost", "min"]
+    worker = ["--state", str(tmp_path / "worker.state"), *common]
+    a = ["--state", str(tmp_path / "a.state"), *common]
+    b = ["--state", str(tmp_path / "b.state"), *common]
+    _run(capsys, *worker, "enrol", relay.enrol_worker())
+    group = _run(capsys, *worker, "group", "create", "CLI circle", "--as", "Ash").strip()
+    for device, name in ((a, "Robin"), (b, "Quill")):
+        link = _run(capsys, *worker, "group", "invite", group).strip()
+        assert link.startswith(f"{relay.http_url}/join#g1.")
+        assert group in _run(capsys, *device, "group", "join", link, "--accept", "--name", name)
+    # The worker's device takes both acceptances and signs each newcomer in.
+    events = [json.loads(e) for e in _run(capsys, *worker, "listen", "--count", "3").splitlines()]
+    assert [(e["type"], e["name"]) for e in events] == [
+        ("group-member-joined", "Ash"),
+        ("group-member-joined", "Robin"),
+        ("group-member-joined", "Quill"),
+    ]
+    roster = _run(capsys, *worker, "group", "members", group)
+    assert "Robin" in roster and "Quill" in roster and "(you)" in roster
+    # Robin sees Ash, itself, then Quill; Quill sees all three at once.
+    seen_a = [json.loads(e) for e in _run(capsys, *a, "listen", "--count", "3").splitlines()]
+    assert [e["name"] for e in seen_a] == ["Ash", "Robin", "Quill"]
+    _run(capsys, *b, "listen", "--count", "3")
+    assert _run(capsys, *b, "group", "send", group, "-- hello from Quill") == ""
+    (tmp_path / "sheet.txt").write_bytes(b"a group attachment from the CLI")
+    _run(capsys, *b, "group", "send-file", group, str(tmp_path / "sheet.txt"))
+    got = [json.loads(e) for e in _run(capsys, *a, "listen", "--count", "2").splitlines()]
+    assert got[0]["type"] == "group-message" and got[0]["text"] == "-- hello from Quill"
+    assert got[0]["name"] == "Quill" and got[1]["attachment"]["name"] == "sheet.txt"
+    quill = next(line.split()[0] for line in roster.splitlines() if line.endswith("Quill"))
+    _run(capsys, *worker, "group", "remove", group, quill)
+    removed = json.loads(_run(capsys, *a, "listen", "--count", "1"))
+    assert removed == {
+        "type": "group-member-removed",
+        "group": group,
+        "member": quill,
+        "name": "Quill",
+        "reason": "removed",
+    }
+    _run(capsys, *a, "group", "leave", group)
+    assert "left" in _run(capsys, *a, "group", "list")

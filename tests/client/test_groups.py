@@ -25,10 +25,10 @@ TERMS = "Group terms: what you write is read by every member; workers keep the u
 NAMES = {"worker": "Facilitator Ash", "a": "Robin Nightjar", "b": "Quill Harbour", "c": "Wren Oak"}
 
 
-async def next_of(client: ConfideClient, kind: type, timeout: float = 30) -> Event:
+async def next_of(client: ConfideClient, kind: type) -> Event:
     """The next event of ``kind`` (others, such as joins of earlier members, are skipped)."""
     while True:
-        event = await asyncio.wait_for(client.next_event(), timeout)
+        event = await asyncio.wait_for(client.next_event(), 30)
         if isinstance(event, kind):
             return event
 

@@ -218,6 +218,11 @@ class RelayProcess:
         policy.write_text(text, encoding="utf-8")
         self.cli("publish-policy", "--file", str(policy))
 
+    def publish_group_terms(self, text: str) -> None:
+        terms = self.workdir / "group-terms.txt"
+        terms.write_text(text, encoding="utf-8")
+        self.cli("publish-group-terms", "--file", str(terms))
+
     def enrol_worker(self, role: str = "worker") -> str:
         """A one-time enrolment code (base64url), as the CLI prints it."""
         return self.cli("enrol-worker", "--role", role).stdout.strip()

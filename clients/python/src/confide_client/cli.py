@@ -29,6 +29,15 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
     confide-client reply-consult CASE TEXT    answer or follow up in a consultation
     confide-client close-consult CASE         close a consultation on both devices
     confide-client consultations              list this device's consultation threads
+    confide-client group create NAME [--as DISPLAY]   a peer support group (worker)
+    confide-client group invite GROUP         a single-use group invite link (worker)
+    confide-client group join LINK [--accept] [--name NAME]
+                                              join as a new client device; shows the terms
+    confide-client group list | members GROUP the groups here, a group's members
+    confide-client group send GROUP TEXT      a text to every other member
+    confide-client group send-file GROUP PATH an attachment, uploaded once
+    confide-client group remove GROUP MEMBER  take a member out (worker)
+    confide-client group leave GROUP          leave (client); group close GROUP (worker)
 
 Messages are written to standard output only by ``listen``; nothing is logged.
 """
@@ -46,7 +55,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confide_client import consult_cli
+from confide_client import consult_cli, group_cli
 from confide_client.client import ConfideClient
 from confide_client.consult_cli import CONSULT_COMMANDS
 from confide_client.errors import ConfideError, RelayUnavailable, UnknownContact
@@ -58,6 +67,9 @@ from confide_client.messages import (
     ConsultationReply,
     ContactJoined,
     Event,
+    GroupMemberJoined,
+    GroupMemberRemoved,
+    GroupMessage,
     KeyChanged,
     Message,
 )
@@ -124,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     renew.add_argument("contact")
     renew.add_argument("--accept", action="store_true", help="accept the policy without asking")
     _consult_parsers(sub)
+    group_cli.add_parsers(sub)
     return parser
 
 
@@ -160,7 +173,8 @@ def _passphrase(confirm: bool) -> str:
 def _relay(args: argparse.Namespace) -> str:
     if args.relay:
         return str(args.relay)
-    if args.command == "join" and "#" in args.link:
+    joining = args.command == "join" or getattr(args, "action", None) == "join"
+    if joining and "#" in args.link:
         return str(args.link.split("/join#")[0])
     return os.environ.get("CONFIDE_RELAY", DEFAULT_RELAY)
 
@@ -212,21 +226,49 @@ def _event_json(event: Event) -> dict[str, Any]:
         }
     if isinstance(event, ConsultationClosed):
         return {"type": "consultation-closed", "case": event.case}
+    if isinstance(event, GroupMessage | GroupMemberJoined | GroupMemberRemoved):
+        return _group_event_json(event)
     assert isinstance(event, ConsentChanged)
     return {"type": "consent", "contact": event.contact_id, "state": event.state.value}
 
 
-async def _listen(client: ConfideClient, count: int | None, save_to: Path | None) -> None:
+def _group_event_json(
+    event: GroupMessage | GroupMemberJoined | GroupMemberRemoved,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"group": event.group_id, "member": event.member_id, "name": event.name}
+    if isinstance(event, GroupMemberJoined):
+        return {"type": "group-member-joined", **out}
+    if isinstance(event, GroupMemberRemoved):
+        return {"type": "group-member-removed", **out, "reason": event.reason}
+    message: dict[str, Any] = {"type": "group-message", **out, "id": event.message_id}
+    if event.text is not None:
+        message["text"] = event.text
+    if event.attachment is not None:
+        a = event.attachment
+        message["attachment"] = {"name": a.name, "mime": a.mime, "size": a.size}
+    return message
+
+
+async def _listen(
+    client: ConfideClient, count: int | None, save_to: Path | None, wait: float
+) -> None:
     seen = 0
     async with client:
         while count is None or seen < count:
             event = await client.next_event()
             seen += 1
-            if isinstance(event, Message) and event.attachment is not None and save_to:
+            if (
+                isinstance(event, Message | GroupMessage)
+                and event.attachment is not None
+                and save_to
+            ):
                 data = await client.download(event.attachment)
                 name = Path(event.attachment.name).name or "attachment"
                 (save_to / name).write_bytes(data)
             print(json.dumps(_event_json(event)), flush=True)
+        # What receiving queued (a group worker's device signs newcomers in and sends them
+        # the roster) goes out before the command ends.
+        await _flush(client, wait)
 
 
 async def _send(
@@ -319,7 +361,9 @@ async def _run(args: argparse.Namespace) -> int:
         ask = (lambda _p: True) if args.accept else _ask
         await _send(client, lambda: client.renew_consent(args.contact, ask), args.wait)
     elif command == "listen":
-        await _listen(_open(args), args.count, args.save_to)
+        await _listen(_open(args), args.count, args.save_to, args.wait)
+    elif command == "group":
+        await group_cli.run(lambda: _new(args), lambda: _open(args), args, _flush, _relay(args))
     elif command in CONSULT_COMMANDS:
         await consult_cli.run(_open(args), args, _flush)
     return 0
