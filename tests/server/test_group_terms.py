@@ -49,5 +49,5 @@ async def test_group_terms_are_published_versioned_and_public(
     for bad_version in ("0", "x", str(2**31)):
         answer = await client.get(f"/v1/group-terms/{bad_version}")
         assert answer.status_code == 400, bad_version
-    audit = (await client.get("/v1/admin/audit?action=group-terms.publish", headers=admin.auth))
+    audit = await client.get("/v1/admin/audit?action=group-terms.publish", headers=admin.auth)
     assert len(audit.json()) == 2

@@ -11,6 +11,7 @@ formats these bytes follow.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from confide_crypto import attachments, consent, keystore, safety_number, sealed_sender
+from confide_crypto import (
+    attachments,
+    consent,
+    group_consent,
+    keystore,
+    safety_number,
+    sealed_sender,
+)
 from confide_crypto.keys import (
     OneTimePreKey,
     PreKeyBundle,
@@ -280,6 +288,78 @@ def consent_vectors() -> Json:
     }
 
 
+def group_vectors() -> Json:
+    """A group consent receipt and a signed roster (docs/protocol.md G§7, G§9)."""
+    client, worker = identity("groups/client"), identity("groups/worker")
+    group_id = pinned("groups/group-id", 16)
+    terms = "Group terms: every member reads what you write here; workers keep the limits."
+    receipt = group_consent.GroupConsentReceipt(
+        client_identity_key=client.public,
+        worker_key_fingerprint=consent.fingerprint(worker.public),
+        terms_version=2,
+        terms_sha256=consent.policy_digest(terms),
+        signed_at=1_700_000_000,
+        expires_at=1_731_536_000,
+        group_binding=group_consent.group_binding(group_id, client.public),
+        discloser="The person signing with this device",
+        recipient="The members of one peer support group and its workers",
+        purpose="Peer support",
+        information="Messages and attachments the client chooses to send to the group",
+    )
+    data, signature = receipt.sign(client)
+    roster = {
+        "v": 1,
+        "group": b64(group_id),
+        "epoch": 2,
+        "name": "Círculo de los martes",
+        "terms": {"version": 2, "sha256": receipt.terms_sha256.hex()},
+        "timer": 0,
+        "closed": False,
+        "signed_at": 1_700_000_100,
+        "signer": b64(worker.public),
+        "change": {"op": "added", "member": b64(pinned("groups/member-2", 16))},
+        "members": [
+            {
+                "member": b64(pinned(f"groups/member-{i}", 16)),
+                "name": name,
+                "role": role,
+                "key": b64(key.public),
+                "prekey": {
+                    "key_id": 0x8000_0001,
+                    "public_key": b64(bytes(32)),
+                    "signature": b64(bytes(64)),
+                },
+                "mailbox": b64(pinned(f"groups/mailbox-{i}", 16)),
+                "capability": b64(pinned(f"groups/capability-{i}", 32)),
+                "since": i,
+            }
+            for i, (name, role, key) in enumerate(
+                [("Ash", "worker", worker), ("Robin \u201cR\u201d", "client", client)], start=1
+            )
+        ],
+    }
+    roster_bytes = json.dumps(roster, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    roster_signature = worker.sign(b"Confide group roster v1\x00" + roster_bytes.encode())
+    return {
+        "description": "A group consent receipt and a roster signed by a group worker's device"
+        " (the prekeys in the roster are placeholders: only its bytes and signature are pinned).",
+        "client_identity": describe_identity(client),
+        "worker_identity": describe_identity(worker),
+        "group_id": group_id.hex(),
+        "group_binding": receipt.group_binding.hex(),
+        "terms_text": terms,
+        "receipt": data.hex(),
+        "signature": signature.hex(),
+        "roster": roster,
+        "roster_bytes": roster_bytes.encode().hex(),
+        "roster_signature": roster_signature.hex(),
+    }
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def keystore_vectors() -> Json:
     params = keystore.KdfParams(opslimit=2, memlimit=65536)
     contents = b"confide key store vector"
@@ -309,6 +389,7 @@ BUILDERS: dict[str, Callable[[], Json]] = {
     "attachments": attachment_vectors,
     "consent": consent_vectors,
     "keystore": keystore_vectors,
+    "groups": group_vectors,
     "device": device_vectors,
 }
 
