@@ -33,6 +33,14 @@ async def next_of(client: ConfideClient, kind: type) -> Event:
             return event
 
 
+async def joined_event(client: ConfideClient, name: str) -> None:
+    """Wait until ``client`` has been shown the member called ``name`` join."""
+    while True:
+        seen = await next_of(client, GroupMemberJoined)
+        if isinstance(seen, GroupMemberJoined) and seen.name == name:
+            return
+
+
 async def texts(client: ConfideClient, count: int) -> set[tuple[str, str]]:
     got = set()
     while len(got) < count:
@@ -84,10 +92,8 @@ async def test_a_group_of_a_worker_and_three_clients(
     a = await join(relay, worker, group_id, "a")
     b = await join(relay, worker, group_id, "b")
     # Each client sees the whole roster, by chosen names only.
-    while True:
-        seen = await next_of(a, GroupMemberJoined)
-        if isinstance(seen, GroupMemberJoined) and seen.name == NAMES["b"]:
-            break
+    await joined_event(a, NAMES["b"])
+    await joined_event(b, NAMES["b"])
     for device in (worker, a, b):
         names = {m.name for m in device.groups.members(group_id)}
         assert names == {NAMES["worker"], NAMES["a"], NAMES["b"]}
@@ -129,9 +135,8 @@ async def test_a_group_of_a_worker_and_three_clients(
         (NAMES["b"], "still here"),
     }
     c = await join(relay, worker, group_id, "c")
-    for device in (a, b):
-        added = await next_of(device, GroupMemberJoined)
-        assert isinstance(added, GroupMemberJoined) and added.name == NAMES["c"]
+    for device in (a, b, c):
+        await joined_event(device, NAMES["c"])
     c.groups.send_text(group_id, "new here")
     for device in (worker, a, b):
         assert await texts(device, 1) == {(NAMES["c"], "new here")}

@@ -67,23 +67,16 @@ class ConsentReceipt:
 
     def encode(self) -> bytes:
         """The canonical bytes the client signs."""
-        return b"".join(
-            [
-                u8(VERSION),
-                RECEIPT_TAG,
-                self.client_identity_key,
-                self.worker_key_fingerprint,
-                u32(self.policy_version),
-                self.policy_sha256,
-                u64(self.signed_at),
-                u64(self.expires_at),
-                u8(1),
-                text16(self.discloser),
-                text16(self.recipient),
-                text16(self.purpose),
-                text16(self.information),
-            ]
+        head = ReceiptHead(
+            self.client_identity_key,
+            self.worker_key_fingerprint,
+            self.policy_version,
+            self.policy_sha256,
+            self.signed_at,
+            self.expires_at,
         )
+        words = (self.discloser, self.recipient, self.purpose, self.information)
+        return encode_receipt(RECEIPT_TAG, head, b"", words)
 
     def sign(self, client: IdentityKeyPair) -> tuple[bytes, bytes]:
         """Encode and sign with the client device key: returns (receipt bytes, signature)."""
@@ -94,31 +87,73 @@ class ConsentReceipt:
 
     @classmethod
     def decode(cls, data: bytes) -> ConsentReceipt:
-        reader = Reader(data)
-        _read_version_and_tag(reader, RECEIPT_TAG)
-        client, worker = read_key(reader), read_key(reader)
-        policy_version, policy_sha256 = reader.u32(), reader.take(32)
-        signed_at, expires_at = reader.u64(), reader.u64()
-        revocable = reader.flag()
-        discloser, recipient = reader.text16(), reader.text16()
-        purpose, information = reader.text16(), reader.text16()
-        reader.done()
+        head, _, (discloser, recipient, purpose, information) = decode_receipt(data, RECEIPT_TAG, 0)
         return cls(
-            client_identity_key=client,
-            worker_key_fingerprint=worker,
-            policy_version=policy_version,
-            policy_sha256=policy_sha256,
-            signed_at=signed_at,
-            expires_at=expires_at,
+            client_identity_key=head.client_identity_key,
+            worker_key_fingerprint=head.worker_key_fingerprint,
+            policy_version=head.version,
+            policy_sha256=head.sha256,
+            signed_at=head.signed_at,
+            expires_at=head.expires_at,
             discloser=discloser,
             recipient=recipient,
             purpose=purpose,
             information=information,
-            revocable=revocable,
+            revocable=head.revocable,
         )
 
 
-def _read_version_and_tag(reader: Reader, tag: bytes) -> None:
+@dataclass(frozen=True, slots=True)
+class ReceiptHead:
+    """The fields a one-to-one receipt and a group receipt share, in their order."""
+
+    client_identity_key: bytes
+    worker_key_fingerprint: bytes
+    version: int  # of the policy, or of the group terms
+    sha256: bytes  # of that text
+    signed_at: int
+    expires_at: int
+    revocable: bool = True
+
+
+def encode_receipt(tag: bytes, head: ReceiptHead, extra: bytes, words: tuple[str, ...]) -> bytes:
+    """Version, tag, the head, ``extra`` (a group receipt's binding), then the §2.31 words."""
+    fixed = [
+        u8(VERSION),
+        tag,
+        head.client_identity_key,
+        head.worker_key_fingerprint,
+        u32(head.version),
+        head.sha256,
+        u64(head.signed_at),
+        u64(head.expires_at),
+        u8(1),
+        extra,
+    ]
+    return b"".join(fixed + [text16(w) for w in words])
+
+
+def decode_receipt(
+    data: bytes, tag: bytes, extra: int
+) -> tuple[ReceiptHead, bytes, tuple[str, ...]]:
+    """The inverse of :func:`encode_receipt`, with ``extra`` bytes after the head."""
+    reader = Reader(data)
+    read_version_and_tag(reader, tag)
+    client, worker = read_key(reader), read_key(reader)
+    version, digest = reader.u32(), reader.take(32)
+    signed_at, expires_at = reader.u64(), reader.u64()
+    revocable = reader.flag()
+    added = reader.take(extra)
+    words = tuple(reader.text16() for _ in range(4))
+    reader.done()
+    return (
+        ReceiptHead(client, worker, version, digest, signed_at, expires_at, revocable),
+        added,
+        words,
+    )
+
+
+def read_version_and_tag(reader: Reader, tag: bytes) -> None:
     version = reader.u8()
     if version != VERSION:
         raise UnsupportedVersionError(f"consent format version {version}")
@@ -144,20 +179,31 @@ def verify_receipt(
     """
     verify_signature(client_identity_key, data, signature)
     receipt = ConsentReceipt.decode(data)
-    checks = [
-        (receipt.client_identity_key, client_identity_key, "signer"),
-        (receipt.worker_key_fingerprint, fingerprint(worker_identity_key), "worker key"),
-        (u32(receipt.policy_version), u32(policy_version), "policy version"),
-        (receipt.policy_sha256, policy_sha256, "policy hash"),
-    ]
+    check_fields(
+        [
+            (receipt.client_identity_key, client_identity_key, "signer"),
+            (receipt.worker_key_fingerprint, fingerprint(worker_identity_key), "worker key"),
+            (u32(receipt.policy_version), u32(policy_version), "policy version"),
+            (receipt.policy_sha256, policy_sha256, "policy hash"),
+        ]
+    )
+    check_period(receipt.signed_at, receipt.expires_at, now)
+    return receipt
+
+
+def check_fields(checks: list[tuple[bytes, bytes, str]]) -> None:
+    """Each (got, want, name) must match, compared in constant time; else ConsentError."""
     for got, want, what in checks:
         if not hmac.compare_digest(got, want):
             raise ConsentError(f"receipt names a different {what}")
-    if receipt.signed_at > now + MAX_CLOCK_SKEW:
+
+
+def check_period(signed_at: int, expires_at: int, now: int) -> None:
+    """A receipt holds from its signing (less MAX_CLOCK_SKEW) until its expiry."""
+    if signed_at > now + MAX_CLOCK_SKEW:
         raise ConsentError("receipt is signed in the future")
-    if now >= receipt.expires_at:
+    if now >= expires_at:
         raise ConsentError("receipt has expired")
-    return receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +238,7 @@ class ConsentRevocation:
     @classmethod
     def decode(cls, data: bytes) -> ConsentRevocation:
         reader = Reader(data)
-        _read_version_and_tag(reader, REVOCATION_TAG)
+        read_version_and_tag(reader, REVOCATION_TAG)
         revocation = cls(read_key(reader), reader.take(32), reader.u64())
         reader.done()
         return revocation

@@ -23,10 +23,16 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from confide_crypto.consent import MAX_CLOCK_SKEW, VERSION
-from confide_crypto.encoding import Reader, text16, u8, u32, u64
-from confide_crypto.errors import ConsentError, MalformedInputError, UnsupportedVersionError
-from confide_crypto.keys import IdentityKeyPair, fingerprint, read_key, verify_signature
+from confide_crypto.consent import (
+    ReceiptHead,
+    check_fields,
+    check_period,
+    decode_receipt,
+    encode_receipt,
+)
+from confide_crypto.encoding import u32
+from confide_crypto.errors import ConsentError, MalformedInputError
+from confide_crypto.keys import IdentityKeyPair, fingerprint, verify_signature
 
 __all__ = ["GroupConsentReceipt", "group_binding", "verify_group_receipt"]
 
@@ -65,24 +71,16 @@ class GroupConsentReceipt:
             raise MalformedInputError("a group receipt's binding and terms hash are 32 bytes")
 
     def encode(self) -> bytes:
-        return b"".join(
-            [
-                u8(VERSION),
-                GROUP_RECEIPT_TAG,
-                self.client_identity_key,
-                self.worker_key_fingerprint,
-                u32(self.terms_version),
-                self.terms_sha256,
-                u64(self.signed_at),
-                u64(self.expires_at),
-                u8(1),
-                self.group_binding,
-                text16(self.discloser),
-                text16(self.recipient),
-                text16(self.purpose),
-                text16(self.information),
-            ]
+        head = ReceiptHead(
+            self.client_identity_key,
+            self.worker_key_fingerprint,
+            self.terms_version,
+            self.terms_sha256,
+            self.signed_at,
+            self.expires_at,
         )
+        words = (self.discloser, self.recipient, self.purpose, self.information)
+        return encode_receipt(GROUP_RECEIPT_TAG, head, self.group_binding, words)
 
     def sign(self, client: IdentityKeyPair) -> tuple[bytes, bytes]:
         """Encode and sign with the client device key: returns (receipt bytes, signature)."""
@@ -93,33 +91,22 @@ class GroupConsentReceipt:
 
     @classmethod
     def decode(cls, data: bytes) -> GroupConsentReceipt:
-        reader = Reader(data)
-        version = reader.u8()
-        if version != VERSION:
-            raise UnsupportedVersionError(f"consent format version {version}")
-        if reader.take(len(GROUP_RECEIPT_TAG)) != GROUP_RECEIPT_TAG:
-            raise MalformedInputError("wrong domain tag")
-        client, worker = read_key(reader), read_key(reader)
-        terms_version, terms_sha256 = reader.u32(), reader.take(32)
-        signed_at, expires_at = reader.u64(), reader.u64()
-        revocable = reader.flag()
-        binding = reader.take(32)
-        discloser, recipient = reader.text16(), reader.text16()
-        purpose, information = reader.text16(), reader.text16()
-        reader.done()
+        head, binding, (discloser, recipient, purpose, information) = decode_receipt(
+            data, GROUP_RECEIPT_TAG, 32
+        )
         return cls(
-            client,
-            worker,
-            terms_version,
-            terms_sha256,
-            signed_at,
-            expires_at,
+            head.client_identity_key,
+            head.worker_key_fingerprint,
+            head.version,
+            head.sha256,
+            head.signed_at,
+            head.expires_at,
             binding,
             discloser,
             recipient,
             purpose,
             information,
-            revocable,
+            head.revocable,
         )
 
 
@@ -137,18 +124,14 @@ def verify_group_receipt(
     """Verify a signed group receipt against what the worker expects; raise on any mismatch."""
     verify_signature(client_identity_key, data, signature)
     receipt = GroupConsentReceipt.decode(data)
-    checks = [
-        (receipt.client_identity_key, client_identity_key, "signer"),
-        (receipt.worker_key_fingerprint, fingerprint(worker_identity_key), "worker key"),
-        (receipt.group_binding, group_binding(group_id, client_identity_key), "group"),
-        (u32(receipt.terms_version), u32(terms_version), "terms version"),
-        (receipt.terms_sha256, terms_sha256, "terms hash"),
-    ]
-    for got, want, what in checks:
-        if not hmac.compare_digest(got, want):
-            raise ConsentError(f"receipt names a different {what}")
-    if receipt.signed_at > now + MAX_CLOCK_SKEW:
-        raise ConsentError("receipt is signed in the future")
-    if now >= receipt.expires_at:
-        raise ConsentError("receipt has expired")
+    check_fields(
+        [
+            (receipt.client_identity_key, client_identity_key, "signer"),
+            (receipt.worker_key_fingerprint, fingerprint(worker_identity_key), "worker key"),
+            (receipt.group_binding, group_binding(group_id, client_identity_key), "group"),
+            (u32(receipt.terms_version), u32(terms_version), "terms version"),
+            (receipt.terms_sha256, terms_sha256, "terms hash"),
+        ]
+    )
+    check_period(receipt.signed_at, receipt.expires_at, now)
     return receipt

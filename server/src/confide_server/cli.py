@@ -85,10 +85,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _with_db(settings, lambda e: _create_org(e, args.name, args.max_retention_days))
     if args.command == "publish-policy":
         text = args.file.read_text(encoding="utf-8")
-        return _with_db(settings, lambda e: _publish(e, text))
+        return _with_db(settings, lambda e: _publish(e, text, "policy"))
     if args.command == "publish-group-terms":
         text = args.file.read_text(encoding="utf-8")
-        return _with_db(settings, lambda e: _publish_group_terms(e, text))
+        return _with_db(settings, lambda e: _publish(e, text, "group terms"))
     if args.command == "enrol-worker":
         return _with_db(settings, lambda e: _enrol(e, args.role, settings))
     if args.command in cli_admin.COMMANDS:
@@ -169,20 +169,13 @@ async def _create_org(engine: AsyncEngine, name: str, days: int) -> None:
     print(f"confide: organisation {name!r} created", file=sys.stderr)
 
 
-async def _publish(engine: AsyncEngine, text: str) -> None:
+async def _publish(engine: AsyncEngine, text: str, what: str) -> None:
+    """Publish a policy or group terms version, as ``what`` ("policy" or "group terms")."""
+    publish = organisation.publish_policy if what == "policy" else group_terms.publish
     async with engine.begin() as conn:
-        policy = await organisation.publish_policy(conn, text, system_clock(), "cli")
+        published = await publish(conn, text, system_clock(), "cli")
     print(
-        f"confide: policy version {policy.version} published (sha256 {policy.sha256})",
-        file=sys.stderr,
-    )
-
-
-async def _publish_group_terms(engine: AsyncEngine, text: str) -> None:
-    async with engine.begin() as conn:
-        terms = await group_terms.publish(conn, text, system_clock(), "cli")
-    print(
-        f"confide: group terms version {terms.version} published (sha256 {terms.sha256})",
+        f"confide: {what} version {published.version} published (sha256 {published.sha256})",
         file=sys.stderr,
     )
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from confide_crypto.attachments import AttachmentPointer
 from confide_crypto.errors import CryptoError, DuplicateMessageError
 from confide_crypto.keys import Rng
 
@@ -27,13 +26,14 @@ from confide_client.groups.inbound import GroupInbound
 from confide_client.invites import proves_invite
 from confide_client.messages import (
     CONSULT_KINDS,
-    Attachment,
     ConsentChanged,
     ContactJoined,
     Event,
     KeyChanged,
     Message,
+    attachment_from,
     decode_payload,
+    text_field,
 )
 from confide_client.state import ClientState, Role
 
@@ -171,14 +171,7 @@ class Inbound:
             text = _text(payload, "text")
             contact.remember("them", text, consultations.RECENT_LIMIT)
             return [Message(contact.contact_id, payload["seq"], payload["id"], text)]
-        pointer = b64d(_text(payload, "pointer"))
-        attachment = Attachment(
-            blob_id=_text(payload, "blob"),
-            pointer=pointer,
-            size=AttachmentPointer.decode(pointer).length,
-            name=_text(payload, "name"),
-            mime=_text(payload, "mime"),
-        )
+        attachment = attachment_from(payload)
         return [Message(contact.contact_id, payload["seq"], payload["id"], attachment=attachment)]
 
     def _hello(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
@@ -311,8 +304,4 @@ def _signed(payload: dict[str, Any], name: str) -> receipts.Signed:
     return receipts.Signed(b64d(_text(payload, name)), b64d(_text(payload, "signature")))
 
 
-def _text(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str):
-        raise ProtocolError(f"payload field {name} is missing or not a string")
-    return value
+_text = text_field

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from confide_crypto.attachments import AttachmentPointer
+
 from confide_client.consent import ConsentState
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
@@ -105,6 +107,26 @@ class Attachment:
     size: int
     name: str
     mime: str
+
+
+def text_field(payload: Mapping[str, Any], name: str) -> str:
+    """A payload's string field, or ProtocolError."""
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise ProtocolError(f"payload field {name} is missing or not a string")
+    return value
+
+
+def attachment_from(payload: Mapping[str, Any]) -> Attachment:
+    """The attachment an ``attachment`` or ``group-attachment`` payload describes."""
+    pointer = b64d(text_field(payload, "pointer"))
+    return Attachment(
+        blob_id=text_field(payload, "blob"),
+        pointer=pointer,
+        size=AttachmentPointer.decode(pointer).length,
+        name=text_field(payload, "name"),
+        mime=text_field(payload, "mime"),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,53 +9,24 @@ travel only inside the end-to-end channel to the group's workers.
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from confide_server.clock import day_of
-from confide_server.errors import InvalidInput, NotFound
-from confide_server.services import audit
-from confide_server.services.organisation import Policy
+from confide_server.services import versioned_text
+from confide_server.services.versioned_text import Policy
 from confide_server.store.schema import group_terms
+from confide_server.store.sqla_async import AsyncConnection
 
 __all__ = ["current", "publish", "show"]
+
+WHAT = "group-terms"
 
 
 async def publish(conn: AsyncConnection, text: str, now: float, actor: str) -> Policy:
     """Store the next version of the group terms and write it to the audit trail."""
-    if not text.strip():
-        raise InvalidInput("the group terms must not be empty")
-    latest = await conn.scalar(select(func.max(group_terms.c.version)))
-    version = (latest or 0) + 1
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    await conn.execute(
-        insert(group_terms).values(
-            version=version, text=text, sha256=sha, published_day=day_of(now)
-        )
-    )
-    await audit.append(conn, now, "group-terms.publish", actor, str(version), sha[:16])
-    return Policy(version, text, sha)
+    return await versioned_text.publish(conn, group_terms, text, now, actor, WHAT)
 
 
 async def current(conn: AsyncConnection) -> Policy | None:
-    row = (
-        await conn.execute(
-            select(group_terms.c.version, group_terms.c.text, group_terms.c.sha256)
-            .order_by(group_terms.c.version.desc())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else Policy(row.version, row.text, row.sha256)
+    return await versioned_text.current(conn, group_terms)
 
 
 async def show(conn: AsyncConnection, version: int) -> Policy:
-    row = (
-        await conn.execute(
-            select(group_terms.c.text, group_terms.c.sha256).where(group_terms.c.version == version)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no group terms version {version}")
-    return Policy(version, row.text, row.sha256)
+    return await versioned_text.show(conn, group_terms, version, WHAT)

@@ -7,17 +7,17 @@ the organisation's settings in services/org_settings.py.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from confide_server.clock import day_of, expiry
 from confide_server.encoding import b64e
 from confide_server.errors import AlreadyUsed, Conflict, Expired, InvalidInput, NotFound
-from confide_server.services import audit
+from confide_server.services import audit, versioned_text
 from confide_server.services.auth import digest
+from confide_server.services.versioned_text import Policy as Policy
 from confide_server.store.schema import (
     devices,
     enrolment_codes,
@@ -30,13 +30,6 @@ from confide_server.store.sqla_async import AsyncConnection
 
 ROLES = ("worker", "supervisor", "admin")
 ORG_ID = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    version: int
-    text: str
-    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,27 +64,11 @@ async def get(conn: AsyncConnection) -> Organisation | None:
 
 
 async def publish_policy(conn: AsyncConnection, text: str, now: float, actor: str) -> Policy:
-    if not text.strip():
-        raise InvalidInput("the policy text must not be empty")
-    latest = await conn.scalar(select(func.max(policies.c.version)))
-    version = (latest or 0) + 1
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    await conn.execute(
-        insert(policies).values(version=version, text=text, sha256=sha, published_day=day_of(now))
-    )
-    await audit.append(conn, now, "policy.publish", actor, str(version), sha[:16])
-    return Policy(version, text, sha)
+    return await versioned_text.publish(conn, policies, text, now, actor, "policy")
 
 
 async def current_policy(conn: AsyncConnection) -> Policy | None:
-    row = (
-        await conn.execute(
-            select(policies.c.version, policies.c.text, policies.c.sha256)
-            .order_by(policies.c.version.desc())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else Policy(row.version, row.text, row.sha256)
+    return await versioned_text.current(conn, policies)
 
 
 async def enrol_worker(

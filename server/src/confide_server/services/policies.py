@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from confide_server.errors import NotFound
+from confide_server.services import versioned_text
 from confide_server.services.consent_format import receipt_version, revoked_receipt
 from confide_server.services.organisation import Policy
 from confide_server.store.schema import consent_receipts, devices, policies
@@ -40,14 +40,7 @@ async def history(conn: AsyncConnection) -> list[PolicyVersion]:
 
 
 async def show(conn: AsyncConnection, version: int) -> Policy:
-    row = (
-        await conn.execute(
-            select(policies.c.text, policies.c.sha256).where(policies.c.version == version)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no policy version {version}")
-    return Policy(version, row.text, row.sha256)
+    return await versioned_text.show(conn, policies, version, "policy")
 
 
 async def diff(conn: AsyncConnection, a: int, b: int) -> str:

@@ -25,11 +25,12 @@ from confide_client.groups.fanout import Fanout, destination
 from confide_client.groups.model import MAX_MEMBERS, Group, Member
 from confide_client.invites import proves_invite
 from confide_client.messages import (
-    Attachment,
     Event,
     GroupMemberJoined,
     GroupMemberRemoved,
     GroupMessage,
+    attachment_from,
+    text_field,
 )
 from confide_client.state import ClientState, Role
 
@@ -67,13 +68,6 @@ def check_prekey(identity_key: bytes, prekey: object) -> dict[str, Any]:
     except CryptoError as exc:
         raise ProtocolError("a group prekey's signature does not verify") from exc
     return {"key_id": prekey["key_id"], "public_key": b64e(public), "signature": b64e(signature)}
-
-
-def text_field(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str):
-        raise ProtocolError(f"payload field {name} is missing or not a string")
-    return value
 
 
 def display_name(value: object, fallback: str) -> str:
@@ -156,16 +150,7 @@ class GroupInbound:
         return []
 
     def _attachment(self, group: Group, member: Member, item: dict[str, Any]) -> Event:
-        from confide_crypto.attachments import AttachmentPointer
-
-        pointer = b64d(text_field(item, "pointer"))
-        attachment = Attachment(
-            blob_id=text_field(item, "blob"),
-            pointer=pointer,
-            size=AttachmentPointer.decode(pointer).length,
-            name=text_field(item, "name"),
-            mime=text_field(item, "mime"),
-        )
+        attachment = attachment_from(item)
         return GroupMessage(
             group.group_id, member.member_id, member.name, item["id"], attachment=attachment
         )
