@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from confide_client.client import ConfideClient
-from confide_client.encoding import b64d
+from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
+from confide_client.groups import roster
 from confide_client.messages import Event, GroupMemberJoined, GroupMemberRemoved, GroupMessage
 from confide_client.testing import DEFAULT_PASSPHRASE, LocalRelay
 from confide_server.store import schema
@@ -59,8 +61,7 @@ async def join(relay: LocalRelay, worker: ConfideClient, group_id: str, name: st
     )
     assert joined == group_id and shown == [TERMS]
     await device.start()
-    added = await next_of(worker, GroupMemberJoined)
-    assert isinstance(added, GroupMemberJoined) and added.name == NAMES[name]
+    await joined_event(worker, NAMES[name])
     return device
 
 
@@ -197,3 +198,42 @@ async def test_a_group_of_a_worker_and_three_clients(
     for needle in needles:
         assert (needle if isinstance(needle, bytes) else needle.encode()) not in stored
         assert (needle if isinstance(needle, bytes) else needle.encode()) not in relay_logs
+
+
+async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) -> None:
+    relay = local_relay
+    await relay.publish_group_terms(TERMS)
+    worker = await relay.worker("worker")
+    await worker.start()
+    group_id = await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+    a = await join(relay, worker, group_id, "a")
+    b = await join(relay, worker, group_id, "b")
+    for device in (a, b):
+        await joined_event(device, NAMES["b"])
+    # Robin's device signs a roster of its own that leaves the worker and Quill out, and
+    # sends it to Quill over their pairwise session, then an ordinary message behind it.
+    group = a._state.groups[group_id]
+    alone = [m for m in group.members.values() if m.member_id == group.own_member_id]
+    forged = roster.build(
+        group, alone, op="removed", member=None, signer=a.identity_key, now=relay_now()
+    )
+    data, signature = roster.sign(forged, a._state.device.identity)
+    quill = next(m for m in group.members.values() if m.name == NAMES["b"])
+    fields = {"roster": b64e(data), "signature": b64e(signature)}
+    a.groups.inbound.fanout.send(group, quill, "group-roster", fields)
+    a.groups.send_text(group_id, "after my forgery")
+    # Quill's device takes the message (it comes after the forgery in that pair's order) and
+    # nothing else: no member is removed, and the roster is the worker's.
+    event = await asyncio.wait_for(b.next_event(), 30)
+    assert isinstance(event, GroupMessage) and event.text == "after my forgery"
+    assert {m.name for m in b.groups.members(group_id)} == {
+        NAMES["worker"],
+        NAMES["a"],
+        NAMES["b"],
+    }
+    assert b._state.groups[group_id].epoch == group.epoch
+    await a.flush()
+
+
+def relay_now() -> int:
+    return int(time.time())
