@@ -232,6 +232,15 @@ async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) ->
         NAMES["b"],
     }
     assert b._state.groups[group_id].epoch == group.epoch
+
+    # Disappearing timers stay within the organisation's limits (5 minutes to 30 days here).
+    with pytest.raises(StateError):
+        await worker.groups.set_timer(group_id, 60)
+    await worker.groups.set_timer(group_id, 86_400)
+    worker.groups.send_text(group_id, "messages now disappear after a day")
+    event = await next_of(b, GroupMessage)
+    assert isinstance(event, GroupMessage) and event.text == "messages now disappear after a day"
+    assert b._state.groups[group_id].timer == 86_400
     await a.flush()
 
 
