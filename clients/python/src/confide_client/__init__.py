@@ -31,6 +31,12 @@ from confide_client.errors import (
     StateError,
     UnknownContact,
 )
+from confide_client.groups.manager import (
+    GroupInfo,
+    MemberInfo,
+    group_invite_link,
+    parse_group_invite,
+)
 from confide_client.invites import invite_link, parse_invite
 from confide_client.messages import (
     Attachment,
@@ -40,6 +46,9 @@ from confide_client.messages import (
     ConsultationReply,
     ContactJoined,
     Event,
+    GroupMemberJoined,
+    GroupMemberRemoved,
+    GroupMessage,
     KeyChanged,
     Message,
 )
@@ -64,10 +73,15 @@ __all__ = [
     "ContactInfo",
     "ContactJoined",
     "Event",
+    "GroupInfo",
+    "GroupMemberJoined",
+    "GroupMemberRemoved",
+    "GroupMessage",
     "HttpTransport",
     "InviteInfo",
     "KeyChangePending",
     "KeyChanged",
+    "MemberInfo",
     "Message",
     "MintedCapability",
     "Policy",
@@ -80,6 +94,8 @@ __all__ = [
     "StoredConsent",
     "Transport",
     "UnknownContact",
+    "group_invite_link",
     "invite_link",
+    "parse_group_invite",
     "parse_invite",
 ]
