@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -121,3 +122,36 @@ def test_group_invite_links_carry_a_token_and_a_group() -> None:
     for bad in (f"https://relay.example/join#{b64e(token)}", f"g1.{b64e(token)}", "g1.a.b.c"):
         with pytest.raises(ProtocolError):
             parse_group_invite(bad)
+
+
+def test_a_group_text_is_answered_with_a_delivery_receipt_to_its_sender() -> None:
+    from confide_client.groups.fanout import Fanout
+    from confide_client.groups.inbound import GroupInbound
+    from confide_client.messages import GroupMessage
+    from confide_client.state import ClientState
+    from confide_crypto.device import Device
+    from confide_crypto.keys import PreKeyBundle
+
+    me, sender = ClientState(Device.create(os.urandom)), Device.create(os.urandom)
+    spk = me.device.add_signed_prekey(1, os.urandom)
+    sender.start_session(
+        PreKeyBundle(me.device.identity.public, 1, spk.pair.public, spk.signature), os.urandom
+    )
+    me.device.decrypt_envelope(
+        sender.encrypt_to(me.device.identity.public, b"{}", rng=os.urandom), now=NOW, rng=os.urandom
+    )
+    group = Group(b64e(os.urandom(16)), name="g", epoch=1)
+    mine = member(me.device.identity, "worker")
+    theirs = member(IdentityKeyPair(sender.identity.seed), "client", 2)
+    group.members = {mine.member_id: mine, theirs.member_id: theirs}
+    group.own_member_id = mine.member_id
+    me.groups[group.group_id] = group
+    inbound = GroupInbound(me, lambda: NOW, os.urandom, Fanout(me, os.urandom, lambda: None))
+    payload = {"v": 1, "seq": 1, "id": "m1", "type": "group-text", "group": group.group_id}
+    events = inbound.receive(sender.identity.public, {**payload, "text": "hi"})
+    assert events == [GroupMessage(group.group_id, theirs.member_id, theirs.name, "m1", "hi")]
+    (entry,) = list(me.outbox)
+    opened = sender.decrypt_envelope(entry.envelope, now=NOW, rng=os.urandom)
+    receipt = json.loads(opened.plaintext)
+    assert receipt["type"] == "group-delivered" and receipt["ids"] == ["m1"]
+    assert "seq" not in receipt and receipt["group"] == group.group_id

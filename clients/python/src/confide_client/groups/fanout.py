@@ -10,6 +10,7 @@ whose first envelope has not arrived) waits here until one exists (G§4 step 5).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -91,6 +92,22 @@ class Fanout:
             waiting, member.waiting = member.waiting, []
             for item in waiting:
                 self._seal(group, member, item)
+
+    def receipt(self, group: Group, member: Member, message_ids: list[str]) -> None:
+        """A ``group-delivered`` receipt back to the sender (unsequenced, G§6 and G§10)."""
+        if not self.has_session(member):
+            return
+        body = {
+            "v": 1,
+            "id": self.new_id(),
+            "type": "group-delivered",
+            "group": group.group_id,
+            "ids": message_ids,
+        }
+        plaintext = json.dumps(body, separators=(",", ":")).encode()
+        envelope = self._state.device.encrypt_to(member.identity_key, plaintext, rng=self._rng)
+        self._state.outbox.put(OutboxEntry(self.new_id(), destination(group, member), envelope))
+        self._notify()
 
     def _seal(self, group: Group, member: Member, item: dict[str, Any]) -> None:
         fields = {"group": group.group_id, **item["fields"]}

@@ -127,9 +127,12 @@ class GroupInbound:
             return []
         if kind == "group-text":
             text = text_field(item, "text")
+            self.fanout.receipt(group, member, [item["id"]])
             return [GroupMessage(group.group_id, member.member_id, member.name, item["id"], text)]
         if kind == "group-attachment":
-            return [self._attachment(group, member, item)]
+            event = self._attachment(group, member, item)
+            self.fanout.receipt(group, member, [item["id"]])
+            return [event]
         if kind == "group-timer":
             ttl = item.get("ttl")
             if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
