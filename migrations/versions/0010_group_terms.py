@@ -1,7 +1,7 @@
 """the organisation's group terms, versioned beside its policy
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 
 Peer support groups (issue 18) show a joining client the organisation's own terms for
 groups. Like the policy, they are public text; no row names a group or a member.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
