@@ -25,7 +25,17 @@ async def local_relay(tmp_path: Path) -> AsyncIterator[LocalRelay]:
 
 @pytest.fixture(scope="session")
 def shared_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
-    process = RelayProcess(tmp_path_factory.mktemp("shared-relay"), host="localhost")
+    # One relay for the whole session, so its per-address limits (10 invite redemptions and
+    # 120 unauthenticated requests a minute) would count every test's joins and sign-ins
+    # together, all from 127.0.0.1: the limits have tests of their own.
+    process = RelayProcess(
+        tmp_path_factory.mktemp("shared-relay"),
+        host="localhost",
+        env={
+            "CONFIDE_INVITE_REDEMPTIONS_PER_MINUTE": "1000",
+            "CONFIDE_ANONYMOUS_REQUESTS_PER_MINUTE": "10000",
+        },
+    )
     process.create_org("Shared test organisation")
     process.publish_policy(POLICY)
     with process:
