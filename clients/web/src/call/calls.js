@@ -32,9 +32,10 @@ export class Calls {
   // `role` is "worker" or "client": a client's call waits in the worker's waiting room.
   // `contact(conv)` gives {name, identityKey (bytes), send(payload) → Promise}; `token()`
   // the relay token; `onEnded(conv, text)` records the call in the conversation.
-  // `onState()` lets the app redraw its call buttons.
-  constructor({ role, sodium, identityKey, newId, token, contact, onEnded, notify = () => {}, onState = () => {} }) {
-    Object.assign(this, { role, sodium, identityKey, newId, token, contact, onEnded, notify, onState });
+  // `onState()` lets the app redraw its call buttons; `elsewhereBusy()` says whether a group
+  // call (group_calls.js) holds the camera, so a ring is answered "busy".
+  constructor({ role, sodium, identityKey, newId, token, contact, onEnded, notify = () => {}, onState = () => {}, elsewhereBusy = () => false }) {
+    Object.assign(this, { role, sodium, identityKey, newId, token, contact, onEnded, notify, onState, elsewhereBusy });
     this.current = null;
     addEventListener("pagehide", () => this.#closing());
   }
@@ -44,7 +45,7 @@ export class Calls {
   }
 
   async start(conv, media) {
-    if (this.busy) return;
+    if (this.busy || this.elsewhereBusy()) return;
     const session = this.#open(conv, { id: this.newId(), media, outgoing: true });
     try {
       await session.start();
@@ -73,7 +74,7 @@ export class Calls {
   async #ring(conv, msg) {
     if (Date.now() - msg.at > STALE_RING_MS) return;
     if (this.current?.session.id === msg.call) return;
-    if (this.busy) {
+    if (this.busy || this.elsewhereBusy()) {
       await this.contact(conv).send(callPayload(this.newId(), msg.call, "decline", { reason: "busy" })).catch(() => {});
       return;
     }

@@ -3,7 +3,7 @@
 // gone. Signalling leaves through `send` (end-to-end encrypted by the caller of this class);
 // nothing here talks to the relay except through the TURN configuration it is handed.
 import { callCode } from "./code.js";
-import { dtlsFingerprint } from "./signal.js";
+import { PeerLink, openMedia } from "./link.js";
 
 // How long a ring lasts, how long set-up may take once accepted, and how long a dropped
 // connection may try to come back, before the call ends and the screen says why.
@@ -21,8 +21,8 @@ export class CallSession {
     this.state = outgoing ? "ringing" : "incoming";
     this.local = null;
     this.remote = null;
-    this.pc = null;
-    this.pendingCandidates = [];
+    this.link = null;
+    this.earlyCandidates = [];
     this.muted = false;
     this.cameraOff = false;
     this.peer = { audio: true, video: media === "video" };
@@ -91,16 +91,14 @@ export class CallSession {
         this.#finish(msg.reason === "busy" ? "busy" : "declined", "them");
         break;
       case "offer":
-        if (!this.outgoing && this.pc && !this.pc.remoteDescription) await this.#answer(msg.sdp);
+        if (!this.outgoing && this.link && !this.link.described) await this.link.answer(msg.sdp);
         break;
       case "answer":
-        if (this.outgoing && this.pc?.signalingState === "have-local-offer") {
-          await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-          await this.#flushCandidates();
-        }
+        if (this.outgoing) await this.link?.answered(msg.sdp);
         break;
       case "candidate":
-        await this.#addCandidate(msg.candidate);
+        if (this.link) await this.link.addCandidate(msg.candidate);
+        else this.earlyCandidates.push(msg.candidate);
         break;
       case "media":
         this.peer = { audio: msg.audio, video: msg.video };
@@ -132,31 +130,24 @@ export class CallSession {
     this.send("media", { audio: !this.muted, video }).catch(() => {});
   }
 
-  // A video call falls back to voice when there is no camera; no microphone ends the call.
   async #openMedia() {
     if (this.local) return;
-    try {
-      this.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: this.media === "video" });
-    } catch (err) {
-      if (this.media !== "video") throw err;
-      this.local = await navigator.mediaDevices.getUserMedia({ audio: true });
-    }
+    this.local = await openMedia(this.media);
     this.onChange();
   }
 
   async #connect() {
-    const config = await this.iceConfig();
-    const pc = new RTCPeerConnection({ ...config, bundlePolicy: "max-bundle" });
-    this.pc = pc;
-    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
-    pc.onicecandidate = (event) => {
-      if (event.candidate) this.send("candidate", { candidate: event.candidate.toJSON() }).catch(() => {});
-    };
-    pc.ontrack = (event) => {
-      this.remote = event.streams[0] ?? new MediaStream([event.track]);
-      this.onChange();
-    };
-    pc.onconnectionstatechange = () => this.#connectionChanged();
+    this.link = new PeerLink({
+      config: await this.iceConfig(),
+      local: this.local,
+      send: this.send,
+      onRemote: (stream) => {
+        this.remote = stream;
+        this.onChange();
+      },
+      onState: () => this.#connectionChanged(),
+    }).open();
+    this.link.pendingCandidates.push(...this.earlyCandidates.splice(0));
     this.#timer("setup", SETUP_MS, () => {
       if (this.state === "connecting") this.hangUp("failed");
     });
@@ -166,34 +157,12 @@ export class CallSession {
     this.#clear("ring");
     this.#set("connecting");
     await this.#connect();
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    await this.send("offer", { sdp: this.pc.localDescription.sdp });
-  }
-
-  async #answer(sdp) {
-    await this.pc.setRemoteDescription({ type: "offer", sdp });
-    await this.#flushCandidates();
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-    await this.send("answer", { sdp: this.pc.localDescription.sdp });
-  }
-
-  // Candidates can overtake the description they belong to; they wait for it.
-  async #addCandidate(candidate) {
-    if (!this.pc || !this.pc.remoteDescription) {
-      this.pendingCandidates.push(candidate);
-      return;
-    }
-    await this.pc.addIceCandidate(candidate ?? undefined).catch(() => {});
-  }
-
-  async #flushCandidates() {
-    const waiting = this.pendingCandidates.splice(0);
-    for (const c of waiting) await this.#addCandidate(c);
+    await this.link.offer();
   }
 
   #connectionChanged() {
     if (!this.live) return;
-    const state = this.pc.connectionState;
+    const state = this.link.state;
     if (state === "connected") {
       this.#clear("setup");
       this.#clear("reconnect");
@@ -209,19 +178,18 @@ export class CallSession {
   }
 
   #code() {
-    const mine = dtlsFingerprint(this.pc.localDescription?.sdp);
-    const theirs = dtlsFingerprint(this.pc.remoteDescription?.sdp);
-    if (!mine || !theirs) return null;
+    const prints = this.link.fingerprints();
+    if (!prints) return null;
     return callCode(this.sodium,
-      { identityKey: this.keys.mine, fingerprint: mine },
-      { identityKey: this.keys.theirs, fingerprint: theirs });
+      { identityKey: this.keys.mine, fingerprint: prints.mine },
+      { identityKey: this.keys.theirs, fingerprint: prints.theirs });
   }
 
   #finish(reason, by) {
     if (!this.live) return;
     for (const name of Object.keys(this.timers)) this.#clear(name);
     for (const track of this.local?.getTracks() ?? []) track.stop();
-    this.pc?.close();
+    this.link?.close();
     this.ended = { reason, by, seconds: this.connectedAt ? Math.round((Date.now() - this.connectedAt) / 1000) : null };
     this.#set("ended");
   }

@@ -9,3 +9,4 @@ export { fingerprint } from "../crypto/keys.js";
 export { sodium } from "../crypto/sodium.js";
 export { Messenger } from "./messenger.js";
 export { Channel, pointerLength } from "./channel.js";
+export * as groupConsent from "../crypto/group_consent.js";

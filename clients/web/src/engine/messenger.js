@@ -10,9 +10,11 @@ import { sodium } from "../crypto/sodium.js";
 
 export class Messenger {
   // `windows` is the caller's saved receive-window state (shared/window.js), kept with the
-  // rest of its state so that exactly-once holds across reloads.
-  constructor({ device, token, renewToken = null, windows, onMessage, onNotice = () => {}, onUnreadable = () => {}, onState = () => {}, save }) {
-    Object.assign(this, { device, token, renewToken, windows, onMessage, onNotice, onUnreadable, onState, save });
+  // rest of its state so that exactly-once holds across reloads. `windowKey(sender, payload)`
+  // names the window a payload counts in: one per sender, and one per sender and group for
+  // group payloads (docs/protocol.md G5).
+  constructor({ device, token, renewToken = null, windows, windowKey = (sender) => sender, onMessage, onNotice = () => {}, onUnreadable = () => {}, onState = () => {}, save }) {
+    Object.assign(this, { device, token, renewToken, windows, windowKey, onMessage, onNotice, onUnreadable, onState, save });
     this.queue = Promise.resolve();
   }
 
@@ -53,7 +55,7 @@ export class Messenger {
     }
     if (isPayload(payload)) {
       const sender = received.senderIdentityKey;
-      for (const ready of offer(this.windows, toB64u(sender), payload)) {
+      for (const ready of offer(this.windows, this.windowKey(toB64u(sender), payload), payload)) {
         await this.onMessage(sender, ready, received.newSession);
       }
     } else {

@@ -11,6 +11,8 @@ const loadClient = () => import("./client.js");
 
 let joining = false;
 
+const GROUP_PREFIX = "g1.";
+
 async function boot() {
   const token = location.hash.slice(1);
   if (token) {
@@ -19,7 +21,9 @@ async function boot() {
     if (joining) return;
     joining = true;
     show(h("section", {}, h("h1", {}, "Getting ready…"), h("p", { class: "muted" }, "Making a private key on this device.")));
-    await openInvite(token, loadClient);
+    // A group invite (docs/protocol.md G3) shows the group's terms, not the one-to-one flow.
+    if (token.startsWith(GROUP_PREFIX)) (await import("./group_client.js")).joinGroup(token.slice(GROUP_PREFIX.length));
+    else await openInvite(token, loadClient);
     return;
   }
   const remembered = await idbPeek(CLIENT_DB, "vault").catch(() => null);

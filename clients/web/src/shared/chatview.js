@@ -35,7 +35,8 @@ export function refreshTimes(root = document) {
 function messageItem(message, { files, peerName, limits }) {
   // A plain list item: a list holds only list items, so no role may replace the item's.
   if (message.kind === "system") return h("li", { class: "message system" }, systemText(message, limits));
-  const who = message.mine ? "You" : peerName;
+  // In a group each message names its sender (the display name they chose).
+  const who = message.mine ? "You" : (message.sender ?? peerName);
   const meta = [who, " · ", formatTime(message.at)];
   if (message.mine && message.state) meta.push(" · ", STATE_LABEL[message.state]);
   if (message.expiresAt) meta.push(" · ", relativeTime(message.expiresAt, "chat.message.disappears"));

@@ -18,6 +18,7 @@ import { askView, inboxView, threadsFor } from "./consult_views.js";
 import { conversationList } from "./conversation_list.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
 import { enablePush, renewPush } from "./push.js";
+import { WorkerGroups } from "./groups.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 // The width below which app.css stacks the list above the view (keep the two in step).
@@ -49,10 +50,12 @@ class Workspace {
     lock.hidden = false;
     lock.onclick = () => this.lockNow("manual");
     this.#watchIdle();
+    this.groups = new WorkerGroups(this);
     this.messenger = new this.engine.Messenger({
       device: this.session.device,
       token: this.session.token,
       windows: (this.state.windows ??= {}),
+      windowKey: (sender, payload) => this.groups.windowKey(sender, payload),
       renewToken: () => this.session.signIn(),
       save: () => this.session.save(),
       onMessage: (sender, payload) => this.#receive(sender, payload),
@@ -82,7 +85,7 @@ class Workspace {
     }
     setInterval(() => {
       // A call is not idleness: locking would reload the page and cut the call off.
-      if (this.calls?.busy) last = Date.now();
+      if (this.calls?.busy || this.groups?.calls.busy) last = Date.now();
       if (Date.now() - last > minutes * 60000) this.lockNow("idle");
     }, 5000);
   }
@@ -107,6 +110,10 @@ class Workspace {
   // --- incoming -----------------------------------------------------------------------
 
   async #receive(sender, payload) {
+    if (await this.groups.receive(sender, payload)) {
+      this.render();
+      return;
+    }
     if (CONSULT_KINDS.has(payload.type)) {
       await this.#receiveConsult(sender, payload);
     } else if (payload.type === "hello") {
@@ -195,6 +202,7 @@ class Workspace {
   #calls() {
     return new Calls({
       role: "worker",
+      elsewhereBusy: () => Boolean(this.groups?.calls.busy),
       sodium: this.engine.sodium,
       identityKey: this.session.device.identity.public,
       newId: () => this.engine.Messenger.newId(),
@@ -352,7 +360,8 @@ class Workspace {
           this.query = query;
         },
       }),
-      ...pending);
+      ...pending,
+      ...this.groups.nav());
   }
 
   // Allowing notifications also subscribes this device to wake-ups (push.js); if the browser
@@ -365,6 +374,8 @@ class Workspace {
 
   #detail() {
     const { name, key } = this.view;
+    const group = this.groups.detail();
+    if (group) return group;
     if (name === "new-invite") return this.#newInviteView();
     if (name === "invite") return this.#inviteView();
     if (name === "conversation") return this.#conversationView(key);

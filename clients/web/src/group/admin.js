@@ -1,0 +1,148 @@
+// What a group's worker does (docs/protocol.md G3, G4, G7, G8): create the group, make
+// single-use expiring invite links, admit a client whose group-accept proves an invite and
+// carries a valid group receipt, remove a member, close the group. Every change is a new
+// roster signed by this device and sent to every member (and to a removed one).
+import { fromB64u, fromHex, toB64u } from "../shared/b64.js";
+import { provesInvite } from "../shared/invite.js";
+import * as relay from "../shared/relay.js";
+import { signedPrekeyMessage, verifySignature } from "../crypto/keys.js";
+import { verifyGroupReceipt } from "../crypto/group_consent.js";
+import { sodium } from "../crypto/sodium.js";
+import { GROUP_PREKEY_BASE, newGroup } from "./book.js";
+import { MAX_MEMBERS, memberById, signRoster } from "./roster.js";
+
+export const GROUP_INVITE_PREFIX = "g1.";
+const MAX_NAME = 64;
+
+const isB64 = (s, bytes) => {
+  try {
+    return typeof s === "string" && fromB64u(s).length === bytes;
+  } catch {
+    return false;
+  }
+};
+
+function validPrekey(clientKey, prekey) {
+  if (!prekey || !Number.isSafeInteger(prekey.key_id) || !isB64(prekey.public_key, 32) || !isB64(prekey.signature, 64)) return false;
+  try {
+    verifySignature(clientKey, signedPrekeyMessage(prekey.key_id, fromB64u(prekey.public_key)), fromB64u(prekey.signature));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const prekeyOut = (spk) => ({ key_id: spk.keyId, public_key: toB64u(spk.pair.public), signature: toB64u(spk.signature) });
+
+export class GroupAdmin {
+  // `state` is the worker's saved state (nextGroupPrekey lives there); `terms()` the
+  // organisation's current group terms ({version, text, sha256}) or null.
+  constructor(book, { device, state, terms, now = () => Math.floor(Date.now() / 1000) }) {
+    Object.assign(this, { book, device, state, terms, now });
+    book.onAccept = (key, p) => this.accept(key, p);
+    book.acceptGroup = (key, p) => this.acceptGroup(key, p);
+    book.onLeft = (group, m) => this.#publish(group, { op: "left", member: m.member }, group.roster.members.filter((x) => x.key !== m.key));
+  }
+
+  async create(name, displayName) {
+    const terms = await this.terms();
+    if (!terms) throw new Error("no-terms");
+    const n = (this.state.nextGroupPrekey ??= 1);
+    this.state.nextGroupPrekey = n + 1;
+    const spk = this.device.addSignedPrekey(GROUP_PREKEY_BASE + n);
+    const capability = await relay.mintCapability(this.book.token(), fromB64u(this.book.ownMailbox));
+    const group = newGroup({
+      id: this.book.newId(), name, role: "worker", self: this.book.newId(), terms: { version: terms.version, sha256: terms.sha256 },
+      capabilityId: capability.id, capability: toB64u(capability.secret), prekey: prekeyOut(spk), invites: [], receipts: {},
+    });
+    this.book.groups[group.id] = group;
+    const me = {
+      member: group.self, name: displayName, role: "worker", key: this.book.ownKey, prekey: group.prekey,
+      mailbox: this.book.ownMailbox, capability: group.capability, since: 1,
+    };
+    await this.#publish(group, { op: "created", member: group.self }, [me]);
+    return group;
+  }
+
+  // A relay invite like a one-to-one one; only this device knows it is for this group.
+  async invite(group) {
+    if (group.roster.members.length + group.invites.length >= MAX_MEMBERS) throw new Error("full");
+    const invite = await relay.createInvite(this.book.token());
+    const entry = { secret: invite.secret, expiresAt: invite.expiresAt, capabilityId: invite.capabilityId };
+    group.invites.push(entry);
+    await this.book.changed();
+    return entry;
+  }
+
+  async cancelInvite(group, entry) {
+    await relay.cancelInvite(this.book.token(), entry.capabilityId).catch((err) => {
+      if (err.status !== 404) throw err;
+    });
+    group.invites = group.invites.filter((i) => i !== entry);
+    await this.book.changed();
+  }
+
+  // The group whose pending invite the join proves, if any (a join is never bound by
+  // anything it merely names).
+  acceptGroup(key, p) {
+    for (const group of Object.values(this.book.groups)) {
+      if (group.role !== "worker" || group.gone) continue;
+      const invite = (group.invites ?? []).find((i) => provesInvite(sodium, p.invite_proof, i.secret, fromB64u(key), this.device.identity.public));
+      if (invite) return group;
+    }
+    return null;
+  }
+
+  async accept(key, p) {
+    const group = this.acceptGroup(key, p);
+    if (!group || group.roster.members.length >= MAX_MEMBERS) return;
+    const clientKey = fromB64u(key);
+    const name = typeof p.name === "string" ? p.name.trim() : "";
+    if (!name || name.length > MAX_NAME || !isB64(p.mailbox, 16) || !isB64(p.capability, 32) || !validPrekey(clientKey, p.prekey)) return;
+    const terms = await this.terms();
+    try {
+      verifyGroupReceipt(fromB64u(p.receipt), fromB64u(p.signature), {
+        clientIdentityKey: clientKey, workerIdentityKey: this.device.identity.public, termsVersion: terms?.version,
+        termsSha256: terms ? fromHex(terms.sha256) : null, groupId: fromB64u(group.id), now: this.now(),
+      });
+    } catch {
+      return;
+    }
+    group.invites = group.invites.filter((i) => !provesInvite(sodium, p.invite_proof, i.secret, clientKey, this.device.identity.public));
+    const member = this.book.newId();
+    group.receipts[member] = { receipt: p.receipt, signature: p.signature };
+    group.terms = { version: terms.version, sha256: terms.sha256 };
+    const entry = {
+      member, name, role: "client", key, prekey: p.prekey, mailbox: p.mailbox, capability: p.capability,
+      since: group.roster.epoch + 1,
+    };
+    await this.#publish(group, { op: "added", member }, [...group.roster.members, entry]);
+  }
+
+  async remove(group, memberId) {
+    const m = memberById(group.roster, memberId);
+    if (!m || m.key === this.book.ownKey) return;
+    await this.#publish(group, { op: "removed", member: memberId }, group.roster.members.filter((x) => x !== m), [m]);
+  }
+
+  async close(group) {
+    await this.#publish(group, { op: "closed", member: null }, group.roster.members, [], true);
+  }
+
+  // Signs the next roster, takes it here first, then sends it to every member in it and to
+  // `extra` (a removed member learns of its removal).
+  async #publish(group, change, members, extra = [], closed = false) {
+    const current = members.map((m) => ({
+      ...m, capability: m.key === this.book.ownKey ? group.capability : (group.capabilities[m.key] ?? m.capability),
+    }));
+    const roster = {
+      v: 1, group: group.id, epoch: (group.roster?.epoch ?? 0) + 1, name: group.name, terms: group.terms,
+      timer: group.ttl ?? 0, closed, signed_at: this.now(), signer: this.book.ownKey, change, members: current,
+    };
+    const signed = signRoster(this.device.identity, roster);
+    await this.book.applyRoster(group, roster);
+    const to = [...current, ...extra].filter((m) => m.key !== this.book.ownKey);
+    await Promise.allSettled(to.map((m) => this.book.sendTo(group, m, "group-roster", { roster: signed.roster, signature: signed.signature })));
+    await this.book.changed();
+  }
+}

@@ -1,0 +1,193 @@
+// The worker app's groups (issue 18): create a group, make single-use invite links, see who
+// joined, remove members, close the group, talk and call in it. The group engine is
+// group/book.js and group/admin.js; this module is the worker's screens and wiring.
+import { toB64u } from "../shared/b64.js";
+import { addMessage, fitTimer } from "../shared/conversation.js";
+import { announce, field, h } from "../shared/dom.js";
+import { formatDate, t } from "../shared/i18n.js";
+import { qrSvg } from "../shared/qr.js";
+import { getOrganisation } from "../shared/relay.js";
+import { GroupCalls } from "../call/group_calls.js";
+import { GroupBook } from "../group/book.js";
+import { GroupAdmin, GROUP_INVITE_PREFIX } from "../group/admin.js";
+import { MAX_MEMBERS } from "../group/roster.js";
+import { callContext } from "../group/state.js";
+import { callButtons, groupChat, memberSafety, membersList } from "../group/view.js";
+
+export class WorkerGroups {
+  constructor(ws) {
+    this.ws = ws;
+    const state = ws.state;
+    state.groups ??= {};
+    const device = ws.session.device;
+    this.book = new GroupBook({
+      device, messenger: () => ws.messenger, token: () => ws.session.token,
+      ownKey: toB64u(device.identity.public), ownMailbox: state.mailboxId, groups: state.groups,
+      newId: () => ws.engine.Messenger.newId(),
+      save: () => ws.session.save(),
+      changed: async () => {
+        await ws.session.save();
+        ws.render();
+      },
+      fit: (s) => fitTimer(s, state.settings?.maxRetention, state.settings?.timers),
+      onCall: (group, m, p) => this.calls.receive(group.id, m.member, p),
+      onForget: (group, member) => this.calls?.forget(group.id, member),
+      notify: (group) => {
+        if (!(ws.view.name === "group" && ws.view.id === group.id && !document.hidden)) return;
+        group.unread = 0;
+      },
+    });
+    this.admin = new GroupAdmin(this.book, {
+      device, state,
+      terms: async () => (await getOrganisation().catch(() => null))?.group_terms ?? null,
+    });
+    this.calls = new GroupCalls({
+      sodium: ws.engine.sodium, newId: () => ws.engine.Messenger.newId(), token: () => ws.session.token,
+      context: (id) => (state.groups[id] ? callContext(this.book, state.groups[id], device.identity.public) : null),
+      otherBusy: () => Boolean(ws.calls?.busy),
+      onEnded: async (id, call, text) => {
+        const group = state.groups[id];
+        if (!group) return;
+        addMessage(group, { id: `call-${call.id}`, kind: "system", body: t("call.group.record", { media: call.media, text }) });
+        await ws.session.save();
+        ws.render();
+      },
+      onState: () => ws.render(),
+    });
+  }
+
+  windowKey(sender, payload) {
+    return this.book.windowKey(sender, payload);
+  }
+
+  // True when the payload was a group one (handled or dropped here).
+  async receive(sender, payload) {
+    const handled = await this.book.receive(sender, payload);
+    // Each joining client used up one of this device's one-time prekeys.
+    if (handled && payload.type === "group-accept") await this.ws.session.topUpPrekeys().catch(() => {});
+    return handled;
+  }
+
+  // --- navigation ---------------------------------------------------------------------------
+
+  nav() {
+    const ws = this.ws;
+    const items = Object.values(ws.state.groups).map((g) => h("li", {}, h("button", {
+      type: "button", "data-group": g.name, "aria-current": ws.view.name === "group" && ws.view.id === g.id ? "true" : "false",
+      onclick: () => this.open(g.id),
+    }, g.name, " ", h("span", { class: "badge" }, g.gone ? t(`group.badge.${g.gone}`) : t("group.badge.members", { count: g.roster?.members.length ?? 0 })),
+    g.unread ? h("span", { class: "badge warn" }, t("group.badge.unread", { count: g.unread })) : null)));
+    return [
+      h("h3", { id: "groups-title" }, t("group.nav.title")),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "new-group", onclick: () => ws.go({ name: "new-group" }) }, t("group.nav.new"))),
+      items.length ? h("ul", { class: "conversations", "aria-labelledby": "groups-title" }, items) : null,
+    ];
+  }
+
+  open(id) {
+    this.ws.state.groups[id].unread = 0;
+    this.ws.go({ name: "group", id });
+  }
+
+  detail() {
+    const { name, id } = this.ws.view;
+    if (name === "new-group") return this.#newGroupView();
+    const group = this.ws.state.groups[id];
+    if (!group) return null;
+    if (name === "group") return this.#groupView(group);
+    if (name === "group-invite") return this.#inviteView(group);
+    if (name === "group-safety") return this.#safetyView(group);
+    return null;
+  }
+
+  // --- screens ------------------------------------------------------------------------------
+
+  #newGroupView() {
+    const name = h("input", { required: true, maxlength: 80, autocomplete: "off" });
+    const me = h("input", { required: true, maxlength: 64, autocomplete: "off", value: t("group.new.defaultWorkerName") });
+    const error = h("p", { class: "error", role: "alert" });
+    return h("section", { "aria-labelledby": "new-group-title" },
+      h("h2", { id: "new-group-title" }, t("group.new.title")),
+      h("p", {}, t("group.new.intro", { max: MAX_MEMBERS })),
+      h("form", {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            const group = await this.admin.create(name.value.trim(), me.value.trim());
+            this.open(group.id);
+          } catch (err) {
+            error.textContent = err.message === "no-terms" ? t("group.new.noTerms") : t("group.new.failed", { reason: err.message });
+          }
+        },
+      },
+      ...field("group-name", t("group.new.name"), name),
+      ...field("group-my-name", t("group.new.myName"), me),
+      h("p", { class: "muted" }, t("group.new.private")),
+      h("div", { class: "row" }, h("button", { type: "submit" }, t("group.new.create"))),
+      error));
+  }
+
+  #groupView(group) {
+    const ws = this.ws;
+    const pending = (group.invites ?? []).map((inv) => h("li", {},
+      t("group.invites.until", { date: formatDate(inv.expiresAt * 1000) }), " ",
+      h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "group-invite", id: group.id, invite: inv }) }, t("group.invites.show")),
+      h("button", { type: "button", class: "danger", onclick: () => this.admin.cancelInvite(group, inv).catch((err) => announce(err.message)) }, t("group.invites.cancel"))));
+    return h("section", { "aria-labelledby": "group-title" },
+      h("h2", { id: "group-title" }, group.name),
+      group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
+      h("div", { class: "row" },
+        ...callButtons(group, { calls: this.calls, otherBusy: () => Boolean(ws.calls?.busy) }),
+        group.gone ? null : h("button", { type: "button", id: "new-group-invite", onclick: () => this.#invite(group) }, t("group.invites.create"))),
+      pending.length ? h("div", { class: "card" }, h("h3", {}, t("group.invites.pending")), h("ul", { id: "group-pending-invites" }, pending)) : null,
+      membersList(group, {
+        ownKey: this.book.ownKey,
+        onSafety: (m) => ws.go({ name: "group-safety", id: group.id, member: m.member }),
+        onRemove: (m) => this.admin.remove(group, m.member).then(() => announce(t("group.members.removed", { name: m.name }))),
+      }),
+      group.gone ? null : this.#closeControl(group),
+      groupChat(group, { book: this.book, maxRetention: ws.state.settings?.maxRetention, timers: ws.state.settings?.timers }));
+  }
+
+  async #invite(group) {
+    try {
+      const invite = await this.admin.invite(group);
+      this.ws.go({ name: "group-invite", id: group.id, invite });
+    } catch (err) {
+      announce(err.message === "full" ? t("group.invites.full", { max: MAX_MEMBERS }) : t("group.invites.failed", { reason: err.message }));
+    }
+  }
+
+  #inviteView(group) {
+    const { invite } = this.ws.view;
+    const link = `${location.origin}/join#${GROUP_INVITE_PREFIX}${invite.secret}`;
+    return h("section", { "aria-labelledby": "group-link-title" },
+      h("h2", { id: "group-link-title" }, t("group.invites.title", { group: group.name })),
+      h("p", {}, t("group.invites.once", { date: formatDate(invite.expiresAt * 1000) })),
+      h("p", { class: "link", id: "group-invite-link" }, link),
+      qrSvg(link, t("group.invites.qr")),
+      h("p", { class: "muted" }, t("group.invites.fragment")),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => this.open(group.id) }, t("group.back"))));
+  }
+
+  #closeControl(group) {
+    const confirm = h("input", { type: "checkbox", id: "confirm-close-group" });
+    const close = h("button", {
+      type: "button", class: "danger", id: "close-group", disabled: true,
+      onclick: () => this.admin.close(group).then(() => announce(t("group.closed"))),
+    }, t("group.close.button"));
+    confirm.addEventListener("change", () => {
+      close.disabled = !confirm.checked;
+    });
+    return h("details", { class: "rename" }, h("summary", {}, t("group.close.summary")),
+      h("p", {}, t("group.close.explain")),
+      h("label", { class: "check", for: "confirm-close-group" }, confirm, t("group.close.confirm", { group: group.name })),
+      h("div", { class: "row" }, close));
+  }
+
+  #safetyView(group) {
+    return memberSafety(this.ws.engine, this.ws.session.device.identity.public, group, this.ws.view.member, {
+      changed: this.book.changed, onBack: () => this.open(group.id),
+    });
+  }
+}
