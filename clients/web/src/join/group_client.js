@@ -37,7 +37,10 @@ addEventListener("beforeunload", (event) => {
 
 const defaultName = () => t("group.join.defaultName", { n: 100 + (crypto.getRandomValues(new Uint16Array(1))[0] % 900) });
 
-export async function joinGroup(token) {
+// `fragment` is what follows "g1.": the invite token, and in the SDK's longer form
+// ("<token>.<group id>") the group id, which is not needed here (the roster names it).
+export async function joinGroup(fragment) {
+  const token = fragment.split(".")[0];
   const device = engine.Device.create();
   const spk = device.addSignedPrekey(1);
   let redeemed;

@@ -1,0 +1,247 @@
+// Groups in memory (STYLE.md: Alice <-> relay <-> Bob in memory first): a worker's device
+// and two client devices with real keys, sessions and sealed envelopes, a relay reduced to
+// mailboxes and capabilities, and the web app's group engine on each. Create, join with a
+// group receipt, messages from every member, removal (the removed device receives nothing
+// more and can write to nobody), leaving, and forged or stale rosters refused.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { sodium } from "../src/crypto/sodium.js";
+import { Device } from "../src/crypto/device.js";
+import { toB64u, fromB64u, fromUtf8, utf8 } from "../src/shared/b64.js";
+import { inviteProof } from "../src/shared/invite.js";
+import { offer } from "../src/shared/window.js";
+import { policyDigest } from "../src/crypto/consent.js";
+import { signGroupReceipt, verifyGroupReceipt, decodeGroupReceipt, groupBinding, UNBOUND } from "../src/crypto/group_consent.js";
+import { GroupBook, GROUP_PREKEY_BASE } from "../src/group/book.js";
+import { GroupAdmin } from "../src/group/admin.js";
+import { canonicalJson, openRoster, signRoster } from "../src/group/roster.js";
+import { verifySignature } from "../src/crypto/keys.js";
+
+const TERMS = { version: 1, text: "What others in the group read.", sha256: Buffer.from(policyDigest("What others in the group read.")).toString("hex") };
+const newId = () => toB64u(sodium.randombytes_buf(16));
+
+// The relay, as far as groups need it: mailboxes that accept an envelope only with a live
+// capability, and the HTTP calls the engine makes (mint, rotate, revoke, invites).
+class MemoryRelay {
+  constructor() {
+    this.mailboxes = new Map();
+    this.capabilities = new Map();
+    this.invites = new Map();
+    globalThis.fetch = (path, init) => this.#http(path, init);
+  }
+
+  mailbox() {
+    const id = toB64u(sodium.randombytes_buf(16));
+    this.mailboxes.set(id, []);
+    return id;
+  }
+
+  mint(mailbox) {
+    const id = newId();
+    const secret = toB64u(sodium.randombytes_buf(32));
+    this.capabilities.set(id, { mailbox, secret, revoked: false });
+    return { id, secret };
+  }
+
+  accepts(mailbox, capability) {
+    return [...this.capabilities.values()].some((c) => c.mailbox === mailbox && c.secret === capability && !c.revoked);
+  }
+
+  async #http(path, init) {
+    const json = (status, body) => ({ ok: status < 300, status, headers: { get: () => "application/json" }, json: async () => body });
+    let m = /^\/v1\/mailboxes\/([^/]+)\/capabilities$/.exec(path);
+    if (m && init.method === "POST") {
+      const c = this.mint(m[1]);
+      return json(201, { capability_id: c.id, capability: c.secret });
+    }
+    m = /^\/v1\/mailboxes\/([^/]+)\/capabilities\/([^/]+)\/rotate$/.exec(path);
+    if (m) {
+      this.capabilities.get(m[2]).revoked = true;
+      const c = this.mint(m[1]);
+      return json(201, { capability_id: c.id, capability: c.secret });
+    }
+    m = /^\/v1\/mailboxes\/([^/]+)\/capabilities\/([^/]+)$/.exec(path);
+    if (m && init.method === "DELETE") {
+      this.capabilities.get(m[2]).revoked = true;
+      return { ok: true, status: 204, headers: { get: () => "" } };
+    }
+    if (path === "/v1/invites") {
+      const token = toB64u(sodium.randombytes_buf(32));
+      return json(201, { token, expires_at: 2_000_000_000, capability_id: newId() });
+    }
+    throw new Error(`unexpected request ${init.method} ${path}`);
+  }
+}
+
+// One device with its group engine; `send` seals for the peer and queues at its mailbox.
+class Member {
+  constructor(relay, name, role, device = Device.create()) {
+    Object.assign(this, { relay, name, role, device });
+    this.key = toB64u(device.identity.public);
+    this.mailbox = relay.mailbox();
+    this.windows = {};
+    this.state = {};
+    this.book = new GroupBook({
+      device, messenger: () => this, token: () => new Uint8Array(32), ownKey: this.key, ownMailbox: this.mailbox,
+      groups: {}, save: async () => {}, changed: async () => {}, newId,
+    });
+  }
+
+  async send(peer, payload) {
+    const mailbox = toB64u(peer.mailboxId);
+    if (!this.relay.accepts(mailbox, toB64u(peer.capability))) throw new Error("the relay refuses this capability");
+    const body = this.device.encryptTo(peer.identityKey, utf8(JSON.stringify(payload)));
+    this.relay.mailboxes.get(mailbox).push(body);
+  }
+
+  // Reads this device's mailbox as the Messenger does: decrypt, window, hand to the engine.
+  async drain() {
+    const queue = this.relay.mailboxes.get(this.mailbox);
+    let n = 0;
+    while (queue.length) {
+      const received = this.device.decryptEnvelope(queue.shift());
+      const payload = JSON.parse(fromUtf8(received.plaintext));
+      const sender = toB64u(received.senderIdentityKey);
+      for (const ready of offer(this.windows, this.book.windowKey(sender, payload), payload)) {
+        await this.book.receive(received.senderIdentityKey, ready);
+      }
+      n += 1;
+    }
+    return n;
+  }
+
+  group() {
+    return Object.values(this.book.groups)[0];
+  }
+
+  texts() {
+    return this.group().messages.filter((m) => m.kind === "text").map((m) => `${m.mine ? "me" : m.sender}: ${m.body}`);
+  }
+}
+
+async function settle(members) {
+  for (let round = 0; round < 20; round += 1) {
+    let moved = 0;
+    for (const m of members) moved += await m.drain();
+    if (!moved) return;
+  }
+  throw new Error("the members never went quiet");
+}
+
+// A client's join as group_client.js does it, against a worker's invite.
+async function join(relay, worker, invite, name) {
+  const client = new Member(relay, name, "client");
+  const workerSpk = worker.device.addSignedPrekey(7);
+  const bundle = { identityKey: worker.device.identity.public, signedPrekeyId: 7, signedPrekey: workerSpk.pair.public,
+    signedPrekeySignature: workerSpk.signature, oneTimePrekeyId: null, oneTimePrekey: null };
+  const now = Math.floor(Date.now() / 1000);
+  const { receipt, signature } = signGroupReceipt(client.device.identity, {
+    workerIdentityKey: worker.device.identity.public, termsVersion: TERMS.version, termsSha256: policyDigest(TERMS.text),
+    signedAt: now, expiresAt: now + 86400, discloser: "me", recipient: "the group", purpose: "peer support", information: "messages",
+  });
+  const capability = relay.mint(client.mailbox);
+  const gspk = client.device.addSignedPrekey(GROUP_PREKEY_BASE + 1);
+  client.device.startSession(bundle);
+  client.book.pendingJoin = { workerKey: worker.key, fields: { role: "client", capabilityId: capability.id, capability: capability.secret, sendSeq: { [worker.key]: 2 } } };
+  const workerCapability = relay.mint(worker.mailbox);
+  await client.send({ identityKey: worker.device.identity.public, mailboxId: fromB64u(worker.mailbox), capability: fromB64u(workerCapability.secret) }, {
+    v: 1, seq: 1, id: newId(), type: "group-accept", mailbox: client.mailbox, capability: capability.secret,
+    prekey: { key_id: gspk.keyId, public_key: toB64u(gspk.pair.public), signature: toB64u(gspk.signature) },
+    name, receipt: toB64u(receipt), signature: toB64u(signature), invite_proof: inviteProof(sodium, invite.secret, client.device.identity.public, worker.device.identity.public),
+  });
+  return client;
+}
+
+async function threeMembers() {
+  const relay = new MemoryRelay();
+  const worker = new Member(relay, "Facilitator", "worker");
+  const admin = new GroupAdmin(worker.book, { device: worker.device, state: worker.state, terms: async () => TERMS });
+  const group = await admin.create("Tuesday evening group", "Facilitator");
+  const ana = await join(relay, worker, await admin.invite(group), "Member 101");
+  await settle([worker, ana]);
+  const ben = await join(relay, worker, await admin.invite(group), "Member 202");
+  await settle([worker, ana, ben]);
+  return { relay, worker, admin, group, ana, ben };
+}
+
+test("a worker creates a group, two clients join with group receipts, and every member reaches every other", async () => {
+  const { worker, group, ana, ben } = await threeMembers();
+  assert.deepEqual(group.roster.members.map((m) => m.name), ["Facilitator", "Member 101", "Member 202"]);
+  assert.equal(ana.group().id, group.id);
+  assert.equal(ben.group().roster.epoch, 3);
+  assert.equal(Object.keys(group.receipts).length, 2);
+  // Group and members' names never appear outside the envelopes' plaintext.
+  await ana.book.sendText(ana.group(), "hello from Ana");
+  await ben.book.sendText(ben.group(), "hello from Ben");
+  await worker.book.sendText(group, "welcome both");
+  await settle([worker, ana, ben]);
+  assert.deepEqual(ana.texts(), ["me: hello from Ana", "Member 202: hello from Ben", "Facilitator: welcome both"]);
+  assert.deepEqual(ben.texts().sort(), ["Facilitator: welcome both", "Member 101: hello from Ana", "me: hello from Ben"].sort());
+  assert.deepEqual(worker.texts().sort(), ["Member 101: hello from Ana", "Member 202: hello from Ben", "me: welcome both"].sort());
+  // Delivery receipts come back from every member before a message shows as delivered.
+  await settle([worker, ana, ben]);
+  assert.equal(ana.group().messages.find((m) => m.body === "hello from Ana").state, "delivered");
+});
+
+test("a removed member receives nothing after its removal and can write to nobody", async () => {
+  const { relay, worker, admin, group, ana, ben } = await threeMembers();
+  const benMember = group.roster.members.find((m) => m.name === "Member 202").member;
+  await admin.remove(group, benMember);
+  await settle([worker, ana, ben]);
+  assert.equal(ben.group().gone, "removed");
+  assert.deepEqual(ana.group().roster.members.map((m) => m.name), ["Facilitator", "Member 101"]);
+  await ana.book.sendText(ana.group(), "after the removal");
+  await settle([worker, ana, ben]);
+  assert.ok(worker.texts().includes("Member 101: after the removal"));
+  assert.ok(!ben.texts().some((line) => line.includes("after the removal")));
+  // Every remaining member rotated its group capability: Ben's copies no longer open a mailbox.
+  const anaEntry = ben.group().roster.members.find((m) => m.name === "Member 101");
+  assert.equal(relay.accepts(anaEntry.mailbox, anaEntry.capability), false);
+  await assert.rejects(ben.send(ben.book.peer(ben.group(), anaEntry), { v: 1, id: "x", type: "group-text", group: group.id, text: "sneaky" }));
+});
+
+test("a member who leaves is dropped by everyone and the worker signs the change", async () => {
+  const { worker, group, ana, ben } = await threeMembers();
+  await ana.book.leave(ana.group());
+  await settle([worker, ana, ben]);
+  assert.equal(ana.group().gone, "left");
+  assert.equal(group.roster.change.op, "left");
+  assert.deepEqual(ben.group().roster.members.map((m) => m.name), ["Facilitator", "Member 202"]);
+  await ben.book.sendText(ben.group(), "still here");
+  await settle([worker, ana, ben]);
+  assert.ok(!ana.texts().some((line) => line.includes("still here")));
+});
+
+test("rosters: canonical bytes, a signature only a group worker can make, epochs that only go up", async () => {
+  assert.equal(canonicalJson({ b: 1, a: [{ d: "é\n", c: null }] }), '{"a":[{"c":null,"d":"é\\n"}],"b":1}');
+  const { group, worker, ana } = await threeMembers();
+  const held = group.roster;
+  const next = { ...held, epoch: held.epoch + 1, name: "Renamed", change: { op: "renamed", member: null } };
+  const opts = { held, groupId: group.id, verify: verifySignature };
+  const byWorker = signRoster(worker.device.identity, { ...next, signer: worker.key });
+  assert.equal(openRoster({ ...byWorker, group: group.id }, opts).roster.name, "Renamed");
+  // A client signing a roster is not a worker of the group.
+  const byClient = signRoster(ana.device.identity, { ...next, signer: ana.key });
+  assert.throws(() => openRoster(byClient, opts), /not a worker/);
+  // A worker's signature over other bytes, and an old epoch, are refused.
+  assert.throws(() => openRoster({ roster: signRoster(worker.device.identity, { ...next, signer: worker.key, name: "Other" }).roster, signature: byWorker.signature }, opts), /bad signature/);
+  assert.throws(() => openRoster(signRoster(worker.device.identity, { ...held }), opts), /old roster/);
+});
+
+test("group receipts round-trip, bind the terms and the worker, and a binding names one group", () => {
+  const client = Device.create();
+  const worker = Device.create();
+  const groupId = sodium.randombytes_buf(16);
+  const fields = { workerIdentityKey: worker.identity.public, termsVersion: 3, termsSha256: policyDigest("terms"),
+    signedAt: 1000, expiresAt: 2000, discloser: "d", recipient: "r", purpose: "p", information: "i" };
+  const { receipt, signature } = signGroupReceipt(client.identity, fields);
+  assert.deepEqual(decodeGroupReceipt(receipt).groupBinding, UNBOUND);
+  const check = { clientIdentityKey: client.identity.public, workerIdentityKey: worker.identity.public, termsVersion: 3, termsSha256: policyDigest("terms"), groupId, now: 1500 };
+  assert.equal(verifyGroupReceipt(receipt, signature, check).termsVersion, 3);
+  assert.throws(() => verifyGroupReceipt(receipt, signature, { ...check, termsVersion: 4 }), /other group terms/);
+  assert.throws(() => verifyGroupReceipt(receipt, signature, { ...check, workerIdentityKey: client.identity.public }), /different worker/);
+  assert.throws(() => verifyGroupReceipt(receipt, signature, { ...check, now: 2000 }), /expired/);
+  const bound = signGroupReceipt(client.identity, { ...fields, groupBinding: groupBinding(groupId, client.identity.public) });
+  assert.ok(verifyGroupReceipt(bound.receipt, bound.signature, check));
+  assert.throws(() => verifyGroupReceipt(bound.receipt, bound.signature, { ...check, groupId: sodium.randombytes_buf(16) }), /another group/);
+});
