@@ -52,3 +52,38 @@ test("both sides compute the same short code, and any other key or fingerprint c
   assert.notEqual(callCode(sodium, a, { ...b, fingerprint: key(5) }), code);
   assert.notEqual(callCode(sodium, { ...a, identityKey: key(6) }, b), code);
 });
+
+test("group call payloads name their group and call, and every field is checked", async () => {
+  const { groupCallPayload, parseGroupCall, MAX_PARTICIPANTS } = await import("../src/call/group_signal.js");
+  const join = groupCallPayload("id1", "g1", "c1", "join", { media: "video" });
+  assert.equal(join.type, "group-call");
+  assert.equal(join.seq, undefined);
+  assert.deepEqual(parseGroupCall(join), { group: "g1", call: "c1", op: "join", at: join.at, media: "video" });
+  assert.deepEqual(parseGroupCall(groupCallPayload("id2", "g1", "c1", "admit", { participants: ["a", "b", "a"] })).participants, ["a", "b"]);
+  assert.equal(parseGroupCall(groupCallPayload("id3", "g1", "c1", "offer", { sdp: SDP })).sdp, SDP);
+  assert.equal(parseGroupCall(groupCallPayload("id4", "g1", "c1", "refuse", { reason: "nonsense" })).reason, "declined");
+  const bad = [
+    groupCallPayload("a", "", "c", "join", { media: "video" }),
+    groupCallPayload("b", "g", "c", "join", { media: "screen" }),
+    groupCallPayload("c", "g", "c", "admit", { participants: Array.from({ length: MAX_PARTICIPANTS }, (_, i) => `m${i}`) }),
+    groupCallPayload("d", "g", "c", "admit", { participants: [5] }),
+    groupCallPayload("e", "g", "c", "admitted", {}),
+    groupCallPayload("f", "g", "c", "offer", { sdp: "not an sdp" }),
+    groupCallPayload("g", "g", "c", "ring", { media: "video" }),
+    callPayload("h", "c", "join", { media: "video" }),
+  ];
+  for (const p of bad) assert.equal(parseGroupCall(p), null, JSON.stringify(p).slice(0, 80));
+});
+
+test("one code covers the whole group call, the same whatever order the participants come in", async () => {
+  const { groupCallCode } = await import("../src/call/code.js");
+  const key = (n) => new Uint8Array(32).fill(n);
+  const people = [1, 3, 5].map((n) => ({ identityKey: key(n), fingerprint: key(n + 1) }));
+  const code = groupCallCode(sodium, people);
+  assert.match(code, /^\d{3} \d{3}$/);
+  assert.equal(groupCallCode(sodium, [people[2], people[0], people[1]]), code);
+  assert.notEqual(groupCallCode(sodium, [people[0], people[1], { ...people[2], fingerprint: key(9) }]), code);
+  assert.notEqual(groupCallCode(sodium, people.slice(0, 2)), code);
+  // A group code is never the one-to-one code of the same two people.
+  assert.notEqual(groupCallCode(sodium, people.slice(0, 2)), callCode(sodium, people[0], people[1]));
+});

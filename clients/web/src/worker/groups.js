@@ -133,7 +133,7 @@ export class WorkerGroups {
       t("group.invites.until", { date: formatDate(inv.expiresAt * 1000) }), " ",
       h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "group-invite", id: group.id, invite: inv }) }, t("group.invites.show")),
       h("button", { type: "button", class: "danger", onclick: () => this.admin.cancelInvite(group, inv).catch((err) => announce(err.message)) }, t("group.invites.cancel"))));
-    return h("section", { "aria-labelledby": "group-title" },
+    return h("section", { "aria-labelledby": "group-title", "data-group": group.id },
       h("h2", { id: "group-title" }, group.name),
       group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
       h("div", { class: "row" },

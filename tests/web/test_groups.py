@@ -1,0 +1,140 @@
+"""Peer support groups in a real browser against a real relay (issue 18): a worker creates a
+group and makes single-use group links; two clients read the organisation's group terms,
+keep or choose a display name and agree; all three talk, with delivery state, a timer and
+an attachment; the worker removes one client (who receives nothing afterwards), the other
+leaves, and the worker closes the group. Members never see each other's keys or devices,
+and the relay's database and logs hold no group name, display name or group id."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from group_support import create_group, group_invite, join_group, members, publish_group_terms, send, shows
+from playwright.sync_api import expect
+from web_support import DESKTOP, PHONE, UNLABELLED, OriginGuard, enrol_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+GROUP = "Tuesday evening recovery circle"
+
+
+def relay_dump(relay: Any) -> bytes:
+    """Every row of the relay's SQLite database, and its logs, as one blob to search."""
+    [database] = list(relay.process.data_dir.glob("*.db"))
+    out = []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from the schema)
+                out.append(repr(row).encode())
+    out.append(relay.process.logs().encode())
+    return b"\n".join(out)
+
+
+def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: Path, tmp_path: Path) -> None:
+    publish_group_terms(relay.process, tmp_path)
+    contexts = [browser.new_context(viewport=v) for v in (DESKTOP, PHONE, PHONE)]
+    worker, ana, ben = (c.new_page() for c in contexts)
+    guard = OriginGuard(relay.url, worker)
+    guard.watch(ana)
+    guard.watch(ben)
+    worker.goto(relay.url + "/")
+    enrol_worker(worker, relay.enrolment_code())
+    create_group(worker, GROUP)
+    expect(worker.locator("nav").get_by_role("button", name=GROUP)).to_be_visible()
+    link_a = group_invite(worker)
+    link_b = group_invite(worker)
+    assert link_a != link_b and "#g1." in link_a
+    expect(worker.locator("#group-pending-invites li")).to_have_count(2)
+
+    # The first client keeps the name the app proposes; the second chooses one.
+    ana.goto(link_a)
+    expect(ana.get_by_role("heading", name="Before you join the group")).to_be_visible(timeout=60_000)
+    ana.screenshot(path=str(screenshots / "group-01-client-terms.png"), full_page=True)
+    assert ana.evaluate(UNLABELLED) == []
+    ana_name = join_group(ana, link_a, GROUP)
+    ben_name = join_group(ben, link_b, GROUP, name="River")
+    for page in (worker, ana, ben):
+        expect(page.locator("#group-members li")).to_have_count(3)
+        assert members(page) == ["Facilitator", ana_name, "River"]
+    expect(worker.locator("#group-pending-invites")).to_have_count(0)
+    # A used link does not open again.
+    spare = browser.new_context(viewport=PHONE).new_page()
+    spare.goto(link_a)
+    expect(spare.get_by_role("heading", name="This link cannot be used")).to_be_visible(timeout=60_000)
+    spare.context.close()
+
+    # Messages from every member reach every other; the sender sees them delivered.
+    send(ana, "Hi everyone, first time here.")
+    shows(worker, ana_name, "Hi everyone, first time here.")
+    shows(ben, ana_name, "Hi everyone, first time here.")
+    expect(ana.locator('.message.mine[data-state="delivered"]')).to_have_count(1)
+    send(ben, "Welcome!")
+    shows(ana, "River", "Welcome!")
+    shows(worker, "River", "Welcome!")
+    send(worker, "Glad you are both here.")
+    shows(ana, "Facilitator", "Glad you are both here.")
+    shows(ben, "Facilitator", "Glad you are both here.")
+    # An attachment, uploaded once, opened by another member.
+    worker.locator("#compose-file").set_input_files(
+        files=[{"name": "agenda.txt", "mimeType": "text/plain", "buffer": b"check-in, share, close\n"}]
+    )
+    open_button = ben.get_by_role("button", name="Open agenda.txt")
+    expect(open_button).to_be_visible()
+    with ben.expect_download() as download:
+        open_button.click()
+    assert Path(download.value.path()).read_bytes() == b"check-in, share, close\n"
+    # A disappearing timer set by one member applies to the others' messages too.
+    ana.locator("#compose-timer").select_option(label="1 hour")
+    expect(ben.locator("#compose-timer")).to_have_value("3600")
+    # Members see names and roles only, and compare safety numbers on request.
+    assert "identity" not in ana.locator("#group-members").inner_text().lower()
+    ana.get_by_role("button", name="Compare safety number with River").click()
+    ana_digits = ana.locator("#safety-digits").inner_text()
+    ben.get_by_role("button", name=f"Compare safety number with {ana_name}").click()
+    assert ben.locator("#safety-digits").inner_text() == ana_digits
+    ana.get_by_role("button", name="Back to the conversation").click()
+    ben.get_by_role("button", name="Back to the conversation").click()
+    worker.screenshot(path=str(screenshots / "group-02-worker-group.png"), full_page=True)
+    ana.screenshot(path=str(screenshots / "group-03-client-group.png"), full_page=True)
+    assert worker.evaluate(UNLABELLED) == []
+    assert ana.evaluate(UNLABELLED) == []
+
+    # The worker removes River: everyone is told, and River receives nothing afterwards.
+    worker.get_by_role("button", name="Remove River").click()
+    expect(ben.locator("#group-gone")).to_have_text("You are no longer a member of this group.")
+    expect(ana.get_by_text("River was removed from the group.")).to_be_visible()
+    expect(ana.locator("#group-members li")).to_have_count(2)
+    expect(ben.locator("#compose-text")).to_be_disabled()
+    send(ana, "After River left.")
+    shows(worker, ana_name, "After River left.")
+    ben.wait_for_timeout(2000)
+    expect(ben.get_by_text("After River left.")).to_have_count(0)
+    ben.screenshot(path=str(screenshots / "group-04-client-removed.png"), full_page=True)
+
+    # The other client leaves; the worker's device signs the change.
+    ana.get_by_text("Leave the group", exact=True).first.click()
+    ana.locator("#confirm-leave").check()
+    ana.locator("#leave-group").click()
+    expect(ana.get_by_role("heading", name="You left the group")).to_be_visible()
+    expect(worker.get_by_text(f"{ana_name} left the group.")).to_be_visible()
+    expect(worker.locator("#group-members li")).to_have_count(1)
+
+    # Closing the group stops sending on the worker's side too.
+    worker.get_by_text("Close the group", exact=True).click()
+    worker.locator("#confirm-close-group").check()
+    worker.locator("#close-group").click()
+    expect(worker.locator("#group-gone")).to_have_text("This group is closed: nothing more can be sent.")
+    expect(worker.locator("#compose-text")).to_be_disabled()
+
+    # The relay learnt none of it: no group name, display name or group id in the clear.
+    group_id = worker.locator("section[data-group]").get_attribute("data-group")
+    assert group_id
+    dump = relay_dump(relay)
+    for secret in (GROUP, ana_name, "River", "Facilitator", group_id, "first time here"):
+        assert secret.encode() not in dump, secret
+    guard.assert_clean()
+    for context in contexts:
+        context.close()
