@@ -55,10 +55,10 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     ana.screenshot(path=str(screenshots / "group-01-client-terms.png"), full_page=True)
     assert ana.evaluate(UNLABELLED) == []
     ana_name = join_group(ana, link_a, GROUP)
-    ben_name = join_group(ben, link_b, GROUP, name="River")
+    ben_name = join_group(ben, link_b, GROUP, name="Heron")
     for page in (worker, ana, ben):
         expect(page.locator("#group-members li")).to_have_count(3)
-        assert members(page) == ["Facilitator", ana_name, "River"]
+        assert members(page) == ["Facilitator", ana_name, "Heron"]
     expect(worker.locator("#group-pending-invites")).to_have_count(0)
     # A used link does not open again.
     spare = browser.new_context(viewport=PHONE).new_page()
@@ -72,8 +72,8 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     shows(ben, ana_name, "Hi everyone, first time here.")
     expect(ana.locator('.message.mine[data-state="delivered"]')).to_have_count(1)
     send(ben, "Welcome!")
-    shows(ana, "River", "Welcome!")
-    shows(worker, "River", "Welcome!")
+    shows(ana, "Heron", "Welcome!")
+    shows(worker, "Heron", "Welcome!")
     send(worker, "Glad you are both here.")
     shows(ana, "Facilitator", "Glad you are both here.")
     shows(ben, "Facilitator", "Glad you are both here.")
@@ -91,7 +91,7 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     expect(ben.locator("#compose-timer")).to_have_value("3600")
     # Members see names and roles only, and compare safety numbers on request.
     assert "identity" not in ana.locator("#group-members").inner_text().lower()
-    ana.get_by_role("button", name="Compare safety number with River").click()
+    ana.get_by_role("button", name="Compare safety number with Heron").click()
     ana_digits = ana.locator("#safety-digits").inner_text()
     ben.get_by_role("button", name=f"Compare safety number with {ana_name}").click()
     assert ben.locator("#safety-digits").inner_text() == ana_digits
@@ -102,16 +102,16 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     assert worker.evaluate(UNLABELLED) == []
     assert ana.evaluate(UNLABELLED) == []
 
-    # The worker removes River: everyone is told, and River receives nothing afterwards.
-    worker.get_by_role("button", name="Remove River").click()
+    # The worker removes Heron: everyone is told, and Heron receives nothing afterwards.
+    worker.get_by_role("button", name="Remove Heron").click()
     expect(ben.locator("#group-gone")).to_have_text("You are no longer a member of this group.")
-    expect(ana.get_by_text("River was removed from the group.")).to_be_visible()
+    expect(ana.get_by_text("Heron was removed from the group.")).to_be_visible()
     expect(ana.locator("#group-members li")).to_have_count(2)
     expect(ben.locator("#compose-text")).to_be_disabled()
-    send(ana, "After River left.")
-    shows(worker, ana_name, "After River left.")
+    send(ana, "After Heron left.")
+    shows(worker, ana_name, "After Heron left.")
     ben.wait_for_timeout(2000)
-    expect(ben.get_by_text("After River left.")).to_have_count(0)
+    expect(ben.get_by_text("After Heron left.")).to_have_count(0)
     ben.screenshot(path=str(screenshots / "group-04-client-removed.png"), full_page=True)
 
     # The other client leaves; the worker's device signs the change.
@@ -133,7 +133,7 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     group_id = worker.locator("section[data-group]").get_attribute("data-group")
     assert group_id
     dump = relay_dump(relay)
-    for secret in (GROUP, ana_name, "River", "Facilitator", group_id, "first time here"):
+    for secret in (GROUP, ana_name, "Heron", "Facilitator", group_id, "first time here"):
         assert secret.encode() not in dump, secret
     guard.assert_clean()
     for context in contexts:

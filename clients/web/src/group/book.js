@@ -337,7 +337,9 @@ export class GroupBook {
       renamed: t("group.event.renamed", { group: roster.name }),
       timer: t("group.event.timer"),
     }[op];
-    if (body) addMessage(group, { id: `roster-${roster.epoch}`, kind: "system", body });
+    // A member's own group-leave and the roster that follows it tell of the same event once.
+    const id = op === "left" ? `left-${member}` : `roster-${roster.epoch}`;
+    if (body) addMessage(group, { id, kind: "system", body });
   }
 
   // After a removal every remaining member replaces its group capability, so the removed
