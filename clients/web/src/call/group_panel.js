@@ -70,7 +70,7 @@ export class GroupCallPanel {
       h("p", {}, t("call.group.code"), " ", h("strong", { class: "digits", id: "call-group-code" }, c.code),
         h("span", { class: "muted" }, ` ${t("call.group.codeHint")}`)),
       h("details", {}, h("summary", {}, t("call.group.pairCodes")),
-        h("ul", { id: "call-pair-codes" }, pairs.map((e) => h("li", { "data-member": e.key },
+        h("ul", { id: "call-pair-codes" }, pairs.map((e) => h("li", { "data-member": e.key, "data-name": e.name },
           t("call.group.pairCode", { name: e.name }), " ", h("strong", { class: "digits" }, e.code))))));
   }
 

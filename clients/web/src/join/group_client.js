@@ -4,7 +4,7 @@
 // name by default), then the group's conversation and calls. Everything lives in memory:
 // closing the tab or quick exit forgets the group.
 import { fromB64u, toB64u, toHex } from "../shared/b64.js";
-import { expire, fitTimer } from "../shared/conversation.js";
+import { addMessage, expire, fitTimer } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { inviteProof } from "../shared/invite.js";
 import { t } from "../shared/i18n.js";
@@ -165,6 +165,11 @@ function newCalls() {
     context: (id) => (me?.groups[id] ? callContext(me.book, me.groups[id], me.device.identity.public) : null),
     onState: () => render(),
     notify: () => notifyNeutral(),
+    onEnded: (id, call, text) => {
+      const group = me?.groups[id];
+      if (group) addMessage(group, { id: `call-${call.id}`, kind: "system", body: t("call.group.record", { media: call.media, text }) });
+      render();
+    },
   });
 }
 
