@@ -96,6 +96,7 @@ export class GroupAdmin {
   async accept(key, p) {
     const group = this.acceptGroup(key, p);
     if (!group || group.roster.members.length >= MAX_MEMBERS) return;
+    if (p.group !== undefined && p.group !== group.id) return;
     const clientKey = fromB64u(key);
     const name = typeof p.name === "string" ? p.name.trim() : "";
     if (!name || name.length > MAX_NAME || !isB64(p.mailbox, 16) || !isB64(p.capability, 32) || !validPrekey(clientKey, p.prekey)) return;

@@ -37,10 +37,10 @@ addEventListener("beforeunload", (event) => {
 
 const defaultName = () => t("group.join.defaultName", { n: 100 + (crypto.getRandomValues(new Uint16Array(1))[0] % 900) });
 
-// `fragment` is what follows "g1.": the invite token, and in the SDK's longer form
-// ("<token>.<group id>") the group id, which is not needed here (the roster names it).
+// `fragment` is what follows "g1.": the invite token and the group id ("<token>.<group>");
+// the group id binds the receipt to the group (G9). A bare token is taken too.
 export async function joinGroup(fragment) {
-  const token = fragment.split(".")[0];
+  const [token, groupId = null] = fragment.split(".");
   const device = engine.Device.create();
   const spk = device.addSignedPrekey(1);
   let redeemed;
@@ -58,7 +58,7 @@ export async function joinGroup(fragment) {
     bundle: redeemed.workerBundle, workerKey: toB64u(redeemed.workerBundle.identityKey),
     worker: { mailboxId: redeemed.workerMailboxId, capability: redeemed.workerCapability },
     proof: inviteProof(engine.sodium, token, device.identity.public, redeemed.workerBundle.identityKey),
-    terms: org?.group_terms ?? null, groups: {}, windows: {},
+    terms: org?.group_terms ?? null, groups: {}, windows: {}, groupId,
     maxRetention: org?.max_retention_seconds,
     timers: { min: org?.settings?.disappearing_min_seconds, max: org?.settings?.disappearing_max_seconds },
   };
@@ -112,6 +112,7 @@ async function accept(displayName) {
   const { receipt, signature } = engine.groupConsent.signGroupReceipt(device.identity, {
     workerIdentityKey: me.bundle.identityKey, termsVersion: terms.version, termsSha256: engine.consent.policyDigest(terms.text),
     signedAt: now, expiresAt: now + CONSENT_DAYS * 86400,
+    groupBinding: me.groupId ? engine.groupConsent.groupBinding(fromB64u(me.groupId), device.identity.public) : engine.groupConsent.UNBOUND,
     discloser: "Me, through this device", recipient: "The members of this peer support group and its workers",
     purpose: "Peer support group conversations and calls", information: "The messages, files and calls I choose to share in this group",
   });
@@ -134,7 +135,7 @@ async function accept(displayName) {
   me.calls = newCalls();
   const prekey = { key_id: gspk.keyId, public_key: toB64u(gspk.pair.public), signature: toB64u(gspk.signature) };
   await me.messenger.send({ identityKey: me.bundle.identityKey, mailboxId: me.worker.mailboxId, capability: me.worker.capability }, {
-    v: 1, seq: 1, id: engine.Messenger.newId(), type: "group-accept", mailbox: me.mailboxId, capability: toB64u(capability.secret),
+    v: 1, seq: 1, id: engine.Messenger.newId(), type: "group-accept", ...(me.groupId ? { group: me.groupId } : {}), mailbox: me.mailboxId, capability: toB64u(capability.secret),
     prekey, name: displayName, receipt: toB64u(receipt), signature: toB64u(signature), invite_proof: me.proof,
   });
   render();

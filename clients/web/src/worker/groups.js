@@ -160,7 +160,8 @@ export class WorkerGroups {
 
   #inviteView(group) {
     const { invite } = this.ws.view;
-    const link = `${location.origin}/join#${GROUP_INVITE_PREFIX}${invite.secret}`;
+    // The fragment (never sent to the relay) names the group too, as the SDK's links do.
+    const link = `${location.origin}/join#${GROUP_INVITE_PREFIX}${invite.secret}.${group.id}`;
     return h("section", { "aria-labelledby": "group-link-title" },
       h("h2", { id: "group-link-title" }, t("group.invites.title", { group: group.name })),
       h("p", {}, t("group.invites.once", { date: formatDate(invite.expiresAt * 1000) })),
