@@ -60,7 +60,10 @@ def video_flows_on_every_link(page: Any, links: int) -> list[dict[str, Any]]:
     )
     eventually(
         lambda: mesh(page),
-        lambda s: len(s) == links and sum(x["videoBytes"] for x in s) > sum(x["videoBytes"] for x in first),
+        lambda s: (
+            len(s) == links
+            and sum(x["videoBytes"] for x in s) > sum(x["videoBytes"] for x in first)
+        ),
         page,
     )
     return first
@@ -70,7 +73,9 @@ def call_state(page: Any, state: str, **kwargs: Any) -> None:
     expect(page.locator("#call")).to_have_attribute("data-state", state, **kwargs)
 
 
-def test_three_participant_video_call_through_coturn(relay_only, browser, screenshots: Path, tmp_path: Path) -> None:
+def test_three_participant_video_call_through_coturn(
+    relay_only, browser, screenshots: Path, tmp_path: Path
+) -> None:
     group_support.publish_group_terms(relay_only, tmp_path)
     contexts = []
     pages = []
@@ -95,7 +100,9 @@ def test_three_participant_video_call_through_coturn(relay_only, browser, screen
     # The worker starts the call; the clients see it and may ask to join.
     worker.locator("#start-group-video-call").click()
     call_state(worker, "in-call")
-    expect(worker.locator("#call-status")).to_have_text("You are in the call. Waiting for others to join…")
+    expect(worker.locator("#call-status")).to_have_text(
+        "You are in the call. Waiting for others to join…"
+    )
     for page in (ana, ben):
         call_state(page, "available")
         expect(page.locator("#call-join")).to_have_text("Ask to join the call")
@@ -110,7 +117,9 @@ def test_three_participant_video_call_through_coturn(relay_only, browser, screen
     expect(worker.locator("#call-waiting-room")).to_contain_text("Wren is in the waiting room.")
     assert ana.evaluate("window.__pcs.length") == 0
     ana.screenshot(path=str(screenshots / "group-call-01-client-waiting.png"), full_page=True)
-    worker.screenshot(path=str(screenshots / "group-call-02-worker-waiting-room.png"), full_page=True)
+    worker.screenshot(
+        path=str(screenshots / "group-call-02-worker-waiting-room.png"), full_page=True
+    )
     assert worker.evaluate(web_support.UNLABELLED) == []
     worker.get_by_role("button", name="Admit Wren").click()
     call_state(ana, "in-call")
@@ -160,7 +169,10 @@ def test_three_participant_video_call_through_coturn(relay_only, browser, screen
     expect(ben.locator("#call-status")).to_have_text("You left the call.")
     for page in (worker, ana):
         expect(page.locator("#call")).to_have_attribute("data-participants", "2")
-    assert worker.locator("#call-group-code").inner_text() == ana.locator("#call-group-code").inner_text()
+    assert (
+        worker.locator("#call-group-code").inner_text()
+        == ana.locator("#call-group-code").inner_text()
+    )
     assert worker.locator("#call-group-code").inner_text() != codes[0]
     expect(ben.locator(".message.system", has_text="Group video call")).to_have_count(1)
     guard.assert_clean()

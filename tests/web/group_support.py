@@ -64,9 +64,12 @@ def join_group(page: Any, link: str, group: str, name: str | None = None) -> str
 
 
 def members(page: Any) -> list[str]:
-    return [str(n) for n in page.locator("#group-members li").evaluate_all(
-        "items => items.map((li) => li.dataset.memberName)"
-    )]
+    return [
+        str(n)
+        for n in page.locator("#group-members li").evaluate_all(
+            "items => items.map((li) => li.dataset.memberName)"
+        )
+    ]
 
 
 def send(page: Any, text: str) -> None:

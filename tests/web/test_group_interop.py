@@ -30,9 +30,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 GROUP = "Saturday peer circle"
 
 
-async def next_of(client: ConfideClient, kind: type, timeout: float = 30) -> Event:
+async def next_of(client: ConfideClient, kind: type) -> Event:
     while True:
-        event = await asyncio.wait_for(client.next_event(), timeout)
+        event = await client.next_event()
         if isinstance(event, kind):
             return event
 
@@ -82,7 +82,7 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
         async def sdk_hears(count: int) -> set[tuple[str, str]]:
             got = set()
             while len(got) < count:
-                event = await next_of(sdk, GroupMessage)
+                event = await asyncio.wait_for(next_of(sdk, GroupMessage), 30)
                 assert isinstance(event, GroupMessage)
                 got.add((event.name, event.text or ""))
             return got
@@ -98,7 +98,9 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
 
         # An attachment from the SDK: uploaded once, opened in the worker's browser.
         async def sdk_file() -> None:
-            await sdk.groups.send_attachment(group_id, b"weekly worksheet\n", name="worksheet.txt", mime="text/plain")
+            await sdk.groups.send_attachment(
+                group_id, b"weekly worksheet\n", name="worksheet.txt", mime="text/plain"
+            )
             await sdk.flush()
 
         sdk_loop.run(sdk_file())
@@ -110,7 +112,7 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
 
         # The web worker removes the SDK device: it is told, and hears nothing afterwards.
         worker.get_by_role("button", name="Remove Otter").click()
-        removed = sdk_loop.run(next_of(sdk, GroupMemberRemoved))
+        removed = sdk_loop.run(asyncio.wait_for(next_of(sdk, GroupMemberRemoved), 30))
         assert isinstance(removed, GroupMemberRemoved)
         expect(wren.get_by_text("Otter was removed from the group.")).to_be_visible()
         send(wren, "after Otter's removal")
@@ -118,7 +120,7 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
 
         async def hears_nothing() -> None:
             with pytest.raises(asyncio.TimeoutError):
-                await next_of(sdk, GroupMessage, timeout=5)
+                await asyncio.wait_for(next_of(sdk, GroupMessage), 5)
 
         sdk_loop.run(hears_nothing())
         guard.assert_clean()

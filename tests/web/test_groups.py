@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from group_support import create_group, group_invite, join_group, members, publish_group_terms, send, shows
+from group_support import (
+    create_group,
+    group_invite,
+    join_group,
+    members,
+    publish_group_terms,
+    send,
+    shows,
+)
 from playwright.sync_api import expect
 from web_support import DESKTOP, PHONE, UNLABELLED, OriginGuard, enrol_worker
 
@@ -27,13 +35,15 @@ def relay_dump(relay: Any) -> bytes:
     out = []
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from the schema)
+            for row in db.execute(f'SELECT * FROM "{table}"'):
                 out.append(repr(row).encode())
     out.append(relay.process.logs().encode())
     return b"\n".join(out)
 
 
-def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: Path, tmp_path: Path) -> None:
+def test_group_create_join_talk_remove_leave_close(
+    relay, browser, screenshots: Path, tmp_path: Path
+) -> None:
     publish_group_terms(relay.process, tmp_path)
     contexts = [browser.new_context(viewport=v) for v in (DESKTOP, PHONE, PHONE)]
     worker, ana, ben = (c.new_page() for c in contexts)
@@ -51,11 +61,13 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
 
     # The first client keeps the name the app proposes; the second chooses one.
     ana.goto(link_a)
-    expect(ana.get_by_role("heading", name="Before you join the group")).to_be_visible(timeout=60_000)
+    expect(ana.get_by_role("heading", name="Before you join the group")).to_be_visible(
+        timeout=60_000
+    )
     ana.screenshot(path=str(screenshots / "group-01-client-terms.png"), full_page=True)
     assert ana.evaluate(UNLABELLED) == []
     ana_name = join_group(ana, link_a, GROUP)
-    ben_name = join_group(ben, link_b, GROUP, name="Heron")
+    join_group(ben, link_b, GROUP, name="Heron")
     for page in (worker, ana, ben):
         expect(page.locator("#group-members li")).to_have_count(3)
         assert members(page) == ["Facilitator", ana_name, "Heron"]
@@ -63,7 +75,9 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     # A used link does not open again.
     spare = browser.new_context(viewport=PHONE).new_page()
     spare.goto(link_a)
-    expect(spare.get_by_role("heading", name="This link cannot be used")).to_be_visible(timeout=60_000)
+    expect(spare.get_by_role("heading", name="This link cannot be used")).to_be_visible(
+        timeout=60_000
+    )
     spare.context.close()
 
     # Messages from every member reach every other; the sender sees them delivered.
@@ -79,7 +93,9 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     shows(ben, "Facilitator", "Glad you are both here.")
     # An attachment, uploaded once, opened by another member.
     worker.locator("#compose-file").set_input_files(
-        files=[{"name": "agenda.txt", "mimeType": "text/plain", "buffer": b"check-in, share, close\n"}]
+        files=[
+            {"name": "agenda.txt", "mimeType": "text/plain", "buffer": b"check-in, share, close\n"}
+        ]
     )
     open_button = ben.get_by_role("button", name="Open agenda.txt")
     expect(open_button).to_be_visible()
@@ -126,7 +142,9 @@ def test_group_create_join_talk_remove_leave_close(relay, browser, screenshots: 
     worker.get_by_text("Close the group", exact=True).click()
     worker.locator("#confirm-close-group").check()
     worker.locator("#close-group").click()
-    expect(worker.locator("#group-gone")).to_have_text("This group is closed: nothing more can be sent.")
+    expect(worker.locator("#group-gone")).to_have_text(
+        "This group is closed: nothing more can be sent."
+    )
     expect(worker.locator("#compose-text")).to_be_disabled()
 
     # The relay learnt none of it: no group name, display name or group id in the clear.
