@@ -22,7 +22,7 @@ from group_support import (
     shows,
 )
 from playwright.sync_api import expect
-from web_support import DESKTOP, PHONE, UNLABELLED, OriginGuard, enrol_worker
+from web_support import DESKTOP, PASSPHRASE, PHONE, UNLABELLED, OriginGuard, enrol_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -118,6 +118,18 @@ def test_group_create_join_talk_remove_leave_close(
     assert worker.evaluate(UNLABELLED) == []
     assert ana.evaluate(UNLABELLED) == []
 
+    # The worker's device goes offline (a reload locks it): the clients go on talking, and
+    # the worker's sealed vault brings the group back with what was said meanwhile.
+    worker.reload()
+    expect(worker.get_by_role("heading", name="Confide is locked")).to_be_visible()
+    send(ana, "Talking while the worker is away.")
+    shows(ben, ana_name, "Talking while the worker is away.")
+    worker.get_by_label("Passphrase").fill(PASSPHRASE)
+    worker.get_by_role("button", name="Unlock").click()
+    worker.locator("nav").get_by_role("button", name=GROUP).click()
+    shows(worker, ana_name, "Talking while the worker is away.")
+    shows(worker, "Heron", "Welcome!")
+
     # The worker removes Heron: everyone is told, and Heron receives nothing afterwards.
     worker.get_by_role("button", name="Remove Heron").click()
     expect(ben.locator("#group-gone")).to_have_text("You are no longer a member of this group.")
@@ -129,6 +141,9 @@ def test_group_create_join_talk_remove_leave_close(
     ben.wait_for_timeout(2000)
     expect(ben.get_by_text("After Heron left.")).to_have_count(0)
     ben.screenshot(path=str(screenshots / "group-04-client-removed.png"), full_page=True)
+    # Quick exit works on a group page as on a one-to-one one.
+    ben.locator("#quick-exit").click()
+    expect(ben).to_have_title("Weather")
 
     # The other client leaves; the worker's device signs the change.
     ana.get_by_text("Leave the group", exact=True).first.click()
