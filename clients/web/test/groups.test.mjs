@@ -245,3 +245,20 @@ test("group receipts round-trip, bind the terms and the worker, and a binding na
   assert.ok(verifyGroupReceipt(bound.receipt, bound.signature, check));
   assert.throws(() => verifyGroupReceipt(bound.receipt, bound.signature, { ...check, groupId: sodium.randombytes_buf(16) }), /another group/);
 });
+
+test("a client's fresh group receipt is kept only when it is bound to the group", async () => {
+  const { worker, group, ana } = await threeMembers();
+  const member = group.roster.members.find((m) => m.name === "Member 101").member;
+  const before = group.receipts[member];
+  const now = Math.floor(Date.now() / 1000);
+  const fields = { workerIdentityKey: worker.device.identity.public, termsVersion: TERMS.version, termsSha256: policyDigest(TERMS.text),
+    signedAt: now, expiresAt: now + 86400, discloser: "me", recipient: "the group", purpose: "peer support", information: "messages" };
+  const unbound = signGroupReceipt(ana.device.identity, fields);
+  await ana.book.fanOut(ana.group(), "group-consent", { receipt: toB64u(unbound.receipt), signature: toB64u(unbound.signature) });
+  await settle([worker, ana]);
+  assert.deepEqual(group.receipts[member], before);
+  const bound = signGroupReceipt(ana.device.identity, { ...fields, groupBinding: groupBinding(fromB64u(group.id), ana.device.identity.public) });
+  await ana.book.fanOut(ana.group(), "group-consent", { receipt: toB64u(bound.receipt), signature: toB64u(bound.signature) });
+  await settle([worker, ana]);
+  assert.equal(group.receipts[member].receipt, toB64u(bound.receipt));
+});

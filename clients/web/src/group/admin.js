@@ -41,6 +41,7 @@ export class GroupAdmin {
     Object.assign(this, { book, device, state, terms, now });
     book.onAccept = (key, p) => this.accept(key, p);
     book.acceptGroup = (key, p) => this.acceptGroup(key, p);
+    book.onMemberPayload = (group, m, p) => this.#renewal(group, m, p);
     book.onLeft = (group, m) => this.#publish(group, { op: "left", member: m.member }, group.roster.members.filter((x) => x.key !== m.key));
   }
 
@@ -118,6 +119,25 @@ export class GroupAdmin {
       since: group.roster.epoch + 1,
     };
     await this.#publish(group, { op: "added", member }, [...group.roster.members, entry]);
+  }
+
+  // A client's fresh group receipt (new terms, G6 `group-consent`): kept when it checks out
+  // against the current terms and is bound to this group.
+  async #renewal(group, m, p) {
+    if (p.type !== "group-consent" || m.role !== "client" || typeof p.receipt !== "string" || typeof p.signature !== "string") return;
+    const terms = await this.terms();
+    if (!terms) return;
+    try {
+      const r = verifyGroupReceipt(fromB64u(p.receipt), fromB64u(p.signature), {
+        clientIdentityKey: fromB64u(m.key), workerIdentityKey: this.device.identity.public, termsVersion: terms.version,
+        termsSha256: fromHex(terms.sha256), groupId: fromB64u(group.id), now: this.now(),
+      });
+      if (r.groupBinding.every((b) => b === 0)) return;
+    } catch {
+      return;
+    }
+    (group.receipts ??= {})[m.member] = { receipt: p.receipt, signature: p.signature };
+    await this.book.changed();
   }
 
   async remove(group, memberId) {

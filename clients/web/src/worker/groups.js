@@ -32,9 +32,13 @@ export class WorkerGroups {
       fit: (s) => fitTimer(s, state.settings?.maxRetention, state.settings?.timers),
       onCall: (group, m, p) => this.calls.receive(group.id, m.member, p),
       onForget: (group, member) => this.calls?.forget(group.id, member),
+      // Like one-to-one messages: no name and no text, so a shared screen learns nothing.
       notify: (group) => {
-        if (!(ws.view.name === "group" && ws.view.id === group.id && !document.hidden)) return;
-        group.unread = 0;
+        if (ws.view.name === "group" && ws.view.id === group.id && !document.hidden) group.unread = 0;
+        announce(t("group.newMessage"));
+        if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+          new Notification("Confide", { body: t("group.newMessage") });
+        }
       },
     });
     this.admin = new GroupAdmin(this.book, {
