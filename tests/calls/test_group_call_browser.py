@@ -2,8 +2,9 @@
 docs/calls.md "Group calls"): a worker and two clients of one group, each in its own
 chromium context with a fake camera. The worker starts the call, each client waits in the
 waiting room until the worker admits them (no peer connection before), the three form a
-full mesh over relay-only ICE, decode each other's video, read the same call code, and
-see the mesh shrink when one leaves."""
+full mesh, decode each other's video, read the same call code, and see the mesh shrink
+when one leaves. The relay does not force TURN (CONFIDE_TURN_RELAY_ONLY is off), yet every
+link goes through coturn: members must not learn each other's addresses."""
 
 from __future__ import annotations
 
@@ -74,9 +75,9 @@ def call_state(page: Any, state: str, **kwargs: Any) -> None:
 
 
 def test_three_participant_video_call_through_coturn(
-    relay_only, browser, screenshots: Path, tmp_path: Path
+    relay, browser, screenshots: Path, tmp_path: Path
 ) -> None:
-    group_support.publish_group_terms(relay_only, tmp_path)
+    group_support.publish_group_terms(relay, tmp_path)
     contexts = []
     pages = []
     for viewport in (web_support.DESKTOP, web_support.PHONE, web_support.PHONE):
@@ -85,11 +86,11 @@ def test_three_participant_video_call_through_coturn(
         contexts.append(context)
         pages.append(context.new_page())
     worker, ana, ben = pages
-    guard = web_support.OriginGuard(relay_only.http_url, worker)
+    guard = web_support.OriginGuard(relay.http_url, worker)
     guard.watch(ana)
     guard.watch(ben)
-    worker.goto(relay_only.http_url + "/")
-    web_support.enrol_worker(worker, relay_only.enrol_worker())
+    worker.goto(relay.http_url + "/")
+    web_support.enrol_worker(worker, relay.enrol_worker())
     group_support.create_group(worker, GROUP)
     links = [group_support.group_invite(worker), group_support.group_invite(worker)]
     group_support.join_group(ana, links[0], GROUP, name="Wren")
@@ -137,7 +138,8 @@ def test_three_participant_video_call_through_coturn(
             "You and 2 other people. The call is end-to-end encrypted."
         )
 
-    # Video arrives on every link of every page, through coturn only.
+    # Video arrives on every link of every page, through coturn only, although the relay
+    # would let a one-to-one call go direct.
     for page in pages:
         for link in video_flows_on_every_link(page, 2):
             assert link["local"] == "relay" and link["remote"] == "relay", link

@@ -9,6 +9,14 @@ import { groupCallPayload, parseGroupCall } from "./group_signal.js";
 import { GroupCallPanel, groupEndedText } from "./group_panel.js";
 import { GroupCall } from "./mesh.js";
 
+// Members of a group must not learn each other's network addresses (they see names and
+// roles only), so a group call's media always goes through TURN when the relay offers it,
+// whatever CONFIDE_TURN_RELAY_ONLY says for one-to-one calls.
+async function groupIceConfig(token) {
+  const config = await iceConfig(token);
+  return config.iceServers.length ? { ...config, iceTransportPolicy: "relay" } : config;
+}
+
 export class GroupCalls {
   // `context(groupId)` gives {name, self: {key, worker, identityKey}, member(key),
   // members(), send(key, payload) -> Promise} or null; `otherBusy()` whether a one-to-one
@@ -83,7 +91,7 @@ export class GroupCalls {
       member: (key) => this.context(groupId)?.member(key) ?? null,
       members: () => this.context(groupId)?.members() ?? [],
       send: (key, op, fields) => this.context(groupId).send(key, groupCallPayload(this.newId(), groupId, call.id, op, fields)),
-      iceConfig: () => iceConfig(this.token()),
+      iceConfig: () => groupIceConfig(this.token()),
       onChange: () => this.#changed(call),
     });
     const panel = new GroupCallPanel(call, {
