@@ -262,3 +262,32 @@ test("a client's fresh group receipt is kept only when it is bound to the group"
   await settle([worker, ana]);
   assert.equal(group.receipts[member].receipt, toB64u(bound.receipt));
 });
+
+// tests/vectors/groups.json, made by confide_crypto's generator: the browser must produce the
+// same receipt, binding, roster bytes and signatures byte for byte.
+test("the group vectors: receipt, binding, canonical roster bytes and signatures", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { Identity } = await import("../src/crypto/keys.js");
+  const { fromHex, toHex } = await import("../src/shared/b64.js");
+  const { encodeGroupReceipt } = await import("../src/crypto/group_consent.js");
+  const { rosterBytes } = await import("../src/group/roster.js");
+  const v = JSON.parse(readFileSync(new URL("../../../tests/vectors/groups.json", import.meta.url), "utf8"));
+  const client = new Identity(fromHex(v.client_identity.seed));
+  const worker = new Identity(fromHex(v.worker_identity.seed));
+  assert.equal(toHex(groupBinding(fromHex(v.group_id), client.public)), v.group_binding);
+  const r = decodeGroupReceipt(fromHex(v.receipt));
+  assert.equal(toHex(encodeGroupReceipt(r)), v.receipt);
+  const signed = signGroupReceipt(client, { ...r, workerIdentityKey: worker.public });
+  // The worker key enters as its fingerprint, which the vector's receipt already holds.
+  assert.equal(toHex(r.workerKeyFingerprint), toHex((await import("../src/crypto/keys.js")).fingerprint(worker.public)));
+  assert.equal(toHex(signed.receipt), v.receipt);
+  assert.equal(toHex(signed.signature), v.signature);
+  assert.ok(verifyGroupReceipt(fromHex(v.receipt), fromHex(v.signature), {
+    clientIdentityKey: client.public, workerIdentityKey: worker.public, termsVersion: r.termsVersion,
+    termsSha256: policyDigest(v.terms_text), groupId: fromHex(v.group_id), now: r.signedAt,
+  }));
+  assert.equal(toHex(rosterBytes(v.roster)), v.roster_bytes);
+  const roster = signRoster(worker, v.roster);
+  assert.equal(toHex(fromB64u(roster.signature)), v.roster_signature);
+  assert.equal(openRoster(roster, { firstSigner: toB64u(worker.public), verify: verifySignature }).roster.name, "Círculo de los martes");
+});
