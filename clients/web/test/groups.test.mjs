@@ -12,7 +12,7 @@ import { inviteProof } from "../src/shared/invite.js";
 import { offer } from "../src/shared/window.js";
 import { policyDigest } from "../src/crypto/consent.js";
 import { signGroupReceipt, verifyGroupReceipt, decodeGroupReceipt, groupBinding, UNBOUND } from "../src/crypto/group_consent.js";
-import { GroupBook, GROUP_PREKEY_BASE } from "../src/group/book.js";
+import { GroupBook, GROUP_PREKEY_BASE, RETIRE_GRACE_MS } from "../src/group/book.js";
 import { GroupAdmin } from "../src/group/admin.js";
 import { canonicalJson, openRoster, signRoster } from "../src/group/roster.js";
 import { verifySignature } from "../src/crypto/keys.js";
@@ -21,7 +21,7 @@ const TERMS = { version: 1, text: "What others in the group read.", sha256: Buff
 const newId = () => toB64u(sodium.randombytes_buf(16));
 
 // The relay, as far as groups need it: mailboxes that accept an envelope only with a live
-// capability, and the HTTP calls the engine makes (mint, rotate, revoke, invites).
+// capability, and the HTTP calls the engine makes (mint, revoke, invites).
 class MemoryRelay {
   constructor() {
     this.mailboxes = new Map();
@@ -51,12 +51,6 @@ class MemoryRelay {
     const json = (status, body) => ({ ok: status < 300, status, headers: { get: () => "application/json" }, json: async () => body });
     let m = /^\/v1\/mailboxes\/([^/]+)\/capabilities$/.exec(path);
     if (m && init.method === "POST") {
-      const c = this.mint(m[1]);
-      return json(201, { capability_id: c.id, capability: c.secret });
-    }
-    m = /^\/v1\/mailboxes\/([^/]+)\/capabilities\/([^/]+)\/rotate$/.exec(path);
-    if (m) {
-      this.capabilities.get(m[2]).revoked = true;
       const c = this.mint(m[1]);
       return json(201, { capability_id: c.id, capability: c.secret });
     }
@@ -194,10 +188,18 @@ test("a removed member receives nothing after its removal and can write to nobod
   await settle([worker, ana, ben]);
   assert.ok(worker.texts().includes("Member 101: after the removal"));
   assert.ok(!ben.texts().some((line) => line.includes("after the removal")));
-  // Every remaining member rotated its group capability: Ben's copies no longer open a mailbox.
+  // Every remaining member minted a new group capability; what Ben sends with his old copy
+  // during the day's grace is dropped (he is no member), and after it the relay refuses it.
   const anaEntry = ben.group().roster.members.find((m) => m.name === "Member 101");
+  assert.notEqual(ana.group().capability, anaEntry.capability);
+  await ben.send(ben.book.peer(ben.group(), anaEntry), ben.book.payload(ben.group(), anaEntry.key, "group-text", { text: "sneaky" }));
+  await settle([worker, ana, ben]);
+  assert.ok(!ana.texts().some((line) => line.includes("sneaky")));
+  await ana.book.retireDue(Date.now());
+  assert.equal(relay.accepts(anaEntry.mailbox, anaEntry.capability), true);
+  await ana.book.retireDue(Date.now() + RETIRE_GRACE_MS);
   assert.equal(relay.accepts(anaEntry.mailbox, anaEntry.capability), false);
-  await assert.rejects(ben.send(ben.book.peer(ben.group(), anaEntry), { v: 1, id: "x", type: "group-text", group: group.id, text: "sneaky" }));
+  await assert.rejects(ben.send(ben.book.peer(ben.group(), anaEntry), { v: 1, id: "y", type: "group-text", group: group.id, text: "sneaky" }));
 });
 
 test("a member who leaves is dropped by everyone and the worker signs the change", async () => {

@@ -20,6 +20,9 @@ import { findMember, memberById, openRoster } from "./roster.js";
 // Signed prekeys reserved for groups (G2): never uploaded, never rotated away.
 export const GROUP_PREKEY_BASE = 0x8000_0000;
 const MAX_HELD = 256;
+// After a removal the old group capability lives this long, so that envelopes other members
+// sealed before the new one reached them are not refused (G8).
+export const RETIRE_GRACE_MS = 24 * 3600 * 1000;
 const MAX_TEXT = 64 * 1024;
 
 export function newGroup(fields) {
@@ -168,9 +171,7 @@ export class GroupBook {
   // to it any more), and the group stays on screen as left.
   async leave(group) {
     await this.fanOut(group, "group-leave", {}).catch(() => {});
-    if (group.capabilityId) {
-      await relay.revokeCapability(this.token(), fromB64u(this.ownMailbox), group.capabilityId).catch(() => {});
-    }
+    await this.#revokeAll(group);
     group.gone = "left";
     addMessage(group, { id: `gone-${group.id}`, kind: "system", body: t("group.event.youLeft") });
     this.onForget(group, null);
@@ -305,14 +306,12 @@ export class GroupBook {
     if (!me || roster.closed) {
       group.gone = !me ? (roster.change.op === "removed" ? "removed" : "left") : "closed";
       this.onForget(group, null);
-      if (group.capabilityId && group.gone !== "left") {
-        await relay.revokeCapability(this.token(), fromB64u(this.ownMailbox), group.capabilityId).catch(() => {});
-      }
+      await this.#revokeAll(group);
       await this.changed();
       return;
     }
     group.self = me.member;
-    if (removed.length && roster.change.op === "removed") await this.#rotate(group);
+    if (removed.length && roster.change.op === "removed") await this.#renew(group);
     for (const m of roster.members) {
       if (m.key === this.ownKey || m.since >= me.since || this.device.session(fromB64u(m.key))) continue;
       this.device.startSession(bundleOf(m));
@@ -342,12 +341,14 @@ export class GroupBook {
     if (body) addMessage(group, { id, kind: "system", body });
   }
 
-  // After a removal every remaining member replaces its group capability, so the removed
-  // device can write to nobody's mailbox (G8).
-  async #rotate(group) {
+  // After a removal every remaining member mints a new group capability and sends it to the
+  // others; the old one is revoked a day later (retireDue), after which the removed device
+  // can write to nobody's mailbox (G8). Until then what it sends is dropped: it is no member.
+  async #renew(group) {
     if (!group.capabilityId) return;
     try {
-      const fresh = await relay.rotateCapability(this.token(), fromB64u(this.ownMailbox), group.capabilityId);
+      const fresh = await relay.mintCapability(this.token(), fromB64u(this.ownMailbox));
+      (group.retired ??= []).push({ id: group.capabilityId, at: Date.now() + RETIRE_GRACE_MS });
       group.capabilityId = fresh.id;
       group.capability = toB64u(fresh.secret);
       await this.save();
@@ -355,5 +356,28 @@ export class GroupBook {
     } catch (err) {
       announce(t("group.rotateFailed", { reason: err.message }));
     }
+  }
+
+  // Revokes the group capabilities whose grace has run out; the apps call it now and then.
+  async retireDue(now = Date.now()) {
+    for (const group of Object.values(this.groups)) {
+      const due = (group.retired ?? []).filter((r) => r.at <= now);
+      for (const r of due) {
+        try {
+          await relay.revokeCapability(this.token(), fromB64u(this.ownMailbox), r.id);
+          group.retired = group.retired.filter((x) => x !== r);
+        } catch (err) {
+          if (err.status === 404) group.retired = group.retired.filter((x) => x !== r);
+        }
+      }
+      if (due.length) await this.save();
+    }
+  }
+
+  // Leaving, removed or closed: this device's group capabilities, current and retiring, go.
+  async #revokeAll(group) {
+    const ids = [group.capabilityId, ...(group.retired ?? []).map((r) => r.id)].filter(Boolean);
+    group.retired = [];
+    for (const id of ids) await relay.revokeCapability(this.token(), fromB64u(this.ownMailbox), id).catch(() => {});
   }
 }

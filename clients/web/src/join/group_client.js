@@ -158,6 +158,7 @@ function startMessenger() {
   setInterval(() => {
     if (me && Object.values(me.groups).some((g) => expire(g))) render();
   }, 15000);
+  setInterval(() => me?.book.retireDue().catch(() => {}), 60_000);
 }
 
 function newCalls() {

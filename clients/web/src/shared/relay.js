@@ -209,9 +209,3 @@ export const getMyRecords = (token) => call("GET", "/v1/devices/me/records", { t
 
 // Short-lived TURN credentials for one call, and whether media must go through TURN only.
 export const getTurn = (token) => call("GET", "/v1/turn", { token });
-
-// Revokes a capability and mints its replacement in one step (after a group removal, G8).
-export async function rotateCapability(token, mailboxId, capabilityId) {
-  const data = await call("POST", `/v1/mailboxes/${toB64u(mailboxId)}/capabilities/${capabilityId}/rotate`, { token });
-  return { id: data.capability_id, secret: fromB64u(data.capability) };
-}

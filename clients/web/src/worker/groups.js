@@ -60,6 +60,13 @@ export class WorkerGroups {
     });
   }
 
+  // Capabilities retired after a removal are revoked once their grace is over (G8).
+  startTimers() {
+    const retire = () => this.book.retireDue().catch(() => {});
+    retire();
+    setInterval(retire, 60_000);
+  }
+
   windowKey(sender, payload) {
     return this.book.windowKey(sender, payload);
   }

@@ -70,6 +70,7 @@ class Workspace {
     this.consult = new Consultations(this);
     this.messenger.start();
     renewPush(this.session.token);
+    this.groups.startTimers();
     setInterval(() => this.#expireAll(), 15000);
     matchMedia(NARROW).addEventListener("change", () => this.render());
     this.render();
