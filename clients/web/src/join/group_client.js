@@ -178,7 +178,7 @@ function newCalls() {
 // Neutral wording only, as for one-to-one messages: a shared screen learns nothing.
 function notifyNeutral() {
   announce(t("group.join.somethingNew"));
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") new Notification("Notes", { body: "Something new" });
+  if (document.hidden && "Notification" in window && Notification.permission === "granted") new Notification("Notes", { body: t("group.join.somethingNew") });
 }
 
 async function leave(group) {
