@@ -128,3 +128,43 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
         sdk_loop.run(sdk.close())
         for context in contexts:
             context.close()
+
+
+def test_web_client_joins_an_sdk_workers_group(
+    relay, browser, sdk_loop: LoopThread, tmp_path: Path
+) -> None:
+    """The other way round: the group and its roster come from an SDK worker device, and a
+    web client joins by the SDK's link, reads the terms, and talks with it both ways."""
+    publish_group_terms(relay.process, tmp_path)
+    worker = ConfideClient.create(
+        tmp_path / "worker.state", "sdk passphrase", HttpTransport(relay.url), key_cost="min"
+    )
+
+    async def setup() -> tuple[str, str]:
+        await worker.enrol(relay.enrolment_code())
+        await worker.start()
+        group_id = await worker.groups.create(GROUP, display_name_="Group worker")
+        return group_id, await worker.groups.invite(group_id)
+
+    group_id, invite = sdk_loop.run(setup())
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    guard = OriginGuard(relay.url, page)
+    try:
+        join_group(page, f"{relay.url}/join#{invite}", GROUP, name="Lark")
+        expect(page.locator("#group-members li")).to_have_count(2)
+        assert members(page) == ["Group worker", "Lark"]
+
+        async def worker_says(text: str) -> None:
+            worker.groups.send_text(group_id, text)
+            await worker.flush()
+
+        sdk_loop.run(worker_says("welcome, Lark"))
+        shows(page, "Group worker", "welcome, Lark")
+        send(page, "thank you")
+        got = sdk_loop.run(asyncio.wait_for(next_of(worker, GroupMessage), 30))
+        assert isinstance(got, GroupMessage) and (got.name, got.text) == ("Lark", "thank you")
+        guard.assert_clean()
+    finally:
+        sdk_loop.run(worker.close())
+        context.close()
