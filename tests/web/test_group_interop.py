@@ -104,7 +104,7 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
             await sdk.flush()
 
         sdk_loop.run(sdk_file())
-        open_button = worker.get_by_role("button", name="Open worksheet.txt")
+        open_button = worker.get_by_role("button", name="Save worksheet.txt to this device")
         expect(open_button).to_be_visible()
         with worker.expect_download() as download:
             open_button.click()

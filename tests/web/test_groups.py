@@ -97,10 +97,12 @@ def test_group_create_join_talk_remove_leave_close(
             {"name": "agenda.txt", "mimeType": "text/plain", "buffer": b"check-in, share, close\n"}
         ]
     )
-    open_button = ben.get_by_role("button", name="Open agenda.txt")
-    expect(open_button).to_be_visible()
+    save = ben.get_by_role("button", name="Save agenda.txt to this device")
+    expect(save).to_be_visible()
+    # A client is warned first that a saved file outlives quick exit.
+    save.click()
     with ben.expect_download() as download:
-        open_button.click()
+        ben.get_by_role("button", name="Save it anyway").click()
     assert Path(download.value.path()).read_bytes() == b"check-in, share, close\n"
     # A disappearing timer set by one member applies to the others' messages too.
     ana.locator("#compose-timer").select_option(label="1 hour")

@@ -157,8 +157,8 @@ export class GroupBook {
       { kind: "file", name: file.name, type: mime, size: bytes.length, blobId, pointer: encoded });
   }
 
-  openFile(message) {
-    return new Channel({ token: this.token }).openFile(message);
+  fetchFile(message, onProgress) {
+    return new Channel({ token: this.token }).fetchFile(message, onProgress);
   }
 
   async setTimer(group, ttl) {

@@ -26,7 +26,7 @@ export function membersList(group, { ownKey, onSafety, onRemove = null }) {
     })));
 }
 
-export function groupChat(group, { book, maxRetention, timers, disabledReason = null }) {
+export function groupChat(group, { book, maxRetention, timers, disabledReason = null, warnOnSave = false, announce }) {
   const reason = disabledReason ?? (canSendGroup(group) ? null : t(`group.gone.${group.gone ?? "waiting"}`));
   return chatView(group, {
     peerName: "",
@@ -36,7 +36,9 @@ export function groupChat(group, { book, maxRetention, timers, disabledReason = 
     onSend: (text) => book.sendText(group, text),
     onAttach: (file) => book.sendFile(group, file),
     onTimer: (ttl) => book.setTimer(group, ttl),
-    onOpenFile: (message) => book.openFile(message),
+    // Previews from memory and saving on request, as in one-to-one conversations (files.js);
+    // on the client's side a save is warned about, since it outlives quick exit.
+    files: { fetch: (message, onProgress) => book.fetchFile(message, onProgress), warnOnSave, announce },
   });
 }
 

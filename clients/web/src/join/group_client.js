@@ -229,7 +229,7 @@ function render() {
     h("div", { class: "row" }, ...callButtons(group, { calls: me.calls, otherBusy: () => false })),
     membersList(group, { ownKey: me.book.ownKey, onSafety: (m) => { view = { name: "safety", member: m.member }; render(); } }),
     group.gone ? null : leaveControl(group),
-    groupChat(group, { book: me.book, maxRetention: me.maxRetention, timers: me.timers })));
+    groupChat(group, { book: me.book, maxRetention: me.maxRetention, timers: me.timers, warnOnSave: true, announce })));
   if (keep !== null) {
     const text = document.getElementById("compose-text");
     if (text && !text.disabled) {

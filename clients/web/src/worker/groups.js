@@ -157,7 +157,7 @@ export class WorkerGroups {
         onRemove: (m) => this.admin.remove(group, m.member).then(() => announce(t("group.members.removed", { name: m.name }))),
       }),
       group.gone ? null : this.#closeControl(group),
-      groupChat(group, { book: this.book, maxRetention: ws.state.settings?.maxRetention, timers: ws.state.settings?.timers }));
+      groupChat(group, { book: this.book, maxRetention: ws.state.settings?.maxRetention, timers: ws.state.settings?.timers, announce }));
   }
 
   async #invite(group) {
