@@ -3,8 +3,9 @@
 // rings or opens the waiting room for a new one, and turns a closed tab into a hang-up.
 // The apps decide who may call (consent given) and how to reach the peer (`send`).
 import { announce } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { getTurn } from "../shared/relay.js";
-import { CallPanel, endedText } from "./panel.js";
+import { CallPanel, endedMessage } from "./panel.js";
 import { callPayload, parseCall } from "./signal.js";
 import { CallSession, WAITING_ROOM_MS } from "./session.js";
 
@@ -31,7 +32,8 @@ export async function iceConfig(token) {
 export class Calls {
   // `role` is "worker" or "client": a client's call waits in the worker's waiting room.
   // `contact(conv)` gives {name, identityKey (bytes), send(payload) → Promise}; `token()`
-  // the relay token; `onEnded(conv, text)` records the call in the conversation.
+  // the relay token; `onEnded(conv, session, [key, vars])` records the call in the
+  // conversation (why it ended, as a catalogue message).
   // `onState()` lets the app redraw its call buttons; `elsewhereBusy()` says whether a group
   // call (group_calls.js) holds the camera, so a ring is answered "busy".
   constructor({ role, sodium, identityKey, newId, token, contact, onEnded, notify = () => {}, onState = () => {}, elsewhereBusy = () => false }) {
@@ -79,7 +81,7 @@ export class Calls {
       return;
     }
     this.#open(conv, { id: msg.call, media: msg.media, outgoing: false });
-    this.notify(this.role === "worker" ? "Someone is in the waiting room" : "Incoming call");
+    this.notify(this.role === "worker" ? t("call.notifyWaitingRoom") : t("call.notifyIncoming"));
   }
 
   // Ends the call when consent is withdrawn, or the conversation can no longer be used.
@@ -122,16 +124,16 @@ export class Calls {
     this.onState();
     if (session.state === "ended" && !current.logged) {
       current.logged = true;
-      const text = endedText(session, current.name);
-      announce(text);
-      this.onEnded(conv, session, text);
+      const ended = endedMessage(session, current.name);
+      announce(t(...ended));
+      this.onEnded(conv, session, ended);
     } else if (session.state === "connected") {
-      announce("Call connected");
+      announce(t("call.announceConnected"));
     }
   }
 
   #failed(session, err) {
-    announce(`The call could not go on: ${err.message}`);
+    announce(t("call.couldNotGoOn", { error: err.message }));
     session.hangUp("failed");
   }
 

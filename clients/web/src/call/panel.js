@@ -2,53 +2,57 @@
 // re-rendering below it without restarting the videos. Every state is said in words (and in
 // `data-state`), and every control has a visible name.
 import { h } from "../shared/dom.js";
-
-export const KIND = { audio: "Voice", video: "Video" };
+import { t } from "../shared/i18n.js";
 
 // Names start sentences too ("your peer worker is calling").
 const cap = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function status(session, peerName) {
   const { state, waitingRoom, outgoing } = session;
-  if (state === "ringing") return waitingRoom ? `Waiting for ${peerName} to let you in…` : `Calling ${peerName}…`;
-  if (state === "incoming") return waitingRoom ? `${cap(peerName)} is in the waiting room. Admit them when you are ready.` : `${cap(peerName)} is calling you.`;
-  if (state === "connecting") return outgoing || !waitingRoom ? "Connecting…" : "Letting them in…";
-  if (state === "connected") return "Connected. The call is end-to-end encrypted.";
-  if (state === "reconnecting") return "The connection dropped. Trying to reconnect…";
-  return endedText(session, peerName);
+  const name = peerName;
+  const Name = cap(peerName);
+  if (state === "ringing") return waitingRoom ? t("call.waitingToBeLetIn", { name }) : t("call.calling", { name });
+  if (state === "incoming") return waitingRoom ? t("call.inWaitingRoom", { name: Name }) : t("call.isCalling", { name: Name });
+  if (state === "connecting") return outgoing || !waitingRoom ? t("call.connecting") : t("call.lettingIn");
+  if (state === "connected") return t("call.connected");
+  if (state === "reconnecting") return t("call.reconnecting");
+  return t(...endedMessage(session, peerName));
 }
 
-// Why the call ended, from this person's point of view.
-export function endedText({ ended, waitingRoom, outgoing }, peerName) {
+// Why the call ended, from this person's point of view, as a catalogue key and its values
+// (kept that way in the conversation, so it reads in whichever language is chosen later).
+export function endedMessage({ ended, waitingRoom, outgoing }, peerName) {
   const them = ended.by === "them";
+  const name = peerName;
+  const Name = cap(peerName);
   switch (ended.reason) {
     case "hangup":
-      return them ? `The call ended: ${peerName} hung up.` : "The call ended: you hung up.";
+      return them ? ["call.endedTheyHungUp", { name }] : ["call.endedYouHungUp"];
     case "declined":
-      if (!them) return "You declined the call.";
-      return waitingRoom && outgoing ? `${cap(peerName)} cannot take the call now.` : `${cap(peerName)} declined the call.`;
+      if (!them) return ["call.youDeclined"];
+      return waitingRoom && outgoing ? ["call.cannotTakeNow", { name: Name }] : ["call.theyDeclined", { name: Name }];
     case "busy":
-      return `${cap(peerName)} is on another call.`;
+      return ["call.busy", { name: Name }];
     case "timeout":
-      return waitingRoom && outgoing ? "Nobody let you in. Try again later." : "No answer.";
+      return waitingRoom && outgoing ? ["call.nobodyLetIn"] : ["call.noAnswer"];
     case "cancel":
-      return `Missed call: ${peerName} stopped calling.`;
+      return ["call.missed", { name }];
     case "closed":
-      return them ? `The call ended: ${peerName} closed the page.` : "The call ended.";
+      return them ? ["call.endedTheyClosed", { name }] : ["call.ended"];
     case "consent":
-      return "The call ended: consent was withdrawn.";
+      return ["call.endedConsent"];
     case "failed":
-      return ended.seconds === null ? "The call could not connect." : "The call ended: the connection was lost.";
+      return ended.seconds === null ? ["call.couldNotConnect"] : ["call.connectionLost"];
     default:
-      return "The call ended.";
+      return ["call.ended"];
   }
 }
 
 export class CallPanel {
   constructor(session, { peerName, onAccept, onDecline, onHangUp, onClose }) {
     Object.assign(this, { session, peerName, onAccept, onDecline, onHangUp, onClose });
-    this.remoteVideo = h("video", { id: "call-remote", autoplay: true, playsinline: true, "aria-label": `${peerName}'s video` });
-    this.localVideo = h("video", { id: "call-local", autoplay: true, playsinline: true, muted: true, "aria-label": "Your video" });
+    this.remoteVideo = h("video", { id: "call-remote", autoplay: true, playsinline: true, "aria-label": t("call.remoteVideo", { name: peerName }) });
+    this.localVideo = h("video", { id: "call-local", autoplay: true, playsinline: true, muted: true, "aria-label": t("call.localVideo") });
     this.localVideo.muted = true;
     this.el = h("section", { id: "call", class: "call", "aria-labelledby": "call-title" });
     const app = document.getElementById("app");
@@ -76,13 +80,13 @@ export class CallPanel {
     this.remoteVideo.hidden = !showVideo || !s.remote;
     this.localVideo.hidden = !showVideo || !s.local || s.cameraOff;
     const parts = [
-      h("h2", { id: "call-title" }, `${KIND[s.media]} call with ${this.peerName}`),
+      h("h2", { id: "call-title" }, t("call.title", { media: s.media, name: this.peerName })),
       h("p", { id: "call-status", role: "status" }, status(s, this.peerName)),
       h("div", { class: "videos" }, this.remoteVideo, this.localVideo),
       this.#peerState(),
       s.code && !ended ? h("p", { id: "call-code" },
-        "Read this code aloud to each other: ", h("strong", { class: "digits" }, s.code),
-        h("span", { class: "muted" }, " If your codes differ, hang up.")) : null,
+        t("call.readCode"), h("strong", { class: "digits" }, s.code),
+        h("span", { class: "muted" }, t("call.codesDiffer"))) : null,
       h("div", { class: "row" }, ...this.#buttons()),
     ];
     this.el.replaceChildren(...parts.filter(Boolean));
@@ -93,8 +97,8 @@ export class CallPanel {
     const s = this.session;
     if (!["connected", "reconnecting"].includes(s.state)) return null;
     const notes = [];
-    if (!s.peer.audio) notes.push(`${cap(this.peerName)} muted their microphone.`);
-    if (s.media === "video" && !s.peer.video) notes.push(`${cap(this.peerName)}'s camera is off.`);
+    if (!s.peer.audio) notes.push(t("call.peerMuted", { name: cap(this.peerName) }));
+    if (s.media === "video" && !s.peer.video) notes.push(t("call.peerCameraOff", { name: cap(this.peerName) }));
     return notes.length ? h("p", { id: "call-peer-state", class: "muted" }, notes.join(" ")) : null;
   }
 
@@ -103,22 +107,22 @@ export class CallPanel {
     const button = (id, label, onclick, extra = {}) => h("button", { type: "button", id, onclick, ...extra }, label);
     if (s.state === "incoming") {
       return [
-        button("call-accept", s.waitingRoom ? "Admit" : "Accept", this.onAccept),
-        button("call-decline", "Decline", this.onDecline, { class: "danger" }),
+        button("call-accept", s.waitingRoom ? t("call.admit") : t("call.accept"), this.onAccept),
+        button("call-decline", t("call.decline"), this.onDecline, { class: "danger" }),
       ];
     }
     if (s.state === "ringing") {
-      return [button("call-hangup", s.waitingRoom ? "Leave the waiting room" : "Cancel the call", this.onHangUp, { class: "danger" })];
+      return [button("call-hangup", s.waitingRoom ? t("call.leaveWaitingRoom") : t("call.cancel"), this.onHangUp, { class: "danger" })];
     }
-    if (s.state === "ended") return [button("call-close", "Close", this.onClose, { class: "secondary" })];
+    if (s.state === "ended") return [button("call-close", t("common.close"), this.onClose, { class: "secondary" })];
     const controls = [
-      button("call-mute", s.muted ? "Unmute" : "Mute", () => s.toggleMute(), { class: "secondary", "aria-pressed": String(s.muted) }),
+      button("call-mute", s.muted ? t("call.unmute") : t("call.mute"), () => s.toggleMute(), { class: "secondary", "aria-pressed": String(s.muted) }),
     ];
     if (s.media === "video") {
-      controls.push(button("call-camera", s.cameraOff ? "Turn camera on" : "Turn camera off", () => s.toggleCamera(),
+      controls.push(button("call-camera", s.cameraOff ? t("call.cameraOn") : t("call.cameraOff"), () => s.toggleCamera(),
         { class: "secondary", "aria-pressed": String(s.cameraOff) }));
     }
-    controls.push(button("call-hangup", "Hang up", this.onHangUp, { class: "danger" }));
+    controls.push(button("call-hangup", t("call.hangUp"), this.onHangUp, { class: "danger" }));
     return controls;
   }
 

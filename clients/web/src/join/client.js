@@ -5,10 +5,12 @@ import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
 import { chatView, refreshTimes } from "../shared/chatview.js";
 import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
+import { language, onLanguageChange, t } from "../shared/i18n.js";
 import { idbPut } from "../shared/idb.js";
 import { closePreviews } from "../shared/files.js";
 import { applyCommon } from "../shared/inbox.js";
 import { inviteProof } from "../shared/invite.js";
+import { policyText } from "../shared/policytext.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
@@ -20,9 +22,10 @@ import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
 
-const WORKER = "Your peer worker";
-// The same person, as the call screen names them mid-sentence.
-const WORKER_IN_CALL = "your peer worker";
+// How the page names the worker, at the start of a sentence and (on the call screen) inside
+// one; in the language being shown.
+const WORKER = () => t("join.worker");
+const WORKER_IN_CALL = () => t("join.workerInCall");
 
 let client = null;
 
@@ -46,10 +49,10 @@ export async function prepare(token, org = undefined) {
     redeemed = await relay.redeemInvite(token, device.identity, spk);
   } catch (err) {
     show(h("section", { "aria-labelledby": "used-title" },
-      h("h1", { id: "used-title" }, "This link cannot be used"),
+      h("h1", { id: "used-title" }, t("join.linkUnusableTitle")),
       h("p", {}, err.status === 404 || err.status === 409 || err.status === 410
-        ? "It has already been used or has expired. Ask for a new link."
-        : `Something went wrong: ${err.message}`)));
+        ? t("join.linkUsed")
+        : t("common.somethingWrong", { error: err.message }))));
     return false;
   }
   client = {
@@ -62,10 +65,11 @@ export async function prepare(token, org = undefined) {
     },
     bundle: redeemed.workerBundle, remember: null,
   };
-  client.conv = newConversation({ alias: WORKER, peer: client.worker });
+  client.conv = newConversation({ alias: "", peer: client.worker });
   const organisation = org ?? await relay.getOrganisation().catch(() => null);
   client.maxRetention = organisation?.max_retention_seconds;
   client.timers = { min: organisation?.settings?.disappearing_min_seconds, max: organisation?.settings?.disappearing_max_seconds };
+  client.texts = organisation?.texts ?? {};
   return true;
 }
 
@@ -73,44 +77,63 @@ export async function join(token) {
   if (await prepare(token)) showConsent();
 }
 
-// "I agree" on the consent screen firstconsent.js showed before this module arrived. The
-// receipt covers the policy the redemption returned; should the organisation have published
-// another version in between, that one is shown to agree to instead.
+// "I agree" on the consent screen firstconsent.js showed before this module arrived, with
+// the text it showed ({version, language, text, sha256}). The receipt covers that text when
+// the policy the redemption returned has it; should the organisation have published another
+// version in between, that one is shown to agree to instead.
 export async function agreeTo(shown, remember) {
-  if (client.policy?.version !== shown.version || client.policy?.sha256 !== shown.sha256) {
+  const same = client.policy?.version === shown.version ? policyText(client.policy, shown.language) : null;
+  if (!same || same.language !== shown.language || same.sha256 !== shown.sha256) {
     showConsent();
     return;
   }
+  client.shownPolicy = same;
   await agree(remember);
 }
 
-function showConsent({ renewal = false, previous = null, onAgree = agree, onDecline = null } = {}) {
+// The consent screen being shown, so that a change of language draws it again (with the
+// policy's text in the new language, when the organisation published one).
+let consentShown = null;
+
+function showConsent(options = {}) {
+  const { renewal = false, previous = null, onAgree = agree, onDecline = null } = options;
+  consentShown = options;
   if (!client.policy) {
     show(h("section", { "aria-labelledby": "nopolicy-title" },
-      h("h1", { id: "nopolicy-title" }, "Not ready yet"),
-      h("p", {}, "This organisation has not published how it handles your information, so you cannot agree to anything yet. Please tell your worker.")));
+      h("h1", { id: "nopolicy-title" }, t("join.notReadyTitle")),
+      h("p", {}, t("join.notReadyBody"))));
     return;
   }
-  const digest = toHex(engine.consent.policyDigest(client.policy.text));
+  // What is signed is the text shown, in the language shown: the receipt names both.
+  client.shownPolicy = policyText(client.policy, language());
+  const digest = toHex(engine.consent.policyDigest(client.shownPolicy.text));
+  const before = previous ? policyText(previous, client.shownPolicy.language) : null;
   show(consentView({
-    policy: client.policy, policyIntact: digest === client.policy.sha256, days: CONSENT_DAYS, renewal, previous, onAgree, onDecline,
+    policy: client.shownPolicy, policyIntact: digest === client.shownPolicy.sha256, days: CONSENT_DAYS, renewal,
+    previous: before, onDecline, onAgree: (...args) => {
+      consentShown = null;
+      return onAgree(...args);
+    },
   }));
 }
 
-// Signs a receipt for the policy in `client.policy`, stores it on the relay and records it.
+// Signs a receipt for the policy text shown (`client.shownPolicy`), stores it on the relay and
+// records it.
 async function signConsent() {
+  const shown = client.shownPolicy;
   const now = Math.floor(Date.now() / 1000);
   const expiresAt = now + CONSENT_DAYS * 86400;
   const { receipt, signature } = engine.consent.signReceipt(client.device.identity, {
-    workerIdentityKey: fromB64u(client.worker.identityKey), policyVersion: client.policy.version,
-    policySha256: engine.consent.policyDigest(client.policy.text), signedAt: now, expiresAt,
-    discloser: "Me, through this device", recipient: "My peer support worker and their program",
-    purpose: "Peer support conversations", information: "The messages and files I choose to share in this conversation",
+    workerIdentityKey: fromB64u(client.worker.identityKey), policyVersion: shown.version,
+    policySha256: engine.consent.policyDigest(shown.text), policyLanguage: shown.language, signedAt: now, expiresAt,
+    // The receipt's own words are in the language the client read the policy in.
+    discloser: t("join.receiptDiscloser"), recipient: t("join.receiptRecipient"),
+    purpose: t("join.receiptPurpose"), information: t("join.receiptInformation"),
   });
   await relay.submitConsent(client.token, fromB64u(client.workerDeviceId), "receipt", receipt, signature);
   client.conv.consent = {
     state: "given", receipt: toB64u(receipt), signature: toB64u(signature),
-    policyVersion: client.policy.version, signedAt: now, expiresAt,
+    policyVersion: shown.version, policyLanguage: shown.language, signedAt: now, expiresAt,
   };
 }
 
@@ -128,7 +151,7 @@ async function agree(remember) {
     mailbox: client.mailboxId, capability: client.capabilityForWorker, device: client.deviceId,
     receipt: client.conv.consent.receipt, signature: client.conv.consent.signature, invite_proof: client.inviteProof,
   });
-  addMessage(client.conv, { id: "consent", kind: "system", body: "You agreed. You can review or withdraw this at any time." });
+  addMessage(client.conv, { id: "consent", kind: "system", i18n: [["join.sysAgreed"]] });
   await save();
   render();
 }
@@ -161,7 +184,7 @@ async function renewConsentIfNeeded() {
       view = "chat";
       await signConsent();
       await channel().sendControl("consent", { receipt: client.conv.consent.receipt, signature: client.conv.consent.signature });
-      addMessage(client.conv, { id: `consent-${client.policy.version}`, kind: "system", body: `You agreed to policy version ${client.policy.version}.` });
+      addMessage(client.conv, { id: `consent-${client.policy.version}`, kind: "system", i18n: [["join.sysAgreedVersion", { version: client.policy.version }]] });
       await save();
       render();
     },
@@ -214,12 +237,12 @@ function newCalls() {
     newId: () => engine.Messenger.newId(),
     token: () => client.token,
     contact: () => ({
-      name: WORKER_IN_CALL,
+      name: WORKER_IN_CALL(),
       identityKey: fromB64u(client.worker.identityKey),
       send: (payload) => channel().sendCall(payload, SIGNAL_TTL_SECONDS),
     }),
-    onEnded: async (conv, call, text) => {
-      addMessage(conv, { id: `call-${call.id}`, kind: "system", body: `${KIND[call.media]} call. ${text}` });
+    onEnded: async (conv, call, ended) => {
+      addMessage(conv, { id: `call-${call.id}`, kind: "system", i18n: [["call.log", { media: call.media }], ended] });
       await save();
       render();
     },
@@ -261,7 +284,7 @@ async function receive(sender, payload) {
   if (applyCommon(client.conv, payload, engine.pointerLength)) {
     // Neutral wording only: no sender, no text; the tab's title stays "Notes".
     notifyIfHidden("client");
-    announce("New message");
+    announce(t("join.newMessage"));
     if (canSend(client.conv)) channel().sendDelivered([payload.id]);
   }
   render();
@@ -275,8 +298,8 @@ function keyChangeSeen(id, payload) {
   if (conv.keyChange?.identityKey !== id) {
     conv.keyChange = { identityKey: id, at: Date.now(), held: [] };
     conv.verified = false;
-    addMessage(conv, { id: `key-change-${id}`, kind: "system", body: "Your peer worker's security key changed. Nothing is sent until you compare the new safety number and confirm it." });
-    announce("A security key changed");
+    addMessage(conv, { id: `key-change-${id}`, kind: "system", i18n: [["join.sysKeyChanged"]] });
+    announce(t("common.keyChangedAnnounce"));
   }
   if (payload.type !== "call") conv.keyChange.held.push(payload);
 }
@@ -308,7 +331,7 @@ async function revoke() {
   await relay.submitConsent(client.token, fromB64u(client.workerDeviceId), "revocation", revocation, signature).catch(() => {});
   await relay.revokeCapability(client.token, fromB64u(client.mailboxId), client.capabilityId);
   conv.consent = { ...conv.consent, state: "revoked" };
-  addMessage(conv, { id: "revoked", kind: "system", body: "You withdrew your consent. This conversation is closed." });
+  addMessage(conv, { id: "revoked", kind: "system", i18n: [["join.sysRevoked"]] });
   await save();
   view = "chat";
   render();
@@ -320,8 +343,8 @@ let view = "chat";
 function callButtons(conv) {
   const allowed = conv.consent.state === "given" && client.calls && !client.calls.busy;
   return [
-    h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => client.calls.start(conv, "audio") }, "Voice call"),
-    h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => client.calls.start(conv, "video") }, "Video call"),
+    h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => client.calls.start(conv, "audio") }, t("call.voiceButton")),
+    h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => client.calls.start(conv, "video") }, t("call.videoButton")),
   ];
 }
 
@@ -334,7 +357,7 @@ function render() {
   const outdated = conv.consent.state === "given" && client.policy && client.policy.version > conv.consent.policyVersion;
   if (view === "review") {
     show(reviewView({
-      consent: conv.consent, policy: client.policy, onRevoke: revoke, onBack: () => { view = "chat"; render(); },
+      consent: conv.consent, policy: policyText(client.policy, conv.consent.policyLanguage ?? language()), onRevoke: revoke, onBack: () => { view = "chat"; render(); },
       onRecords: () => showRecords(() => relay.getMyRecords(client.token)),
     }));
     return;
@@ -342,7 +365,7 @@ function render() {
   if (view === "safety") {
     const pending = conv.keyChange?.identityKey;
     show(safetyView(engine, client.device.identity.public, fromB64u(pending ?? client.worker.identityKey), {
-      peerName: WORKER, verified: conv.verified,
+      peerName: WORKER(), verified: conv.verified,
       onVerified: () => { conv.verified = true; save(); render(); },
       onConfirm: pending ? confirmKeyChange : null,
       onBack: () => { view = "chat"; render(); },
@@ -350,21 +373,21 @@ function render() {
     return;
   }
   show(h("section", { "aria-labelledby": "chat-title" },
-    h("h1", { id: "chat-title" }, "Your conversation"),
-    conv.keyChange ? keyChangedAlert(WORKER) : null,
+    h("h1", { id: "chat-title" }, t("join.chatTitle")),
+    conv.keyChange ? keyChangedAlert(WORKER()) : null,
     outdated ? h("div", { class: "card alert", role: "status", id: "policy-outdated" },
-      h("p", {}, `The organisation published policy version ${client.policy.version}. Until you agree to it, nothing can be sent here.`),
-      h("div", { class: "row" }, h("button", { type: "button", id: "review-policy", onclick: () => renewConsentIfNeeded() }, "Read the new policy"))) : null,
+      h("p", {}, t("join.policyOutdated", { version: client.policy.version })),
+      h("div", { class: "row" }, h("button", { type: "button", id: "review-policy", onclick: () => renewConsentIfNeeded() }, t("join.readNewPolicy")))) : null,
     h("div", { class: "row" },
-      h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, "Your consent"),
-      h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? "Verified ✓" : "Safety number"),
+      h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, t("join.yourConsent")),
+      h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? t("join.verified") : t("join.safetyNumber")),
       ...callButtons(conv),
       allowNotificationsButton("client", undefined, render)),
     chatView(conv, {
-      peerName: WORKER,
-      disabledReason: conv.consent.state === "revoked" ? "You withdrew consent; this conversation is closed."
-        : conv.keyChange ? "Your peer worker's security key changed. Compare the new safety number and confirm it first."
-        : outdated ? `Agree to policy version ${client.policy.version} first.` : null,
+      peerName: WORKER(),
+      disabledReason: conv.consent.state === "revoked" ? t("join.disabledRevoked")
+        : conv.keyChange ? t("join.disabledKeyChange")
+        : outdated ? t("join.disabledOutdated", { version: client.policy.version }) : null,
       maxRetention: client.maxRetention,
       timers: client.timers,
       onSend: (text) => channel().sendText(text),
@@ -382,24 +405,36 @@ function render() {
   }
 }
 
+let unlockShown = null;
+
+// A new language redraws whichever screen is up, in it.
+onLanguageChange(() => {
+  if (unlockShown) showUnlock(unlockShown);
+  else if (consentShown && client) showConsent(consentShown);
+  // Before the first agreement the consent screen is firstconsent.js's, which redraws itself.
+  else if (client && client.conv.consent.state !== "none") render();
+});
+
 export function showUnlock(sealed) {
+  unlockShown = sealed;
   const pass = h("input", { type: "password", required: true, autocomplete: "current-password" });
   const error = h("p", { class: "error", role: "alert" });
   show(h("section", { "aria-labelledby": "unlock-title" },
-    h("h1", { id: "unlock-title" }, "Welcome back"),
+    h("h1", { id: "unlock-title" }, t("join.welcomeBack")),
     h("form", {
       onsubmit: async (event) => {
         event.preventDefault();
         try {
           const opened = engine.keystore.open(pass.value, sealed);
+          unlockShown = null;
           const doc = JSON.parse(fromUtf8(opened.plaintext));
           client = { ...doc, device: engine.Device.fromBytes(fromB64u(doc.device)), remember: opened.storeKey };
           client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
           startMessenger();
           await renewConsentIfNeeded();
         } catch {
-          error.textContent = "That passphrase does not open this.";
+          error.textContent = t("join.wrongPassphrase");
         }
       },
-    }, ...field("client-pass", "Passphrase", pass), h("div", { class: "row" }, h("button", { type: "submit" }, "Open")), error)));
+    }, ...field("client-pass", t("common.passphrase"), pass), h("div", { class: "row" }, h("button", { type: "submit" }, t("join.open"))), error)));
 }

@@ -7,6 +7,8 @@
 // as the relay says so.
 import { toHex, utf8 } from "../shared/b64.js";
 import { show } from "../shared/dom.js";
+import { language, onLanguageChange } from "../shared/i18n.js";
+import { policyText } from "../shared/policytext.js";
 import { CONSENT_DAYS, consentView } from "./consentview.js";
 
 // The organisation and its policy. join.html preloads this address, so the answer is on its
@@ -30,23 +32,36 @@ export async function openInvite(token, loadClient) {
     (await loadClient()).join(token);
     return;
   }
-  const policy = org.policy;
-  const intact = (await sha256Hex(policy.text)) === policy.sha256;
   let pending = null;
+  // This screen is the page's until the client agrees or the link turns out unusable; till
+  // then a change of language draws it again, with the version's text in the new language.
+  let active = true;
   // The client module once the invite is redeemed, or null when the link cannot be used
   // (client.js has then shown why). A chunk that failed to load is tried again on "I agree".
   const redeemed = () => (pending ??= loadClient()
-    .then(async (client) => ((await client.prepare(token, org)) ? client : null))
+    .then(async (client) => {
+      if (await client.prepare(token, org)) return client;
+      active = false;
+      return null;
+    })
     .catch((err) => {
       pending = null;
       throw err;
     }));
-  show(consentView({
-    policy, policyIntact: intact, days: CONSENT_DAYS,
-    onAgree: async (remember) => {
-      const client = await redeemed();
-      if (client) await client.agreeTo(policy, remember);
-    },
-  }));
+  const draw = async () => {
+    const policy = policyText(org.policy, language());
+    const intact = (await sha256Hex(policy.text)) === policy.sha256;
+    if (!active) return;
+    show(consentView({
+      policy, policyIntact: intact, days: CONSENT_DAYS,
+      onAgree: async (remember) => {
+        active = false;
+        const client = await redeemed();
+        if (client) await client.agreeTo(policy, remember);
+      },
+    }));
+  };
+  onLanguageChange(() => draw());
+  await draw();
   redeemed().catch(() => {});
 }

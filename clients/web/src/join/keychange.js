@@ -12,6 +12,6 @@ export function confirmWorkerKey(client, conv) {
   conv.keyChange = null;
   conv.verified = true;
   conv.sendSeq = 1;
-  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", body: "You compared and confirmed the new safety number." });
+  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", i18n: [["join.sysKeyConfirmed"]] });
   return change.held;
 }

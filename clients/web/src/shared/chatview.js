@@ -1,5 +1,5 @@
 // The message list and composer, shared by the worker app and the client's page.
-import { STATE_LABEL, fitTimer, timerChoices, timerLabel } from "./conversation.js";
+import { fitTimer, stateLabel, timerChoices, timerLabel } from "./conversation.js";
 import { formatTime, h } from "./dom.js";
 import { closePreviews, fileItem } from "./files.js";
 import { formatSize } from "./filesize.js";
@@ -10,9 +10,11 @@ function describe(message) {
   return message.body;
 }
 
-// System lines that carry an event rather than text are written in the reader's language
-// when shown: a timer change says what the conversation's messages now do.
-function systemText(message, limits) {
+// A system line's text, in the language shown now: catalogue messages ([key, values] pairs),
+// an event (a timer change says what the conversation's messages now do), or the words an
+// older version of the app stored.
+export function systemText(message, limits = {}) {
+  if (Array.isArray(message.i18n)) return message.i18n.map(([key, vars]) => t(key, vars)).join(" ");
   if (message.event !== "timer") return message.body;
   const ttl = fitTimer(message.ttl, limits.maxRetention, limits.timers);
   return ttl ? t("chat.timer.changed", { duration: timerLabel(ttl) }) : t("chat.timer.changedOff");
@@ -36,9 +38,9 @@ function messageItem(message, { files, peerName, limits }) {
   // A plain list item: a list holds only list items, so no role may replace the item's.
   if (message.kind === "system") return h("li", { class: "message system" }, systemText(message, limits));
   // In a group each message names its sender (the display name they chose).
-  const who = message.mine ? "You" : (message.sender ?? peerName);
+  const who = message.mine ? t("chat.you") : (message.sender ?? peerName);
   const meta = [who, " · ", formatTime(message.at)];
-  if (message.mine && message.state) meta.push(" · ", STATE_LABEL[message.state]);
+  if (message.mine && message.state) meta.push(" · ", stateLabel(message.state));
   if (message.expiresAt) meta.push(" · ", relativeTime(message.expiresAt, "chat.message.disappears"));
   const body = message.kind === "file"
     ? fileItem(message, files)
@@ -56,15 +58,15 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
   // Previews of another conversation's files (or of messages that expired) are let go.
   closePreviews(conv.messages.map((m) => m.id));
   const limits = { maxRetention, timers };
-  const list = h("ol", { class: "messages", "aria-label": "Messages", "aria-live": "polite" },
+  const list = h("ol", { class: "messages", "aria-label": t("chat.messagesLabel"), "aria-live": "polite" },
     conv.messages.map((m) => messageItem(m, { files, peerName, limits })));
-  if (!conv.messages.length) list.append(h("li", { class: "muted" }, "No messages yet."));
+  if (!conv.messages.length) list.append(h("li", { class: "muted" }, t("chat.noMessages")));
   const disabled = Boolean(disabledReason);
   const text = h("textarea", { id: "compose-text", rows: 2, disabled, "aria-describedby": "compose-help" });
   // The button is the control people use; the file input behind it is hidden from everyone
   // and named by the button for any tool that still finds it.
   const file = h("input", { id: "compose-file", type: "file", hidden: true, disabled, "aria-labelledby": "compose-attach" });
-  const attach = h("button", { type: "button", class: "secondary", id: "compose-attach", disabled, onclick: () => file.click() }, "Attach file");
+  const attach = h("button", { type: "button", class: "secondary", id: "compose-attach", disabled, onclick: () => file.click() }, t("chat.attach"));
   file.addEventListener("change", () => {
     if (file.files.length) onAttach(file.files[0]);
     file.value = "";
@@ -86,11 +88,11 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
       onSend(value);
     },
   },
-  h("label", { for: "compose-text", class: "sr-only" }, "Message"),
+  h("label", { for: "compose-text", class: "sr-only" }, t("chat.messageLabel")),
   text,
-  h("button", { type: "submit", disabled }, "Send"),
+  h("button", { type: "submit", disabled }, t("chat.send")),
   attach, file,
-  h("label", { for: "compose-timer" }, "Disappearing messages"), timer);
+  h("label", { for: "compose-timer" }, t("chat.timerLabel")), timer);
   text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
@@ -98,9 +100,9 @@ export function chatView(conv, { peerName, disabledReason, maxRetention, timers,
     }
   });
   const help = h("p", { id: "compose-help", class: disabled ? "alert" : "muted" },
-    disabled ? disabledReason : "Enter sends; Shift+Enter starts a new line.");
+    disabled ? disabledReason : t("chat.composeHelp"));
   queueMicrotask(() => {
     list.scrollTop = list.scrollHeight;
   });
-  return h("section", { class: "chat", "aria-label": "Conversation" }, list, help, form);
+  return h("section", { class: "chat", "aria-label": t("chat.conversationLabel") }, list, help, form);
 }

@@ -84,7 +84,10 @@ export function canSend(conv) {
   return Boolean(conv.peer?.capability) && conv.consent.state === "given" && !conv.keyChange;
 }
 
-export const STATE_LABEL = { sending: "Sending…", sent: "Sent", delivered: "Delivered", failed: "Not sent" };
+const STATE_KEY = { sending: "chat.stateSending", sent: "chat.stateSent", delivered: "chat.stateDelivered", failed: "chat.stateFailed" };
+
+// A sent message's state in words.
+export const stateLabel = (state) => (STATE_KEY[state] ? t(STATE_KEY[state]) : state);
 
 // Aliases as the worker types them: case and accents ignored ("jose" finds "José").
 export function fold(text) {

@@ -1,5 +1,6 @@
 // A tiny element builder. Text is always set as text, never parsed as HTML, so message
 // bodies and aliases cannot inject markup.
+import { formatDate } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -81,6 +82,7 @@ export function field(id, labelText, input) {
   return [h("label", { for: id }, labelText), input];
 }
 
+// A message's time, in the language shown (Intl, through the catalogue's language).
 export function formatTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return formatDate(ms, { hour: "2-digit", minute: "2-digit" });
 }

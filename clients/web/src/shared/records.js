@@ -1,27 +1,29 @@
 // "What the relay keeps about this device", in plain words, from GET /v1/devices/me/records
 // (docs/operations.md section 13.7). Both apps show it in a dialog.
 import { h } from "./dom.js";
-import { t } from "./i18n.js";
+import { formatDate, formatNumber, t } from "./i18n.js";
 
-const date = (seconds) => new Date(seconds * 1000).toLocaleDateString();
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const date = (seconds) => formatDate(seconds * 1000, { dateStyle: "medium" });
 const latest = (rows, key) => Math.max(...rows.map((r) => r[key] ?? 0));
+const yes = (flag) => (flag ? "yes" : "no");
 
 // One sentence per kind of row; a kind with no rows says nothing.
 const SENTENCES = {
-  devices: (rows) => `This device, registered on ${date(rows[0].created_day)}, and its public identity key${rows[0].revoked ? " (revoked)" : ""}${rows.length > 1 ? `; ${plural(rows.length - 1, "client device")} that joined through its invites` : ""}.`,
-  mailboxes: () => "Its mailbox, known only by a random id.",
-  sessions: (rows) => `${plural(rows.length, "sign-in session")}, the last expiring ${date(latest(rows, "expires_at"))}.`,
-  signed_prekeys: () => "One signed public key that lets someone start a conversation with it.",
-  one_time_prekeys: (rows) => `${plural(rows.length, "one-time public key")} for starting conversations.`,
-  capabilities: (rows) => `${plural(rows.length, "permission")} to send to its mailbox (${rows.filter((r) => r.revoked).length} withdrawn).`,
-  envelopes: (rows) => `${plural(rows.length, "encrypted message")} waiting for it (${rows.reduce((n, r) => n + r.size, 0)} bytes, unreadable by the relay), deleted on delivery or by ${date(latest(rows, "expires_at"))}.`,
-  invites: (rows) => `${plural(rows.length, "invite")} it made (${rows.filter((r) => r.used).length} used).`,
-  consent_receipts: (rows) => `${plural(rows.length, "signed consent record")} (agreements or withdrawals), kept as the organisation's record.`,
-  workers: (rows) => `The worker account: role ${rows[0].role}, enrolled on ${date(rows[0].created_day)}${rows[0].disabled ? ", disabled" : ""}.`,
-  enrolment_codes: (rows) => `${plural(rows.length, "enrolment code")}, stored only as a hash.`,
+  devices: (rows) => t("records.devices", { day: date(rows[0].created_day), revoked: yes(rows[0].revoked), others: rows.length - 1 }),
+  mailboxes: () => t("records.mailboxes"),
+  sessions: (rows) => t("records.sessions", { count: rows.length, day: date(latest(rows, "expires_at")) }),
+  signed_prekeys: () => t("records.signedPrekeys"),
+  one_time_prekeys: (rows) => t("records.oneTimePrekeys", { count: rows.length }),
+  capabilities: (rows) => t("records.capabilities", { count: rows.length, withdrawn: rows.filter((r) => r.revoked).length }),
+  envelopes: (rows) => t("records.envelopes", {
+    count: rows.length, bytes: formatNumber(rows.reduce((n, r) => n + r.size, 0)), day: date(latest(rows, "expires_at")),
+  }),
+  invites: (rows) => t("records.invites", { count: rows.length, used: rows.filter((r) => r.used).length }),
+  consent_receipts: (rows) => t("records.consentReceipts", { count: rows.length }),
+  workers: (rows) => t("records.workers", { role: rows[0].role, day: date(rows[0].created_day), disabled: yes(rows[0].disabled) }),
+  enrolment_codes: (rows) => t("records.enrolmentCodes", { count: rows.length }),
   push_subscriptions: (rows) => t("records.push_subscription", { service: rows[0].push_service, date: date(rows[0].expires_at) }),
-  audit_events: (rows) => `${plural(rows.length, "audit event")} about it: ${[...new Set(rows.map((r) => r.action))].join(", ")}.`,
+  audit_events: (rows) => t("records.auditEvents", { count: rows.length, actions: [...new Set(rows.map((r) => r.action))].join(", ") }),
 };
 
 export function recordsList(records) {
@@ -33,14 +35,13 @@ export function recordsList(records) {
 
 // Opens a modal dialog with the records `load()` fetches.
 export function showRecords(load) {
-  return showDialog("What the relay keeps about this device", async () => recordsList(await load()),
-    "No names, no message text, no contacts and no addresses are kept. Nothing else refers to this device.");
+  return showDialog(t("records.title"), async () => recordsList(await load()), t("records.note"));
 }
 
 // A modal dialog titled `title` whose body `render()` builds (asynchronously, from the relay).
 export async function showDialog(title, render, note) {
-  const body = h("div", {}, h("p", { class: "muted" }, "Asking the relay…"));
-  const close = h("button", { type: "button", class: "secondary" }, "Close");
+  const body = h("div", {}, h("p", { class: "muted" }, t("records.asking")));
+  const close = h("button", { type: "button", class: "secondary" }, t("common.close"));
   const dialog = h("dialog", { "aria-labelledby": "records-title" },
     h("h3", { id: "records-title" }, title),
     body,
@@ -56,6 +57,6 @@ export async function showDialog(title, render, note) {
   try {
     body.replaceChildren(await render());
   } catch (err) {
-    body.replaceChildren(h("p", { class: "error", role: "alert" }, `Could not ask the relay: ${err.message}`));
+    body.replaceChildren(h("p", { class: "error", role: "alert" }, t("records.couldNotAsk", { error: err.message })));
   }
 }

@@ -12,7 +12,6 @@ import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import { confirmKeyChange, handleConsent, handleHello, handleRevoke, staleConsent } from "./consent.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
-import { KIND } from "../call/panel.js";
 import { CONSULT_KINDS, Consultations } from "./consult.js";
 import { askView, inboxView, threadsFor } from "./consult_views.js";
 import { conversationList } from "./conversation_list.js";
@@ -213,9 +212,11 @@ class Workspace {
         identityKey: fromB64u(conv.peer.identityKey),
         send: (payload) => this.#channel(conv).sendCall(payload, SIGNAL_TTL_SECONDS),
       }),
-      onEnded: async (conv, call, text) => {
-        const minutes = call.ended.seconds === null ? "" : ` (${Math.max(1, Math.round(call.ended.seconds / 60))} min)`;
-        addMessage(conv, { id: `call-${call.id}`, kind: "system", body: `${KIND[call.media]} call${minutes}. ${text}` });
+      onEnded: async (conv, call, ended) => {
+        const log = call.ended.seconds === null
+          ? ["call.log", { media: call.media }]
+          : ["call.logMinutes", { media: call.media, minutes: Math.max(1, Math.round(call.ended.seconds / 60)) }];
+        addMessage(conv, { id: `call-${call.id}`, kind: "system", i18n: [log, ended] });
         await this.session.save();
         this.render();
       },
