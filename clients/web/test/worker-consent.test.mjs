@@ -8,6 +8,7 @@ import { inviteProof } from "../src/shared/invite.js";
 import * as engine from "../src/engine/index.js";
 import { confirmKeyChange, handleHello, handleRevoke } from "../src/worker/consent.js";
 import { Identity } from "../src/crypto/keys.js";
+import { systemText } from "../src/shared/chatview.js";
 
 // The handlers announce outcomes to screen readers through a live region; a stand-in
 // region is all they need outside a browser.
@@ -117,7 +118,7 @@ test("a rejoin brings a new key that waits for confirmation, then needs its own 
   assert.equal(conv.keyChange.identityKey, toB64u(fresh.public));
   assert.equal(canSend(conv), false);
   assert.equal(conv.verified, false);
-  assert.ok(conv.messages.some((m) => m.kind === "system" && m.body.includes("new security key")));
+  assert.ok(conv.messages.some((m) => m.kind === "system" && systemText(m).includes("new security key")));
 
   conv.keyChange.held.push({ v: 1, seq: 2, id: "t", type: "text", text: "hi" });
   conv.sendSeq = 9;
@@ -128,5 +129,5 @@ test("a rejoin brings a new key that waits for confirmation, then needs its own 
   assert.equal(conv.keyChange, null);
   assert.equal(conv.sendSeq, 1);
   assert.ok(canSend(conv));
-  assert.equal(conv.messages.filter((m) => m.body?.startsWith("Consent given")).length, 2);
+  assert.equal(conv.messages.filter((m) => m.kind === "system" && systemText(m).startsWith("Consent given")).length, 2);
 });

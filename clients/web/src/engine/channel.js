@@ -3,6 +3,7 @@
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { addMessage, markState, setTimer } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { sequenced, unsequenced } from "../shared/payload.js";
 import * as relay from "../shared/relay.js";
 import { finished, track } from "../shared/transfers.js";
@@ -32,7 +33,7 @@ export class Channel {
       markState(this.conv, [id], "sent");
     } catch (err) {
       markState(this.conv, [id], "failed");
-      announce(`Not sent: ${err.message}`);
+      announce(t("chat.notSent", { error: err.message }));
     }
     await this.changed();
   }
@@ -57,7 +58,7 @@ export class Channel {
       blobId = await relay.uploadBlob(this.token(), blob, onProgress);
     } catch (err) {
       markState(this.conv, [id], "failed");
-      announce(`The attachment could not be uploaded: ${err.message}`);
+      announce(t("chat.uploadFailed", { error: err.message }));
       return;
     } finally {
       finished(id);

@@ -5,6 +5,7 @@
 // does the device sign the relay's step-up challenge.
 import { concatBytes, fromB64u, toB64u, utf8 } from "../shared/b64.js";
 import { focusHeading, h } from "../shared/dom.js";
+import { onLanguageChange, t } from "../shared/i18n.js";
 import { idbGet } from "../shared/idb.js";
 import { call, RelayError } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY } from "./vault.js";
@@ -30,6 +31,9 @@ class AdminConsole {
     this.until = 0;
     this.tab = "workers";
     this.region = document.getElementById("admin");
+    onLanguageChange(() => {
+      if (!this.region.hidden) this.render();
+    });
   }
 
   // Calls the admin API, signing in again once if the session token has expired.
@@ -81,17 +85,17 @@ class AdminConsole {
   }
 
   async render() {
-    const tabs = [["workers", "Workers"], ["policies", "Policies"], ["settings", "Settings"], ["audit", "Audit trail"]];
-    const body = h("div", { class: "admin-body" }, h("p", { class: "muted" }, "Loading…"));
-    const heading = h("h1", { id: "admin-title", tabindex: "-1" }, "Organisation console");
+    const tabs = [["workers", t("admin.tabWorkers")], ["policies", t("admin.tabPolicies")], ["settings", t("admin.tabSettings")], ["audit", t("admin.tabAudit")]];
+    const body = h("div", { class: "admin-body" }, h("p", { class: "muted" }, t("admin.loading")));
+    const heading = h("h1", { id: "admin-title", tabindex: "-1" }, t("admin.title"));
     this.region.replaceChildren(
       heading,
-      h("nav", { class: "row", "aria-label": "Console sections" },
+      h("nav", { class: "row", "aria-label": t("admin.sections") },
         ...tabs.map(([name, label]) => h("button", {
           type: "button", class: name === this.tab ? "" : "secondary", "aria-current": name === this.tab ? "page" : "false",
           onclick: () => { this.tab = name; this.render(); },
         }, label)),
-        h("button", { type: "button", class: "secondary", onclick: () => this.close() }, "Back to conversations")),
+        h("button", { type: "button", class: "secondary", onclick: () => this.close() }, t("admin.backToConversations"))),
       h("p", { class: "error", role: "alert", id: "admin-error" }),
       body,
     );
@@ -117,7 +121,7 @@ class AdminConsole {
 
   fail(err) {
     const line = document.getElementById("admin-error");
-    if (line) line.textContent = err?.name === "WrongPassphrase" ? "That passphrase is not this device's." : `Failed: ${err?.message ?? err}`;
+    if (line) line.textContent = err?.name === "WrongPassphrase" ? t("admin.wrongPassphrase") : t("admin.failed", { error: err?.message ?? err });
   }
 }
 
@@ -134,12 +138,12 @@ function askPassphrase() {
         resolve(input.value);
       },
     },
-    h("h3", { id: "step-up-title" }, "Confirm it is you"),
-    h("p", { class: "muted" }, "Admin changes need your passphrase again after a few minutes."),
-    h("label", { for: "step-up-pass" }, "Passphrase"), input,
+    h("h3", { id: "step-up-title" }, t("admin.stepUpTitle")),
+    h("p", { class: "muted" }, t("admin.stepUpBody")),
+    h("label", { for: "step-up-pass" }, t("common.passphrase")), input,
     h("div", { class: "row" },
-      h("button", { type: "submit" }, "Confirm"),
-      h("button", { type: "button", class: "secondary", onclick: () => { dialog.close(); dialog.remove(); reject(new Error("not confirmed")); } }, "Cancel")));
+      h("button", { type: "submit" }, t("admin.confirm")),
+      h("button", { type: "button", class: "secondary", onclick: () => { dialog.close(); dialog.remove(); reject(new Error("not confirmed")); } }, t("common.cancel"))));
     dialog.append(form);
     document.body.append(dialog);
     dialog.showModal();

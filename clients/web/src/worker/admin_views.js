@@ -2,6 +2,7 @@
 // Each takes the console (admin.js) and returns its element; changes go through `c.act`
 // (step-up, then the admin API) inside `c.run` (redraw, or show the error).
 import { h } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { qrSvg } from "../shared/qr.js";
 
 const ROLES = ["worker", "supervisor", "admin"];
@@ -32,36 +33,36 @@ export async function workersView(c) {
         c.issued = out;
       });
     },
-  }, h("label", { for: "enrol-role" }, "Role"), role, h("button", { type: "submit" }, "Enrol a worker"));
+  }, h("label", { for: "enrol-role" }, t("admin.role")), role, h("button", { type: "submit" }, t("admin.enrolWorker")));
   if (c.issued) {
     issued.append(
-      h("p", {}, `One-time enrolment code (expires ${hour(c.issued.expires_at)} UTC):`),
+      h("p", {}, t("admin.codeIssued", { time: hour(c.issued.expires_at) })),
       h("p", {}, h("code", { id: "enrolment-code" }, c.issued.enrolment_code)),
-      qrSvg(c.issued.enrolment_code, "Enrolment code as a QR code"),
+      qrSvg(c.issued.enrolment_code, t("admin.codeQr")),
     );
     c.issued = null;
   }
   const rows = workers.map((w) => {
     const roleSelect = select(`role-${w.worker_id}`, ROLES, w.role);
-    roleSelect.setAttribute("aria-label", `Role of worker ${short(w.worker_id)}`);
+    roleSelect.setAttribute("aria-label", t("admin.roleOf", { id: short(w.worker_id) }));
     const path = `/v1/admin/workers/${w.worker_id}`;
     return h("tr", { "data-worker": w.worker_id },
       h("td", {}, h("code", { title: w.worker_id }, short(w.worker_id))),
       h("td", {}, roleSelect, h("button", {
         type: "button", class: "secondary", onclick: () => c.run(() => c.act("POST", `${path}/role`, { role: roleSelect.value })),
-      }, "Change role")),
+      }, t("admin.changeRole"))),
       h("td", {}, String(w.devices)),
       h("td", {}, day(w.created_day)),
-      h("td", {}, w.disabled ? "Disabled" : "Active"),
+      h("td", {}, w.disabled ? t("admin.disabled") : t("admin.active")),
       h("td", {},
-        h("button", { type: "button", class: "secondary", onclick: () => c.run(async () => { c.devicesOf = w.worker_id; }) }, "Devices"),
+        h("button", { type: "button", class: "secondary", onclick: () => c.run(async () => { c.devicesOf = w.worker_id; }) }, t("admin.devices")),
         w.disabled
-          ? h("button", { type: "button", onclick: () => c.run(() => c.act("POST", `${path}/enable`)) }, "Enable")
-          : h("button", { type: "button", class: "danger", onclick: () => c.run(() => c.act("POST", `${path}/disable`)) }, "Disable")));
+          ? h("button", { type: "button", onclick: () => c.run(() => c.act("POST", `${path}/enable`)) }, t("admin.enable"))
+          : h("button", { type: "button", class: "danger", onclick: () => c.run(() => c.act("POST", `${path}/disable`)) }, t("admin.disable"))));
   });
   const section = h("section", { "aria-labelledby": "workers-title" },
-    h("h3", { id: "workers-title" }, "Workers"), enrol, issued,
-    table("Workers of the organisation", ["Worker", "Role", "Devices", "Enrolled", "State", "Actions"], rows));
+    h("h3", { id: "workers-title" }, t("admin.workers")), enrol, issued,
+    table(t("admin.workersCaption"), ["colWorker", "colRole", "colDevices", "colEnrolled", "colState", "colActions"].map((k) => t(`admin.${k}`)), rows));
   if (c.devicesOf) section.append(await devicesView(c, c.devicesOf));
   return section;
 }
@@ -71,13 +72,13 @@ async function devicesView(c, workerId) {
   const rows = devices.map((d) => h("tr", { "data-device": d.device_id },
     h("td", {}, h("code", { title: d.device_id }, short(d.device_id))),
     h("td", {}, day(d.created_day)),
-    h("td", {}, d.revoked ? "Revoked" : "Active"),
+    h("td", {}, d.revoked ? t("admin.revoked") : t("admin.active")),
     h("td", {}, d.revoked ? null : h("button", {
       type: "button", class: "danger", onclick: () => c.run(() => c.act("POST", `/v1/admin/devices/${d.device_id}/revoke`)),
-    }, "Revoke"))));
+    }, t("admin.revoke")))));
   return h("section", { "aria-labelledby": "devices-title" },
-    h("h3", { id: "devices-title" }, `Devices of worker ${short(workerId)}`),
-    table("Devices", ["Device", "Registered", "State", "Actions"], rows));
+    h("h3", { id: "devices-title" }, t("admin.devicesOf", { id: short(workerId) })),
+    table(t("admin.devices"), ["colDevice", "colRegistered", "colState", "colActions"].map((k) => t(`admin.${k}`)), rows));
 }
 
 export async function policiesView(c) {
@@ -88,8 +89,8 @@ export async function policiesView(c) {
       event.preventDefault();
       c.run(() => c.act("POST", "/v1/admin/policies", { text: text.value }));
     },
-  }, h("label", { for: "policy-text" }, "New policy version (the limits of confidentiality)"), text,
-  h("div", { class: "row" }, h("button", { type: "submit" }, "Publish")));
+  }, h("label", { for: "policy-text" }, t("admin.newPolicy")), text,
+  h("div", { class: "row" }, h("button", { type: "submit" }, t("admin.publish"))));
   const numbers = versions.map((v) => v.version);
   const a = select("diff-a", numbers, numbers.at(-2) ?? numbers[0]);
   const b = select("diff-b", numbers, numbers.at(-1));
@@ -99,18 +100,18 @@ export async function policiesView(c) {
     onsubmit: (event) => {
       event.preventDefault();
       c.run(async () => {
-        c.diff = (await c.api("GET", `/v1/admin/policies/${a.value}/diff/${b.value}`)).diff || "(no difference)";
+        c.diff = (await c.api("GET", `/v1/admin/policies/${a.value}/diff/${b.value}`)).diff || t("admin.noDifference");
       });
     },
-  }, h("label", { for: "diff-a" }, "From version"), a, h("label", { for: "diff-b" }, "to version"), b,
-  h("button", { type: "submit", class: "secondary" }, "Show the difference"));
+  }, h("label", { for: "diff-a" }, t("admin.fromVersion")), a, h("label", { for: "diff-b" }, t("admin.toVersion")), b,
+  h("button", { type: "submit", class: "secondary" }, t("admin.showDifference")));
   const rows = versions.map((v) => h("tr", {},
     h("td", {}, String(v.version)), h("td", {}, day(v.published_day)),
     h("td", {}, String(v.active_consents)), h("td", {}, h("code", {}, v.sha256.slice(0, 16)))));
   return h("section", { "aria-labelledby": "policies-title" },
-    h("h3", { id: "policies-title" }, "Policies"), publish,
-    table("Policy versions (consents: active conversations that consented to the version; counts only)",
-      ["Version", "Published", "Consents", "SHA-256"], rows),
+    h("h3", { id: "policies-title" }, t("admin.policies")), publish,
+    table(t("admin.policiesCaption"),
+      [t("admin.colVersion"), t("admin.colPublished"), t("admin.colConsents"), "SHA-256"], rows),
     diff, out);
 }
 
@@ -124,10 +125,10 @@ export async function settingsView(c) {
         event.preventDefault();
         c.run(() => c.act("PUT", `/v1/admin/settings/${s.name}`, { value: Number(input.value) }));
       },
-    }, h("label", { for: input.id }, `${s.name} (seconds): ${s.meaning}`), input,
-    h("button", { type: "submit", class: "secondary" }, "Save"));
+    }, h("label", { for: input.id }, t("admin.settingLabel", { name: s.name, meaning: s.meaning })), input,
+    h("button", { type: "submit", class: "secondary" }, t("admin.save")));
   });
-  return h("section", { "aria-labelledby": "settings-title" }, h("h3", { id: "settings-title" }, "Settings"), ...forms);
+  return h("section", { "aria-labelledby": "settings-title" }, h("h3", { id: "settings-title" }, t("admin.settings")), ...forms);
 }
 
 export async function auditView(c) {
@@ -137,7 +138,7 @@ export async function auditView(c) {
   if (filter.since) query.set("since", String(Date.parse(filter.since) / 1000));
   if (filter.until) query.set("until", String(Date.parse(filter.until) / 1000 + 86399));
   const events = await c.api("GET", `/v1/admin/audit?${query}`);
-  const action = h("input", { id: "audit-action", value: filter.action ?? "", placeholder: "e.g. worker. or policy.publish" });
+  const action = h("input", { id: "audit-action", value: filter.action ?? "", placeholder: t("admin.auditPlaceholder") });
   const since = h("input", { id: "audit-since", type: "date", value: filter.since ?? "" });
   const until = h("input", { id: "audit-until", type: "date", value: filter.until ?? "" });
   const status = h("p", { id: "audit-status", role: "status" }, c.auditStatus ?? "");
@@ -148,18 +149,18 @@ export async function auditView(c) {
       event.preventDefault();
       c.run(async () => { c.auditFilter = { action: action.value.trim(), since: since.value, until: until.value }; });
     },
-  }, h("label", { for: "audit-action" }, "Action"), action, h("label", { for: "audit-since" }, "From"), since,
-  h("label", { for: "audit-until" }, "To"), until, h("button", { type: "submit", class: "secondary" }, "Filter"),
+  }, h("label", { for: "audit-action" }, t("admin.action")), action, h("label", { for: "audit-since" }, t("admin.from")), since,
+  h("label", { for: "audit-until" }, t("admin.to")), until, h("button", { type: "submit", class: "secondary" }, t("admin.filter")),
   h("button", {
     type: "button", class: "secondary",
     onclick: () => c.run(async () => {
       const v = await c.api("GET", "/v1/admin/audit/verify");
-      c.auditStatus = v.intact ? `The audit trail is intact: ${v.events} events, head ${v.head.slice(0, 16)}…` : `The audit trail is BROKEN: ${v.detail}`;
+      c.auditStatus = v.intact ? t("admin.auditIntact", { events: v.events, head: v.head.slice(0, 16) }) : t("admin.auditBroken", { detail: v.detail });
     }),
-  }, "Verify the chain"));
+  }, t("admin.verifyChain")));
   const rows = events.map((e) => h("tr", {},
     h("td", {}, String(e.id)), h("td", {}, hour(e.hour)), h("td", {}, e.action),
     h("td", {}, e.actor === "cli" ? "cli" : short(e.actor)), h("td", {}, e.subject ? short(e.subject) : "—"), h("td", {}, e.detail ?? "")));
-  return h("section", { "aria-labelledby": "audit-title" }, h("h3", { id: "audit-title" }, "Audit trail"), filters, status,
-    table("Audit events, newest first (times rounded to the hour, UTC)", ["#", "Hour", "Action", "By", "On", "Detail"], rows));
+  return h("section", { "aria-labelledby": "audit-title" }, h("h3", { id: "audit-title" }, t("admin.audit")), filters, status,
+    table(t("admin.auditCaption"), ["#", ...["colHour", "colAction", "colBy", "colOn", "colDetail"].map((k) => t(`admin.${k}`))], rows));
 }

@@ -4,6 +4,7 @@
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { addMessage } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { provesInvite } from "../shared/invite.js";
 
 // A hello is bound only to the pending invite whose secret it proves (shared/invite.js): a
@@ -15,7 +16,7 @@ import { provesInvite } from "../shared/invite.js";
 export function handleHello(ws, sender, message) {
   const conv = invitedBy(ws, sender, message.invite_proof);
   if (!conv) {
-    announce("A device that proved none of your invites was refused.");
+    announce(t("worker.helloRefused"));
     return null;
   }
   const receipt = verifiedReceipt(ws, sender, message);
@@ -35,9 +36,9 @@ export function handleHello(ws, sender, message) {
   conv.verified = false;
   addMessage(conv, {
     id: `key-change-${peer.identityKey}`, kind: "system", mine: false,
-    body: `${conv.alias || "They"} joined again with a new security key. Sending is paused until you compare the new safety number and confirm it.`,
+    i18n: [conv.alias ? ["worker.sysRejoined", { name: conv.alias }] : ["worker.sysRejoinedNoName"]],
   });
-  announce("A security key changed");
+  announce(t("common.keyChangedAnnounce"));
   return conv;
 }
 
@@ -66,7 +67,7 @@ export function confirmKeyChange(ws, conv) {
   conv.verifiedKey = change.identityKey;
   // The new device counts the worker's messages from 1, like any new conversation.
   conv.sendSeq = 1;
-  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", mine: false, body: "You compared and confirmed the new safety number." });
+  addMessage(conv, { id: `key-confirmed-${change.identityKey}`, kind: "system", mine: false, i18n: [["join.sysKeyConfirmed"]] });
   if (receipt) recordConsent(conv, receipt, change);
   else conv.consent = { state: "none" };
   return { held: change.held, retired };
@@ -87,7 +88,7 @@ function verifiedReceipt(ws, sender, message) {
       now: Math.floor(Date.now() / 1000),
     });
   } catch (err) {
-    announce(`A consent receipt did not verify: ${err.message}`);
+    announce(t("worker.receiptBad", { error: err.message }));
     return null;
   }
 }
@@ -95,11 +96,12 @@ function verifiedReceipt(ws, sender, message) {
 function recordConsent(conv, receipt, message) {
   conv.consent = {
     state: "given", receipt: message.receipt, signature: message.signature,
-    policyVersion: receipt.policyVersion, signedAt: receipt.signedAt, expiresAt: receipt.expiresAt,
+    policyVersion: receipt.policyVersion, policyLanguage: receipt.policyLanguage ?? null,
+    signedAt: receipt.signedAt, expiresAt: receipt.expiresAt,
   };
   addMessage(conv, {
     id: `consent-${message.signature.slice(0, 16)}-${receipt.policyVersion}`, kind: "system", mine: false,
-    body: `Consent given (policy version ${receipt.policyVersion}).`,
+    i18n: [["worker.sysConsent", { version: receipt.policyVersion }]],
   });
 }
 
@@ -116,11 +118,11 @@ export function handleRevoke(ws, conv, sender, message) {
       receipt: fromB64u(conv.consent.receipt), clientIdentityKey: sender,
     });
   } catch (err) {
-    announce(`A consent revocation did not verify: ${err.message}`);
+    announce(t("worker.revocationBad", { error: err.message }));
     return;
   }
   conv.consent = { ...conv.consent, state: "revoked", revokedAt: Math.floor(Date.now() / 1000) };
   conv.peer.capability = null;
-  addMessage(conv, { id: `revoked-${message.id}`, kind: "system", mine: false, body: "Consent revoked. The conversation is frozen." });
-  announce("Consent was revoked");
+  addMessage(conv, { id: `revoked-${message.id}`, kind: "system", mine: false, i18n: [["worker.sysRevoked"]] });
+  announce(t("worker.consentRevokedAnnounce"));
 }

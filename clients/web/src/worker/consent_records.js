@@ -4,6 +4,7 @@
 // clients really signed, not what the relay says they did.
 import { fromB64u } from "../shared/b64.js";
 import { h } from "../shared/dom.js";
+import { language, t } from "../shared/i18n.js";
 import { listConsentRecords } from "../shared/relay.js";
 import { showDialog } from "../shared/records.js";
 
@@ -12,7 +13,7 @@ const day = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 10);
 // One line for one record, in plain words.
 export function describeRecord(engine, workerIdentityKey, record) {
   const client = record.client_device_id.slice(0, 8);
-  if (record.kind === "revocation") return `${day(record.created_day)}: client device ${client}… withdrew consent.`;
+  if (record.kind === "revocation") return t("consentRecords.revocation", { day: day(record.created_day), client });
   try {
     const data = fromB64u(record.receipt);
     const fields = engine.consent.decodeReceipt(data);
@@ -20,20 +21,28 @@ export function describeRecord(engine, workerIdentityKey, record) {
     engine.consent.verifyReceipt(data, fromB64u(record.signature), {
       clientIdentityKey: fields.clientIdentityKey, workerIdentityKey, now: fields.signedAt,
     });
-    const until = Date.now() / 1000 < fields.expiresAt ? `valid until ${day(fields.expiresAt)}` : `expired ${day(fields.expiresAt)}`;
-    return `${day(fields.signedAt)}: client device ${client}… agreed to policy version ${fields.policyVersion} (${until}).`;
+    const until = Date.now() / 1000 < fields.expiresAt
+      ? t("consentRecords.validUntil", { day: day(fields.expiresAt) }) : t("consentRecords.expired", { day: day(fields.expiresAt) });
+    const common = { day: day(fields.signedAt), client, version: fields.policyVersion, until };
+    // A receipt of format 2 names the language of the text shown and that text's hash.
+    if (fields.policyLanguage) {
+      const name = new Intl.DisplayNames([language()], { type: "language" }).of(fields.policyLanguage) ?? fields.policyLanguage;
+      const sha = Array.from(fields.policySha256.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+      return t("consentRecords.agreedLanguage", { ...common, language: name, sha });
+    }
+    return t("consentRecords.agreed", common);
   } catch (err) {
-    return `${day(record.created_day)}: a record from client device ${client}… that does not verify (${err.message}).`;
+    return t("consentRecords.bad", { day: day(record.created_day), client, error: err.message });
   }
 }
 
 export function showConsentRecords(session) {
-  return showDialog("Consent records kept by the relay", async () => {
+  return showDialog(t("consentRecords.title"), async () => {
     const records = await listConsentRecords(session.token);
     const own = session.device.identity.public;
     return h("div", {},
-      h("p", { id: "consent-records-count" }, `${records.length} ${records.length === 1 ? "record" : "records"}, oldest first.`),
+      h("p", { id: "consent-records-count" }, t("consentRecords.count", { count: records.length })),
       h("ul", { id: "consent-records" },
         ...records.map((r) => h("li", { "data-kind": r.kind }, describeRecord(session.engine, own, r)))));
-  }, "Receipts are signed by the client's device; this app checks each signature. They are kept as the organisation's record for its consent retention period.");
+  }, t("consentRecords.note"));
 }

@@ -10,6 +10,7 @@ import { fromB64u, toB64u } from "../shared/b64.js";
 import { sequenced } from "../shared/payload.js";
 import * as relay from "../shared/relay.js";
 import { findIdentifiers } from "./deidentify.js";
+import { t } from "../shared/i18n.js";
 
 export const CONSULT_KINDS = new Set(["consult", "consult-reply", "consult-close"]);
 export const DEFAULT_RETENTION_SECONDS = 30 * 86400;
@@ -29,7 +30,7 @@ export function caseLabel(bytes) {
 export function draftText(question, conv, ids) {
   const chosen = conv.messages.filter((m) => ids.includes(m.id) && m.kind === "text");
   const lines = [question.trim()];
-  if (chosen.length) lines.push("", "Excerpt:", ...chosen.map((m) => `${m.mine ? "Me" : "Them"}: ${m.body}`));
+  if (chosen.length) lines.push("", t("consult.excerpt"), ...chosen.map((m) => `${m.mine ? t("consult.me") : t("consult.them")}: ${m.body}`));
   return lines.join("\n");
 }
 

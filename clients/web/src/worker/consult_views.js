@@ -2,27 +2,24 @@
 // the threads under a conversation, and the supervisor's inbox. Views keep their working
 // state in `ws.view`, so a redraw on an incoming message loses nothing being written.
 import { announce, field, formatTime, h } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
 import { addTerm, applyRedactions, toggle } from "./deidentify.js";
 import { otherNames, prepareDraft } from "./consult.js";
 
-const KIND_NAME = {
-  client: "client's name", name: "name", phone: "phone number", email: "e-mail address", address: "address",
-  date: "date", age: "age over 89", url: "web address", handle: "handle", ip: "IP address", id: "ID number",
-  number: "number", manual: "added by you",
-};
+const kindName = (kind) => t(`consult.kind.${kind}`);
 
 // The draft with every redaction as a button: pressing one shows the original (undo), or
 // masks it again.
 function draftPreview(ws, view) {
   const { original, redactions } = view.draft;
-  const out = h("p", { id: "consult-draft", class: "draft", "aria-label": "De-identified draft" });
+  const out = h("p", { id: "consult-draft", class: "draft", "aria-label": t("consult.draftLabel") });
   let at = 0;
   redactions.forEach((r, index) => {
     out.append(original.slice(at, r.start));
     out.append(h("button", {
       type: "button", class: r.undone ? "redaction undone" : "redaction", "data-kind": r.kind, "data-index": index,
       "aria-pressed": r.undone ? "false" : "true",
-      title: r.undone ? `Shown as written: press to hide this ${KIND_NAME[r.kind]}` : `Hidden ${KIND_NAME[r.kind]}: press to show it as written`,
+      title: r.undone ? t("consult.shownAsWritten", { kind: kindName(r.kind) }) : t("consult.hidden", { kind: kindName(r.kind) }),
       onclick: () => {
         view.draft.redactions = toggle(view.draft.redactions, index);
         ws.render();
@@ -39,8 +36,8 @@ function reviewSection(ws, key, view) {
   const error = h("p", { class: "error", role: "alert" });
   const active = view.draft.redactions.filter((r) => !r.undone).length;
   return h("section", { "aria-labelledby": "review-title" },
-    h("h3", { id: "review-title" }, "Review before sending"),
-    h("p", { class: "muted" }, `${active} redaction(s). The finder helps, it does not replace reading: check every line.`),
+    h("h3", { id: "review-title" }, t("consult.reviewTitle")),
+    h("p", { class: "muted" }, t("consult.redactions", { count: active })),
     draftPreview(ws, view),
     h("form", {
       onsubmit: (event) => {
@@ -48,7 +45,7 @@ function reviewSection(ws, key, view) {
         view.draft.redactions = addTerm(view.draft.original, view.draft.redactions, hide.value);
         ws.render();
       },
-    }, ...field("consult-hide", "Also hide (every occurrence)", hide), h("button", { type: "submit", class: "secondary" }, "Hide")),
+    }, ...field("consult-hide", t("consult.alsoHide"), hide), h("button", { type: "submit", class: "secondary" }, t("consult.hide"))),
     h("div", { class: "row" }, h("button", {
       type: "button", id: "consult-send",
       onclick: async () => {
@@ -56,27 +53,27 @@ function reviewSection(ws, key, view) {
           const text = applyRedactions(view.draft.original, view.draft.redactions).text;
           const label = await ws.consult.ask(view.supervisor, text, key);
           await ws.session.save();
-          announce(`Sent to the supervisor as case ${label}.`);
+          announce(t("consult.sentAsCase", { label }));
           ws.go({ name: "conversation", key });
         } catch (err) {
-          error.textContent = `Not sent: ${err.message}`;
+          error.textContent = t("consult.notSent", { error: err.message });
         }
       },
-    }, "Send to supervisor")),
+    }, t("consult.sendToSupervisor"))),
     error);
 }
 
 function supervisorChoice(ws, view) {
   const select = h("select", { id: "consult-supervisor", required: true, onchange: () => { view.supervisor = select.value; } },
-    h("option", { value: "" }, view.supervisors ? "Choose a supervisor" : "Loading…"),
-    (view.supervisors ?? []).map((s) => h("option", { value: s.device_id, selected: s.device_id === view.supervisor }, `Supervisor ${s.worker_id.slice(0, 8)}`)));
+    h("option", { value: "" }, view.supervisors ? t("consult.chooseSupervisor") : t("consult.loading")),
+    (view.supervisors ?? []).map((s) => h("option", { value: s.device_id, selected: s.device_id === view.supervisor }, t("consult.supervisorOption", { id: s.worker_id.slice(0, 8) }))));
   if (!view.supervisors) {
     ws.consult.supervisors().then((list) => {
       view.supervisors = list;
       ws.render();
-    }, (err) => announce(`Could not list supervisors: ${err.message}`));
+    }, (err) => announce(t("consult.couldNotList", { error: err.message })));
   }
-  return field("consult-supervisor", "Supervisor", select);
+  return field("consult-supervisor", t("consult.supervisor"), select);
 }
 
 export function askView(ws, key) {
@@ -93,15 +90,15 @@ export function askView(ws, key) {
         view.selected = box.checked ? [...view.selected, m.id] : view.selected.filter((id) => id !== m.id);
       },
     });
-    return h("li", {}, h("label", { class: "check" }, box, `${m.mine ? "You" : "Them"}: ${m.body}`));
+    return h("li", {}, h("label", { class: "check" }, box, `${m.mine ? t("consult.you") : t("consult.them")}: ${m.body}`));
   });
   return h("section", { "aria-labelledby": "consult-title" },
-    h("h1", { id: "consult-title" }, "Ask a supervisor"),
-    h("p", { class: "muted" }, "Only a de-identified draft leaves this device, under a random case label. The supervisor never learns who this is."),
+    h("h1", { id: "consult-title" }, t("consult.title")),
+    h("p", { class: "muted" }, t("consult.intro")),
     ...supervisorChoice(ws, view),
-    ...field("consult-question", "Your question", question),
-    h("fieldset", {}, h("legend", {}, "Messages to include"), picks.length ? h("ul", { class: "picks" }, picks) : h("p", { class: "muted" }, "No messages.")),
-    ...field("consult-names", "Other names they go by (comma-separated, kept on this device)", names),
+    ...field("consult-question", t("consult.question"), question),
+    h("fieldset", {}, h("legend", {}, t("consult.include")), picks.length ? h("ul", { class: "picks" }, picks) : h("p", { class: "muted" }, t("consult.noMessages"))),
+    ...field("consult-names", t("consult.otherNames"), names),
     h("div", { class: "row" },
       h("button", {
         type: "button", id: "consult-prepare",
@@ -111,17 +108,17 @@ export function askView(ws, key) {
           view.draft = prepareDraft(view.question ?? "", conv, view.selected, otherNames(ws.state.conversations, conv));
           ws.render();
         },
-      }, "Prepare draft"),
-      h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "conversation", key }) }, "Cancel")),
-    view.draft && view.supervisor ? reviewSection(ws, key, view) : view.draft ? h("p", { class: "error", role: "alert" }, "Choose a supervisor first.") : null);
+      }, t("consult.prepare")),
+      h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "conversation", key }) }, t("common.cancel"))),
+    view.draft && view.supervisor ? reviewSection(ws, key, view) : view.draft ? h("p", { class: "error", role: "alert" }, t("consult.chooseFirst")) : null);
 }
 
 function threadView(ws, label, thread, { heading }) {
   const reply = h("textarea", { id: `reply-${label}`, rows: 2 });
-  const who = (n) => (n.mine ? "You" : thread.asking ? "Supervisor" : "Worker");
-  return h("article", { class: "thread", "data-case": label, "aria-label": `Case ${label}` },
-    h(heading, {}, `Case ${label}`, thread.closed ? h("span", { class: "badge" }, "Closed") : null),
-    thread.asking ? null : h("p", { class: "muted" }, `From worker ${thread.workerId.slice(0, 8)}`),
+  const who = (n) => (n.mine ? t("consult.you") : thread.asking ? t("consult.supervisor") : t("consult.worker"));
+  return h("article", { class: "thread", "data-case": label, "aria-label": t("consult.case", { label }) },
+    h(heading, {}, t("consult.case", { label }), thread.closed ? h("span", { class: "badge" }, t("consult.closed")) : null),
+    thread.asking ? null : h("p", { class: "muted" }, t("consult.fromWorker", { id: thread.workerId.slice(0, 8) })),
     h("ol", { class: "messages" }, thread.notes.map((n) => h("li", { class: `message${n.mine ? " mine" : ""}` },
       h("span", { class: "text" }, n.text), h("span", { class: "meta" }, `${who(n)} · ${formatTime(n.at * 1000)}`)))),
     thread.closed ? null : h("form", {
@@ -133,36 +130,36 @@ function threadView(ws, label, thread, { heading }) {
           await ws.session.save();
           ws.render();
         } catch (err) {
-          announce(`Not sent: ${err.message}`);
+          announce(t("consult.notSent", { error: err.message }));
         }
       },
-    }, ...field(`reply-${label}`, thread.asking ? "Follow up" : "Reply", reply),
+    }, ...field(`reply-${label}`, thread.asking ? t("consult.followUp") : t("consult.reply"), reply),
     h("div", { class: "row" },
-      h("button", { type: "submit" }, thread.asking ? "Send" : "Reply"),
+      h("button", { type: "submit" }, thread.asking ? t("chat.send") : t("consult.reply")),
       h("button", {
         type: "button", class: "secondary",
         onclick: async () => {
-          await ws.consult.close(label).catch((err) => announce(`Could not close: ${err.message}`));
+          await ws.consult.close(label).catch((err) => announce(t("consult.couldNotClose", { error: err.message })));
           await ws.session.save();
           ws.render();
         },
-      }, "Close"))));
+      }, t("common.close")))));
 }
 
 // The consultations about one conversation, on the asking worker's device.
 export function threadsFor(ws, key) {
-  const threads = ws.consult.threads((t) => t.asking && t.contactKey === key);
+  const threads = ws.consult.threads((thread) => thread.asking && thread.contactKey === key);
   if (!threads.length) return null;
   return h("section", { "aria-labelledby": "conv-consults", class: "consults" },
-    h("h3", { id: "conv-consults" }, "Consultations"),
-    threads.map(([label, t]) => threadView(ws, label, t, { heading: "h4" })));
+    h("h3", { id: "conv-consults" }, t("consult.threadsTitle")),
+    threads.map(([label, thread]) => threadView(ws, label, thread, { heading: "h4" })));
 }
 
 // The supervisor's inbox: every case asked of this device, newest first.
 export function inboxView(ws) {
-  const threads = ws.consult.threads((t) => !t.asking);
+  const threads = ws.consult.threads((thread) => !thread.asking);
   return h("section", { "aria-labelledby": "inbox-title" },
-    h("h1", { id: "inbox-title" }, "Consultations"),
-    h("p", { class: "muted" }, "Questions colleagues asked you, de-identified on their devices. They disappear after the organisation's retention period."),
-    threads.length ? threads.map(([label, t]) => threadView(ws, label, t, { heading: "h3" })) : h("p", { class: "muted" }, "No consultations."));
+    h("h1", { id: "inbox-title" }, t("consult.threadsTitle")),
+    h("p", { class: "muted" }, t("consult.inboxIntro")),
+    threads.length ? threads.map(([label, thread]) => threadView(ws, label, thread, { heading: "h3" })) : h("p", { class: "muted" }, t("consult.none")));
 }

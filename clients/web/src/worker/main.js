@@ -1,13 +1,24 @@
 // The worker's app: enrol this device, or unlock it, then hand over to the workspace. The
 // first paint needs none of the crypto; the engine chunk loads when a form is submitted.
 import { h, show, field, announce } from "../shared/dom.js";
+import { onLanguageChange, t } from "../shared/i18n.js";
 import { idbGet } from "../shared/idb.js";
+import { initLanguage, languageSwitch } from "../shared/language.js";
 import { showRecords } from "../shared/records.js";
 import { getMyRecords } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
 import { installShell } from "./push.js";
 
 const loadWorkspace = () => import("./workspace.js");
+
+// The worker's own device: the language chosen in the header is kept in localStorage (it says
+// nothing about anyone), and the browser's language is the first guess.
+initLanguage(localStorage);
+document.getElementById("bar-tools").prepend(languageSwitch(localStorage, "worker-language"));
+
+// The locked screens redraw in a new language; the workspace redraws itself.
+let lockedScreen = null;
+onLanguageChange(() => lockedScreen?.());
 
 // The workspace, and for an admin the organisation console's button (admin.js).
 async function openApp(session) {
@@ -43,27 +54,29 @@ function showEnrol() {
       event.preventDefault();
       error.textContent = "";
       if (pass.value !== again.value) {
-        error.textContent = "The two passphrases differ.";
+        error.textContent = t("worker.passphrasesDiffer");
         return;
       }
       busy(form, true);
-      announce("Making this device's keys…");
+      announce(t("worker.makingKeys"));
       try {
         const session = await enrol(code.value, pass.value);
+        lockedScreen = null;
         await openApp(session);
       } catch (err) {
-        error.textContent = `Enrolment failed: ${err.message}`;
+        error.textContent = t("worker.enrolFailed", { error: err.message });
         busy(form, false);
       }
     },
   },
-  ...field("enrol-code", "Enrolment code (from your administrator)", code),
-  ...field("enrol-pass", "Choose a passphrase (at least 10 characters)", pass),
-  h("p", { class: "muted", id: "pass-help" }, "It protects this device's keys and your conversations. It cannot be recovered."),
-  ...field("enrol-pass2", "Type the passphrase again", again),
-  h("div", { class: "row" }, h("button", { type: "submit" }, "Set up this device")),
+  ...field("enrol-code", t("worker.enrolCode"), code),
+  ...field("enrol-pass", t("worker.choosePassphrase"), pass),
+  h("p", { class: "muted", id: "pass-help" }, t("worker.passHelp")),
+  ...field("enrol-pass2", t("worker.passAgain"), again),
+  h("div", { class: "row" }, h("button", { type: "submit" }, t("worker.setUp"))),
   error);
-  show(h("section", { "aria-labelledby": "enrol-title" }, h("h1", { id: "enrol-title" }, "Set up Confide on this device"), form));
+  lockedScreen = showEnrol;
+  show(h("section", { "aria-labelledby": "enrol-title" }, h("h1", { id: "enrol-title" }, t("worker.enrolTitle")), form));
 }
 
 function showUnlock(sealed, reason) {
@@ -76,20 +89,22 @@ function showUnlock(sealed, reason) {
       busy(form, true);
       try {
         const session = await unlock(sealed, pass.value);
+        lockedScreen = null;
         await openApp(session);
       } catch (err) {
-        error.textContent = err.name === "WrongPassphrase" ? "That passphrase does not open this device." : `Could not unlock: ${err.message}`;
+        error.textContent = err.name === "WrongPassphrase" ? t("worker.wrongPassphrase") : t("worker.couldNotUnlock", { error: err.message });
         busy(form, false);
         pass.focus();
       }
     },
   },
-  ...field("unlock-pass", "Passphrase", pass),
-  h("div", { class: "row" }, h("button", { type: "submit" }, "Unlock")),
+  ...field("unlock-pass", t("common.passphrase"), pass),
+  h("div", { class: "row" }, h("button", { type: "submit" }, t("worker.unlock"))),
   error);
+  lockedScreen = () => showUnlock(sealed, reason);
   show(h("section", { "aria-labelledby": "unlock-title" },
-    h("h1", { id: "unlock-title" }, "Confide is locked"),
-    reason ? h("p", { class: "muted" }, reason) : null,
+    h("h1", { id: "unlock-title" }, t("worker.lockedTitle")),
+    reason ? h("p", { class: "muted" }, t(reason)) : null,
     form));
 }
 
@@ -106,8 +121,8 @@ async function boot() {
   const reason = sessionStorage.getItem("confide-lock-reason");
   sessionStorage.removeItem("confide-lock-reason");
   const sealed = await idbGet(VAULT_DB, VAULT_KEY);
-  if (sealed) showUnlock(sealed, reason === "idle" ? "Locked after a period of inactivity." : null);
+  if (sealed) showUnlock(sealed, reason === "idle" ? "worker.lockedIdle" : null);
   else showEnrol();
 }
 
-boot().catch((err) => show(h("p", { class: "error", role: "alert" }, `Could not start: ${err.message}`)));
+boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: err.message }))));

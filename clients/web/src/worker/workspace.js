@@ -5,7 +5,7 @@ import { fromB64u, toB64u } from "../shared/b64.js";
 import { chatView, refreshTimes } from "../shared/chatview.js";
 import { addMessage, canSend, expire, fitTimer, inviteExpired, newConversation } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
-import { t } from "../shared/i18n.js";
+import { formatDate, language, onLanguageChange, t } from "../shared/i18n.js";
 import { applyCommon } from "../shared/inbox.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
@@ -23,7 +23,9 @@ const DEFAULT_IDLE_MINUTES = 5;
 // The width below which app.css stacks the list above the view (keep the two in step).
 const NARROW = "(max-width: 40rem)";
 
-const expiryText = (invite) => (Number.isInteger(invite?.expiresAt) ? new Date(invite.expiresAt * 1000).toLocaleString() : "used");
+const expiryText = (invite) => (Number.isInteger(invite?.expiresAt) ? formatDate(invite.expiresAt * 1000) : t("worker.inviteUsed"));
+const day = (seconds) => formatDate(seconds * 1000, { dateStyle: "medium" });
+const languageName = (tag) => new Intl.DisplayNames([language()], { type: "language" }).of(tag) ?? tag;
 
 export function openWorkspace(session, lockNow) {
   const ws = new Workspace(session, lockNow);
@@ -59,7 +61,7 @@ class Workspace {
       save: () => this.session.save(),
       onMessage: (sender, payload) => this.#receive(sender, payload),
       onNotice: (frame) => this.#notice(frame),
-      onUnreadable: () => announce("A message could not be read."),
+      onUnreadable: () => announce(t("worker.unreadable")),
       onState: (s) => {
         this.online = s === "online";
         this.render();
@@ -72,6 +74,7 @@ class Workspace {
     this.groups.startTimers();
     setInterval(() => this.#expireAll(), 15000);
     matchMedia(NARROW).addEventListener("change", () => this.render());
+    onLanguageChange(() => this.render());
     this.render();
   }
 
@@ -119,7 +122,7 @@ class Workspace {
     } else if (payload.type === "hello") {
       if (handleHello(this, sender, payload)) this.#notify();
       // Each new client used up a one-time prekey; refill the relay's stock when it runs low.
-      await this.session.topUpPrekeys().catch(() => announce("Could not refill prekeys; will try with the next client."));
+      await this.session.topUpPrekeys().catch(() => announce(t("worker.prekeysFailed")));
     } else {
       const entry = this.#conversationOf(sender);
       if (!entry) return;
@@ -157,14 +160,14 @@ class Workspace {
     await this.session.loadSettings();
     if (this.state.settings?.policyVersion === before) return;
     await this.session.save();
-    announce(`The organisation published policy version ${this.state.settings.policyVersion}`);
+    announce(t("worker.policyPublished", { version: this.state.settings.policyVersion }));
     this.render();
   }
 
   async #askReview(conv) {
     const version = this.state.settings?.policyVersion;
     await this.#channel(conv).sendReviewRequest(version);
-    addMessage(conv, { id: `ask-review-${version}-${Date.now()}`, kind: "system", mine: true, body: `You asked them to review policy version ${version}.` });
+    addMessage(conv, { id: `ask-review-${version}-${Date.now()}`, kind: "system", mine: true, i18n: [["worker.sysAskedReview", { version }]] });
     await this.session.save();
     this.render();
   }
@@ -176,7 +179,7 @@ class Workspace {
       if (event?.contactKey && this.state.conversations[event.contactKey]) this.state.conversations[event.contactKey].unread += 1;
       if (event) this.#notify();
     } catch {
-      announce("A consultation message could not be used.");
+      announce(t("worker.consultUnusable"));
     }
   }
 
@@ -208,7 +211,7 @@ class Workspace {
       newId: () => this.engine.Messenger.newId(),
       token: () => this.session.token,
       contact: (conv) => ({
-        name: conv.alias || "Unnamed",
+        name: conv.alias || t("worker.unnamed"),
         identityKey: fromB64u(conv.peer.identityKey),
         send: (payload) => this.#channel(conv).sendCall(payload, SIGNAL_TTL_SECONDS),
       }),
@@ -229,8 +232,8 @@ class Workspace {
   #callButtons(conv) {
     const allowed = this.#mayCall(conv) && !this.calls.busy;
     return [
-      h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => this.calls.start(conv, "audio") }, "Voice call"),
-      h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => this.calls.start(conv, "video") }, "Video call"),
+      h("button", { type: "button", class: "secondary", id: "start-voice-call", disabled: !allowed, onclick: () => this.calls.start(conv, "audio") }, t("call.voiceButton")),
+      h("button", { type: "button", class: "secondary", id: "start-video-call", disabled: !allowed, onclick: () => this.calls.start(conv, "video") }, t("call.videoButton")),
     ];
   }
 
@@ -331,32 +334,32 @@ class Workspace {
     const item = (key, conv, when) => {
       const current = this.view.key === key && this.view.name !== "invite";
       const badge = staleConsent(conv, this.state.settings?.policyVersion)
-        ? `Waiting for consent to version ${this.state.settings.policyVersion}`
-        : { invited: "Invited", none: "Waiting for consent", given: "Consent given", revoked: "Consent revoked" }[conv.consent.state];
+        ? t("worker.badgeStale", { version: this.state.settings.policyVersion })
+        : t({ invited: "worker.badgeInvited", none: "worker.badgeNone", given: "worker.badgeGiven", revoked: "worker.badgeRevoked" }[conv.consent.state]);
       return h("button", {
         type: "button", "aria-current": current ? "true" : "false", "data-alias": conv.alias,
         onclick: () => this.#go({ name: "conversation", key }),
-      }, conv.alias || "Unnamed", " ", h("span", { class: "badge" }, badge),
-      conv.unread ? h("span", { class: "badge warn" }, `${conv.unread} new`) : null,
-      conv.keyChange ? h("span", { class: "badge warn" }, "Key changed") : null,
+      }, conv.alias || t("worker.unnamed"), " ", h("span", { class: "badge" }, badge),
+      conv.unread ? h("span", { class: "badge warn" }, t("worker.badgeNew", { count: conv.unread })) : null,
+      conv.keyChange ? h("span", { class: "badge warn" }, t("worker.badgeKeyChanged")) : null,
       h("span", { class: "when muted" }, when));
     };
     const invites = entries.filter(([, conv]) => !conv.peer).map(([key, conv]) => {
       const expired = inviteExpired(conv);
       return h("li", {}, h("button", {
         type: "button", "data-invite": conv.alias, onclick: () => this.#showInvite(key),
-      }, conv.alias || "Unnamed", " ", h("span", { class: expired ? "badge warn" : "badge" },
-        expired ? "Invite expired" : `Invited, until ${expiryText(conv.invite)}`)));
+      }, conv.alias || t("worker.unnamed"), " ", h("span", { class: expired ? "badge warn" : "badge" },
+        expired ? t("worker.inviteExpired") : t("worker.invitedUntil", { time: expiryText(conv.invite) }))));
     });
     const pending = invites.length
-      ? [h("h3", { id: "pending-title" }, "Pending invites"), h("ul", { class: "conversations pending", "aria-labelledby": "pending-title" }, invites)]
+      ? [h("h3", { id: "pending-title" }, t("worker.pendingInvites")), h("ul", { class: "conversations pending", "aria-labelledby": "pending-title" }, invites)]
       : [];
-    return h("nav", { "aria-label": "Conversations" },
-      h("h2", {}, "Conversations"),
-      h("p", { class: "muted" }, this.online ? "Connected" : "Connecting…"),
+    return h("nav", { "aria-label": t("worker.conversations") },
+      h("h2", {}, t("worker.conversations")),
+      h("p", { class: "muted" }, this.online ? t("worker.connected") : t("worker.connecting")),
       this.#notificationButton(),
-      h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, "Invite someone")),
-      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "open-consultations", onclick: () => this.#go({ name: "consultations" }) }, "Consultations")),
+      h("div", { class: "row" }, h("button", { type: "button", id: "new-invite", onclick: () => this.#go({ name: "new-invite" }) }, t("worker.inviteSomeone"))),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "open-consultations", onclick: () => this.#go({ name: "consultations" }) }, t("worker.consultations"))),
       ...conversationList(this.state.conversations, {
         item, query: this.query ?? "", onQuery: (query) => {
           this.query = query;
@@ -384,27 +387,27 @@ class Workspace {
     if (name === "safety") return this.#safetyView(key);
     if (name === "consult") return askView(this, key);
     if (name === "consultations") return inboxView(this);
-    return h("section", {}, h("h1", {}, "Welcome"), h("p", {}, "Choose a conversation, or invite someone you support."));
+    return h("section", {}, h("h1", {}, t("worker.welcome")), h("p", {}, t("worker.welcomeBody")));
   }
 
   #newInviteView() {
     const alias = h("input", { required: true, maxlength: 80, autocomplete: "off" });
     const error = h("p", { class: "error", role: "alert" });
     return h("section", { "aria-labelledby": "invite-title" },
-      h("h1", { id: "invite-title" }, "Invite someone"),
+      h("h1", { id: "invite-title" }, t("worker.inviteSomeone")),
       h("form", {
         onsubmit: async (event) => {
           event.preventDefault();
           try {
             await this.createInvite(alias.value.trim());
           } catch (err) {
-            error.textContent = `Could not create the invite: ${err.message}`;
+            error.textContent = t("worker.couldNotInvite", { error: err.message });
           }
         },
       },
-      ...field("invite-alias", "A name for them, only on this device", alias),
-      h("p", { class: "muted" }, "The name never leaves this device. The relay sees only an invite code."),
-      h("div", { class: "row" }, h("button", { type: "submit" }, "Create invite link")),
+      ...field("invite-alias", t("worker.inviteAlias"), alias),
+      h("p", { class: "muted" }, t("worker.inviteAliasHelp")),
+      h("div", { class: "row" }, h("button", { type: "submit" }, t("worker.createInvite"))),
       error));
   }
 
@@ -424,7 +427,7 @@ class Workspace {
       } catch (err) {
         // 404: the relay no longer knows it (it expired); anything else keeps the invite.
         if (err.status !== 404) {
-          announce(err.status === 410 ? "That invite was already used." : `Could not cancel the invite: ${err.message}`);
+          announce(err.status === 410 ? t("worker.inviteAlreadyUsed") : t("worker.couldNotCancelInvite", { error: err.message }));
           return;
         }
       }
@@ -432,7 +435,7 @@ class Workspace {
     if (conv.peer) conv.invite = null;
     else delete this.state.conversations[key];
     await this.session.save();
-    announce("The invite was cancelled.");
+    announce(t("worker.inviteCancelled"));
     this.#go(conv.peer ? { name: "conversation", key } : { name: "home" });
   }
 
@@ -440,52 +443,50 @@ class Workspace {
     const { link, key, expiresAt } = this.view;
     const conv = this.state.conversations[key];
     const cancel = h("button", { type: "button", class: "danger", id: "cancel-invite", onclick: () => this.#cancelInvite(key) },
-      inviteExpired(conv) ? "Remove this invite" : "Cancel this invite");
+      inviteExpired(conv) ? t("worker.removeInvite") : t("worker.cancelInvite"));
     if (!link || inviteExpired(conv)) {
       return h("section", { "aria-labelledby": "link-title" },
-        h("h1", { id: "link-title" }, `Invite for ${conv.alias}`),
-        h("p", { id: "invite-expired" }, "This invite expired without being used. Create a new one if they still need it."),
+        h("h1", { id: "link-title" }, t("worker.inviteFor", { name: conv.alias })),
+        h("p", { id: "invite-expired" }, t("worker.inviteExpiredBody")),
         h("div", { class: "row" }, cancel));
     }
     const copy = h("button", {
       type: "button", class: "secondary",
       onclick: async () => {
-        await navigator.clipboard.writeText(link).then(() => announce("Link copied"), () => announce("Copy failed: select the link instead"));
+        await navigator.clipboard.writeText(link).then(() => announce(t("worker.linkCopied")), () => announce(t("worker.copyFailed")));
       },
-    }, "Copy link");
+    }, t("worker.copyLink"));
     return h("section", { "aria-labelledby": "link-title" },
-      h("h1", { id: "link-title" }, conv.peer ? `Rejoin invite for ${conv.alias}` : `Invite for ${conv.alias}`),
-      h("p", {}, "Give this link to them in person or by a channel you trust. It works once",
-        expiresAt ? ` and expires ${new Date(expiresAt * 1000).toLocaleString()}` : "", "."),
+      h("h1", { id: "link-title" }, t(conv.peer ? "worker.rejoinInviteFor" : "worker.inviteFor", { name: conv.alias })),
+      h("p", {}, expiresAt ? t("worker.giveLink", { time: formatDate(expiresAt * 1000) }) : t("worker.giveLinkNoExpiry")),
       h("p", { class: "link", id: "invite-link" }, link),
       h("div", { class: "row" }, copy),
-      qrSvg(link, "Invite link as a QR code"),
-      h("p", { class: "muted" }, "The part after # stays in the browser: the relay never sees it."),
+      qrSvg(link, t("worker.inviteQr")),
+      h("p", { class: "muted" }, t("worker.fragmentNote")),
       h("div", { class: "row" },
-        h("button", { type: "button", class: "secondary", onclick: () => this.#go({ name: "conversation", key }) }, "Open the conversation"),
+        h("button", { type: "button", class: "secondary", onclick: () => this.#go({ name: "conversation", key }) }, t("worker.openConversation")),
         cancel));
   }
 
   #conversationView(key) {
     const conv = this.state.conversations[key];
-    const name = conv.alias || "Unnamed";
-    const reason = {
-      invited: "They have not opened the invite yet. You can write once they agree to the policy.",
-      none: "Waiting for their consent.",
-      revoked: "They revoked their consent. This conversation is frozen: nothing more can be sent.",
-    }[conv.consent.state];
+    const name = conv.alias || t("worker.unnamed");
+    const reasonKey = { invited: "worker.reasonInvited", none: "worker.reasonNone", revoked: "worker.reasonRevoked" }[conv.consent.state];
+    const reason = reasonKey ? t(reasonKey) : undefined;
     const heading = h("h1", { id: "conv-title" }, name);
     const rename = h("input", { value: conv.alias, maxlength: 80 });
     const stale = staleConsent(conv, this.state.settings?.policyVersion);
     const consentLine = h("p", { id: "consent-state", class: conv.consent.state === "given" && !stale ? "ok" : "muted" },
       stale
-        ? `Their consent covers policy version ${conv.consent.policyVersion}: waiting for consent to version ${this.state.settings.policyVersion}`
+        ? t("worker.consentStale", { had: conv.consent.policyVersion, now: this.state.settings.policyVersion })
         : conv.consent.state === "given"
-        ? `Consent given (policy version ${conv.consent.policyVersion}, until ${new Date(conv.consent.expiresAt * 1000).toLocaleDateString()})`
-        : conv.consent.state === "revoked" ? "Consent revoked" : "No consent yet");
+        ? (conv.consent.policyLanguage
+          ? t("worker.consentGivenLanguage", { version: conv.consent.policyVersion, language: languageName(conv.consent.policyLanguage), day: day(conv.consent.expiresAt) })
+          : t("worker.consentGiven", { version: conv.consent.policyVersion, day: day(conv.consent.expiresAt) }))
+        : conv.consent.state === "revoked" ? t("worker.consentRevoked") : t("worker.noConsent"));
     const rejoin = conv.peer && conv.invite
-      ? h("p", { class: "muted", id: "rejoin-pending" }, inviteExpired(conv) ? "The rejoin invite expired. " : `A rejoin invite waits until ${expiryText(conv.invite)}. `,
-        h("button", { type: "button", class: "secondary", onclick: () => this.#showInvite(key) }, "Show the rejoin invite"))
+      ? h("p", { class: "muted", id: "rejoin-pending" }, inviteExpired(conv) ? t("worker.rejoinExpired") : t("worker.rejoinWaits", { time: expiryText(conv.invite) }),
+        h("button", { type: "button", class: "secondary", onclick: () => this.#showInvite(key) }, t("worker.showRejoin")))
       : null;
     return h("section", { "aria-labelledby": "conv-title" },
       heading,
@@ -494,34 +495,34 @@ class Workspace {
       consentLine,
       stale && conv.peer?.capability ? h("div", { class: "row" }, h("button", {
         type: "button", class: "secondary", id: "ask-review", onclick: () => this.#askReview(conv),
-      }, `Ask them to review version ${this.state.settings.policyVersion}`)) : null,
+      }, t("worker.askReview", { version: this.state.settings.policyVersion }))) : null,
       h("div", { class: "row" },
         ...this.#callButtons(conv),
         conv.peer ? h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => this.#go({ name: "safety", key }) },
-          conv.verified && !conv.keyChange ? "Verified ✓ safety number" : "Compare safety number") : null,
+          conv.verified && !conv.keyChange ? t("worker.verifiedSafety") : t("worker.compareSafety")) : null,
         conv.peer ? h("button", { type: "button", class: "secondary", id: "rejoin-invite", onclick: () => this.createRejoinInvite(key) },
-          `Invite ${name} to rejoin`) : null,
+          t("worker.inviteRejoin", { name })) : null,
         conv.peer ? h("button", {
           type: "button", class: "secondary", id: "archive-conversation",
           onclick: () => this.#archive(key, !conv.archived),
         }, conv.archived ? t("worker.conversation.unarchive") : t("worker.conversation.archive")) : null,
-        h("details", { class: "rename" }, h("summary", {}, "Rename"), h("form", {
+        h("details", { class: "rename" }, h("summary", {}, t("worker.rename")), h("form", {
           onsubmit: async (event) => {
             event.preventDefault();
             conv.alias = rename.value.trim();
             await this.session.save();
             this.render();
           },
-        }, ...field("rename", "Local name (only on this device)", rename), h("button", { type: "submit", class: "secondary" }, "Save name")))),
+        }, ...field("rename", t("worker.localName"), rename), h("button", { type: "submit", class: "secondary" }, t("worker.saveName"))))),
       this.#deleteControl(key, name),
-      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "ask-supervisor", onclick: () => this.#go({ name: "consult", key }) }, "Ask a supervisor")),
+      h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "ask-supervisor", onclick: () => this.#go({ name: "consult", key }) }, t("worker.askSupervisor"))),
       threadsFor(this, key),
       chatView(conv, {
         peerName: name,
         disabledReason: conv.keyChange
-          ? `${name}'s security key changed. Compare the new safety number and confirm it before you write.`
+          ? t("worker.disabledKeyChange", { name })
           : staleConsent(conv, this.state.settings?.policyVersion)
-          ? `Their consent covers policy version ${conv.consent.policyVersion}; the organisation now has version ${this.state.settings.policyVersion}. They need to agree to it before you can write.`
+          ? t("worker.disabledStale", { had: conv.consent.policyVersion, now: this.state.settings.policyVersion })
           : canSend(conv) ? null : reason,
         maxRetention: this.state.settings?.maxRetention,
         timers: this.state.settings?.timers,
@@ -537,7 +538,7 @@ class Workspace {
   async #archive(key, archived) {
     this.state.conversations[key].archived = archived;
     await this.session.save();
-    announce(t(archived ? "worker.conversation.archived" : "worker.conversation.unarchived", { name: this.state.conversations[key].alias || "Unnamed" }));
+    announce(t(archived ? "worker.conversation.archived" : "worker.conversation.unarchived", { name: this.state.conversations[key].alias || t("worker.unnamed") }));
     this.#go(archived ? { name: "home" } : { name: "conversation", key });
   }
 
@@ -549,16 +550,16 @@ class Workspace {
       onclick: async () => {
         delete this.state.conversations[key];
         await this.session.save();
-        announce(`The conversation with ${name} was deleted from this device.`);
+        announce(t("worker.deleted", { name }));
         this.#go({ name: "home" });
       },
-    }, "Delete from this device");
+    }, t("worker.deleteFromDevice"));
     confirm.addEventListener("change", () => {
       remove.disabled = !confirm.checked;
     });
-    return h("details", { class: "rename" }, h("summary", {}, "Delete conversation"),
-      h("p", {}, "This removes every message, attachment reference and the name from this device. It cannot be undone."),
-      h("label", { class: "check", for: "confirm-delete" }, confirm, `Yes, delete the conversation with ${name}`),
+    return h("details", { class: "rename" }, h("summary", {}, t("worker.deleteConversation")),
+      h("p", {}, t("worker.deleteExplain")),
+      h("label", { class: "check", for: "confirm-delete" }, confirm, t("worker.deleteConfirm", { name })),
       h("div", { class: "row" }, remove));
   }
 
@@ -567,7 +568,7 @@ class Workspace {
     const change = conv.keyChange;
     const peerKey = fromB64u(change ? change.identityKey : conv.peer.identityKey);
     return safetyView(this.engine, this.session.device.identity.public, peerKey, {
-      peerName: conv.alias || "them",
+      peerName: conv.alias || t("worker.them"),
       verified: conv.verified,
       onVerified: async () => {
         conv.verified = true;
@@ -587,7 +588,7 @@ class Workspace {
     // The old device may no longer write to this worker: its capability is revoked.
     if (retired) {
       await relay.revokeCapability(this.session.token, fromB64u(this.state.mailboxId), retired)
-        .catch((err) => announce(`The old device's access could not be revoked: ${err.message}`));
+        .catch((err) => announce(t("worker.oldDeviceNotRevoked", { error: err.message })));
     }
     for (const payload of held) await this.#receive(sender, payload);
     // Redraw wherever the worker is now: the work above is asynchronous, and a worker who
