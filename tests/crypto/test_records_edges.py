@@ -133,7 +133,7 @@ def test_receipt_construction_and_parsing_refusals() -> None:
         _receipt().sign(WORKER)
     data = _receipt().encode()
     with pytest.raises(errors.UnsupportedVersionError):
-        consent.ConsentReceipt.decode(b"\x02" + data[1:])
+        consent.ConsentReceipt.decode(b"\x03" + data[1:])
     with pytest.raises(errors.MalformedInputError):
         consent.ConsentReceipt.decode(data[:1] + b"X" + data[2:])
     revocable_at = 1 + len(consent.RECEIPT_TAG) + 32 + 32 + 4 + 32 + 8 + 8

@@ -99,6 +99,45 @@ def test_consent_revocation_known_answer() -> None:
     assert got == revocation
 
 
+def test_consent_receipt_with_a_language_known_answer() -> None:
+    # Format 2 names the language of the policy text read; its hash is that text's.
+    client = IdentityKeyPair(bytes.fromhex(CONSENT["client_identity"]["seed"]))
+    v = CONSENT["receipt_with_language"]
+    receipt = _receipt()
+    receipt_es = consent.ConsentReceipt(
+        **{
+            **{f: getattr(receipt, f) for f in receipt.__dataclass_fields__},
+            "policy_sha256": consent.policy_digest(v["policy_text"]),
+            "policy_language": v["policy_language"],
+        }
+    )
+    data, signature = receipt_es.sign(client)
+    assert data.hex() == v["receipt"] and data[0] == 2
+    assert signature.hex() == v["signature"]
+    decoded = consent.ConsentReceipt.decode(data)
+    assert decoded == receipt_es and decoded.policy_language == "es"
+    expect = {
+        "client_identity_key": client.public,
+        "worker_identity_key": bytes.fromhex(CONSENT["worker_identity_key"]),
+        "policy_version": receipt.policy_version,
+        "policy_sha256": bytes.fromhex(v["policy_sha256"]),
+        "now": receipt.signed_at + 10,
+    }
+    consent.verify_receipt(data, signature, **expect, policy_language="es")
+    with pytest.raises(consent.ConsentError, match="policy language"):
+        consent.verify_receipt(data, signature, **expect, policy_language="en")
+    # A format 1 receipt (no language) keeps its bytes and still verifies.
+    old = bytes.fromhex(CONSENT["receipt"])
+    assert old[0] == 1 and consent.ConsentReceipt.decode(old).policy_language is None
+    with pytest.raises(consent.ConsentError, match="policy language"):
+        consent.verify_receipt(
+            old,
+            bytes.fromhex(CONSENT["signature"]),
+            **{**expect, "policy_sha256": receipt.policy_sha256},
+            policy_language="es",
+        )
+
+
 def test_key_store_known_answer() -> None:
     params = keystore.KdfParams(KEYSTORE["opslimit"], KEYSTORE["memlimit"])
     store = keystore.seal_store(

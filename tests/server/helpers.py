@@ -181,8 +181,10 @@ def receipt_bytes(
     *,
     signed_at: int = SIGNED_AT,
     purpose: str = "Peer support",
+    language: str | None = None,
 ) -> bytes:
-    """A well-formed consent receipt (docs/protocol.md part 2 section 10), not yet signed."""
+    """A well-formed consent receipt (docs/protocol.md part 2 section 10), not yet signed;
+    of format 2 when it names the ``language`` of the policy text read."""
     return ConsentReceipt(
         client_identity_key=client_device.identity_key,
         worker_key_fingerprint=fingerprint(worker.identity_key),
@@ -194,6 +196,7 @@ def receipt_bytes(
         recipient="The worker holding the named key",
         purpose=purpose,
         information="Messages",
+        policy_language=language,
     ).encode()
 
 

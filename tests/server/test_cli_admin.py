@@ -82,3 +82,54 @@ def test_workers_devices_and_policies_from_the_command_line(
         ("worker.enable", worker_id),
     ]
     assert main(["audit", "verify"]) == 0
+
+
+def test_a_policy_in_several_languages_and_the_texts_from_the_command_line(
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CONFIDE_DATABASE_URL", db_url)
+    monkeypatch.delenv("CONFIDE_REDIS_URL", raising=False)
+    _run(capsys, "create-org", "--name", "Org")
+    english, spanish = tmp_path / "en.txt", tmp_path / "es.txt"
+    english.write_text("What we keep private.\n", encoding="utf-8")
+    spanish.write_text("Lo que mantenemos en privado.\n", encoding="utf-8")
+    _run(capsys, "publish-policy", "--file", str(english))
+    _run(
+        capsys,
+        "publish-policy",
+        "--language",
+        "es",
+        "--file",
+        str(spanish),
+        "--translation-of",
+        "1",
+    )
+    # The same language twice for one version is refused: a receipt may name the first.
+    assert (
+        main(
+            ["publish-policy", "--language", "es", "--file", str(english), "--translation-of", "1"]
+        )
+        == 1
+    )
+    assert main(["publish-policy", "--language", "no such", "--file", str(spanish)]) == 1
+    listed = _run(capsys, "policy", "list").splitlines()
+    assert listed[1].split()[0] == "1" and listed[1].split()[-1] == "en,es"
+    assert (
+        _run(capsys, "policy", "show", "1", "--language", "es") == "Lo que mantenemos en privado.\n"
+    )
+    assert _run(capsys, "policy", "show", "1") == "What we keep private.\n"
+    assert main(["policy", "show", "1", "--language", "fr"]) == 1
+
+    guide = tmp_path / "guide.txt"
+    guide.write_text("Busca un lugar tranquilo.\n", encoding="utf-8")
+    _run(capsys, "texts", "set", "privacy_guide", "es", "--file", str(guide))
+    assert orjson.loads(_run(capsys, "texts", "show", "--json")) == {
+        "privacy_guide": {"es": "Busca un lugar tranquilo.\n"}
+    }
+    assert "== privacy_guide (es)" in _run(capsys, "texts", "show")
+    _run(capsys, "texts", "reset", "privacy_guide", "es")
+    assert orjson.loads(_run(capsys, "texts", "show", "--json")) == {}
+    assert main(["texts", "reset", "privacy_guide", "es"]) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import sys
@@ -262,6 +263,12 @@ def consent_vectors() -> Json:
         information="Messages and calls in this conversation",
     )
     data, signature = receipt.sign(client)
+    # Format 2: the same consent, read in Spanish, names the language of the text it hashes.
+    policy_es = "Lo que nos cuentas es privado, salvo cuando la ley exige otra cosa."
+    receipt_es = dataclasses.replace(
+        receipt, policy_sha256=consent.policy_digest(policy_es), policy_language="es"
+    )
+    data_es, signature_es = receipt_es.sign(client)
     revocation = consent.ConsentRevocation.for_receipt(data, client.public, 1_710_000_000)
     rev_data, rev_signature = revocation.sign(client)
     return {
@@ -285,6 +292,14 @@ def consent_vectors() -> Json:
         "signature": signature.hex(),
         "revocation": {"revoked_at": 1_710_000_000, "bytes": rev_data.hex()},
         "revocation_signature": rev_signature.hex(),
+        "receipt_with_language": {
+            "description": "Format 2: the policy text read, in Spanish, named by language.",
+            "policy_text": policy_es,
+            "policy_sha256": receipt_es.policy_sha256.hex(),
+            "policy_language": "es",
+            "receipt": data_es.hex(),
+            "signature": signature_es.hex(),
+        },
     }
 
 

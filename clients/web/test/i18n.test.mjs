@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CATALOGUES, chooseLanguage, format, formatDate, formatNumber, hasMessage, setLanguage, t } from "../src/shared/i18n.js";
+import { CATALOGUES, LANGUAGES, chooseLanguage, format, formatDate, formatNumber, hasMessage, loadLanguage, setLanguage, switchLanguage, t } from "../src/shared/i18n.js";
+
+// Every catalogue, loaded as a page would load it.
+for (const lang of LANGUAGES) await loadLanguage(lang);
 
 test("every language has exactly the keys English has", () => {
   const keys = Object.keys(CATALOGUES.en).sort();
@@ -54,4 +57,11 @@ test("dates and numbers follow the language", () => {
   assert.match(formatDate(d, { month: "long", timeZone: "UTC" }, "es"), /diciembre/);
   assert.match(formatDate(d, { month: "long", timeZone: "UTC" }, "en"), /December/);
   assert.equal(formatNumber(1234.5, {}, "es"), "1234,5");
+});
+
+test("a language the apps lack falls back to English; a loaded one switches", async () => {
+  assert.equal(await switchLanguage("fr"), "en");
+  assert.equal(await switchLanguage("es"), "es");
+  assert.equal(t("app.loading"), "Cargando…");
+  setLanguage("en");
 });

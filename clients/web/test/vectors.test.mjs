@@ -211,6 +211,29 @@ test("consent: the vector receipt and revocation, byte for byte", () => {
   assert.equal(hex(revoked.signature), v.revocation_signature);
 });
 
+test("consent: a receipt of format 2 names the language of the policy text read", () => {
+  const v = load("consent");
+  const es = v.receipt_with_language;
+  const client = checkIdentity(v.client_identity);
+  const f = v.fields;
+  assert.equal(hex(consent.policyDigest(es.policy_text)), es.policy_sha256);
+  const { receipt, signature } = consent.signReceipt(client, {
+    workerIdentityKey: fromHex(v.worker_identity_key), policyVersion: f.policy_version, policySha256: fromHex(es.policy_sha256),
+    policyLanguage: es.policy_language,
+    signedAt: f.signed_at, expiresAt: f.expires_at, discloser: f.discloser, recipient: f.recipient, purpose: f.purpose, information: f.information,
+  });
+  assert.equal(hex(receipt), es.receipt);
+  assert.equal(hex(signature), es.signature);
+  const expect = {
+    clientIdentityKey: client.public, workerIdentityKey: fromHex(v.worker_identity_key), policyVersion: f.policy_version,
+    policySha256: fromHex(es.policy_sha256), now: f.signed_at + 10,
+  };
+  assert.equal(consent.verifyReceipt(receipt, signature, { ...expect, policyLanguage: "es" }).policyLanguage, "es");
+  assert.throws(() => consent.verifyReceipt(receipt, signature, { ...expect, policyLanguage: "en" }), /policy language/);
+  // The format 1 vector still decodes, naming no language.
+  assert.equal(consent.decodeReceipt(fromHex(v.receipt)).policyLanguage, null);
+});
+
 test("key store: the vector store opens, and sealing with its salt and nonce reproduces it", () => {
   const v = load("keystore");
   const cost = { opslimit: v.opslimit, memlimit: v.memlimit };

@@ -15,6 +15,11 @@ Byte layout (docs/protocol.md E2E §10), all integers big-endian, strings u16-le
                  || worker_key_fingerprint(32) || policy_version(u32) || policy_sha256(32)
                  || signed_at(u64) || expires_at(u64) || revocable(1) = 0x01
                  || discloser || recipient || purpose || information
+    receipt v2 = 0x02 || the same, with policy_language (a BCP 47 tag, u16-length ASCII)
+                 right after policy_sha256: the language of the policy text the client read,
+                 whose hash is policy_sha256 (an organisation may publish one version in
+                 several languages). A receipt without a language is written as format 1,
+                 so receipts signed before format 2 existed keep their bytes and verify.
     revocation = 0x01 || "Confide consent revocation\\x00" || client_identity_key(32)
                  || SHA-256(receipt)(32) || revoked_at(u64)
 
@@ -32,6 +37,8 @@ from confide_crypto.errors import ConsentError, MalformedInputError, Unsupported
 from confide_crypto.keys import IdentityKeyPair, fingerprint, read_key, verify_signature
 
 VERSION = 1
+#: The receipt format that names the policy text's language.
+RECEIPT_VERSION_LANGUAGE = 2
 RECEIPT_TAG = b"Confide consent receipt\x00"
 REVOCATION_TAG = b"Confide consent revocation\x00"
 #: How far a receipt's signing time may lie in the verifier's future (clock skew).
@@ -58,15 +65,18 @@ class ConsentReceipt:
     purpose: str  # purpose of the disclosure
     information: str  # how much and what kind of information
     revocable: bool = True  # the right to revoke; a receipt without it is refused
+    policy_language: str | None = None  # the language of the text read (format 2)
 
     def __post_init__(self) -> None:
+        if self.policy_language is not None and not _is_language_tag(self.policy_language):
+            raise ConsentError("policy_language must be a language tag such as en or es-MX")
         if not self.revocable:
             raise ConsentError("a consent receipt must state the right to revoke")
         if self.expires_at <= self.signed_at:
             raise ConsentError("a consent receipt must expire after it is signed")
 
     def encode(self) -> bytes:
-        """The canonical bytes the client signs."""
+        """The canonical bytes the client signs (format 2 when a language is named)."""
         head = ReceiptHead(
             self.client_identity_key,
             self.worker_key_fingerprint,
@@ -74,6 +84,7 @@ class ConsentReceipt:
             self.policy_sha256,
             self.signed_at,
             self.expires_at,
+            language=self.policy_language,
         )
         words = (self.discloser, self.recipient, self.purpose, self.information)
         return encode_receipt(RECEIPT_TAG, head, b"", words)
@@ -87,7 +98,9 @@ class ConsentReceipt:
 
     @classmethod
     def decode(cls, data: bytes) -> ConsentReceipt:
-        head, _, (discloser, recipient, purpose, information) = decode_receipt(data, RECEIPT_TAG, 0)
+        head, _, (discloser, recipient, purpose, information) = decode_receipt(
+            data, RECEIPT_TAG, 0, (VERSION, RECEIPT_VERSION_LANGUAGE)
+        )
         return cls(
             client_identity_key=head.client_identity_key,
             worker_key_fingerprint=head.worker_key_fingerprint,
@@ -100,7 +113,12 @@ class ConsentReceipt:
             purpose=purpose,
             information=information,
             revocable=head.revocable,
+            policy_language=head.language,
         )
+
+
+def _is_language_tag(tag: str) -> bool:
+    return 2 <= len(tag) <= 35 and all(c.isascii() and (c.isalnum() or c == "-") for c in tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +132,25 @@ class ReceiptHead:
     signed_at: int
     expires_at: int
     revocable: bool = True
+    # The language of the text read: set only in a format 2 one-to-one receipt.
+    language: str | None = None
 
 
 def encode_receipt(tag: bytes, head: ReceiptHead, extra: bytes, words: tuple[str, ...]) -> bytes:
-    """Version, tag, the head, ``extra`` (a group receipt's binding), then the §2.31 words."""
+    """Version, tag, the head, ``extra`` (a group receipt's binding), then the §2.31 words.
+
+    A head without a language is written as format 1, byte for byte as before format 2;
+    with one, as format 2, the language right after the text's hash.
+    """
+    language = [] if head.language is None else [text16(head.language)]
     fixed = [
-        u8(VERSION),
+        u8(VERSION if head.language is None else RECEIPT_VERSION_LANGUAGE),
         tag,
         head.client_identity_key,
         head.worker_key_fingerprint,
         u32(head.version),
         head.sha256,
+        *language,
         u64(head.signed_at),
         u64(head.expires_at),
         u8(1),
@@ -134,31 +160,33 @@ def encode_receipt(tag: bytes, head: ReceiptHead, extra: bytes, words: tuple[str
 
 
 def decode_receipt(
-    data: bytes, tag: bytes, extra: int
+    data: bytes, tag: bytes, extra: int, versions: tuple[int, ...] = (VERSION,)
 ) -> tuple[ReceiptHead, bytes, tuple[str, ...]]:
-    """The inverse of :func:`encode_receipt`, with ``extra`` bytes after the head."""
+    """The inverse of :func:`encode_receipt`, with ``extra`` bytes after the head.
+
+    ``versions`` are the formats accepted: a group receipt accepts format 1 only.
+    """
     reader = Reader(data)
-    read_version_and_tag(reader, tag)
+    form = read_version_and_tag(reader, tag, versions)
     client, worker = read_key(reader), read_key(reader)
     version, digest = reader.u32(), reader.take(32)
+    language = reader.text16() if form == RECEIPT_VERSION_LANGUAGE else None
     signed_at, expires_at = reader.u64(), reader.u64()
     revocable = reader.flag()
     added = reader.take(extra)
     words = tuple(reader.text16() for _ in range(4))
     reader.done()
-    return (
-        ReceiptHead(client, worker, version, digest, signed_at, expires_at, revocable),
-        added,
-        words,
-    )
+    head = ReceiptHead(client, worker, version, digest, signed_at, expires_at, revocable, language)
+    return head, added, words
 
 
-def read_version_and_tag(reader: Reader, tag: bytes) -> None:
+def read_version_and_tag(reader: Reader, tag: bytes, versions: tuple[int, ...] = (VERSION,)) -> int:
     version = reader.u8()
-    if version != VERSION:
+    if version not in versions:
         raise UnsupportedVersionError(f"consent format version {version}")
     if reader.take(len(tag)) != tag:
         raise MalformedInputError("wrong domain tag")
+    return version
 
 
 def verify_receipt(
@@ -170,12 +198,14 @@ def verify_receipt(
     policy_version: int,
     policy_sha256: bytes,
     now: int,
+    policy_language: str | None = None,
 ) -> ConsentReceipt:
     """Verify a signed receipt against what the verifier expects; raise on any mismatch.
 
     Checks, in order: the signature under ``client_identity_key``, the receipt's own client
-    key, the worker key fingerprint, the policy version and hash, and that ``now`` lies
-    between signing (less MAX_CLOCK_SKEW) and expiry.
+    key, the worker key fingerprint, the policy version and hash, the language of the text
+    read when ``policy_language`` is given (a format 1 receipt names none, and fails that
+    check), and that ``now`` lies between signing (less MAX_CLOCK_SKEW) and expiry.
     """
     verify_signature(client_identity_key, data, signature)
     receipt = ConsentReceipt.decode(data)
@@ -187,6 +217,8 @@ def verify_receipt(
             (receipt.policy_sha256, policy_sha256, "policy hash"),
         ]
     )
+    if policy_language is not None and receipt.policy_language != policy_language:
+        raise ConsentError("receipt names a different policy language")
     check_period(receipt.signed_at, receipt.expires_at, now)
     return receipt
 

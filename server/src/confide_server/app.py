@@ -12,6 +12,7 @@ from confide_server import cutoff, policy_notice, problems, web
 from confide_server.api import (
     admin,
     admin_org,
+    admin_texts,
     attachments,
     auth,
     consent,
@@ -45,6 +46,7 @@ ROUTERS = (
     organisation.router,
     admin.router,
     admin_org.router,
+    admin_texts.router,
     records.router,
     turn.router,
     push.router,

@@ -21,7 +21,7 @@ from confide_server import cli_admin
 from confide_server.clock import system_clock
 from confide_server.encoding import b64e
 from confide_server.errors import RelayError
-from confide_server.services import group_terms, organisation
+from confide_server.services import group_terms, organisation, policy_texts
 from confide_server.settings import Settings
 from confide_server.store.engine import make_engine
 from confide_server.store.migrate import upgrade
@@ -39,8 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     org = sub.add_parser("create-org", help="create the organisation")
     org.add_argument("--name", required=True)
     org.add_argument("--max-retention-days", type=int, default=30)
-    policy = sub.add_parser("publish-policy", help="publish a new confidentiality policy version")
+    policy = sub.add_parser(
+        "publish-policy",
+        help="publish a new confidentiality policy version, or a version in one more language",
+    )
     policy.add_argument("--file", required=True, type=Path)
+    policy.add_argument("--language", default="en", help="the text's language (BCP 47: en, es)")
+    policy.add_argument(
+        "--translation-of",
+        type=int,
+        metavar="VERSION",
+        help="add this text as VERSION in --language, instead of publishing a new version",
+    )
     terms = sub.add_parser(
         "publish-group-terms", help="publish a new version of the terms for peer support groups"
     )
@@ -92,10 +102,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _with_db(settings, lambda e: _create_org(e, args.name, args.max_retention_days))
     if args.command == "publish-policy":
         text = args.file.read_text(encoding="utf-8")
-        return _with_db(settings, lambda e: _publish(e, text, "policy"))
+        if args.translation_of is not None:
+            version = args.translation_of
+            return _with_db(settings, lambda e: _translate(e, version, args.language, text))
+        return _with_db(settings, lambda e: _publish(e, text, args.language))
     if args.command == "publish-group-terms":
         text = args.file.read_text(encoding="utf-8")
-        return _with_db(settings, lambda e: _publish(e, text, "group terms"))
+        return _with_db(settings, lambda e: _publish_terms(e, text))
     if args.command == "enrol-worker":
         return _with_db(settings, lambda e: _enrol(e, args.role, settings))
     if args.command in cli_admin.COMMANDS:
@@ -176,13 +189,30 @@ async def _create_org(engine: AsyncEngine, name: str, days: int) -> None:
     print(f"confide: organisation {name!r} created", file=sys.stderr)
 
 
-async def _publish(engine: AsyncEngine, text: str, what: str) -> None:
-    """Publish a policy or group terms version, as ``what`` ("policy" or "group terms")."""
-    publish = organisation.publish_policy if what == "policy" else group_terms.publish
+async def _publish_terms(engine: AsyncEngine, text: str) -> None:
     async with engine.begin() as conn:
-        published = await publish(conn, text, system_clock(), "cli")
+        published = await group_terms.publish(conn, text, system_clock(), "cli")
     print(
-        f"confide: {what} version {published.version} published (sha256 {published.sha256})",
+        f"confide: group terms version {published.version} published (sha256 {published.sha256})",
+        file=sys.stderr,
+    )
+
+
+async def _publish(engine: AsyncEngine, text: str, language: str) -> None:
+    async with engine.begin() as conn:
+        policy = await organisation.publish_policy(conn, text, system_clock(), "cli", language)
+    print(
+        f"confide: policy version {policy.version} published in {policy.language}"
+        f" (sha256 {policy.sha256})",
+        file=sys.stderr,
+    )
+
+
+async def _translate(engine: AsyncEngine, version: int, language: str, text: str) -> None:
+    async with engine.begin() as conn:
+        added = await policy_texts.add(conn, version, language, text, system_clock(), "cli")
+    print(
+        f"confide: policy version {version} published in {added.language} (sha256 {added.sha256})",
         file=sys.stderr,
     )
 

@@ -1,4 +1,4 @@
-"""The admin's commands without a browser: workers, devices, policy, settings and audit.
+"""The admin's commands without a browser: workers, devices, policy, settings, texts, audit.
 
 Each acts through the same services as the web console's admin API (services/staff.py,
 policies.py, org_settings.py, audit.py) and so writes the same audit events, with "cli" as
@@ -19,12 +19,12 @@ import orjson
 from confide_server import cutoff
 from confide_server.clock import system_clock
 from confide_server.encoding import b64d
-from confide_server.services import audit, org_settings, organisation, policies, staff
+from confide_server.services import audit, org_settings, org_texts, organisation, policies, staff
 from confide_server.settings import Settings
 from confide_server.store.engine import make_engine
 from confide_server.store.sqla_async import AsyncEngine
 
-COMMANDS = ("workers", "devices", "policy", "settings", "audit")
+COMMANDS = ("workers", "devices", "policy", "settings", "texts", "audit")
 ACTOR = "cli"
 
 
@@ -48,10 +48,25 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     policy = sub.add_parser("policy", help="the policy's versions, one version, a diff")
     p = policy.add_subparsers(dest="action", required=True)
     p.add_parser("list")
-    p.add_parser("show").add_argument("version", type=int)
+    show = p.add_parser("show")
+    show.add_argument("version", type=int)
+    show.add_argument("--language", help="the version's text in this language")
     diff = p.add_parser("diff")
     diff.add_argument("a", type=int)
     diff.add_argument("b", type=int)
+
+    texts = sub.add_parser(
+        "texts", help="the organisation's privacy guide and call checklist, per language"
+    )
+    t = texts.add_subparsers(dest="action", required=True)
+    t.add_parser("show").add_argument("--json", action="store_true")
+    put = t.add_parser("set", help="replace the apps' own wording of NAME in LANGUAGE")
+    put.add_argument("name", choices=org_texts.NAMES)
+    put.add_argument("language")
+    put.add_argument("--file", required=True, type=Path)
+    reset = t.add_parser("reset", help="go back to the apps' own wording")
+    reset.add_argument("name", choices=org_texts.NAMES)
+    reset.add_argument("language")
 
     settings = sub.add_parser("settings", help="show or change the organisation's settings")
     s = settings.add_subparsers(dest="action", required=True)
@@ -179,17 +194,54 @@ async def _policy_list(engine: AsyncEngine, _a: argparse.Namespace, _s: Settings
     async with engine.connect() as conn:
         versions = await policies.history(conn)
         counts = await policies.consent_counts(conn)
-    _out(f"{'VERSION':>7}  {'PUBLISHED':<10} {'CONSENTS':>8}  SHA-256")
+    _out(f"{'VERSION':>7}  {'PUBLISHED':<10} {'CONSENTS':>8}  {'SHA-256':<64}  LANGUAGES")
     for v in versions:
         consents = counts.get(v.version, 0)
-        _out(f"{v.version:>7}  {_day(v.published_day):<10} {consents:>8}  {v.sha256}")
+        languages = ",".join(v.languages)
+        _out(f"{v.version:>7}  {_day(v.published_day):<10} {consents:>8}  {v.sha256}  {languages}")
     return 0
 
 
 async def _policy_show(engine: AsyncEngine, args: argparse.Namespace, _s: Settings) -> int:
     async with engine.connect() as conn:
         policy = await policies.show(conn, args.version)
-    _out(policy.text)
+    if args.language in (None, policy.language):
+        _out(policy.text)
+        return 0
+    for text in policy.translations:
+        if text.language == args.language:
+            _out(text.text)
+            return 0
+    _say(f"policy version {args.version} has no text in {args.language}")
+    return 1
+
+
+async def _texts_show(engine: AsyncEngine, args: argparse.Namespace, _s: Settings) -> int:
+    async with engine.connect() as conn:
+        texts = await org_texts.all_texts(conn)
+    if args.json:
+        _out(orjson.dumps(texts).decode())
+        return 0
+    for name in org_texts.NAMES:
+        for language, text in texts.get(name, {}).items():
+            _out(f"== {name} ({language})\n{text}")
+    if not texts:
+        _say("the organisation has set no texts; the apps use their own wording")
+    return 0
+
+
+async def _texts_set(engine: AsyncEngine, args: argparse.Namespace, _s: Settings) -> int:
+    text = args.file.read_text(encoding="utf-8")
+    async with engine.begin() as conn:
+        await org_texts.put(conn, args.name, args.language, text, system_clock(), ACTOR)
+    _say(f"{args.name} in {args.language} set")
+    return 0
+
+
+async def _texts_reset(engine: AsyncEngine, args: argparse.Namespace, _s: Settings) -> int:
+    async with engine.begin() as conn:
+        await org_texts.remove(conn, args.name, args.language, system_clock(), ACTOR)
+    _say(f"{args.name} in {args.language}: back to the apps' own wording")
     return 0
 
 
@@ -264,6 +316,9 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("policy", "list"): _policy_list,
     ("policy", "show"): _policy_show,
     ("policy", "diff"): _policy_diff,
+    ("texts", "show"): _texts_show,
+    ("texts", "set"): _texts_set,
+    ("texts", "reset"): _texts_reset,
     ("settings", "show"): _settings_show,
     ("settings", "set"): _settings_set,
     ("audit", "show"): _audit_show,

@@ -10,7 +10,7 @@ import { CLIENT_DB, installQuickExit } from "./quickexit.js";
 installQuickExit();
 // The browser's language first; a choice made with the switch lasts for this tab only
 // (sessionStorage, which quick exit clears), so nothing about it outlives the visit.
-initLanguage(sessionStorage);
+await initLanguage(sessionStorage);
 document.getElementById("bar-tools").prepend(languageSwitch(sessionStorage, "join-language"));
 
 const loadClient = () => import("./client.js");

@@ -7,12 +7,31 @@
 // and "other" follow Spanish rules, not English ones). Dates and numbers follow the active
 // language through Intl. A key missing from a language falls back to English, then to the
 // key itself, so a half-translated catalogue never shows an empty control.
+//
+// English, the fallback, is part of every page; any other language's catalogue is a chunk of
+// its own, loaded when that language is chosen (switchLanguage), so a page carries only the
+// catalogues it shows.
 import en from "../locales/en.json" with { type: "json" };
-import es from "../locales/es.json" with { type: "json" };
 
-export const CATALOGUES = { en, es };
-export const LANGUAGES = Object.keys(CATALOGUES);
+const LOADERS = {
+  es: () => import("../locales/es.json", { with: { type: "json" } }),
+};
+
+export const CATALOGUES = { en };
+export const LANGUAGES = ["en", ...Object.keys(LOADERS)];
 const FALLBACK = "en";
+
+// Loads `lang`'s catalogue if the apps have it; resolves to it (or undefined).
+export async function loadLanguage(lang) {
+  if (!CATALOGUES[lang] && LOADERS[lang]) CATALOGUES[lang] = (await LOADERS[lang]()).default;
+  return CATALOGUES[lang];
+}
+
+// Loads the catalogue, then makes `lang` the active language (English if the apps lack it).
+export async function switchLanguage(lang) {
+  await loadLanguage(lang).catch(() => undefined);
+  return setLanguage(CATALOGUES[lang] ? lang : FALLBACK);
+}
 
 let current = FALLBACK;
 const listeners = new Set();
@@ -31,8 +50,9 @@ export function language() {
   return current;
 }
 
+// Synchronous: for a language whose catalogue is loaded (switchLanguage loads it first).
 export function setLanguage(lang) {
-  const next = LANGUAGES.includes(lang) ? lang : FALLBACK;
+  const next = CATALOGUES[lang] ? lang : FALLBACK;
   if (next === current) return current;
   current = next;
   if (typeof document !== "undefined") document.documentElement.lang = current;

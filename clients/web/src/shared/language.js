@@ -6,7 +6,7 @@
 // parts of a page (its header, its title) carry `data-i18n` attributes and are filled here;
 // the views redraw themselves through onLanguageChange.
 import { h } from "./dom.js";
-import { LANGUAGES, chooseLanguage, language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, chooseLanguage, language, onLanguageChange, switchLanguage, t } from "./i18n.js";
 
 const STORAGE_KEY = "confide-language";
 
@@ -21,10 +21,11 @@ function stored(storage) {
   }
 }
 
-// Sets the language from `storage`, else from the browser, and fills the page's static text.
-export function initLanguage(storage, preferred = navigator.languages ?? [navigator.language]) {
+// Sets the language from `storage`, else from the browser (loading its catalogue), and fills
+// the page's static text.
+export async function initLanguage(storage, preferred = navigator.languages ?? [navigator.language]) {
   const saved = stored(storage);
-  setLanguage(saved && LANGUAGES.includes(saved) ? saved : chooseLanguage(preferred));
+  await switchLanguage(saved && LANGUAGES.includes(saved) ? saved : chooseLanguage(preferred));
   localiseStatic();
   onLanguageChange(() => localiseStatic());
   return language();
@@ -51,7 +52,7 @@ export function languageSwitch(storage, id = "language") {
     } catch {
       // A browser that refuses storage still switches, for this page.
     }
-    setLanguage(select.value);
+    switchLanguage(select.value);
   });
   const label = h("label", { for: id, class: "language-label" }, t("common.language"));
   onLanguageChange(() => {

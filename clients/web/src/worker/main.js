@@ -13,7 +13,7 @@ const loadWorkspace = () => import("./workspace.js");
 
 // The worker's own device: the language chosen in the header is kept in localStorage (it says
 // nothing about anyone), and the browser's language is the first guess.
-initLanguage(localStorage);
+await initLanguage(localStorage);
 document.getElementById("bar-tools").prepend(languageSwitch(localStorage, "worker-language"));
 
 // The locked screens redraw in a new language; the workspace redraws itself.

@@ -31,6 +31,8 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEMS)
 
 class PolicyIn(Model):
     text: str = Field(min_length=1, max_length=100_000)
+    # The language the text is written in (BCP 47: "en", "es", "es-MX").
+    language: str = Field(default="en", min_length=2, max_length=35)
 
 
 class PolicyVersionOut(BaseModel):
@@ -39,6 +41,7 @@ class PolicyVersionOut(BaseModel):
     published_day: int
     length: int
     active_consents: int
+    languages: list[str]
 
 
 class DiffOut(BaseModel):
@@ -84,7 +87,9 @@ async def publish_policy(
     body: PolicyIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep, relay: RelayDep
 ) -> PolicyOut:
     async with db.write() as conn:
-        policy = await organisation.publish_policy(conn, body.text, clock(), stepup.actor_of(admin))
+        policy = await organisation.publish_policy(
+            conn, body.text, clock(), stepup.actor_of(admin), body.language
+        )
     # Every open app hears of the new version at once (relay notice, over Redis too).
     await policy_notice.announce(db.engine, relay.fanout, policy)
     out = policy_out(policy)
@@ -117,6 +122,7 @@ async def policy_history(admin: AdminReadDep, db: DatabaseDep) -> list[PolicyVer
             published_day=v.published_day,
             length=v.length,
             active_consents=counts.get(v.version, 0),
+            languages=list(v.languages),
         )
         for v in versions
     ]

@@ -7,6 +7,7 @@ from confide_server.api.types import (
     OneTimePrekeyIn,
     OneTimePrekeyOut,
     PolicyOut,
+    PolicyTextOut,
     SignedPrekeyIn,
     SignedPrekeyOut,
 )
@@ -31,7 +32,16 @@ def bundle_out(bundle: prekeys.Bundle) -> BundleOut:
 def policy_out(policy: organisation.Policy | None) -> PolicyOut | None:
     if policy is None:
         return None
-    return PolicyOut(version=policy.version, text=policy.text, sha256=policy.sha256)
+    return PolicyOut(
+        version=policy.version,
+        text=policy.text,
+        sha256=policy.sha256,
+        language=policy.language,
+        translations=[
+            PolicyTextOut(language=t.language, text=t.text, sha256=t.sha256)
+            for t in policy.translations
+        ],
+    )
 
 
 def signed_prekey_in(spk: SignedPrekeyIn) -> prekeys.SignedPrekey:

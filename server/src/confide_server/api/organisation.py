@@ -15,7 +15,7 @@ from confide_server.api.deps import DatabaseDep, WorkerDep, path_id
 from confide_server.api.types import PROBLEMS, PolicyOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
-from confide_server.services import capabilities, group_terms, org_settings, organisation
+from confide_server.services import capabilities, group_terms, org_settings, org_texts, organisation
 
 router = APIRouter(prefix="/v1", tags=["organisation"], responses=PROBLEMS)
 
@@ -28,6 +28,9 @@ class OrganisationOut(BaseModel):
     group_terms: PolicyOut | None = None
     # The organisation's settings the apps apply (services/org_settings.py), in seconds.
     settings: dict[str, int]
+    # Its own wording of the privacy guide and the call checklist: name -> language -> text
+    # (services/org_texts.py); the apps use their own for anything missing.
+    texts: dict[str, dict[str, str]] = {}
 
 
 class WorkerDevice(BaseModel):
@@ -44,6 +47,7 @@ async def get_organisation(db: DatabaseDep) -> OrganisationOut:
         policy = await organisation.current_policy(conn)
         terms = await group_terms.current(conn)
         values = await org_settings.all_values(conn)
+        texts = await org_texts.all_texts(conn)
     if org is None:
         raise NotFound("the organisation has not been created yet (confide create-org)")
     return OrganisationOut(
@@ -52,6 +56,7 @@ async def get_organisation(db: DatabaseDep) -> OrganisationOut:
         policy=policy_out(policy),
         group_terms=policy_out(terms),
         settings=values,
+        texts=texts,
     )
 
 

@@ -73,10 +73,21 @@ class BundleOut(BaseModel):
     one_time_prekey: OneTimePrekeyOut | None
 
 
+class PolicyTextOut(BaseModel):
+    """One more language of a policy version: its text and that text's SHA-256 (hex)."""
+
+    language: str
+    text: str
+    sha256: str
+
+
 class PolicyOut(BaseModel):
     version: int
     text: str
     sha256: str
+    # The language of ``text`` (BCP 47), and the same version in further languages.
+    language: str = "en"
+    translations: list[PolicyTextOut] = []
 
 
 class Problem(BaseModel):

@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, literal, select, tuple_
 
 from confide_server.clock import day_of
 from confide_server.errors import ConsentRejected, Forbidden, InvalidInput, QuotaExceeded
+from confide_server.services import policy_texts
 from confide_server.services.auth import Principal
 from confide_server.services.consent_format import decode_receipt, decode_revocation
 from confide_server.services.identity import verify
@@ -117,12 +118,19 @@ async def _check_receipt(
         raise ConsentRejected("the receipt names another client key than the signer's")
     if not hmac.compare_digest(receipt.worker_key_fingerprint, hashlib.sha256(worker_key).digest()):
         raise ConsentRejected("the receipt names another worker key than that worker device's")
-    version = receipt.policy_version
-    published = await conn.scalar(select(policies.c.sha256).where(policies.c.version == version))
-    if published is None:
+    # A format 2 receipt names the language of the text read: its hash must be that text's.
+    # A format 1 receipt names none, and so the version's first text.
+    version, language = receipt.policy_version, receipt.policy_language
+    if await conn.scalar(select(policies.c.version).where(policies.c.version == version)) is None:
         raise ConsentRejected(f"there is no policy version {version}")
+    published = await policy_texts.published_sha256(conn, version, language)
+    if published is None:
+        raise ConsentRejected(f"policy version {version} has no text in {language}")
     if receipt.policy_sha256.hex() != published:
-        raise ConsentRejected(f"the receipt's policy hash is not that of policy version {version}")
+        raise ConsentRejected(
+            f"the receipt's policy hash is not that of policy version {version}"
+            + (f" in {language}" if language else "")
+        )
 
 
 async def _check_revocation(

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from confide_server.errors import ConsentRejected
 
 VERSION = 1
+# Format 2 of a receipt adds the language of the policy text shown (docs/protocol.md part 2
+# section 10); revocations stay at format 1, and receipts of format 1 stay valid.
+RECEIPT_VERSIONS = (1, 2)
 RECEIPT_TAG = b"Confide consent receipt\x00"
 REVOCATION_TAG = b"Confide consent revocation\x00"
 
@@ -26,6 +29,8 @@ class Receipt:
     policy_sha256: bytes
     signed_at: int
     expires_at: int
+    # The language of the text the client read (format 2); None for a format 1 receipt.
+    policy_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +54,17 @@ class _Reader:
     def uint(self, n: int) -> int:
         return int.from_bytes(self.take(n), "big")
 
-    def text16(self) -> None:
+    def text16(self) -> str:
         try:
-            self.take(self.uint(2)).decode("utf-8")
+            return self.take(self.uint(2)).decode("utf-8")
         except UnicodeDecodeError:
             raise ConsentRejected(f"a text field of the {self._what} is not UTF-8") from None
 
-    def start(self, tag: bytes) -> None:
-        if self.uint(1) != VERSION or self.take(len(tag)) != tag:
-            raise ConsentRejected(f"this is not a version {VERSION} consent {self._what}")
+    def start(self, tag: bytes, versions: tuple[int, ...] = (VERSION,)) -> int:
+        version = self.uint(1)
+        if version not in versions or self.take(len(tag)) != tag:
+            raise ConsentRejected(f"this is not a known format of consent {self._what}")
+        return version
 
     def done(self) -> None:
         if self._pos != len(self._data):
@@ -66,9 +73,10 @@ class _Reader:
 
 def decode_receipt(data: bytes) -> Receipt:
     reader = _Reader(data, "receipt")
-    reader.start(RECEIPT_TAG)
+    form = reader.start(RECEIPT_TAG, RECEIPT_VERSIONS)
     client, worker = reader.take(32), reader.take(32)
     version, sha256 = reader.uint(4), reader.take(32)
+    language = _language(reader.text16()) if form == 2 else None
     signed_at, expires_at = reader.uint(8), reader.uint(8)
     if reader.uint(1) != 1:
         raise ConsentRejected("a receipt must state the right to revoke (revocable = 1)")
@@ -77,7 +85,13 @@ def decode_receipt(data: bytes) -> Receipt:
     reader.done()
     if expires_at <= signed_at:
         raise ConsentRejected("the receipt expires before it is signed")
-    return Receipt(client, worker, version, sha256, signed_at, expires_at)
+    return Receipt(client, worker, version, sha256, signed_at, expires_at, language)
+
+
+def _language(tag: str) -> str:
+    if not 2 <= len(tag) <= 35 or not all(c.isascii() and (c.isalnum() or c == "-") for c in tag):
+        raise ConsentRejected("the receipt's policy language is not a language tag")
+    return tag
 
 
 def decode_revocation(data: bytes) -> Revocation:

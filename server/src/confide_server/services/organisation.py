@@ -8,14 +8,14 @@ the organisation's settings in services/org_settings.py.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select, update
 
 from confide_server.clock import day_of, expiry
 from confide_server.encoding import b64e
 from confide_server.errors import AlreadyUsed, Conflict, Expired, InvalidInput, NotFound
-from confide_server.services import audit, versioned_text
+from confide_server.services import audit, policy_texts, versioned_text
 from confide_server.services.auth import digest
 from confide_server.services.versioned_text import Policy as Policy
 from confide_server.store.schema import (
@@ -63,12 +63,22 @@ async def get(conn: AsyncConnection) -> Organisation | None:
     return None if row is None else Organisation(row.name, row.max_retention_seconds)
 
 
-async def publish_policy(conn: AsyncConnection, text: str, now: float, actor: str) -> Policy:
-    return await versioned_text.publish(conn, policies, text, now, actor, "policy")
+async def publish_policy(
+    conn: AsyncConnection, text: str, now: float, actor: str, language: str = "en"
+) -> Policy:
+    """A new version whose first text, ``text``, is in ``language``."""
+    tag = policy_texts.language_tag(language)
+    policy_texts.check_text(text)
+    return await versioned_text.publish(conn, policies, text, now, actor, "policy", tag)
 
 
 async def current_policy(conn: AsyncConnection) -> Policy | None:
-    return await versioned_text.current(conn, policies)
+    """The newest version, with every translation published for it."""
+    policy = await versioned_text.current(conn, policies)
+    if policy is None:
+        return None
+    others = await policy_texts.translations(conn, policy.version)
+    return replace(policy, translations=others)
 
 
 async def enrol_worker(

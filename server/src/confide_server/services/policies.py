@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from confide_server.services import versioned_text
+from confide_server.services import policy_texts, versioned_text
 from confide_server.services.consent_format import receipt_version, revoked_receipt
 from confide_server.services.organisation import Policy
 from confide_server.store.schema import consent_receipts, devices, policies
@@ -28,19 +28,36 @@ class PolicyVersion:
     sha256: str
     published_day: int
     length: int
+    languages: tuple[str, ...] = ("en",)  # the first text's, then the translations'
 
 
 async def history(conn: AsyncConnection) -> list[PolicyVersion]:
     rows = await conn.execute(
         select(
-            policies.c.version, policies.c.sha256, policies.c.published_day, policies.c.text
+            policies.c.version,
+            policies.c.sha256,
+            policies.c.published_day,
+            policies.c.text,
+            policies.c.language,
         ).order_by(policies.c.version)
     )
-    return [PolicyVersion(r.version, r.sha256, r.published_day, len(r.text)) for r in rows]
+    translated = await policy_texts.languages(conn)
+    return [
+        PolicyVersion(
+            r.version,
+            r.sha256,
+            r.published_day,
+            len(r.text),
+            (r.language, *translated.get(r.version, [])),
+        )
+        for r in rows
+    ]
 
 
 async def show(conn: AsyncConnection, version: int) -> Policy:
-    return await versioned_text.show(conn, policies, version, "policy")
+    policy = await versioned_text.show(conn, policies, version, "policy")
+    others = await policy_texts.translations(conn, version)
+    return replace(policy, translations=others)
 
 
 async def diff(conn: AsyncConnection, a: int, b: int) -> str:

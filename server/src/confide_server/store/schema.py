@@ -69,6 +69,33 @@ policies = Table(
     Column("text", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("published_day", BigInteger, nullable=False),
+    # The language of `text` (a BCP 47 tag such as "en" or "es"): the version's first text.
+    Column("language", String(35), nullable=False, server_default="en"),
+)
+
+# The same policy version in further languages (services/policy_texts.py). Each text has its
+# own hash, and a consent receipt names the language and hash of the text the client read.
+# Published once, never changed: a receipt may name it for as long as the version lives.
+policy_translations = Table(
+    "policy_translations",
+    metadata,
+    Column("version", Integer, ForeignKey("policies.version"), primary_key=True),
+    Column("language", String(35), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("published_day", BigInteger, nullable=False),
+)
+
+# Texts the organisation writes for everyone who opens its apps, per language: the client's
+# guide "Keeping this conversation private" and the worker's checklist before a call
+# (services/org_texts.py). Public by design; a missing one falls back to the app's own words.
+org_texts = Table(
+    "org_texts",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("language", String(35), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("updated_day", BigInteger, nullable=False),
 )
 
 # The organisation's terms for peer support groups (docs/protocol.md G§4): public text, as
