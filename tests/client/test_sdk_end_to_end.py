@@ -12,6 +12,7 @@ from confide_client.consent import ConsentState
 from confide_client.errors import ConsentRequired, ConsentRevoked, RelayRejected, StateError
 from confide_client.messages import ConsentChanged, ContactJoined, Event, Message
 from confide_client.testing import DEFAULT_POLICY, LocalRelay
+from confide_crypto.consent import ConsentReceipt
 
 PASS = "correct horse battery staple"
 
@@ -224,3 +225,46 @@ async def test_a_new_policy_reaches_both_open_apps_without_asking(tmp_path: Path
         assert await _next(worker) == ConsentChanged(client_id, ConsentState.GRANTED)
         await worker.close()
         await client.close()
+
+
+async def test_a_client_consents_to_the_policy_in_its_language(
+    tmp_path: Path, local_relay: LocalRelay
+) -> None:
+    # The organisation publishes the version in Spanish too; a client that reads Spanish is
+    # shown that text, and its receipt names the language and that text's hash. The worker's
+    # gate counts it as consent to the version (issue 17).
+    relay = local_relay
+    spanish = "Lo que nos cuentas es privado, salvo cuando la ley exige otra cosa."
+    policy = await relay.translate_policy("es", spanish)
+    worker = ConfideClient.create(tmp_path / "worker", PASS, relay.transport(), key_cost="min")
+    await worker.enrol(await relay.enrolment_code())
+    await worker.start()
+    invite = await worker.create_invite()
+    client = ConfideClient.create(tmp_path / "client", PASS, relay.transport(), key_cost="min")
+    shown: list[object] = []
+    worker_id = await client.join(invite, lambda p: shown.append(p) or True, language="es")
+    assert [(p.text, p.language) for p in shown] == [(spanish, "es")]  # type: ignore[attr-defined]
+    await client.start()
+    joined = await _next(worker)
+    assert isinstance(joined, ContactJoined)
+    assert await _next(worker) == ConsentChanged(joined.contact_id, ConsentState.GRANTED)
+    (record,) = await worker.consent_records()
+    receipt = ConsentReceipt.decode(record.statement.data)
+    assert receipt.policy_language == "es"
+    assert receipt.policy_sha256.hex() == policy.translations[0].sha256
+    worker.send_text(joined.contact_id, "hola")
+    reply = await _next(client)
+    assert isinstance(reply, Message) and reply.text == "hola"
+    # A new version: the client is shown it in Spanish again when the organisation has it.
+    new = await relay.publish_policy("Policy v2.")
+    await relay.translate_policy("es", "Política v2.")
+    await worker.refresh_policy()
+    assert worker.consent_state(joined.contact_id) is ConsentState.OUTDATED
+    renewed: list[object] = []
+    await client.renew_consent(worker_id, lambda p: renewed.append(p) or True)
+    assert [p.text for p in renewed] == ["Política v2."]  # type: ignore[attr-defined]
+    assert new.version == 2
+    while (event := await _next(worker)) != ConsentChanged(joined.contact_id, ConsentState.GRANTED):
+        assert isinstance(event, ConsentChanged)
+    await worker.close()
+    await client.close()

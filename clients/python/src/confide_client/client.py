@@ -23,7 +23,7 @@ from confide_crypto.keys import Rng
 from confide_crypto.safety_number import grouped, safety_number
 
 from confide_client import prekeys, receipts
-from confide_client.consent import ConsentState, PolicyRef
+from confide_client.consent import ConsentState, policy_ref
 from confide_client.consultations import RECENT_LIMIT
 from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64e
@@ -264,9 +264,11 @@ class ConfideClient:
 
     async def refresh_policy(self) -> Policy:
         """Learn the organisation's current policy; a new version needs fresh consent."""
-        policy = await self._transport.current_policy()
+        # A client that consented in a language keeps reading the new version in it.
+        language = None if self._state.policy is None else self._state.policy.language
+        policy = (await self._transport.current_policy()).in_language(language)
         check_policy(policy)
-        ref = PolicyRef(policy.version, policy.sha256)
+        ref = policy_ref(policy, named=language is not None)
         if self._state.policy != ref:
             self._state.policy = ref
             now = self._clock()
@@ -355,21 +357,24 @@ class ConfideClient:
         *,
         consent_seconds: int = DEFAULT_CONSENT_SECONDS,
         terms: receipts.ConsentTerms | None = None,
+        language: str | None = None,
     ) -> str:
         """Redeem an invite as the client; returns the worker's contact id.
 
         ``accept_policy`` is shown the organisation's policy and must return True for the
-        client to consent. Consent, a capability for this device's mailbox and the first
+        client to consent. With ``language`` it is shown the version's text in that language
+        when the organisation published one, and the receipt names the language of the text
+        shown (format 2). Consent, a capability for this device's mailbox and the first
         message travel to the worker inside the end-to-end channel.
         """
         registration = await self._registration()
         token = parse_invite(invite)
         redemption = await self._transport.redeem(token, registration)
-        worker = accept_redemption(self._state, redemption, self._rng)
+        worker = accept_redemption(self._state, redemption, self._rng, language)
         policy = self._state.policy
         assert policy is not None
         self.save()
-        if not accept_policy(redemption.policy):
+        if not accept_policy(redemption.policy.in_language(language)):
             raise ConsentRequired("the policy was not accepted; nothing was sent")
         await self.login()
         own_capability = await self._transport.mint_capability()
@@ -406,7 +411,8 @@ class ConfideClient:
         policy = await self.refresh_policy()
         if not accept_policy(policy):
             raise ConsentRequired("the policy was not accepted; nothing was sent")
-        ref = PolicyRef(policy.version, policy.sha256)
+        ref = self._state.policy
+        assert ref is not None
         identity, now = self._state.device.identity, self._clock()
         receipt = receipts.consent_to(worker, identity, ref, now, consent_seconds, terms)
         fields = {"receipt": b64e(receipt.data), "signature": b64e(receipt.signature)}

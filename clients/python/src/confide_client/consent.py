@@ -36,10 +36,21 @@ class ConsentState(enum.Enum):
 
 @dataclass(frozen=True)
 class PolicyRef:
-    """Which policy version is current: its number and the SHA-256 (hex) of its text."""
+    """Which policy version is current: its number and the SHA-256 (hex) of its text.
+
+    ``language`` names the language of that text when a receipt states it (format 2).
+    ``others`` are the hashes of the same version's texts in other languages: a receipt for
+    any of them is consent to this version (docs/protocol.md, "Policy translations").
+    """
 
     version: int
     sha256: str
+    language: str | None = None
+    others: tuple[str, ...] = ()
+
+    def covers(self, receipt: PolicyRef) -> bool:
+        """Whether a receipt naming ``receipt`` consents to this version."""
+        return receipt.version == self.version and receipt.sha256 in (self.sha256, *self.others)
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class ConsentGate:
             return ConsentState.REVOKED
         if self.receipt is None or self.policy is None:
             return ConsentState.AWAITING
-        if self.receipt.policy != self.policy:
+        if not self.policy.covers(self.receipt.policy):
             return ConsentState.OUTDATED
         if self.receipt.expires_at is not None and now >= self.receipt.expires_at:
             return ConsentState.EXPIRED
@@ -98,11 +109,11 @@ class ConsentGate:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form for the state file."""
         return {
-            "policy": _policy_json(self.policy),
+            "policy": policy_json(self.policy),
             "receipt": None
             if self.receipt is None
             else {
-                "policy": _policy_json(self.receipt.policy),
+                "policy": policy_json(self.receipt.policy),
                 "issued_at": self.receipt.issued_at,
                 "expires_at": self.receipt.expires_at,
             },
@@ -118,12 +129,12 @@ class ConsentGate:
                 None
                 if raw is None
                 else ConsentFacts(
-                    policy=_policy_from(raw["policy"]),
+                    policy=policy_from(raw["policy"]),
                     issued_at=int(raw["issued_at"]),
                     expires_at=None if raw["expires_at"] is None else int(raw["expires_at"]),
                 )
             )
-            policy = None if data["policy"] is None else _policy_from(data["policy"])
+            policy = None if data["policy"] is None else policy_from(data["policy"])
             revoked = data["revoked_at"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError("malformed consent state") from exc
@@ -132,11 +143,37 @@ class ConsentGate:
         )
 
 
-def _policy_json(policy: PolicyRef | None) -> dict[str, Any] | None:
-    return None if policy is None else {"version": policy.version, "sha256": policy.sha256}
+def policy_json(policy: PolicyRef | None) -> dict[str, Any] | None:
+    """A JSON-ready form; the language and other texts only when known (older state files
+    have neither, and read back the same)."""
+    if policy is None:
+        return None
+    out: dict[str, Any] = {"version": policy.version, "sha256": policy.sha256}
+    if policy.language is not None:
+        out["language"] = policy.language
+    if policy.others:
+        out["others"] = list(policy.others)
+    return out
 
 
-def _policy_from(data: Any) -> PolicyRef:
+def policy_from(data: Any) -> PolicyRef:
     if data is None:
         raise ProtocolError("a receipt must name a policy")
-    return PolicyRef(version=int(data["version"]), sha256=str(data["sha256"]))
+    language = data.get("language")
+    return PolicyRef(
+        version=int(data["version"]),
+        sha256=str(data["sha256"]),
+        language=None if language is None else str(language),
+        others=tuple(str(o) for o in data.get("others", [])),
+    )
+
+
+def policy_ref(policy: Any, *, named: bool = False) -> PolicyRef:
+    """The reference to a transport Policy: its text's hash, and its other texts' hashes.
+    With ``named``, the language of the text is part of it (a receipt then states it)."""
+    return PolicyRef(
+        policy.version,
+        policy.sha256,
+        policy.language if named else None,
+        tuple(t.sha256 for t in policy.translations),
+    )

@@ -8,7 +8,7 @@ import hmac
 from confide_crypto.errors import CryptoError
 from confide_crypto.keys import PreKeyBundle, Rng
 
-from confide_client.consent import ConsentGate, PolicyRef
+from confide_client.consent import ConsentGate, policy_ref
 from confide_client.contact import Contact
 from confide_client.encoding import b64d
 from confide_client.errors import ProtocolError
@@ -61,6 +61,9 @@ def check_policy(policy: Policy) -> None:
     # client one text while the receipt names another.
     if hashlib.sha256(policy.text.encode()).hexdigest() != policy.sha256:
         raise ProtocolError("the policy text does not match its published hash")
+    for other in policy.translations:
+        if hashlib.sha256(other.text.encode()).hexdigest() != other.sha256:
+            raise ProtocolError(f"the policy's {other.language} text does not match its hash")
 
 
 def crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
@@ -75,15 +78,19 @@ def crypto_bundle(bundle: WireBundle) -> PreKeyBundle:
     )
 
 
-def accept_redemption(state: ClientState, redemption: Redemption, rng: Rng) -> Contact:
+def accept_redemption(
+    state: ClientState, redemption: Redemption, rng: Rng, language: str | None = None
+) -> Contact:
     """Record what redeeming an invite handed over; returns the worker as a new contact.
 
     The device learns its relay names and the organisation's policy (checked against its
     hash), and starts an X3DH session from the worker's bundle (which verifies the signed
     prekey's signature). Nothing is sent yet: that waits for the client's consent.
     """
-    check_policy(redemption.policy)
-    policy = PolicyRef(redemption.policy.version, redemption.policy.sha256)
+    # With a language, the client reads (and its receipt names) the version's text in it.
+    shown = redemption.policy.in_language(language)
+    check_policy(shown)
+    policy = policy_ref(shown, named=language is not None)
     state.role = Role.CLIENT
     state.device_id, state.mailbox_id = redemption.device.device_id, redemption.device.mailbox_id
     state.policy = policy

@@ -78,6 +78,7 @@ def make_receipt(
         recipient=terms.recipient,
         purpose=terms.purpose,
         information=terms.information,
+        policy_language=policy.language,
     )
     return Signed(*receipt.sign(identity))
 
@@ -98,7 +99,9 @@ def verify_receipt(receipt: Signed, client_key: bytes, worker_key: bytes, now: i
     except CryptoError as exc:
         raise ProtocolError(f"consent receipt refused: {exc}") from exc
     return ConsentFacts(
-        policy=PolicyRef(checked.policy_version, checked.policy_sha256.hex()),
+        policy=PolicyRef(
+            checked.policy_version, checked.policy_sha256.hex(), checked.policy_language
+        ),
         issued_at=checked.signed_at,
         expires_at=checked.expires_at,
     )

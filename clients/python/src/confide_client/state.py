@@ -17,7 +17,7 @@ from typing import Any
 from confide_crypto.device import Device
 from confide_crypto.errors import CryptoError
 
-from confide_client.consent import PolicyRef
+from confide_client.consent import PolicyRef, policy_from, policy_json
 from confide_client.consultations import DEFAULT_RETENTION_SECONDS, Thread
 from confide_client.contact import Contact, PendingInvite
 from confide_client.encoding import b64d, b64e
@@ -74,9 +74,7 @@ class ClientState:
             "device_id": self.device_id,
             "relay_url": self.relay_url,
             "mailbox_id": None if self.mailbox_id is None else b64e(self.mailbox_id),
-            "policy": None
-            if self.policy is None
-            else {"version": self.policy.version, "sha256": self.policy.sha256},
+            "policy": policy_json(self.policy),
             "next_prekey_id": self.next_prekey_id,
             "signed_prekey": [self.signed_prekey_id, self.signed_prekey_at],
             "contacts": [c.to_json() for c in self.contacts.values()],
@@ -103,7 +101,7 @@ class ClientState:
                 device_id=data["device_id"],
                 relay_url=data.get("relay_url"),
                 mailbox_id=None if data["mailbox_id"] is None else b64d(data["mailbox_id"]),
-                policy=None if policy is None else PolicyRef(policy["version"], policy["sha256"]),
+                policy=None if policy is None else policy_from(policy),
                 next_prekey_id=int(data["next_prekey_id"]),
                 signed_prekey_id=int(data["signed_prekey"][0]),
                 signed_prekey_at=int(data["signed_prekey"][1]),

@@ -31,7 +31,7 @@ from typing import Any
 import uvicorn
 from confide_server.app import create_app
 from confide_server.clock import system_clock
-from confide_server.services import group_terms, org_settings, organisation
+from confide_server.services import group_terms, org_settings, organisation, policy_texts
 from confide_server.serving import uvicorn_options
 from confide_server.settings import Settings
 from confide_server.store import schema
@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 from confide_client.client import ConfideClient
 from confide_client.encoding import b64e
 from confide_client.testing.link import CuttableLink
-from confide_client.transport.base import Policy
+from confide_client.transport.base import Policy, PolicyTranslation
 from confide_client.transport.http import HttpTransport
 
 __all__ = [
@@ -137,6 +137,23 @@ class LocalRelay:
         async with self._engine.begin() as conn:
             published = await group_terms.publish(conn, text, system_clock(), ACTOR)
         return Policy(published.version, published.text, published.sha256)
+
+    async def translate_policy(self, language: str, text: str) -> Policy:
+        """Publish the current version in one more language, as ``confide publish-policy
+        --language LANGUAGE --translation-of VERSION``."""
+        assert self.policy is not None, "publish a policy first"
+        async with self._engine.begin() as conn:
+            version = self.policy.version
+            await policy_texts.add(conn, version, language, text, system_clock(), ACTOR)
+            current = await organisation.current_policy(conn)
+        assert current is not None
+        others = tuple(
+            PolicyTranslation(t.language, t.text, t.sha256) for t in current.translations
+        )
+        self.policy = Policy(
+            current.version, current.text, current.sha256, current.language, others
+        )
+        return self.policy
 
     async def enrolment_code(self, role: str = "worker") -> str:
         """A one-time code that enrols one new worker's device, as ``confide enrol-worker``."""

@@ -89,12 +89,37 @@ class PrekeyBundle:
 
 
 @dataclass(frozen=True)
+class PolicyTranslation:
+    """The same policy version in one more language: its text and that text's SHA-256."""
+
+    language: str
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Policy:
-    """The organisation's confidentiality policy: the version, its text and its SHA-256."""
+    """The organisation's confidentiality policy: the version, its text and its SHA-256.
+
+    ``language`` is the language of ``text``; ``translations`` the version in others.
+    """
 
     version: int
     text: str
     sha256: str
+    language: str = "en"
+    translations: tuple[PolicyTranslation, ...] = ()
+
+    def in_language(self, language: str | None) -> Policy:
+        """This version with its text in ``language`` first (unchanged if it has none)."""
+        if language is None or language == self.language:
+            return self
+        for other in self.translations:
+            if other.language == language:
+                first = PolicyTranslation(self.language, self.text, self.sha256)
+                rest = (first, *(t for t in self.translations if t is not other))
+                return Policy(self.version, other.text, other.sha256, other.language, rest)
+        return self
 
 
 @dataclass(frozen=True)

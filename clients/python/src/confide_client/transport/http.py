@@ -33,6 +33,7 @@ from confide_client.transport.base import (
     OneTimePrekey,
     Policy,
     PolicyPublished,
+    PolicyTranslation,
     PrekeyBundle,
     PrekeysLow,
     Redemption,
@@ -91,7 +92,17 @@ def _bundle(data: dict[str, Any]) -> PrekeyBundle:
 def _policy(data: dict[str, Any] | None) -> Policy:
     if data is None:
         raise ProtocolError("the organisation has not published a confidentiality policy")
-    return Policy(int(data["version"]), str(data["text"]), str(data["sha256"]))
+    translations = tuple(
+        PolicyTranslation(str(t["language"]), str(t["text"]), str(t["sha256"]))
+        for t in data.get("translations", [])
+    )
+    return Policy(
+        int(data["version"]),
+        str(data["text"]),
+        str(data["sha256"]),
+        str(data.get("language", "en")),
+        translations,
+    )
 
 
 class HttpTransport:
