@@ -133,6 +133,10 @@ def test_video_call_peer_to_peer(relay, browser, screenshots: Path) -> None:
     expect(client.locator("#start-video-call")).to_be_enabled()
 
     worker.locator("#start-video-call").click()
+
+    # The worker's checklist before a call (a private room, headphones, no names).
+
+    worker.locator("#checklist-go").click()
     call_state(worker, "ringing")
     expect(worker.locator("#call-status")).to_have_text("Calling Sam…")
     call_state(client, "incoming")
@@ -211,6 +215,8 @@ def test_waiting_room_and_relay_only_call(relay_only, browser, screenshots: Path
     worker.screenshot(path=str(screenshots / "call-05-worker-waiting-room.png"), full_page=True)
     client.screenshot(path=str(screenshots / "call-06-client-waiting-room.png"), full_page=True)
     worker.get_by_role("button", name="Admit").click()
+    # The worker's checklist before a call (a private room, headphones, no names).
+    worker.locator("#checklist-go").click()
 
     call_state(worker, "connected")
     call_state(client, "connected")
@@ -243,6 +249,8 @@ def test_voice_call_ends_when_the_network_drops(relay_with_own_turn, browser) ->
     worker, client = pair.worker, pair.client
     client.locator("#start-voice-call").click()
     worker.get_by_role("button", name="Admit").click()
+    # The worker's checklist before a call (a private room, headphones, no names).
+    worker.locator("#checklist-go").click()
     call_state(worker, "connected")
     call_state(client, "connected")
     expect(client.locator("#call-remote")).to_be_hidden()
@@ -296,6 +304,10 @@ def test_altered_signalling_breaks_call_setup(relay, browser, screenshots: Path)
     worker, client = pair.worker, pair.client
 
     worker.locator("#start-voice-call").click()
+
+    # The worker's checklist before a call (a private room, headphones, no names).
+
+    worker.locator("#checklist-go").click()
     call_state(client, "incoming")
     # From here on the "relay" alters everything it hands the client: the worker's offer and
     # ICE candidates. The end-to-end layer refuses them, so no description is ever applied.

@@ -35,9 +35,11 @@ export class Calls {
   // the relay token; `onEnded(conv, session, [key, vars])` records the call in the
   // conversation (why it ended, as a catalogue message).
   // `onState()` lets the app redraw its call buttons; `elsewhereBusy()` says whether a group
-  // call (group_calls.js) holds the camera, so a ring is answered "busy".
-  constructor({ role, sodium, identityKey, newId, token, contact, onEnded, notify = () => {}, onState = () => {}, elsewhereBusy = () => false }) {
-    Object.assign(this, { role, sodium, identityKey, newId, token, contact, onEnded, notify, onState, elsewhereBusy });
+  // call (group_calls.js) holds the camera, so a ring is answered "busy". `beforeCall(media,
+  // incoming)` may ask something first (the worker's checklist) and resolves false to leave
+  // the call for now.
+  constructor({ role, sodium, identityKey, newId, token, contact, onEnded, notify = () => {}, onState = () => {}, elsewhereBusy = () => false, beforeCall = async () => true }) {
+    Object.assign(this, { role, sodium, identityKey, newId, token, contact, onEnded, notify, onState, elsewhereBusy, beforeCall });
     this.current = null;
     addEventListener("pagehide", () => this.#closing());
   }
@@ -48,6 +50,7 @@ export class Calls {
 
   async start(conv, media) {
     if (this.busy || this.elsewhereBusy()) return;
+    if (!(await this.beforeCall(media, false)) || this.busy || this.elsewhereBusy()) return;
     const session = this.#open(conv, { id: this.newId(), media, outgoing: true });
     try {
       await session.start();
@@ -104,7 +107,10 @@ export class Calls {
     });
     const panel = new CallPanel(session, {
       peerName: who.name,
-      onAccept: () => session.accept().catch((err) => this.#failed(session, err)),
+      onAccept: async () => {
+        if (!(await this.beforeCall(media, true)) || session.state !== "incoming") return;
+        await session.accept().catch((err) => this.#failed(session, err));
+      },
       onDecline: () => session.decline(),
       onHangUp: () => session.hangUp(),
       onClose: () => {

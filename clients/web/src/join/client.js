@@ -18,6 +18,7 @@ import { CLIENT_DB, onQuickExit } from "./quickexit.js";
 import { confirmWorkerKey } from "./keychange.js";
 import { CONSENT_DAYS, consentView, reviewView } from "./consentview.js";
 import { showRecords } from "../shared/records.js";
+import { privacyButton as guideButton } from "../shared/guides.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
@@ -91,6 +92,9 @@ export async function agreeTo(shown, remember) {
   await agree(remember);
 }
 
+// "Keeping this conversation private", in the organisation's words when it has them.
+const privacyButton = () => guideButton(() => client?.texts);
+
 // The consent screen being shown, so that a change of language draws it again (with the
 // policy's text in the new language, when the organisation published one).
 let consentShown = null;
@@ -109,7 +113,7 @@ function showConsent(options = {}) {
   const digest = toHex(engine.consent.policyDigest(client.shownPolicy.text));
   const before = previous ? policyText(previous, client.shownPolicy.language) : null;
   show(consentView({
-    policy: client.shownPolicy, policyIntact: digest === client.shownPolicy.sha256, days: CONSENT_DAYS, renewal,
+    policy: client.shownPolicy, policyIntact: digest === client.shownPolicy.sha256, days: CONSENT_DAYS, renewal, privacyButton: privacyButton(),
     previous: before, onDecline, onAgree: (...args) => {
       consentShown = null;
       return onAgree(...args);
@@ -164,6 +168,7 @@ async function renewConsentIfNeeded() {
   const org = await relay.getOrganisation().catch(() => null);
   client.maxRetention = org?.max_retention_seconds;
   client.timers = { min: org?.settings?.disappearing_min_seconds, max: org?.settings?.disappearing_max_seconds };
+  client.texts = org?.texts ?? {};
   const current = org?.policy;
   if (!current || client.conv.consent.state !== "given" || current.version === client.conv.consent.policyVersion) {
     render();
@@ -381,6 +386,7 @@ function render() {
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", id: "review-consent", onclick: () => { view = "review"; render(); } }, t("join.yourConsent")),
       h("button", { type: "button", class: "secondary", id: "open-safety", onclick: () => { view = "safety"; render(); } }, conv.verified ? t("join.verified") : t("join.safetyNumber")),
+      privacyButton(),
       ...callButtons(conv),
       allowNotificationsButton("client", undefined, render)),
     chatView(conv, {

@@ -18,7 +18,7 @@ function changesView(previous, policy) {
         { class: `diff-${line.kind}` }, `${marks[line.kind]}${line.text}\n`))));
 }
 
-export function consentView({ policy, policyIntact, days, renewal = false, previous = null, onAgree, onDecline = null }) {
+export function consentView({ policy, policyIntact, days, renewal = false, previous = null, onAgree, onDecline = null, privacyButton = null }) {
   const remember = h("input", { type: "checkbox", id: "remember" });
   const pass = h("input", { type: "password", minlength: 10, autocomplete: "new-password" });
   const passRow = h("div", { hidden: true, id: "remember-pass-row" }, ...field("remember-pass", t("consent.passphraseLabel"), pass));
@@ -33,6 +33,7 @@ export function consentView({ policy, policyIntact, days, renewal = false, previ
     h("p", {}, renewal
       ? t("consent.renewalIntro")
       : t("consent.intro")),
+    privacyButton ? h("div", { class: "row" }, privacyButton) : null,
     h("div", { class: "card policy", id: "policy-text", tabindex: 0, role: "document", "aria-label": t("consent.policyLabel", { version: policy.version }), lang: policy.language ?? null }, policy.text),
     h("p", { class: "muted" }, t("consent.policyVersion", { version: policy.version })),
     renewal && previous?.text ? changesView(previous, policy) : null,

@@ -7,6 +7,7 @@
 // as the relay says so.
 import { toHex, utf8 } from "../shared/b64.js";
 import { show } from "../shared/dom.js";
+import { privacyButton } from "../shared/guides.js";
 import { language, onLanguageChange } from "../shared/i18n.js";
 import { policyText } from "../shared/policytext.js";
 import { CONSENT_DAYS, consentView } from "./consentview.js";
@@ -53,7 +54,7 @@ export async function openInvite(token, loadClient) {
     const intact = (await sha256Hex(policy.text)) === policy.sha256;
     if (!active) return;
     show(consentView({
-      policy, policyIntact: intact, days: CONSENT_DAYS,
+      policy, policyIntact: intact, days: CONSENT_DAYS, privacyButton: privacyButton(() => org.texts),
       onAgree: async (remember) => {
         active = false;
         const client = await redeemed();

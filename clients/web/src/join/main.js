@@ -52,7 +52,18 @@ function showNothing() {
   nothingShown = true;
   show(h("section", { "aria-labelledby": "nothing-title" },
     h("h1", { id: "nothing-title" }, t("join.nothingTitle")),
-    h("p", {}, t("join.nothingBody"))));
+    h("p", {}, t("join.nothingBody")),
+    h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "open-privacy", onclick: openGuide }, t("privacy.open")))));
+}
+
+// The privacy guide from the empty page too: what quick exit leaves behind matters most to
+// someone who has just used it. The organisation's wording comes from the relay.
+async function openGuide() {
+  const [{ showDialog }, { privacyGuide }, relay] = await Promise.all([
+    import("../shared/records.js"), import("../shared/guides.js"), import("../shared/relay.js"),
+  ]);
+  const org = await relay.getOrganisation().catch(() => null);
+  showDialog(t("privacy.title"), async () => privacyGuide(org?.texts, location.host));
 }
 
 const start = () => boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: err.message }))));

@@ -52,6 +52,8 @@ export class WorkerSession {
     if (Number.isInteger(idle) && idle > 0) this.state.settings.idleMinutes = idle / 60;
     this.state.settings.timers = { min: org.settings?.disappearing_min_seconds, max: org.settings?.disappearing_max_seconds };
     this.state.settings.consultationRetention = org.settings?.consultation_retention_seconds;
+    // The organisation's own wording of the call checklist, per language (shared/guides.js).
+    this.state.settings.texts = org.texts ?? {};
   }
 }
 

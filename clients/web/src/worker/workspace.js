@@ -7,6 +7,7 @@ import { addMessage, canSend, expire, fitTimer, inviteExpired, newConversation }
 import { announce, field, h, show } from "../shared/dom.js";
 import { formatDate, language, onLanguageChange, t } from "../shared/i18n.js";
 import { applyCommon } from "../shared/inbox.js";
+import { callChecklist } from "../shared/guides.js";
 import { qrSvg } from "../shared/qr.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
@@ -224,6 +225,8 @@ class Workspace {
         this.render();
       },
       onState: () => this.render(),
+      // A one-screen checklist before every call: a private room, headphones, no names.
+      beforeCall: (media, incoming) => callChecklist(this.state.settings?.texts, media, incoming),
       // Like message notifications: no name, so a shared screen learns nothing.
       notify: (text) => notifyIfHidden("worker", text),
     });
