@@ -190,3 +190,63 @@ def test_the_empty_join_page_follows_the_browser_and_offers_the_guide(
     page.locator("#join-language").select_option("es")
     expect(page.get_by_role("heading", name="Aquí no hay nada")).to_be_visible()
     context.close()
+
+
+def test_the_console_publishes_a_translation_and_the_organisations_texts(
+    relay, browser, screenshots: Path, tmp_path: Path
+) -> None:
+    _cli_text(relay, tmp_path, "guide.txt", GUIDE_ES, "texts", "set", "privacy_guide", "es")
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    admin = context.new_page()
+    guard = OriginGuard(relay.url, admin)
+    admin.goto(relay.url + "/")
+    enrol_worker(admin, relay.process.enrol_worker("admin"))
+    admin.get_by_role("button", name="Organisation").click()
+    admin.locator("#admin nav").get_by_role("button", name="Policies").click()
+    form = admin.locator("#policy-translation")
+    form.get_by_label("Language of this text").fill("pt-BR")
+    form.get_by_label("The same policy, in that language").fill(
+        "Mantemos em sigilo o que você compartilha."
+    )
+    form.get_by_role("button", name="Add the translation").click()
+    dialog = admin.get_by_role("dialog", name="Confirm it is you")
+    dialog.get_by_label("Passphrase").fill(PASSPHRASE)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(admin.locator("tbody tr").first.locator("td").last).to_contain_text("pt-BR")
+    # A second text in the same language is refused: receipts may already name the first.
+    form = admin.locator("#policy-translation")
+    form.get_by_label("Language of this text").fill("pt-BR")
+    form.get_by_label("The same policy, in that language").fill("Outra coisa.")
+    form.get_by_role("button", name="Add the translation").click()
+    expect(admin.locator("#admin-error")).to_contain_text("already has a text in pt-BR")
+
+    admin.locator("#admin nav").get_by_role("button", name="Texts for clients and workers").click()
+    admin.get_by_label("In English").first.fill("Find a quiet room.\nWear headphones.")
+    admin.locator('form[data-text="privacy_guide/en"]').get_by_role("button", name="Save").click()
+    expect(
+        admin.locator('form[data-text="privacy_guide/en"]').get_by_role(
+            "button", name="Use the app's wording"
+        )
+    ).to_be_visible()
+    assert admin.evaluate(UNLABELLED) == []
+    admin.screenshot(path=str(screenshots / "i18n-desktop-en-console-texts.png"), full_page=True)
+
+    # The client's page shows the organisation's English guide now, and the app's own Spanish one.
+    page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    guard.watch(page)
+    page.goto(relay.url + "/join")
+    page.get_by_role("button", name="Keeping this conversation private").click()
+    expect(page.locator("#privacy-guide li")).to_have_text(
+        ["Find a quiet room.", "Wear headphones."]
+    )
+    page.get_by_role("button", name="Close").click()
+    page.locator("#join-language").select_option("es")
+    page.get_by_role("button", name="Cómo mantener esta conversación en privado").click()
+    expect(page.locator("#privacy-guide")).to_contain_text("Busca un sitio donde nadie te oiga.")
+
+    admin.locator('form[data-text="privacy_guide/en"]').get_by_role(
+        "button", name="Use the app's wording"
+    ).click()
+    expect(admin.locator('form[data-text="privacy_guide/en"] textarea')).to_have_value("")
+    guard.assert_clean()
+    context.close()

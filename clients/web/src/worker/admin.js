@@ -10,6 +10,7 @@ import { idbGet } from "../shared/idb.js";
 import { call, RelayError } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY } from "./vault.js";
 import { auditView, policiesView, settingsView, workersView } from "./admin_views.js";
+import { textsView } from "./admin_texts.js";
 
 const STEP_UP_TAG = utf8("Confide step-up v1\0");
 // Ask again a little before the relay's limit runs out, so a change never fails half-way.
@@ -85,7 +86,7 @@ class AdminConsole {
   }
 
   async render() {
-    const tabs = [["workers", t("admin.tabWorkers")], ["policies", t("admin.tabPolicies")], ["settings", t("admin.tabSettings")], ["audit", t("admin.tabAudit")]];
+    const tabs = [["workers", t("admin.tabWorkers")], ["policies", t("admin.tabPolicies")], ["settings", t("admin.tabSettings")], ["texts", t("admin.tabTexts")], ["audit", t("admin.tabAudit")]];
     const body = h("div", { class: "admin-body" }, h("p", { class: "muted" }, t("admin.loading")));
     const heading = h("h1", { id: "admin-title", tabindex: "-1" }, t("admin.title"));
     this.region.replaceChildren(
@@ -100,7 +101,7 @@ class AdminConsole {
       body,
     );
     heading.focus();
-    const views = { workers: workersView, policies: policiesView, settings: settingsView, audit: auditView };
+    const views = { workers: workersView, policies: policiesView, settings: settingsView, texts: textsView, audit: auditView };
     try {
       body.replaceChildren(await views[this.tab](this));
     } catch (err) {

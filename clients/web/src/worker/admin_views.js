@@ -84,13 +84,16 @@ async function devicesView(c, workerId) {
 export async function policiesView(c) {
   const versions = await c.api("GET", "/v1/admin/policies");
   const text = h("textarea", { id: "policy-text", rows: 6, required: true });
+  const lang = h("input", { id: "policy-language", value: "en", required: true, maxlength: 35, autocomplete: "off" });
   const publish = h("form", {
     onsubmit: (event) => {
       event.preventDefault();
-      c.run(() => c.act("POST", "/v1/admin/policies", { text: text.value }));
+      c.run(() => c.act("POST", "/v1/admin/policies", { text: text.value, language: lang.value.trim() }));
     },
   }, h("label", { for: "policy-text" }, t("admin.newPolicy")), text,
+  h("label", { for: "policy-language" }, t("admin.policyLanguage")), lang,
   h("div", { class: "row" }, h("button", { type: "submit" }, t("admin.publish"))));
+  const translation = versions.length ? translationForm(c, versions) : null;
   const numbers = versions.map((v) => v.version);
   const a = select("diff-a", numbers, numbers.at(-2) ?? numbers[0]);
   const b = select("diff-b", numbers, numbers.at(-1));
@@ -107,12 +110,31 @@ export async function policiesView(c) {
   h("button", { type: "submit", class: "secondary" }, t("admin.showDifference")));
   const rows = versions.map((v) => h("tr", {},
     h("td", {}, String(v.version)), h("td", {}, day(v.published_day)),
-    h("td", {}, String(v.active_consents)), h("td", {}, h("code", {}, v.sha256.slice(0, 16)))));
+    h("td", {}, String(v.active_consents)), h("td", {}, h("code", {}, v.sha256.slice(0, 16))),
+    h("td", {}, (v.languages ?? []).join(", "))));
   return h("section", { "aria-labelledby": "policies-title" },
-    h("h3", { id: "policies-title" }, t("admin.policies")), publish,
+    h("h3", { id: "policies-title" }, t("admin.policies")), publish, translation,
     table(t("admin.policiesCaption"),
-      [t("admin.colVersion"), t("admin.colPublished"), t("admin.colConsents"), "SHA-256"], rows),
+      [t("admin.colVersion"), t("admin.colPublished"), t("admin.colConsents"), "SHA-256", t("admin.colLanguages")], rows),
     diff, out);
+}
+
+// One version in one more language (POST /v1/admin/policies/{version}/translations).
+function translationForm(c, versions) {
+  const version = select("translation-version", versions.map((v) => v.version), versions.at(-1).version);
+  const lang = h("input", { id: "translation-language", required: true, maxlength: 35, placeholder: "es", autocomplete: "off" });
+  const text = h("textarea", { id: "translation-text", rows: 6, required: true });
+  return h("form", {
+    id: "policy-translation",
+    onsubmit: (event) => {
+      event.preventDefault();
+      c.run(() => c.act("POST", `/v1/admin/policies/${version.value}/translations`, { language: lang.value.trim(), text: text.value }));
+    },
+  }, h("h4", {}, t("admin.translationTitle")),
+  h("label", { for: "translation-version" }, t("admin.translationVersion")), version,
+  h("label", { for: "translation-language" }, t("admin.policyLanguage")), lang,
+  h("label", { for: "translation-text" }, t("admin.translationText")), text,
+  h("div", { class: "row" }, h("button", { type: "submit", class: "secondary" }, t("admin.publishTranslation"))));
 }
 
 export async function settingsView(c) {
