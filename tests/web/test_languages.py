@@ -250,3 +250,52 @@ def test_the_console_publishes_a_translation_and_the_organisations_texts(
     expect(admin.locator('form[data-text="privacy_guide/en"] textarea')).to_have_value("")
     guard.assert_clean()
     context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-MX"])
+def test_the_light_consent_screen_stays_light_in_either_language(
+    relay, browser, locale: str, tmp_path: Path
+) -> None:
+    # A Spanish reader also fetches the Spanish catalogue (a chunk of its own) and reads the
+    # policy's Spanish text; the consent screen must still come within test_light_join's budget.
+    from test_light_join import BUDGET, CONSENT_USABLE, RESOURCES
+
+    translated = relay.process.cli("policy", "list").stdout.splitlines()[1].split()[-1]
+    if "es" not in translated.split(","):
+        _cli_text(
+            relay,
+            tmp_path,
+            "es.txt",
+            SPANISH_POLICY,
+            "publish-policy",
+            "--language",
+            "es",
+            "--translation-of",
+            "1",
+        )
+    context, worker, guard = _worker(browser, relay)
+    link = create_invite(worker, "Mo")
+    client_ctx = browser.new_context(viewport=PHONE, locale=locale)
+    client_ctx.add_init_script(CONSENT_USABLE)
+    client = client_ctx.new_page()
+    guard.watch(client)
+    client.goto(link)
+    heading = "Antes de empezar" if locale.startswith("es") else "Before you start"
+    expect(client.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+    usable = client.wait_for_function("() => window.__consentUsable").json_value()
+    before = [e for e in client.evaluate(RESOURCES) if e["end"] <= usable]
+    sent = sum(e["bytes"] for e in before)
+    print(f"{locale}: {sent} bytes before the consent screen")
+    assert sent < BUDGET, f"{sent} bytes before the consent screen: {before}"
+    guard.assert_clean()
+    context.close()
+    client_ctx.close()
+
+
+def _worker(browser: Any, relay: Any) -> tuple[Any, Any, OriginGuard]:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    guard = OriginGuard(relay.url, page)
+    page.goto(relay.url + "/")
+    enrol_worker(page, relay.enrolment_code())
+    return context, page, guard
