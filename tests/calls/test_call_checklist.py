@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from call_support import accessibility
 from playwright.sync_api import expect
 from test_calls_browser import call_state, consented_pair
 
@@ -27,6 +28,7 @@ def test_the_worker_goes_through_the_checklist_before_a_call(
     for words in ("private room", "Headphones", "No names"):
         expect(checklist).to_contain_text(words)
     expect(worker.locator("#checklist-go")).to_be_focused()
+    accessibility.assert_accessible(worker, "call checklist")
     worker.screenshot(path=str(screenshots / "call-00-worker-checklist.png"), full_page=True)
     worker.get_by_role("button", name="Not now").click()
     expect(checklist).to_have_count(0)
@@ -51,6 +53,7 @@ def test_the_worker_goes_through_the_checklist_before_a_call(
     worker.locator("#worker-language").select_option("es")
     worker.locator("#start-voice-call").click()
     expect(checklist.locator("li")).to_have_text(["Puerta cerrada.", "Auriculares puestos."])
+    accessibility.assert_accessible(worker, "call checklist in Spanish")
     worker.get_by_role("button", name="Empezar la llamada de voz").click()
     call_state(worker, "ringing")
     call_state(client, "incoming")

@@ -114,6 +114,13 @@ def test_every_view_of_both_apps(relay, browser) -> None:
     assert_accessible(client, "client consent review")
     _dialog(client, "What the relay keeps about this device", "client's relay records")
     client.get_by_role("button", name="Back").click()
+    _dialog(client, "Keeping this conversation private", "client privacy guide")
+    # The language switch, and the conversation drawn again in Spanish.
+    client.locator("#join-language").select_option("es")
+    expect(client.get_by_role("heading", level=1, name="Tu conversación")).to_be_visible()
+    assert_accessible(client, "client conversation in Spanish")
+    client.locator("#join-language").select_option("en")
+    expect(client.get_by_role("heading", level=1, name="Your conversation")).to_be_visible()
 
     # Consultation views, the worker's privacy dialogs, the admin console.
     worker.get_by_role("button", name="Ask a supervisor").click()
@@ -128,8 +135,8 @@ def test_every_view_of_both_apps(relay, browser) -> None:
     worker.get_by_role("button", name="Organisation").click()
     expect(worker.get_by_role("heading", name="Workers", exact=True)).to_be_visible()
     assert_view_focus(worker, "Organisation console")
-    for tab in ("Workers", "Policies", "Settings", "Audit trail"):
-        worker.locator("#admin nav").get_by_role("button", name=tab).click()
+    for tab in ("Workers", "Policies", "Settings", "Texts for clients and workers", "Audit trail"):
+        worker.locator("#admin nav").get_by_role("button", name=tab, exact=True).click()
         title = worker.locator("#admin").get_by_role("heading", name=tab, exact=True)
         expect(title).to_be_visible()
         assert_accessible(worker, f"admin console, {tab}")

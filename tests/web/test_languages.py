@@ -149,8 +149,10 @@ def test_both_apps_in_english_and_spanish(
     _shot(worker, screenshots, "desktop-es-worker")
     worker.set_viewport_size(PHONE)
     _shot(worker, screenshots, "phone-es-worker")
+    # On a phone the open conversation stands alone, with its way back to the list.
+    expect(worker.get_by_role("button", name="← Todas las conversaciones")).to_be_visible()
     worker.locator("#worker-language").select_option("en")
-    expect(worker.get_by_role("heading", name="Conversations")).to_be_visible()
+    expect(worker.get_by_role("button", name="← All conversations")).to_be_visible()
     _shot(worker, screenshots, "phone-en-worker")
     worker.locator("#worker-language").select_option("es")
     worker.set_viewport_size(DESKTOP)
