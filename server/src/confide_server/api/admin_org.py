@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from confide_server import policy_notice
 from confide_server.api.admin_deps import AdminActDep, AdminReadDep
-from confide_server.api.convert import policy_out
+from confide_server.api.convert import policy_out, terms_out
 from confide_server.api.deps import ClockDep, DatabaseDep, RelayDep
-from confide_server.api.types import PROBLEMS, UNIX_SECONDS_MAX, Model, PolicyOut
+from confide_server.api.types import PROBLEMS, UNIX_SECONDS_MAX, Model, PolicyOut, TermsOut
 from confide_server.clock import hour_of
 from confide_server.services import (
     audit,
@@ -100,11 +100,11 @@ async def publish_policy(
 @router.post("/group-terms", status_code=201)
 async def publish_group_terms(
     body: PolicyIn, admin: AdminActDep, db: DatabaseDep, clock: ClockDep
-) -> PolicyOut:
+) -> TermsOut:
     """A new version of the terms shown to clients joining a peer support group."""
     async with db.write() as conn:
         terms = await group_terms.publish(conn, body.text, clock(), stepup.actor_of(admin))
-    out = policy_out(terms)
+    out = terms_out(terms)
     assert out is not None
     return out
 

@@ -10,6 +10,7 @@ from confide_server.api.types import (
     PolicyTextOut,
     SignedPrekeyIn,
     SignedPrekeyOut,
+    TermsOut,
 )
 from confide_server.encoding import b64e
 from confide_server.services import organisation, prekeys
@@ -27,6 +28,13 @@ def bundle_out(bundle: prekeys.Bundle) -> BundleOut:
         if otp is None
         else OneTimePrekeyOut(key_id=otp.key_id, public_key=b64e(otp.public_key)),
     )
+
+
+def terms_out(terms: organisation.Policy | None) -> TermsOut | None:
+    """Group terms: a version in one language, without the policy's translations."""
+    if terms is None:
+        return None
+    return TermsOut(version=terms.version, text=terms.text, sha256=terms.sha256)
 
 
 def policy_out(policy: organisation.Policy | None) -> PolicyOut | None:

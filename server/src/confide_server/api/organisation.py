@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from confide_server.api.convert import policy_out
+from confide_server.api.convert import policy_out, terms_out
 from confide_server.api.deps import DatabaseDep, WorkerDep, path_id
-from confide_server.api.types import PROBLEMS, PolicyOut
+from confide_server.api.types import PROBLEMS, PolicyOut, TermsOut
 from confide_server.encoding import b64e
 from confide_server.errors import NotFound
 from confide_server.services import capabilities, group_terms, org_settings, org_texts, organisation
@@ -25,7 +25,7 @@ class OrganisationOut(BaseModel):
     max_retention_seconds: int
     policy: PolicyOut | None
     # The terms a client joining a peer support group agrees to (docs/protocol.md G§4).
-    group_terms: PolicyOut | None = None
+    group_terms: TermsOut | None = None
     # The organisation's settings the apps apply (services/org_settings.py), in seconds.
     settings: dict[str, int]
     # Its own wording of the privacy guide and the call checklist: name -> language -> text
@@ -54,7 +54,7 @@ async def get_organisation(db: DatabaseDep) -> OrganisationOut:
         name=org.name,
         max_retention_seconds=org.max_retention_seconds,
         policy=policy_out(policy),
-        group_terms=policy_out(terms),
+        group_terms=terms_out(terms),
         settings=values,
         texts=texts,
     )
@@ -65,10 +65,10 @@ TermsVersion = Annotated[int, Path(ge=1, lt=2**31)]
 
 
 @router.get("/group-terms/{version}")
-async def get_group_terms(version: TermsVersion, db: DatabaseDep) -> PolicyOut:
+async def get_group_terms(version: TermsVersion, db: DatabaseDep) -> TermsOut:
     """Public: one version of the group terms, so a member can read what it agreed to."""
     async with db.read() as conn:
-        out = policy_out(await group_terms.show(conn, version))
+        out = terms_out(await group_terms.show(conn, version))
     assert out is not None
     return out
 

@@ -81,10 +81,15 @@ class PolicyTextOut(BaseModel):
     sha256: str
 
 
-class PolicyOut(BaseModel):
+class TermsOut(BaseModel):
+    """A version of the group terms (one language): what a group receipt names."""
+
     version: int
     text: str
     sha256: str
+
+
+class PolicyOut(TermsOut):
     # The language of ``text`` (BCP 47), and the same version in further languages.
     language: str = "en"
     translations: list[PolicyTextOut] = []
