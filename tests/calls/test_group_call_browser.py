@@ -100,6 +100,10 @@ def test_three_participant_video_call_through_coturn(
 
     # The worker starts the call; the clients see it and may ask to join.
     worker.locator("#start-group-video-call").click()
+    # The worker's checklist before a call (a private room, headphones, no names), as before
+    # a one-to-one call.
+    expect(worker.locator("#call-checklist")).to_be_visible()
+    worker.locator("#checklist-go").click()
     call_state(worker, "in-call")
     expect(worker.locator("#call-status")).to_have_text(
         "You are in the call. Waiting for others to join…"

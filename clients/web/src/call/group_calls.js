@@ -21,8 +21,10 @@ export class GroupCalls {
   // `context(groupId)` gives {name, self: {key, worker, identityKey}, member(key),
   // members(), send(key, payload) -> Promise} or null; `otherBusy()` whether a one-to-one
   // call is on; `onEnded(groupId, call, text)` records the call in the group.
-  constructor({ sodium, newId, token, context, otherBusy = () => false, onEnded = () => {}, onState = () => {}, notify = () => {} }) {
-    Object.assign(this, { sodium, newId, token, context, otherBusy, onEnded, onState, notify });
+  // `beforeEnter(media)` may ask something before this page starts or joins a call (the
+  // worker's checklist) and resolves false to leave it for now.
+  constructor({ sodium, newId, token, context, otherBusy = () => false, onEnded = () => {}, onState = () => {}, notify = () => {}, beforeEnter = async () => true }) {
+    Object.assign(this, { sodium, newId, token, context, otherBusy, onEnded, onState, notify, beforeEnter });
     this.current = null;
     addEventListener("pagehide", () => {
       if (this.busy) this.current.call.hangUp("closed");
@@ -40,7 +42,9 @@ export class GroupCalls {
 
   // Starts a call (a worker) or asks to join one (a client), or joins the call on screen.
   async enter(groupId, media) {
-    if (this.otherBusy() || (this.busy && this.current.groupId !== groupId)) return;
+    const blocked = () => this.otherBusy() || (this.busy && this.current.groupId !== groupId);
+    if (blocked()) return;
+    if (!this.callFor(groupId)?.live && (!(await this.beforeEnter(media)) || blocked())) return;
     let call = this.callFor(groupId);
     if (!call || call.state === "ended") call = this.#open(groupId, { id: this.newId(), media });
     try {

@@ -8,6 +8,7 @@ import { formatDate, t } from "../shared/i18n.js";
 import { qrSvg } from "../shared/qr.js";
 import { getOrganisation } from "../shared/relay.js";
 import { GroupCalls } from "../call/group_calls.js";
+import { callChecklist } from "../shared/guides.js";
 import { GroupBook } from "../group/book.js";
 import { GroupAdmin, GROUP_INVITE_PREFIX } from "../group/admin.js";
 import { MAX_MEMBERS } from "../group/roster.js";
@@ -49,6 +50,8 @@ export class WorkerGroups {
       sodium: ws.engine.sodium, newId: () => ws.engine.Messenger.newId(), token: () => ws.session.token,
       context: (id) => (state.groups[id] ? callContext(this.book, state.groups[id], device.identity.public) : null),
       otherBusy: () => Boolean(ws.calls?.busy),
+      // The same checklist as before a one-to-one call: a private room, headphones, no names.
+      beforeEnter: (media) => callChecklist(ws.state.settings?.texts, media),
       onEnded: async (id, call, text) => {
         const group = state.groups[id];
         if (!group) return;
