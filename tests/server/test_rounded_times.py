@@ -64,6 +64,17 @@ async def flow(client: httpx.AsyncClient, relay: Relay) -> None:
     await challenge(client)
     admin = await enrol(client, relay, role="admin")
     await step_up(client, admin)
+    terms = {"text": "What others in a group read of what you write."}
+    published = await client.post("/v1/admin/group-terms", headers=admin.auth, json=terms)
+    assert published.status_code == 201, published.text
+    translation = {"language": "es", "text": "Los límites de la confidencialidad."}
+    translated = await client.post(
+        "/v1/admin/policies/1/translations", headers=admin.auth, json=translation
+    )
+    assert translated.status_code == 201, translated.text
+    guide = {"text": "Find a private space."}
+    edited = await client.put("/v1/admin/texts/privacy_guide/en", headers=admin.auth, json=guide)
+    assert edited.status_code == 204, edited.text
     # A closed loopback port: the push the send above may cause never leaves the host.
     push = {"endpoint": "http://127.0.0.1:9/p"}
     subscribed = await client.put("/v1/push/subscription", headers=worker.auth, json=push)
