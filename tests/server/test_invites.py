@@ -27,6 +27,9 @@ async def test_redeem_returns_what_the_client_needs(
         "version": 1,
         "text": policy,
         "sha256": hashlib.sha256(policy.encode()).hexdigest(),
+        # The language of the version's first text, and none translated yet.
+        "language": "en",
+        "translations": [],
     }
     # The capability from the invite lets the client write to the worker's mailbox.
     response = await send(client, worker.mailbox_id, out["worker_capability"], "m1", b"hello")
