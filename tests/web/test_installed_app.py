@@ -245,7 +245,8 @@ def test_the_notification_ignores_any_payload_and_follows_the_browsers_language(
         page = context.new_page()
         guard = OriginGuard(relay.url, page)
         page.goto(relay.url + "/")
-        expect(page.get_by_role("button", name="Set up this device")).to_be_visible()
+        # The worker app follows the browser's language too.
+        expect(page.get_by_role("button", name="Configurar este dispositivo")).to_be_visible()
         cdp = context.new_cdp_session(page)
         registration = _registration_id(cdp, page)
         payload = "Dana: I relapsed last night"

@@ -5,8 +5,13 @@
 // anything that arrives is ignored), the notification's text is fixed, and the fetch handler
 // stores only the shell's files; /v1 (the API and the WebSocket) and /join pass straight
 // through to the network.
-import { chooseLanguage, setLanguage, t } from "../shared/i18n.js";
+import { CATALOGUES, chooseLanguage, setLanguage, t } from "../shared/i18n.js";
+import es from "../locales/es.json" with { type: "json" };
 import { CACHE_PREFIX, inShell } from "./shell.js";
+
+// A service worker cannot load a catalogue later (no import() here): every language the
+// notification may be shown in is bundled.
+CATALOGUES.es ??= es;
 
 // Filled in by the build (build-sw.mjs) from the files it has just written.
 const SHELL = __SHELL__;
