@@ -17,6 +17,18 @@ export async function openMedia(media) {
   }
 }
 
+// Turns the local stream's tracks of one kind ("audio" or "video") on or off, and says what
+// the others should be told: one-to-one calls and group calls share both.
+export function setTracks(local, kind, enabled) {
+  const tracks = kind === "audio" ? local?.getAudioTracks() : local?.getVideoTracks();
+  for (const track of tracks ?? []) track.enabled = enabled;
+}
+
+export function mediaState({ media, local, muted, cameraOff }) {
+  const video = media === "video" && !cameraOff && (local?.getVideoTracks().length ?? 0) > 0;
+  return { audio: !muted, video };
+}
+
 export class PeerLink {
   // `onRemote(stream)` when the peer's media arrives, `onState(connectionState)` on every
   // change of the connection. `certificate` (optional) is an RTCCertificate shared by every

@@ -12,7 +12,7 @@
 // States: available (a call is on; this page is not in it) | waiting (a client in the
 // waiting room) | in-call | ended.
 import { groupCallCode, callCode } from "./code.js";
-import { PeerLink, openMedia } from "./link.js";
+import { PeerLink, mediaState, openMedia, setTracks } from "./link.js";
 import { MAX_PARTICIPANTS } from "./group_signal.js";
 import { RECONNECT_MS, SETUP_MS, WAITING_ROOM_MS } from "./session.js";
 
@@ -131,20 +131,19 @@ export class GroupCall {
 
   toggleMute() {
     this.muted = !this.muted;
-    for (const track of this.local?.getAudioTracks() ?? []) track.enabled = !this.muted;
+    setTracks(this.local, "audio", !this.muted);
     this.#sendMediaState();
   }
 
   toggleCamera() {
     this.cameraOff = !this.cameraOff;
-    for (const track of this.local?.getVideoTracks() ?? []) track.enabled = !this.cameraOff;
+    setTracks(this.local, "video", !this.cameraOff);
     this.#sendMediaState();
   }
 
   #sendMediaState() {
     this.onChange();
-    const video = this.media === "video" && !this.cameraOff && (this.local?.getVideoTracks().length ?? 0) > 0;
-    this.#sendMany([...this.links.keys()], "media", { audio: !this.muted, video });
+    this.#sendMany([...this.links.keys()], "media", mediaState(this));
   }
 
   // --- what the others send ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 // gone. Signalling leaves through `send` (end-to-end encrypted by the caller of this class);
 // nothing here talks to the relay except through the TURN configuration it is handed.
 import { callCode } from "./code.js";
-import { PeerLink, openMedia } from "./link.js";
+import { PeerLink, mediaState, openMedia, setTracks } from "./link.js";
 
 // How long a ring lasts, how long set-up may take once accepted, and how long a dropped
 // connection may try to come back, before the call ends and the screen says why.
@@ -114,20 +114,19 @@ export class CallSession {
 
   toggleMute() {
     this.muted = !this.muted;
-    for (const track of this.local?.getAudioTracks() ?? []) track.enabled = !this.muted;
+    setTracks(this.local, "audio", !this.muted);
     this.#sendMediaState();
   }
 
   toggleCamera() {
     this.cameraOff = !this.cameraOff;
-    for (const track of this.local?.getVideoTracks() ?? []) track.enabled = !this.cameraOff;
+    setTracks(this.local, "video", !this.cameraOff);
     this.#sendMediaState();
   }
 
   #sendMediaState() {
     this.onChange();
-    const video = this.media === "video" && !this.cameraOff && (this.local?.getVideoTracks().length ?? 0) > 0;
-    this.send("media", { audio: !this.muted, video }).catch(() => {});
+    this.send("media", mediaState(this)).catch(() => {});
   }
 
   async #openMedia() {
