@@ -282,7 +282,8 @@ async def _send(
 async def _flush(client: ConfideClient, wait: float) -> None:
     """Wait for the relay to accept the outbox, but not forever: a command must end."""
     try:
-        await asyncio.wait_for(client.flush(), wait)
+        async with asyncio.timeout(wait):
+            await client.flush()
     except TimeoutError:
         cause = f" (last error: {client.last_error})" if client.last_error else ""
         raise RelayUnavailable(

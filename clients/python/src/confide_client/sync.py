@@ -259,7 +259,10 @@ class Sync:
         deadline = loop.time() + LINGER_SECONDS
         while len(batch) < BATCH and (remaining := deadline - loop.time()) > 0:
             try:
-                batch += await asyncio.wait_for(live.next_batch(BATCH - len(batch)), remaining)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+                # that arrives with the result, and a stopped client would keep receiving.
+                async with asyncio.timeout(remaining):
+                    batch += await live.next_batch(BATCH - len(batch))
             except TimeoutError:
                 break
             except RelayUnavailable:

@@ -331,7 +331,8 @@ class WebSocketLive:
     async def authenticate(self, token: str) -> None:
         try:
             await self._socket.send(json.dumps({"type": "auth", "token": token}))
-            first = json.loads(await asyncio.wait_for(self._socket.recv(), READY_TIMEOUT))
+            async with asyncio.timeout(READY_TIMEOUT):  # not wait_for: see sync._gather
+                first = json.loads(await self._socket.recv())
         except ConnectionClosed as exc:
             raise _closed(exc) from None
         except TimeoutError:
