@@ -21,8 +21,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode is compiled at install (the dependencies' by uv, the workspace's editable sources
+# by compileall): where Python may not write it, a restart would compile every module again.
 install: $(UV)
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --frozen --all-packages --compile-bytecode
+	.venv/bin/python -m compileall -q crypto/src server/src clients/python/src
 
 # The web app is built only once it exists; npm ci keeps to package-lock.json.
 web:

@@ -6,6 +6,12 @@ run starts ``confide serve`` on a free port with a data directory migrated by th
 the median and the spread of the runs, and the import time of the serve path alone
 (``python -X importtime``), as JSON.
 
+A reference runs interleaved with them: bench/startup_reference.py, one /healthz route on
+the same stack (FastAPI, pydantic, uvicorn) from the same bytecode. Its time is the floor a
+relay built on that stack cannot go under; ``relay_over_reference`` is the ratio of the
+medians measured in the same run, which a busy or slower machine moves far less than the
+seconds themselves.
+
 Each run is made twice, interleaved: once from source (a ``PYTHONPYCACHEPREFIX`` holding the
 bytecode of the standard library alone, and ``PYTHONDONTWRITEBYTECODE=1``: a relay whose
 installation holds no compiled bytecode of its dependencies or its own code and may not
@@ -34,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 CONFIDE = Path(sys.executable).parent / "confide"
+REFERENCE = Path(__file__).with_name("startup_reference.py")
 
 
 def _free_port() -> int:
@@ -74,13 +81,21 @@ def _only_the_standard_library(prefix: str) -> bool:
     return all(stdlib in compiled.parents for compiled in Path(prefix).rglob("*.pyc"))
 
 
-def start_to_healthz(env: dict[str, str], timeout: float = 60.0) -> tuple[float, float]:
-    """Seconds from starting ``confide serve`` to its first /healthz 200, and the CPU
-    seconds the process had used by then (which a busy machine inflates much less)."""
+def start_to_healthz(
+    env: dict[str, str], timeout: float = 60.0, *, reference: bool = False
+) -> tuple[float, float]:
+    """Seconds from starting ``confide serve`` (or the reference app) to its first /healthz
+    200, and the CPU seconds the process had used by then (which a busy machine inflates
+    much less)."""
     port = _free_port()
+    command = (
+        [sys.executable, str(REFERENCE), str(port)]
+        if reference
+        else [str(CONFIDE), "serve", "--port", str(port)]
+    )
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(CONFIDE), "serve", "--port", str(port)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -94,7 +109,7 @@ def start_to_healthz(env: dict[str, str], timeout: float = 60.0) -> tuple[float,
             except (urllib.error.URLError, OSError):
                 pass
             if process.poll() is not None:
-                raise RuntimeError("confide serve exited before it answered")
+                raise RuntimeError(f"{command[1]} exited before it answered")
             time.sleep(0.01)
         raise TimeoutError("no /healthz answer")
     finally:
@@ -123,20 +138,23 @@ def import_seconds(env: dict[str, str]) -> float:
     return total / 1e6
 
 
-def _summary(timed: list[tuple[float, float]], imports: list[float]) -> dict[str, float]:
+def _summary(timed: list[tuple[float, float]], imports: list[float] | None) -> dict[str, float]:
     runs = [wall for wall, _cpu in timed]
-    return {
+    summary = {
         "restart_to_healthz_median_s": round(statistics.median(runs), 3),
         "restart_to_healthz_min_s": round(min(runs), 3),
         "restart_to_healthz_max_s": round(max(runs), 3),
         "restart_cpu_median_s": round(statistics.median(cpu for _wall, cpu in timed), 3),
-        "serve_imports_median_s": round(statistics.median(imports), 3),
     }
+    if imports is not None:
+        summary["serve_imports_median_s"] = round(statistics.median(imports), 3)
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--import-runs", type=int, default=3, help="-X importtime runs")
     args = parser.parse_args()
     load = [os.getloadavg()[0]]
     with (
@@ -149,14 +167,16 @@ def main() -> None:
         # Migrates a fresh database and writes the bytecode of what serving imports.
         first, _ = start_to_healthz(_environment(data_dir, compiled, write=True))
         start_to_healthz(_environment(data_dir, stdlib_only, write=True))
+        start_to_healthz(_environment(data_dir, compiled, write=True), reference=True)
         _keep_only_the_standard_library(stdlib_only)
-        timed: dict[str, list[tuple[float, float]]] = {"source": [], "bytecode": []}
+        timed: dict[str, list[tuple[float, float]]] = {"source": [], "bytecode": [], "ref": []}
         for _ in range(args.runs):
             timed["source"].append(start_to_healthz(source))
             timed["bytecode"].append(start_to_healthz(bytecode))
+            timed["ref"].append(start_to_healthz(bytecode, reference=True))
         imports = {
-            "source": [import_seconds(source) for _ in range(3)],
-            "bytecode": [import_seconds(bytecode) for _ in range(3)],
+            "source": [import_seconds(source) for _ in range(args.import_runs)],
+            "bytecode": [import_seconds(bytecode) for _ in range(args.import_runs)],
         }
         assert _only_the_standard_library(stdlib_only), "the runs from source wrote bytecode"
     load.append(os.getloadavg()[0])
@@ -166,6 +186,11 @@ def main() -> None:
     }
     for kind in ("source", "bytecode"):
         result[f"from_{kind}"] = _summary(timed[kind], imports[kind])
+    result["reference_from_bytecode"] = _summary(timed["ref"], None)
+    for measure in ("restart_to_healthz_median_s", "restart_cpu_median_s"):
+        relay = result["from_bytecode"][measure]  # type: ignore[index]
+        floor = result["reference_from_bytecode"][measure]  # type: ignore[index]
+        result[f"relay_over_reference_{measure.removeprefix('restart_')}"] = round(relay / floor, 2)
     result["load_average_1m_start_end"] = [round(value, 2) for value in load]
     print(json.dumps(result, indent=2))
 

@@ -82,3 +82,11 @@ def test_compare_runs_a_variant_beside_this_checkout() -> None:
         for run in only[phase].values():
             assert_counts_add_up(run["counts"])
             assert run["disk_sync_ms"] > 0
+
+
+@pytest.mark.slow
+def test_startup_times_the_relay_beside_its_reference() -> None:
+    result = json.loads(run_bench("startup.py", "--runs", "1", "--import-runs", "1"))
+    for kind in ("from_source", "from_bytecode", "reference_from_bytecode"):
+        assert result[kind]["restart_to_healthz_median_s"] > 0
+    assert result["relay_over_reference_to_healthz_median_s"] > 0
