@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+from confide_client import ConfideClient
 from confide_client.cli import main
+from confide_crypto.consent import ConsentReceipt
 from system.relay_process import RelayProcess
 
 pytestmark = pytest.mark.slow
@@ -298,3 +301,52 @@ def test_cli_group_create_invite_join_send_remove_leave(
     }
     _run(capsys, *a, "group", "leave", group)
     assert "left" in _run(capsys, *a, "group", "list")
+
+
+def test_cli_join_reads_the_policy_in_the_language_asked_for(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`join --language es` shows the version's Spanish text and signs a receipt naming it;
+    a language the organisation has not published falls back to the original, and says so."""
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = RelayProcess(tmp_path / "relay")
+    relay.create_org()
+    relay.publish_policy("What you share stays private, except when the law requires.")
+    spanish = tmp_path / "es.txt"
+    spanish.write_text("Lo que compartes es privado, salvo cuando la ley lo exige.", "utf-8")
+    relay.cli("publish-policy", "--file", str(spanish), "--language", "es", "--translation-of", "1")
+    with relay:
+        worker = ["--state", str(tmp_path / "w.state"), "--relay", relay.http_url]
+        worker += ["--key-cost", "min"]
+        _run(capsys, *worker, "enrol", relay.enrol_worker())
+        answers = iter(["y", "y"])
+        monkeypatch.setattr("builtins.input", lambda _prompt: next(answers))
+        for name, language in (("es", "es"), ("fr", "fr")):
+            link = _run(capsys, *worker, "invite").strip()
+            state = str(tmp_path / f"{name}.state")
+            capsys.readouterr()
+            assert (
+                main(["--state", state, "--key-cost", "min", "join", link, "--language", language])
+                == 0
+            )
+            shown = capsys.readouterr()
+            if language == "es":
+                assert "Lo que compartes es privado" in shown.out
+                assert "(es)" in shown.out
+            else:
+                assert "What you share stays private" in shown.out
+                assert "not published in fr" in shown.err
+        records = asyncio.run(_consent_records(tmp_path / "w.state"))
+        languages = [ConsentReceipt.decode(r.statement.data).policy_language for r in records]
+        assert sorted(languages) == ["en", "es"]
+
+
+async def _consent_records(state: Path) -> list[object]:
+    worker = ConfideClient.open(state, "cli test passphrase")
+    try:
+        await worker.login()
+        return list(await worker.consent_records())
+    finally:
+        await worker.close()

@@ -9,7 +9,9 @@ against the relay (``--relay`` or CONFIDE_RELAY, default the ``make run`` addres
     confide-client invites                    list this device's pending invites (worker)
     confide-client cancel-invite INVITE       cancel a pending invite (its token or link)
     confide-client rejoin CONTACT             an invite link for a contact's new device (worker)
-    confide-client join LINK [--accept]       redeem an invite as a client; shows the policy
+    confide-client join LINK [--accept] [--language LANG]
+                                              redeem an invite as a client; shows the policy
+                                              (in LANG when the organisation published it)
     confide-client contacts                   list contacts, their aliases and consent
     confide-client alias CONTACT NAME         name a contact (kept on this device only)
     confide-client send CONTACT TEXT          send a message and wait until the relay has it
@@ -109,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     join = sub.add_parser("join", help="redeem an invite as a client")
     join.add_argument("link")
     join.add_argument("--accept", action="store_true", help="accept the policy without asking")
+    join.add_argument(
+        "--language",
+        help="read the policy in this language (BCP 47: es) when the organisation published it;"
+        " the receipt names the language of the text shown",
+    )
     sub.add_parser("contacts", help="list contacts")
     alias = sub.add_parser("alias", help="name a contact on this device")
     alias.add_argument("contact")
@@ -193,8 +200,25 @@ def _open(args: argparse.Namespace) -> ConfideClient:
 
 
 def _ask(policy: Policy) -> bool:
-    print(f"--- Confidentiality policy, version {policy.version} ---\n{policy.text}\n---")
+    title = f"Confidentiality policy, version {policy.version} ({policy.language})"
+    print(f"--- {title} ---\n{policy.text}\n---")
     return input("Do you accept this policy and consent? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _policy_prompt(language: str | None, accept: bool) -> Callable[[Policy], bool]:
+    """What ``join`` shows the client: the policy in ``language`` when it exists, with a
+    note when the organisation has not published it in that language."""
+
+    def prompt(policy: Policy) -> bool:
+        if language is not None and policy.language != language:
+            print(
+                f"confide-client: the policy is not published in {language}; "
+                f"it is shown in {policy.language}",
+                file=sys.stderr,
+            )
+        return True if accept else _ask(policy)
+
+    return prompt
 
 
 def _event_json(event: Event) -> dict[str, Any]:
@@ -302,7 +326,9 @@ async def _run(args: argparse.Namespace) -> int:
     elif command == "join":
         client = _new(args)
         try:
-            contact = await client.join(args.link, (lambda _p: True) if args.accept else _ask)
+            contact = await client.join(
+                args.link, _policy_prompt(args.language, args.accept), language=args.language
+            )
         except BaseException:
             await client.close()
             raise
