@@ -52,6 +52,8 @@ def test_send_frame() -> None:
         ({"ttl": "60"}, "ttl"),
         ({"ttl": True}, "ttl"),
         ({"ref": {"a": 1}}, "ref must be"),
+        # Sends are pipelined: an answer without the ref could not be matched to its send.
+        ({"ref": None}, "a send needs a ref"),
     ],
 )
 def test_bad_send_frames(changes: dict[str, object], needle: str) -> None:

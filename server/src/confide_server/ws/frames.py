@@ -107,6 +107,9 @@ def parse(data: str | bytes, *, max_frame_bytes: int, max_envelope_bytes: int) -
 
 
 def _send(obj: dict[str, object], ref: Ref, max_envelope_bytes: int) -> SendFrame:
+    if ref is None:
+        # Sends are pipelined: an answer without the ref could not be matched to its send.
+        raise InvalidInput("a send needs a ref (a string or an integer): its answer echoes it")
     cmid = obj.get("client_message_id")
     if not isinstance(cmid, str) or not 0 < len(cmid) <= MAX_CLIENT_MESSAGE_ID:
         raise InvalidInput(
