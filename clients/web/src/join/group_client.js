@@ -7,6 +7,7 @@ import { fromB64u, toB64u, toHex } from "../shared/b64.js";
 import { addMessage, expire, fitTimer } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { inviteProof } from "../shared/invite.js";
+import { notifyIfHidden } from "../shared/notify.js";
 import { t } from "../shared/i18n.js";
 import * as relay from "../shared/relay.js";
 import * as engine from "../engine/index.js";
@@ -178,7 +179,7 @@ function newCalls() {
 // Neutral wording only, as for one-to-one messages: a shared screen learns nothing.
 function notifyNeutral() {
   announce(t("group.join.somethingNew"));
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") new Notification("Notes", { body: t("group.join.somethingNew") });
+  notifyIfHidden("client", t("group.join.somethingNew"));
 }
 
 async function leave(group) {

@@ -5,6 +5,7 @@ import { toB64u } from "../shared/b64.js";
 import { addMessage, fitTimer } from "../shared/conversation.js";
 import { announce, field, h } from "../shared/dom.js";
 import { formatDate, t } from "../shared/i18n.js";
+import { notifyIfHidden } from "../shared/notify.js";
 import { qrSvg } from "../shared/qr.js";
 import { getOrganisation } from "../shared/relay.js";
 import { GroupCalls } from "../call/group_calls.js";
@@ -37,9 +38,7 @@ export class WorkerGroups {
       notify: (group) => {
         if (ws.view.name === "group" && ws.view.id === group.id && !document.hidden) group.unread = 0;
         announce(t("group.newMessage"));
-        if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-          new Notification("Confide", { body: t("group.newMessage") });
-        }
+        notifyIfHidden("worker", t("group.newMessage"));
       },
     });
     this.admin = new GroupAdmin(this.book, {
