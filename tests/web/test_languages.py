@@ -7,17 +7,20 @@ languages."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from confide_server.services.org_settings import SETTINGS
 from playwright.sync_api import expect
 from web_support import (
     DESKTOP,
     PASSPHRASE,
     PHONE,
     UNLABELLED,
+    WEB,
     OriginGuard,
     create_invite,
     enrol_worker,
@@ -33,6 +36,14 @@ SPANISH_POLICY = (
     "Puedes retirar tu consentimiento cuando quieras."
 )
 GUIDE_ES = "Busca un sitio donde nadie te oiga.\nUsa auriculares.\nBorra tus descargas."
+
+
+# The text of an element without the <details> it holds (the relay's own words).
+_TEXT_OUTSIDE_DETAILS = """el => {
+  const copy = el.cloneNode(true);
+  copy.querySelectorAll("details").forEach((d) => d.remove());
+  return copy.textContent;
+}"""
 
 
 def _cli_text(relay: Any, tmp_path: Path, name: str, text: str, *args: str) -> None:
@@ -220,7 +231,14 @@ def test_the_console_publishes_a_translation_and_the_organisations_texts(
     form.get_by_label("Language of this text").fill("pt-BR")
     form.get_by_label("The same policy, in that language").fill("Outra coisa.")
     form.get_by_role("button", name="Add the translation").click()
-    expect(admin.locator("#admin-error")).to_contain_text("already has a text in pt-BR")
+    # The reader gets the app's sentence for the problem type; the relay's English detail is
+    # only a secondary, in a closed <details> marked as English.
+    error = admin.locator("#admin-error")
+    expect(error).to_contain_text("That clashes with something the relay already holds.")
+    detail = error.locator("details.relay-detail")
+    expect(detail).not_to_have_attribute("open", "")
+    expect(detail.locator("p[lang=en]")).to_contain_text("already has a text in pt-BR")
+    assert "already has a text" not in error.evaluate(_TEXT_OUTSIDE_DETAILS)
 
     admin.locator("#admin nav").get_by_role("button", name="Texts for clients and workers").click()
     admin.get_by_label("In English").first.fill("Find a quiet room.\nWear headphones.")
@@ -250,6 +268,28 @@ def test_the_console_publishes_a_translation_and_the_organisations_texts(
         "button", name="Use the app's wording"
     ).click()
     expect(admin.locator('form[data-text="privacy_guide/en"] textarea')).to_have_value("")
+
+    # In Spanish: the settings' descriptions are the app's own, and a refusal of the relay is
+    # a Spanish sentence too.
+    admin.locator("#worker-language").select_option("es")
+    admin.locator("#admin nav").get_by_role("button", name="Ajustes").click()
+    expect(admin.locator('label[for="setting-invite_ttl_seconds"]')).to_have_text(
+        "invite_ttl_seconds (segundos): vigencia de una invitación sin usar"
+    )
+    settings = admin.locator("#admin section").first.inner_text()
+    for english in ("lifetime of an unused invite", "how long", "longest", "shortest"):
+        assert english not in settings, english
+    admin.locator("#admin nav").get_by_role("button", name="Políticas").click()
+    form = admin.locator("#policy-translation")
+    form.get_by_label("Idioma de este texto").fill("pt-BR")
+    form.get_by_label("La misma política, en ese idioma").fill("Outra coisa.")
+    form.get_by_role("button", name="Añadir la traducción").click()
+    expect(admin.locator("#admin-error")).to_contain_text(
+        "Eso choca con algo que el servidor ya tiene."
+    )
+    expect(admin.locator("#admin-error summary")).to_have_text(
+        "Lo que dijo el servidor (en inglés)"
+    )
     guard.assert_clean()
     context.close()
 
@@ -305,3 +345,16 @@ def _worker(browser: Any, relay: Any) -> tuple[Any, Any, OriginGuard]:
     page.goto(relay.url + "/")
     enrol_worker(page, relay.enrolment_code())
     return context, page, guard
+
+
+def test_every_setting_of_the_relay_is_described_in_both_catalogues() -> None:
+    # The console shows the app's own description of each setting (in the reader's language);
+    # the English one says what the relay's does, so the two do not drift apart.
+    catalogues = {
+        lang: json.loads((WEB / "src" / "locales" / f"{lang}.json").read_text(encoding="utf-8"))
+        for lang in ("en", "es")
+    }
+    for name, setting in SETTINGS.items():
+        assert catalogues["en"].get(f"admin.setting.{name}") == setting.meaning, name
+        assert catalogues["es"].get(f"admin.setting.{name}"), name
+        assert catalogues["es"][f"admin.setting.{name}"] != setting.meaning, name

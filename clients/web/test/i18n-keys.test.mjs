@@ -17,7 +17,7 @@ function files(dir) {
 }
 
 // A quoted string shaped like a key of one of the areas: "join.tabTitle", "chat.send".
-const KEY = /["'`]((?:app|common|join|consent|chat|call|safety|records|worker|consentRecords|consult|admin|privacy|checklist)\.[A-Za-z][A-Za-z0-9.]*)["'`]/g;
+const KEY = /["'`]((?:app|common|join|consent|chat|call|safety|records|worker|consentRecords|consult|admin|privacy|checklist|problem|neutral)\.[A-Za-z][A-Za-z0-9.]*)["'`]/g;
 
 test("every key named in the source and the static pages is in the catalogue", () => {
   const missing = [];

@@ -8,6 +8,7 @@ import { getTurn } from "../shared/relay.js";
 import { CallPanel, endedMessage } from "./panel.js";
 import { callPayload, parseCall } from "./signal.js";
 import { CallSession, WAITING_ROOM_MS } from "./session.js";
+import { errorText } from "../shared/problems.js";
 
 // A ring older than the longest wait (plus some clock skew) comes from a call long gone.
 const STALE_RING_MS = WAITING_ROOM_MS + 60_000;
@@ -139,7 +140,7 @@ export class Calls {
   }
 
   #failed(session, err) {
-    announce(t("call.couldNotGoOn", { error: err.message }));
+    announce(t("call.couldNotGoOn", { error: errorText(err) }));
     session.hangUp("failed");
   }
 

@@ -8,6 +8,7 @@ import { iceConfig } from "./calls.js";
 import { groupCallPayload, parseGroupCall } from "./group_signal.js";
 import { GroupCallPanel, groupEndedText } from "./group_panel.js";
 import { GroupCall } from "./mesh.js";
+import { errorText } from "../shared/problems.js";
 
 // Members of a group must not learn each other's network addresses (they see names and
 // roles only), so a group call's media always goes through TURN when the relay offers it,
@@ -50,7 +51,7 @@ export class GroupCalls {
     try {
       await call.enter();
     } catch (err) {
-      announce(t("call.group.failed", { reason: err.message }));
+      announce(t("call.group.failed", { reason: errorText(err) }));
       await call.hangUp("failed");
     }
   }
@@ -75,7 +76,7 @@ export class GroupCalls {
     try {
       await call.receive(from, msg);
     } catch (err) {
-      announce(t("call.group.failed", { reason: err.message }));
+      announce(t("call.group.failed", { reason: errorText(err) }));
     }
   }
 

@@ -9,6 +9,7 @@ import * as relay from "../shared/relay.js";
 import { finished, track } from "../shared/transfers.js";
 import * as attachments from "../crypto/attachments.js";
 import { Messenger } from "./messenger.js";
+import { errorText } from "../shared/problems.js";
 
 export class Channel {
   // `peer()` gives {identityKey, mailboxId, capability} as bytes; `token()` the relay token;
@@ -33,7 +34,7 @@ export class Channel {
       markState(this.conv, [id], "sent");
     } catch (err) {
       markState(this.conv, [id], "failed");
-      announce(t("chat.notSent", { error: err.message }));
+      announce(t("chat.notSent", { error: errorText(err) }));
     }
     await this.changed();
   }
@@ -58,7 +59,7 @@ export class Channel {
       blobId = await relay.uploadBlob(this.token(), blob, onProgress);
     } catch (err) {
       markState(this.conv, [id], "failed");
-      announce(t("chat.uploadFailed", { error: err.message }));
+      announce(t("chat.uploadFailed", { error: errorText(err) }));
       return;
     } finally {
       finished(id);

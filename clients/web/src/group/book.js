@@ -16,6 +16,7 @@ import { Channel, pointerLength } from "../engine/channel.js";
 import * as attachments from "../crypto/attachments.js";
 import { verifySignature } from "../crypto/keys.js";
 import { findMember, memberById, openRoster } from "./roster.js";
+import { errorText } from "../shared/problems.js";
 
 // Signed prekeys reserved for groups (G2): never uploaded, never rotated away.
 export const GROUP_PREKEY_BASE = 0x8000_0000;
@@ -130,7 +131,7 @@ export class GroupBook {
       markState(group, [id], "sent");
     } catch (err) {
       markState(group, [id], "failed");
-      announce(t("group.notSent", { reason: err.message }));
+      announce(t("group.notSent", { reason: errorText(err) }));
     }
     await this.changed();
   }
@@ -148,7 +149,7 @@ export class GroupBook {
     try {
       blobId = await relay.uploadBlob(this.token(), blob);
     } catch (err) {
-      announce(t("group.uploadFailed", { reason: err.message }));
+      announce(t("group.uploadFailed", { reason: errorText(err) }));
       return;
     }
     const encoded = toB64u(attachments.encodePointer(pointer));
@@ -354,7 +355,7 @@ export class GroupBook {
       await this.save();
       await this.fanOut(group, "group-capability", { capability: group.capability });
     } catch (err) {
-      announce(t("group.rotateFailed", { reason: err.message }));
+      announce(t("group.rotateFailed", { reason: errorText(err) }));
     }
   }
 

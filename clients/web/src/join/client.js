@@ -22,6 +22,7 @@ import { privacyButton as guideButton } from "../shared/guides.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
 import { KIND } from "../call/panel.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
+import { errorText } from "../shared/problems.js";
 
 // How the page names the worker, at the start of a sentence and (on the call screen) inside
 // one; in the language being shown.
@@ -53,7 +54,7 @@ export async function prepare(token, org = undefined) {
       h("h1", { id: "used-title" }, t("join.linkUnusableTitle")),
       h("p", {}, err.status === 404 || err.status === 409 || err.status === 410
         ? t("join.linkUsed")
-        : t("common.somethingWrong", { error: err.message }))));
+        : t("common.somethingWrong", { error: errorText(err) }))));
     return false;
   }
   client = {

@@ -3,6 +3,7 @@
 import { lineDiff } from "../shared/diff.js";
 import { field, h } from "../shared/dom.js";
 import { formatDate, language, t } from "../shared/i18n.js";
+import { errorText } from "../shared/problems.js";
 
 // How long a consent receipt lasts unless withdrawn sooner.
 export const CONSENT_DAYS = 365;
@@ -53,7 +54,7 @@ export function consentView({ policy, policyIntact, days, renewal = false, previ
         try {
           await onAgree(remember.checked ? pass.value : null);
         } catch (err) {
-          error.textContent = t("common.somethingWrong", { error: err.message });
+          error.textContent = t("common.somethingWrong", { error: errorText(err) });
           agree.disabled = false;
         }
       },

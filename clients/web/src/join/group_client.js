@@ -16,6 +16,7 @@ import { GROUP_PREKEY_BASE, GroupBook } from "../group/book.js";
 import { callContext } from "../group/state.js";
 import { callButtons, groupChat, memberSafety, membersList } from "../group/view.js";
 import { onQuickExit } from "./quickexit.js";
+import { errorText } from "../shared/problems.js";
 
 const CONSENT_DAYS = 365;
 
@@ -50,7 +51,7 @@ export async function joinGroup(fragment) {
   } catch (err) {
     show(h("section", { "aria-labelledby": "used-title" },
       h("h2", { id: "used-title" }, t("group.join.unusable")),
-      h("p", {}, [404, 409, 410].includes(err.status) ? t("group.join.usedOrExpired") : t("group.join.error", { reason: err.message }))));
+      h("p", {}, [404, 409, 410].includes(err.status) ? t("group.join.usedOrExpired") : t("group.join.error", { reason: errorText(err) }))));
     return;
   }
   const org = await relay.getOrganisation().catch(() => null);
@@ -94,7 +95,7 @@ function showTerms() {
         try {
           await accept(name.value.trim() || defaultName());
         } catch (err) {
-          error.textContent = t("group.join.error", { reason: err.message });
+          error.textContent = t("group.join.error", { reason: errorText(err) });
           agree.disabled = false;
         }
       },

@@ -6,6 +6,7 @@ import { idbPeek } from "../shared/idb.js";
 import { openInvite } from "./firstconsent.js";
 import { initLanguage, languageSwitch } from "../shared/language.js";
 import { CLIENT_DB, installQuickExit } from "./quickexit.js";
+import { errorText } from "../shared/problems.js";
 
 installQuickExit();
 // The browser's language first; a choice made with the switch lasts for this tab only
@@ -66,7 +67,7 @@ async function openGuide() {
   showDialog(t("privacy.title"), async () => privacyGuide(org?.texts, location.host));
 }
 
-const start = () => boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: err.message }))));
+const start = () => boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: errorText(err) }))));
 
 // An invite link pasted into a tab that already shows /join changes only the fragment, which
 // loads nothing: the page reacts to the change instead.

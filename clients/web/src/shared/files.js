@@ -11,6 +11,7 @@ import { h } from "./dom.js";
 import { formatSize } from "./filesize.js";
 import { t } from "./i18n.js";
 import { progressFor, track, finished } from "./transfers.js";
+import { errorText } from "./problems.js";
 
 const SIGNATURES = [
   ["image/png", [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
@@ -104,7 +105,7 @@ function fill(box, message, options) {
           const blob = new Blob([bytes], { type });
           opened.set(message.id, { url: URL.createObjectURL(blob), blob, type });
         } catch (err) {
-          announce(t("chat.file.failed", { reason: err.message }));
+          announce(t("chat.file.failed", { reason: errorText(err) }));
         }
         redraw(box, message, options);
       },
@@ -121,7 +122,7 @@ function saveButton(box, message, options) {
       const blob = opened.get(message.id)?.blob ?? new Blob([await bytesOf(box, message, options)], { type: "application/octet-stream" });
       downloadBlob(message.name, blob);
     } catch (err) {
-      options.announce(t("chat.file.failed", { reason: err.message }));
+      options.announce(t("chat.file.failed", { reason: errorText(err) }));
     }
   };
   return h("button", {

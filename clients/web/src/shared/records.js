@@ -2,6 +2,7 @@
 // (docs/operations.md section 13.7). Both apps show it in a dialog.
 import { h } from "./dom.js";
 import { formatDate, formatNumber, t } from "./i18n.js";
+import { errorText } from "./problems.js";
 
 const date = (seconds) => formatDate(seconds * 1000, { dateStyle: "medium" });
 const latest = (rows, key) => Math.max(...rows.map((r) => r[key] ?? 0));
@@ -57,6 +58,6 @@ export async function showDialog(title, render, note) {
   try {
     body.replaceChildren(await render());
   } catch (err) {
-    body.replaceChildren(h("p", { class: "error", role: "alert" }, t("records.couldNotAsk", { error: err.message })));
+    body.replaceChildren(h("p", { class: "error", role: "alert" }, t("records.couldNotAsk", { error: errorText(err) })));
   }
 }

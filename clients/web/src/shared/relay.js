@@ -2,11 +2,22 @@
 // pass through here; every bytes field is base64url without padding.
 import { fromB64u, toB64u } from "./b64.js";
 
+// The base of every problem type the relay sends (docs/protocol.md, "Errors").
+export const PROBLEM_BASE = "https://confide.invalid/problems/";
+
+// `message` is the relay's English detail, for logs and the console; what a person reads comes
+// from shared/problems.js (errorText), by the problem's type.
 export class RelayError extends Error {
   constructor(status, problem) {
     super(problem?.detail || problem?.title || `relay answered ${status}`);
     this.status = status;
     this.problem = problem;
+  }
+
+  // The problem's slug ("expired", "rate-limited"), or null for another kind of type.
+  get slug() {
+    const type = this.problem?.type;
+    return typeof type === "string" && type.startsWith(PROBLEM_BASE) ? type.slice(PROBLEM_BASE.length) : null;
   }
 }
 

@@ -7,6 +7,7 @@ import { concatBytes, fromB64u, toB64u, utf8 } from "../shared/b64.js";
 import { focusHeading, h } from "../shared/dom.js";
 import { onLanguageChange, t } from "../shared/i18n.js";
 import { idbGet } from "../shared/idb.js";
+import { errorText, relayDetails } from "../shared/problems.js";
 import { call, RelayError } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY } from "./vault.js";
 import { auditView, policiesView, settingsView, workersView } from "./admin_views.js";
@@ -97,7 +98,7 @@ class AdminConsole {
           onclick: () => { this.tab = name; this.render(); },
         }, label)),
         h("button", { type: "button", class: "secondary", onclick: () => this.close() }, t("admin.backToConversations"))),
-      h("p", { class: "error", role: "alert", id: "admin-error" }),
+      h("div", { class: "error", role: "alert", id: "admin-error" }),
       body,
     );
     heading.focus();
@@ -111,7 +112,7 @@ class AdminConsole {
 
   // Runs one change from a view and redraws, or says why it failed.
   async run(work) {
-    document.getElementById("admin-error").textContent = "";
+    document.getElementById("admin-error").replaceChildren();
     try {
       await work();
       await this.render();
@@ -122,7 +123,9 @@ class AdminConsole {
 
   fail(err) {
     const line = document.getElementById("admin-error");
-    if (line) line.textContent = err?.name === "WrongPassphrase" ? t("admin.wrongPassphrase") : t("admin.failed", { error: err?.message ?? err });
+    if (!line) return;
+    if (err?.name === "WrongPassphrase") line.textContent = t("admin.wrongPassphrase");
+    else line.replaceChildren(t("admin.failed", { error: errorText(err) }), relayDetails(err) ?? "");
   }
 }
 

@@ -2,7 +2,7 @@
 // Each takes the console (admin.js) and returns its element; changes go through `c.act`
 // (step-up, then the admin API) inside `c.run` (redraw, or show the error).
 import { h } from "../shared/dom.js";
-import { t } from "../shared/i18n.js";
+import { hasMessage, t } from "../shared/i18n.js";
 import { qrSvg } from "../shared/qr.js";
 
 const ROLES = ["worker", "supervisor", "admin"];
@@ -137,6 +137,10 @@ function translationForm(c, versions) {
   h("div", { class: "row" }, h("button", { type: "submit", class: "secondary" }, t("admin.publishTranslation"))));
 }
 
+// The app's own wording of a setting, in the reader's language; a setting the app does not
+// know yet (a newer relay's) keeps the relay's English description.
+const settingMeaning = (s) => (hasMessage(`admin.setting.${s.name}`, "en") ? t(`admin.setting.${s.name}`) : s.meaning);
+
 export async function settingsView(c) {
   const settings = await c.api("GET", "/v1/admin/settings");
   const forms = settings.map((s) => {
@@ -147,7 +151,7 @@ export async function settingsView(c) {
         event.preventDefault();
         c.run(() => c.act("PUT", `/v1/admin/settings/${s.name}`, { value: Number(input.value) }));
       },
-    }, h("label", { for: input.id }, t("admin.settingLabel", { name: s.name, meaning: s.meaning })), input,
+    }, h("label", { for: input.id }, t("admin.settingLabel", { name: s.name, meaning: settingMeaning(s) })), input,
     h("button", { type: "submit", class: "secondary" }, t("admin.save")));
   });
   return h("section", { "aria-labelledby": "settings-title" }, h("h3", { id: "settings-title" }, t("admin.settings")), ...forms);

@@ -6,6 +6,7 @@ import { addMessage } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
 import { provesInvite } from "../shared/invite.js";
+import { errorText } from "../shared/problems.js";
 
 // A hello is bound only to the pending invite whose secret it proves (shared/invite.js): a
 // contact's identity is fixed when the contact is made, so nothing a hello names (an invite
@@ -88,7 +89,7 @@ function verifiedReceipt(ws, sender, message) {
       now: Math.floor(Date.now() / 1000),
     });
   } catch (err) {
-    announce(t("worker.receiptBad", { error: err.message }));
+    announce(t("worker.receiptBad", { error: errorText(err) }));
     return null;
   }
 }
@@ -118,7 +119,7 @@ export function handleRevoke(ws, conv, sender, message) {
       receipt: fromB64u(conv.consent.receipt), clientIdentityKey: sender,
     });
   } catch (err) {
-    announce(t("worker.revocationBad", { error: err.message }));
+    announce(t("worker.revocationBad", { error: errorText(err) }));
     return;
   }
   conv.consent = { ...conv.consent, state: "revoked", revokedAt: Math.floor(Date.now() / 1000) };

@@ -5,6 +5,7 @@ import { announce, field, formatTime, h } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
 import { addTerm, applyRedactions, toggle } from "./deidentify.js";
 import { otherNames, prepareDraft } from "./consult.js";
+import { errorText } from "../shared/problems.js";
 
 const kindName = (kind) => t(`consult.kind.${kind}`);
 
@@ -56,7 +57,7 @@ function reviewSection(ws, key, view) {
           announce(t("consult.sentAsCase", { label }));
           ws.go({ name: "conversation", key });
         } catch (err) {
-          error.textContent = t("consult.notSent", { error: err.message });
+          error.textContent = t("consult.notSent", { error: errorText(err) });
         }
       },
     }, t("consult.sendToSupervisor"))),
@@ -71,7 +72,7 @@ function supervisorChoice(ws, view) {
     ws.consult.supervisors().then((list) => {
       view.supervisors = list;
       ws.render();
-    }, (err) => announce(t("consult.couldNotList", { error: err.message })));
+    }, (err) => announce(t("consult.couldNotList", { error: errorText(err) })));
   }
   return field("consult-supervisor", t("consult.supervisor"), select);
 }
@@ -130,7 +131,7 @@ function threadView(ws, label, thread, { heading }) {
           await ws.session.save();
           ws.render();
         } catch (err) {
-          announce(t("consult.notSent", { error: err.message }));
+          announce(t("consult.notSent", { error: errorText(err) }));
         }
       },
     }, ...field(`reply-${label}`, thread.asking ? t("consult.followUp") : t("consult.reply"), reply),
@@ -139,7 +140,7 @@ function threadView(ws, label, thread, { heading }) {
       h("button", {
         type: "button", class: "secondary",
         onclick: async () => {
-          await ws.consult.close(label).catch((err) => announce(t("consult.couldNotClose", { error: err.message })));
+          await ws.consult.close(label).catch((err) => announce(t("consult.couldNotClose", { error: errorText(err) })));
           await ws.session.save();
           ws.render();
         },

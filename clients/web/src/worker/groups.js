@@ -15,6 +15,7 @@ import { GroupAdmin, GROUP_INVITE_PREFIX } from "../group/admin.js";
 import { MAX_MEMBERS } from "../group/roster.js";
 import { callContext } from "../group/state.js";
 import { callButtons, groupChat, memberSafety, membersList } from "../group/view.js";
+import { errorText } from "../shared/problems.js";
 
 export class WorkerGroups {
   constructor(ws) {
@@ -129,7 +130,7 @@ export class WorkerGroups {
             const group = await this.admin.create(name.value.trim(), me.value.trim());
             this.open(group.id);
           } catch (err) {
-            error.textContent = err.message === "no-terms" ? t("group.new.noTerms") : t("group.new.failed", { reason: err.message });
+            error.textContent = err.message === "no-terms" ? t("group.new.noTerms") : t("group.new.failed", { reason: errorText(err) });
           }
         },
       },
@@ -145,7 +146,7 @@ export class WorkerGroups {
     const pending = (group.invites ?? []).map((inv) => h("li", {},
       t("group.invites.until", { date: formatDate(inv.expiresAt * 1000) }), " ",
       h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "group-invite", id: group.id, invite: inv }) }, t("group.invites.show")),
-      h("button", { type: "button", class: "danger", onclick: () => this.admin.cancelInvite(group, inv).catch((err) => announce(err.message)) }, t("group.invites.cancel"))));
+      h("button", { type: "button", class: "danger", onclick: () => this.admin.cancelInvite(group, inv).catch((err) => announce(errorText(err))) }, t("group.invites.cancel"))));
     return h("section", { "aria-labelledby": "group-title", "data-group": group.id },
       h("h2", { id: "group-title" }, group.name),
       group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
@@ -167,7 +168,7 @@ export class WorkerGroups {
       const invite = await this.admin.invite(group);
       this.ws.go({ name: "group-invite", id: group.id, invite });
     } catch (err) {
-      announce(err.message === "full" ? t("group.invites.full", { max: MAX_MEMBERS }) : t("group.invites.failed", { reason: err.message }));
+      announce(err.message === "full" ? t("group.invites.full", { max: MAX_MEMBERS }) : t("group.invites.failed", { reason: errorText(err) }));
     }
   }
 

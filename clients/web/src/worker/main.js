@@ -8,6 +8,7 @@ import { showRecords } from "../shared/records.js";
 import { getMyRecords } from "../shared/relay.js";
 import { VAULT_DB, VAULT_KEY, enrol, unlock } from "./vault.js";
 import { installShell } from "./push.js";
+import { errorText } from "../shared/problems.js";
 
 const loadWorkspace = () => import("./workspace.js");
 
@@ -64,7 +65,7 @@ function showEnrol() {
         lockedScreen = null;
         await openApp(session);
       } catch (err) {
-        error.textContent = t("worker.enrolFailed", { error: err.message });
+        error.textContent = t("worker.enrolFailed", { error: errorText(err) });
         busy(form, false);
       }
     },
@@ -92,7 +93,7 @@ function showUnlock(sealed, reason) {
         lockedScreen = null;
         await openApp(session);
       } catch (err) {
-        error.textContent = err.name === "WrongPassphrase" ? t("worker.wrongPassphrase") : t("worker.couldNotUnlock", { error: err.message });
+        error.textContent = err.name === "WrongPassphrase" ? t("worker.wrongPassphrase") : t("worker.couldNotUnlock", { error: errorText(err) });
         busy(form, false);
         pass.focus();
       }
@@ -125,4 +126,4 @@ async function boot() {
   else showEnrol();
 }
 
-boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: err.message }))));
+boot().catch((err) => show(h("p", { class: "error", role: "alert" }, t("common.couldNotStart", { error: errorText(err) }))));

@@ -19,6 +19,7 @@ import { conversationList } from "./conversation_list.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
 import { enablePush, renewPush } from "./push.js";
 import { WorkerGroups } from "./groups.js";
+import { errorText } from "../shared/problems.js";
 
 const DEFAULT_IDLE_MINUTES = 5;
 // The width below which app.css stacks the list above the view (keep the two in step).
@@ -404,7 +405,7 @@ class Workspace {
           try {
             await this.createInvite(alias.value.trim());
           } catch (err) {
-            error.textContent = t("worker.couldNotInvite", { error: err.message });
+            error.textContent = t("worker.couldNotInvite", { error: errorText(err) });
           }
         },
       },
@@ -430,7 +431,7 @@ class Workspace {
       } catch (err) {
         // 404: the relay no longer knows it (it expired); anything else keeps the invite.
         if (err.status !== 404) {
-          announce(err.status === 410 ? t("worker.inviteAlreadyUsed") : t("worker.couldNotCancelInvite", { error: err.message }));
+          announce(err.status === 410 ? t("worker.inviteAlreadyUsed") : t("worker.couldNotCancelInvite", { error: errorText(err) }));
           return;
         }
       }
@@ -591,7 +592,7 @@ class Workspace {
     // The old device may no longer write to this worker: its capability is revoked.
     if (retired) {
       await relay.revokeCapability(this.session.token, fromB64u(this.state.mailboxId), retired)
-        .catch((err) => announce(t("worker.oldDeviceNotRevoked", { error: err.message })));
+        .catch((err) => announce(t("worker.oldDeviceNotRevoked", { error: errorText(err) })));
     }
     for (const payload of held) await this.#receive(sender, payload);
     // Redraw wherever the worker is now: the work above is asynchronous, and a worker who
