@@ -5,7 +5,8 @@
 //   (esbuild's [hash]: eight base32 characters of its content), and the pages are rewritten to
 //   those names, so the relay can let browsers keep them for a year (`immutable`) and a new
 //   build is never mixed with an old one. The pages themselves, and the quick-exit page whose
-//   address the code names, keep their names and are revalidated on every load.
+//   address the code names (one copy per language), keep their names and are revalidated on
+//   every load.
 // - Each page is built on its own, so the client's page never waits for code the worker app
 //   shares with it; the crypto and everything after consent are chunks loaded by `import()`.
 //   A page's static imports are listed as <link rel="modulepreload">, so they arrive together
@@ -20,6 +21,8 @@ import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { buildInstalledApp } from "./build-sw.mjs";
+import { CATALOGUES, LANGUAGES, loadLanguage } from "./src/shared/i18n.js";
+import { neutralPage } from "./src/join/neutral.js";
 
 const root = dirname(fileURLToPath(import.meta.url));
 // `node build.mjs [folder]`: dist/ unless another folder is named (the build's own test does).
@@ -27,8 +30,9 @@ const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist");
 const assets = join(dist, "assets");
 const PAGES = { "index.html": "worker", "join.html": "join" };
 const ENTRIES = { worker: "src/worker/main.js", join: "src/join/main.js" };
-// Files whose address is written into the code, so they keep their name (and are revalidated).
-const STABLE = new Set(["neutral.html"]);
+// Files whose address is written into the code, so they keep their name (and are revalidated):
+// the quick-exit page, written once per language from static/neutral.html (src/join/neutral.js).
+const NEUTRAL = "neutral.html";
 const COMPRESSIBLE = new Set([".js", ".css", ".svg", ".html", ".txt", ".json", ".webmanifest"]);
 
 rmSync(dist, { recursive: true, force: true });
@@ -93,7 +97,7 @@ function contentHash(bytes) {
 async function copyStatic() {
   const renamed = {};
   for (const name of readdirSync(join(root, "static"))) {
-    if (PAGES[name] || STABLE.has(name)) continue;
+    if (PAGES[name] || name === NEUTRAL) continue;
     let bytes = readFileSync(join(root, "static", name));
     if (extname(name) === ".css") bytes = Buffer.from((await transform(bytes.toString(), { loader: "css", minify: true })).code);
     const hashed = `${basename(name, extname(name))}-${contentHash(bytes)}${extname(name)}`;
@@ -104,9 +108,9 @@ async function copyStatic() {
 }
 
 // A page with every /assets/<name> it refers to replaced by the hashed name, and its entry's
-// static imports preloaded.
-function writePage(source, target, renamed, preload = []) {
-  let html = readFileSync(source, "utf8").replace(/\/assets\/([\w.-]+)/g, (whole, name) => {
+// static imports preloaded. `fill` may rewrite the page's text first.
+function writePage(source, target, renamed, preload = [], fill = (html) => html) {
+  let html = fill(readFileSync(source, "utf8")).replace(/\/assets\/([\w.-]+)/g, (whole, name) => {
     if (!renamed[name]) throw new Error(`${basename(source)} refers to /assets/${name}, which the build does not make`);
     return `/assets/${renamed[name]}`;
   });
@@ -146,7 +150,24 @@ for (const name of Object.keys(ENTRIES)) {
 for (const [page, entry] of Object.entries(PAGES)) {
   writePage(join(root, "static", page), join(dist, page), renamed, preloads[entry]);
 }
-for (const name of STABLE) writePage(join(root, "static", name), join(assets, name), renamed);
+const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+// The page in `lang`: its <html lang>, and every element marked data-i18n holding that key's
+// message (a key the catalogue lacks stops the build rather than leaving English behind).
+function inLanguage(lang) {
+  return (html) => html
+    .replace(/<html lang="[^"]*"/, `<html lang="${lang}"`)
+    .replace(/<(\w+)([^>]*) data-i18n="([\w.]+)"([^>]*)>[^<]*<\/\1>/g, (whole, tag, before, key, after) => {
+      const message = CATALOGUES[lang][key];
+      if (message === undefined) throw new Error(`${NEUTRAL}: no "${key}" in the ${lang} catalogue`);
+      return `<${tag}${before}${after}>${escapeHtml(message)}</${tag}>`;
+    });
+}
+
+for (const lang of LANGUAGES) {
+  await loadLanguage(lang);
+  writePage(join(root, "static", NEUTRAL), join(assets, neutralPage(lang)), renamed, [], inLanguage(lang));
+}
 // After the pages and bundles, so that the service worker's precache list names the files as
 // they were written; before compression, which then covers sw.js and the manifest too.
 await buildInstalledApp(root, dist);

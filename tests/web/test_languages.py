@@ -175,7 +175,12 @@ def test_both_apps_in_english_and_spanish(
 
     # Quick exit wipes the language choice with everything else the tab kept.
     client.get_by_role("button", name="Salida rápida").click()
-    client.wait_for_url(re.compile(r"/assets/neutral\.html$"))
+    # The neutral page is in the language the client was reading, with nothing of the app.
+    client.wait_for_url(re.compile(r"/assets/neutral\.es\.html$"))
+    assert client.title() == "El tiempo"
+    assert client.evaluate("document.documentElement.lang") == "es"
+    expect(client.get_by_role("heading", name="El tiempo")).to_be_visible()
+    assert "Weather" not in client.locator("body").inner_text()
     assert client.evaluate("sessionStorage.length") == 0
     assert client.evaluate("localStorage.length") == 0
     guard.assert_clean()

@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { CATALOGUES, LANGUAGES, loadLanguage } from "../src/shared/i18n.js";
+import { neutralPage } from "../src/join/neutral.js";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = mkdtempSync(join(tmpdir(), "confide-web-build-"));
@@ -19,11 +21,30 @@ process.on("exit", () => rmSync(out, { recursive: true, force: true }));
 const assets = join(out, "assets");
 const HASHED = /-[A-Z2-7]{8}\.[a-z.]+$/;
 const files = readdirSync(assets).filter((name) => !/\.(br|gz)$/.test(name));
-const pages = { "index.html": join(out, "index.html"), "join.html": join(out, "join.html"), "neutral.html": join(assets, "neutral.html") };
+const NEUTRAL = LANGUAGES.map(neutralPage);
+const pages = {
+  "index.html": join(out, "index.html"), "join.html": join(out, "join.html"),
+  ...Object.fromEntries(NEUTRAL.map((name) => [name, join(assets, name)])),
+};
 const refs = (html, rel = "") => [...html.matchAll(new RegExp(`<[^>]*${rel}[^>]*(?:href|src)="/assets/([^"]+)"`, "g"))].map((m) => m[1]);
 
-test("every asset but the fixed-address quick-exit page has a content-hashed name", () => {
-  assert.deepEqual(files.filter((name) => !HASHED.test(name)), ["neutral.html"]);
+test("every asset but the fixed-address quick-exit pages has a content-hashed name", () => {
+  assert.deepEqual(files.filter((name) => !HASHED.test(name)).sort(), [...NEUTRAL].sort());
+});
+
+test("the quick-exit page exists in every language, in that language's words", async () => {
+  assert.deepEqual(NEUTRAL, ["neutral.html", "neutral.es.html"]);
+  for (const lang of LANGUAGES) {
+    const catalogue = await loadLanguage(lang);
+    const html = readFileSync(pages[neutralPage(lang)], "utf8");
+    assert.match(html, new RegExp(`<html lang="${lang}">`));
+    assert.ok(!html.includes("data-i18n"), lang);
+    for (const key of ["neutral.title", "neutral.today", "neutral.tomorrow"]) assert.ok(html.includes(catalogue[key]), `${lang} ${key}`);
+    assert.match(html, new RegExp(`<title>${catalogue["neutral.title"]}</title>`));
+    if (lang === "en") continue;
+    // No English left behind: nothing of the English page's text is in another language's.
+    for (const key of ["neutral.title", "neutral.today", "neutral.tomorrow"]) assert.ok(!html.includes(CATALOGUES.en[key]), `${lang} ${key}`);
+  }
 });
 
 test("the pages refer only to files the build made, by their hashed names", () => {

@@ -2,9 +2,10 @@
 // replaces this page with a neutral one and wipes what this tab stored. location.replace
 // drops the current history entry, so Back does not return here.
 import { idbDrop } from "../shared/idb.js";
+import { language, t } from "../shared/i18n.js";
+import { neutralPage } from "./neutral.js";
 
 export const CLIENT_DB = "notes-device";
-const NEUTRAL_PAGE = "/assets/neutral.html";
 const DOUBLE_PRESS_MS = 1500;
 
 let wipers = [];
@@ -15,6 +16,8 @@ export function onQuickExit(wipe) {
 }
 
 export async function quickExit() {
+  // The language the page shows, read before the wipe; the neutral page is in it too.
+  const lang = language();
   for (const wipe of wipers) {
     try {
       wipe();
@@ -24,12 +27,12 @@ export async function quickExit() {
   }
   wipers = [];
   document.getElementById("app")?.replaceChildren();
-  document.title = "Weather";
+  document.title = t("neutral.title");
   sessionStorage.clear();
   localStorage.clear();
   // Deleting the database is quick; a short cap keeps the exit immediate even if it is not.
   await Promise.race([idbDrop(CLIENT_DB), new Promise((r) => setTimeout(r, 400))]);
-  location.replace(NEUTRAL_PAGE);
+  location.replace(`/assets/${neutralPage(lang)}`);
 }
 
 export function installQuickExit() {
