@@ -163,6 +163,18 @@ def test_consultation_keeps_the_client_from_the_supervisor(
     worker.get_by_label("Also hide").fill("court")
     worker.get_by_role("button", name="Hide", exact=True).click()
     expect(draft).to_contain_text("scared about [redacted]")
+    # In Spanish the tokens and their descriptions are Spanish too (what is sent is what is
+    # shown); the review keeps every choice across the switch.
+    worker.locator("#worker-language").select_option("es")
+    expect(draft).to_contain_text("[cliente] wants me to text another phone")
+    expect(draft).to_contain_text("scared about [oculto]")
+    expect(draft.locator('button.redaction[data-kind="phone"]')).to_have_text("[teléfono]")
+    expect(draft.locator('button.redaction[data-kind="phone"]')).to_have_attribute(
+        "title", "Dato oculto (número de teléfono): pulsa para mostrarlo tal como se escribió"
+    )
+    assert "[client]" not in draft.inner_text()
+    worker.locator("#worker-language").select_option("en")
+    expect(draft).to_contain_text("[client] wants me to text another phone")
     assert_accessible(worker, "consultation draft")
     sent_text = draft.inner_text()
     worker.screenshot(path=str(screenshots / "60-consult-review.png"), full_page=True)

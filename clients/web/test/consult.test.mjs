@@ -2,8 +2,12 @@
 // may do, and expiry. The payloads are the SDK's (confide_client/consultations.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { caseLabel, draftText, isClientKey, otherNames, prepareDraft, purge, receiveConsult } from "../src/worker/consult.js";
-import { applyRedactions } from "../src/worker/deidentify.js";
+import { caseLabel, draftText, draftToSend, isClientKey, otherNames, prepareDraft, purge, receiveConsult, redactionToken } from "../src/worker/consult.js";
+import { applyRedactions, toggle } from "../src/worker/deidentify.js";
+import { CATALOGUES, loadLanguage, setLanguage } from "../src/shared/i18n.js";
+import RULES from "../../python/src/confide_client/deid_rules.json" with { type: "json" };
+
+await loadLanguage("es");
 
 const conv = {
   alias: "Maria Lopez", names: ["Marisol"],
@@ -21,6 +25,29 @@ test("the draft holds the question and the chosen text messages, in order, de-id
   const draft = prepareDraft("Maria asked me something", conv, ["a", "c"]);
   assert.equal(applyRedactions(draft.original, draft.redactions).text,
     "[client] asked me something\n\nExcerpt:\nThem: It's [client], new number [phone]\nMe: Thanks [client], noted.");
+});
+
+test("the draft sent uses the worker's language for its tokens, and undone ones as written", () => {
+  const draft = prepareDraft("Maria asked me something", conv, ["a"]);
+  draft.redactions = toggle(draft.redactions, draft.redactions.length - 1);
+  setLanguage("es");
+  try {
+    // The draft was written in English; only the tokens follow the language now shown.
+    assert.equal(draftToSend(draft), "[cliente] asked me something\n\nExcerpt:\nThem: It's [cliente], new number 555-201-7788");
+    assert.ok(!draftToSend(draft).includes("[client]"));
+  } finally {
+    setLanguage("en");
+  }
+  assert.equal(draftToSend(draft), "[client] asked me something\n\nExcerpt:\nThem: It's [client], new number 555-201-7788");
+});
+
+test("the English tokens are the rules' labels, which the Python SDK writes too", () => {
+  const labels = { ...RULES.labels };
+  for (const rule of RULES.rules) labels[rule.kind] = rule.label ?? labels[rule.kind];
+  for (const [kind, label] of Object.entries(labels)) {
+    assert.equal(redactionToken({ kind }), label, kind);
+    assert.ok(Object.hasOwn(CATALOGUES.es, `consult.token.${kind}`), kind);
+  }
 });
 
 test("another client's alias and names, from the worker's list, are masked as names", () => {

@@ -9,7 +9,7 @@
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { sequenced } from "../shared/payload.js";
 import * as relay from "../shared/relay.js";
-import { findIdentifiers } from "./deidentify.js";
+import { applyRedactions, findIdentifiers } from "./deidentify.js";
 import { t } from "../shared/i18n.js";
 
 export const CONSULT_KINDS = new Set(["consult", "consult-reply", "consult-close"]);
@@ -44,6 +44,15 @@ export function prepareDraft(question, conv, ids, others = []) {
   const original = draftText(question, conv, ids);
   return { original, redactions: findIdentifiers(original, { alias: conv.alias, names: conv.names ?? [], others }) };
 }
+
+// The token that stands in for a redaction, in the worker's language ("[client]", "[cliente]").
+// The draft around it is in that language already (its "Excerpt:" and "Me:" lines), and the
+// worker reviews exactly the text that is sent, so the tokens sent are these too; the English
+// ones are the rules' labels, the Python SDK's (deid_rules.json).
+export const redactionToken = (r) => t(`consult.token.${r.kind}`);
+
+// The reviewed draft as it goes to the supervisor.
+export const draftToSend = (draft) => applyRedactions(draft.original, draft.redactions, redactionToken).text;
 
 // Drops threads whose last message is older than the organisation's retention.
 export function purge(state, nowSeconds, retention) {

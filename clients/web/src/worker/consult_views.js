@@ -3,8 +3,8 @@
 // state in `ws.view`, so a redraw on an incoming message loses nothing being written.
 import { announce, field, formatTime, h } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
-import { addTerm, applyRedactions, toggle } from "./deidentify.js";
-import { otherNames, prepareDraft } from "./consult.js";
+import { addTerm, toggle } from "./deidentify.js";
+import { draftToSend, otherNames, prepareDraft, redactionToken } from "./consult.js";
 import { errorText } from "../shared/problems.js";
 
 const kindName = (kind) => t(`consult.kind.${kind}`);
@@ -25,7 +25,7 @@ function draftPreview(ws, view) {
         view.draft.redactions = toggle(view.draft.redactions, index);
         ws.render();
       },
-    }, r.undone ? r.original : r.label));
+    }, r.undone ? r.original : redactionToken(r)));
     at = r.end;
   });
   out.append(original.slice(at));
@@ -51,7 +51,7 @@ function reviewSection(ws, key, view) {
       type: "button", id: "consult-send",
       onclick: async () => {
         try {
-          const text = applyRedactions(view.draft.original, view.draft.redactions).text;
+          const text = draftToSend(view.draft);
           const label = await ws.consult.ask(view.supervisor, text, key);
           await ws.session.save();
           announce(t("consult.sentAsCase", { label }));

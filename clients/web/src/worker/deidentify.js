@@ -113,16 +113,21 @@ export function findIdentifiers(text, { alias = "", names = [], others = [] } = 
   ]);
 }
 
-/** The text with every redaction not undone replaced by its label, and where each label is. */
-export function applyRedactions(text, redactions) {
+/**
+ * The text with every redaction not undone replaced by its label, and where each label is.
+ * `labelOf` chooses the label: the rules' own (English, as the Python SDK writes it) unless the
+ * caller gives the reader's (consult.js, redactionToken).
+ */
+export function applyRedactions(text, redactions, labelOf = (r) => r.label) {
   let out = "";
   let at = 0;
   const spans = [];
   redactions.forEach((r, index) => {
     if (r.undone) return;
     out += text.slice(at, r.start);
-    spans.push({ start: out.length, end: out.length + r.label.length, kind: r.kind, index });
-    out += r.label;
+    const label = labelOf(r);
+    spans.push({ start: out.length, end: out.length + label.length, kind: r.kind, index });
+    out += label;
     at = r.end;
   });
   return { text: out + text.slice(at), spans };
