@@ -27,7 +27,13 @@ export async function initLanguage(storage, preferred = navigator.languages ?? [
   const saved = stored(storage);
   await switchLanguage(saved && LANGUAGES.includes(saved) ? saved : chooseLanguage(preferred));
   localiseStatic();
-  onLanguageChange(() => localiseStatic());
+  onLanguageChange(() => {
+    localiseStatic();
+    // The last announcement was in the language left behind; a screen reader reading the
+    // status region again would meet it there.
+    const status = document.getElementById("status");
+    if (status) status.textContent = "";
+  });
   return language();
 }
 
