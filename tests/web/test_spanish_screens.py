@@ -17,12 +17,12 @@ import pytest
 from playwright.sync_api import expect
 from web_support import (
     DESKTOP,
-    PASSPHRASE,
     PHONE,
     WEB,
     OriginGuard,
     create_invite,
     enrol_worker,
+    lock_and_unlock,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -159,13 +159,7 @@ def test_every_screen_in_spanish_has_no_english_message(relay, browser, tmp_path
     assert_spanish(worker, "console: audit")
     worker.get_by_role("button", name="Volver a las conversaciones").click()
 
-    # The lock screen.
-    worker.get_by_role("button", name="Bloquear").click()
-    expect(worker.get_by_role("heading", name="Confide está bloqueado")).to_be_visible()
-    assert_spanish(worker, "worker: locked")
-    worker.get_by_label("Frase de contraseña").fill(PASSPHRASE)
-    worker.get_by_role("button", name="Desbloquear").click()
-    expect(worker.get_by_role("heading", name="Conversaciones")).to_be_visible(timeout=60_000)
+    lock_and_unlock(worker, lambda: assert_spanish(worker, "worker: locked"), "es")
 
     # Quick exit lands on the Spanish neutral page.
     client.get_by_role("button", name="Salida rápida").click()

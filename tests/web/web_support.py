@@ -161,6 +161,30 @@ def join_client(browser: Any, guard: OriginGuard, link: str) -> Any:
     return page
 
 
+# The lock screen's words, by language (the catalogue's worker.lock, worker.lockedTitle, ...).
+LOCK_WORDS = {
+    "en": ("Lock", "Confide is locked", "Passphrase", "Unlock", "Conversations"),
+    "es": (
+        "Bloquear",
+        "Confide está bloqueado",
+        "Frase de contraseña",
+        "Desbloquear",
+        "Conversaciones",
+    ),
+}
+
+
+def lock_and_unlock(page: Any, check: Any, lang: str = "en") -> None:
+    """Locks the worker app, calls check() on the lock screen, and unlocks it again."""
+    lock, locked, passphrase, unlock, home = LOCK_WORDS[lang]
+    page.get_by_role("button", name=lock).click()
+    expect(page.get_by_role("heading", name=locked)).to_be_visible()
+    check()
+    page.get_by_label(passphrase).fill(PASSPHRASE)
+    page.get_by_role("button", name=unlock).click()
+    expect(page.get_by_role("heading", name=home)).to_be_visible(timeout=60_000)
+
+
 def open_conversation(page: Any, alias: str) -> None:
     page.locator(f'nav button[data-alias="{alias}"]').click()
     expect(page.get_by_role("heading", name=alias)).to_be_visible()
