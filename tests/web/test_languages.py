@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accessibility import assert_accessible
 from confide_server.services.org_settings import SETTINGS
 from playwright.sync_api import expect
 from web_support import (
@@ -244,6 +245,10 @@ def test_the_console_publishes_a_translation_and_the_organisations_texts(
     expect(detail).not_to_have_attribute("open", "")
     expect(detail.locator("p[lang=en]")).to_contain_text("already has a text in pt-BR")
     assert "already has a text" not in error.evaluate(_TEXT_OUTSIDE_DETAILS)
+    assert_accessible(admin, "console with a refusal of the relay")
+    detail.locator("summary").click()
+    expect(detail.locator("p[lang=en]")).to_be_visible()
+    assert_accessible(admin, "console with the relay's words open")
 
     admin.locator("#admin nav").get_by_role("button", name="Texts for clients and workers").click()
     admin.get_by_label("In English").first.fill("Find a quiet room.\nWear headphones.")
