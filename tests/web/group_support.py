@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
+from web_support import DESKTOP, PHONE, OriginGuard, enrol_worker
 
 GROUP_TERMS = (
     "Riverside peer support groups.\n\n"
@@ -33,6 +34,20 @@ def create_group(page: Any, name: str, my_name: str = "Facilitator") -> None:
     page.get_by_label("Your name in this group").fill(my_name)
     page.get_by_role("button", name="Create the group").click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def worker_with_group(relay: Any, browser: Any, group: str, clients: int = 2) -> tuple[Any, ...]:
+    """A worker (desktop) enrolled with `group` created, and `clients` phone pages, each in
+    a context of its own, all watched by one OriginGuard: (guard, contexts, worker, *clients)."""
+    contexts = [browser.new_context(viewport=v) for v in (DESKTOP, *[PHONE] * clients)]
+    pages = [c.new_page() for c in contexts]
+    guard = OriginGuard(relay.url, pages[0])
+    for page in pages[1:]:
+        guard.watch(page)
+    pages[0].goto(relay.url + "/")
+    enrol_worker(pages[0], relay.enrolment_code())
+    create_group(pages[0], group)
+    return (guard, contexts, *pages)
 
 
 def group_invite(page: Any) -> str:

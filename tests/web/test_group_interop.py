@@ -12,6 +12,7 @@ import pytest
 from confide_client.client import ConfideClient
 from confide_client.messages import Event, GroupMemberRemoved, GroupMessage
 from confide_client.transport.http import HttpTransport
+from confide_crypto.group_consent import GroupConsentReceipt
 from group_support import (
     GROUP_TERMS,
     create_group,
@@ -103,6 +104,25 @@ def test_web_worker_web_client_and_sdk_client_in_one_group(
             )
             await sdk.flush()
 
+        # New group terms: the web worker's device signs a roster naming them (change
+        # `terms`); the SDK member takes it like any other change and the group goes on.
+        publish_group_terms(relay.process, tmp_path, GROUP_TERMS + "\n\nAnd a second version.")
+        worker.locator("nav").get_by_role("button", name=GROUP).click()
+        expect(wren.locator("#group-new-terms")).to_be_visible()
+        expect(worker.locator("#group-consent-waiting li")).to_have_count(2)
+        send(worker, "the terms have changed")
+        assert sdk_loop.run(sdk_hears(1)) == {("Facilitator", "the terms have changed")}
+        assert (
+            sdk.groups.terms_version(group_id)
+            == sdk_loop.run(sdk._transport.current_group_terms()).version
+        )
+        wren.get_by_role("button", name="Read the new terms").click()
+        wren.get_by_role("button", name="I agree to the new terms").click()
+        expect(wren.locator("#compose-text")).to_be_enabled()
+        # The SDK has no call to consent again yet, so Otter is still waiting on the worker.
+        expect(worker.locator("#group-consent-waiting li")).to_have_count(1)
+        expect(worker.locator("#group-consent-waiting li")).to_have_text("Otter")
+
         sdk_loop.run(sdk_file())
         open_button = worker.get_by_role("button", name="Save worksheet.txt to this device")
         expect(open_button).to_be_visible()
@@ -164,6 +184,25 @@ def test_web_client_joins_an_sdk_workers_group(
         send(page, "thank you")
         got = sdk_loop.run(asyncio.wait_for(next_of(worker, GroupMessage), 30))
         assert isinstance(got, GroupMessage) and (got.name, got.text) == ("Lark", "thank you")
+
+        # New group terms, moved into the roster by the SDK worker: the web client is asked
+        # again, agrees, and its fresh receipt passes the SDK's checks and is kept.
+        publish_group_terms(relay.process, tmp_path, GROUP_TERMS + "\n\nAnd a third version.")
+        assert sdk_loop.run(worker.groups.renew_terms(group_id))
+        version = worker.groups.terms_version(group_id)
+        page.get_by_role("button", name="Read the new terms").click()
+        expect(page.locator("#group-terms-text")).to_contain_text("And a third version.")
+        page.get_by_role("button", name="I agree to the new terms").click()
+        expect(page.locator("#compose-text")).to_be_enabled()
+
+        async def renewed() -> int:
+            while True:
+                for receipt, _ in worker.groups.consents(group_id).values():
+                    if GroupConsentReceipt.decode(receipt).terms_version == version:
+                        return version
+                await asyncio.sleep(0.2)
+
+        assert sdk_loop.run(asyncio.wait_for(renewed(), 30)) == version
         guard.assert_clean()
     finally:
         sdk_loop.run(worker.close())

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 from group_support import (
-    create_group,
     group_invite,
     join_group,
     members,
     publish_group_terms,
     send,
     shows,
+    worker_with_group,
 )
 from playwright.sync_api import expect
-from web_support import DESKTOP, PASSPHRASE, PHONE, UNLABELLED, OriginGuard, enrol_worker
+from web_support import PASSPHRASE, PHONE, UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,14 +45,7 @@ def test_group_create_join_talk_remove_leave_close(
     relay, browser, screenshots: Path, tmp_path: Path
 ) -> None:
     publish_group_terms(relay.process, tmp_path)
-    contexts = [browser.new_context(viewport=v) for v in (DESKTOP, PHONE, PHONE)]
-    worker, ana, ben = (c.new_page() for c in contexts)
-    guard = OriginGuard(relay.url, worker)
-    guard.watch(ana)
-    guard.watch(ben)
-    worker.goto(relay.url + "/")
-    enrol_worker(worker, relay.enrolment_code())
-    create_group(worker, GROUP)
+    guard, contexts, worker, ana, ben = worker_with_group(relay, browser, GROUP)
     expect(worker.locator("nav").get_by_role("button", name=GROUP)).to_be_visible()
     link_a = group_invite(worker)
     link_b = group_invite(worker)

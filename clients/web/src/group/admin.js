@@ -2,11 +2,12 @@
 // single-use expiring invite links, admit a client whose group-accept proves an invite and
 // carries a valid group receipt, remove a member, close the group. Every change is a new
 // roster signed by this device and sent to every member (and to a removed one).
-import { fromB64u, fromHex, toB64u } from "../shared/b64.js";
+import { fromB64u, fromHex, toB64u, toHex } from "../shared/b64.js";
 import { provesInvite } from "../shared/invite.js";
 import * as relay from "../shared/relay.js";
 import { signedPrekeyMessage, verifySignature } from "../crypto/keys.js";
-import { verifyGroupReceipt } from "../crypto/group_consent.js";
+import { policyDigest } from "../crypto/consent.js";
+import { decodeGroupReceipt, verifyGroupReceipt } from "../crypto/group_consent.js";
 import { sodium } from "../crypto/sodium.js";
 import { GROUP_PREKEY_BASE, newGroup } from "./book.js";
 import { MAX_MEMBERS, memberById, signRoster } from "./roster.js";
@@ -29,6 +30,17 @@ function validPrekey(clientKey, prekey) {
     return true;
   } catch {
     return false;
+  }
+}
+
+// The terms version a kept receipt names (receipts kept before versions were noted are read).
+function receiptVersion(kept) {
+  if (!kept) return 0;
+  if (Number.isSafeInteger(kept.version)) return kept.version;
+  try {
+    return decodeGroupReceipt(fromB64u(kept.receipt)).termsVersion;
+  } catch {
+    return 0;
   }
 }
 
@@ -112,7 +124,7 @@ export class GroupAdmin {
     }
     group.invites = group.invites.filter((i) => !provesInvite(sodium, p.invite_proof, i.secret, clientKey, this.device.identity.public));
     const member = this.book.newId();
-    group.receipts[member] = { receipt: p.receipt, signature: p.signature };
+    group.receipts[member] = { receipt: p.receipt, signature: p.signature, version: terms.version };
     group.terms = { version: terms.version, sha256: terms.sha256 };
     const entry = {
       member, name, role: "client", key, prekey: p.prekey, mailbox: p.mailbox, capability: p.capability,
@@ -121,11 +133,24 @@ export class GroupAdmin {
     await this.#publish(group, { op: "added", member }, [...group.roster.members, entry]);
   }
 
-  // A client's fresh group receipt (new terms, G6 `group-consent`): kept when it checks out
-  // against the current terms and is bound to this group.
+  // New group terms (G6 `group-consent`): the organisation published a version the roster
+  // does not name yet, so this device signs a roster naming it (change `terms`). Each client
+  // member is then shown the new terms and asked to consent again; the roster's worker
+  // signature on the terms' SHA-256 is what a client checks the text it fetches against.
+  async refreshTerms(group) {
+    if (group.role !== "worker" || group.gone || !group.roster) return false;
+    const terms = await this.terms();
+    if (!terms || terms.version <= (group.terms?.version ?? 0) || toHex(policyDigest(terms.text)) !== terms.sha256) return false;
+    group.terms = { version: terms.version, sha256: terms.sha256 };
+    await this.#publish(group, { op: "terms", member: null }, group.roster.members);
+    return true;
+  }
+
+  // A client's fresh group receipt: kept when it checks out against the terms the held
+  // roster names (as the SDK checks it) and is bound to this group.
   async #renewal(group, m, p) {
     if (p.type !== "group-consent" || m.role !== "client" || typeof p.receipt !== "string" || typeof p.signature !== "string") return;
-    const terms = await this.terms();
+    const terms = group.roster?.terms;
     if (!terms) return;
     try {
       const r = verifyGroupReceipt(fromB64u(p.receipt), fromB64u(p.signature), {
@@ -136,8 +161,17 @@ export class GroupAdmin {
     } catch {
       return;
     }
-    (group.receipts ??= {})[m.member] = { receipt: p.receipt, signature: p.signature };
+    (group.receipts ??= {})[m.member] = { receipt: p.receipt, signature: p.signature, version: terms.version };
     await this.book.changed();
+  }
+
+  // The client members whose newest receipt this device holds is for older terms than the
+  // roster's (or who sent it none: a member who joined through another worker renews to
+  // every worker, but its first receipt went to that worker only).
+  awaitingConsent(group) {
+    const version = group.roster?.terms?.version ?? 0;
+    return (group.roster?.members ?? []).filter((m) => m.role === "client" && !group.left.includes(m.key)
+      && receiptVersion(group.receipts?.[m.member]) < version);
   }
 
   async remove(group, memberId) {

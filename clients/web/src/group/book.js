@@ -298,6 +298,8 @@ export class GroupBook {
     const before = group.roster;
     group.roster = roster;
     group.name = roster.name;
+    // A worker signs its next roster with the terms the newest one names, whoever signed it.
+    group.terms = roster.terms;
     if (!before || roster.change.op === "timer") group.ttl = this.fit(roster.timer);
     this.#event(group, roster, before);
     const me = findMember(roster, this.ownKey);
@@ -336,6 +338,7 @@ export class GroupBook {
       closed: t("group.event.closed"),
       renamed: t("group.event.renamed", { group: roster.name }),
       timer: t("group.event.timer"),
+      terms: t("group.event.terms", { version: roster.terms.version }),
     }[op];
     // A member's own group-leave and the roster that follows it tell of the same event once.
     const id = op === "left" ? `left-${member}` : `roster-${roster.epoch}`;

@@ -50,7 +50,7 @@ export async function joinGroup(fragment) {
     redeemed = await relay.redeemInvite(token, device.identity, spk);
   } catch (err) {
     show(h("section", { "aria-labelledby": "used-title" },
-      h("h2", { id: "used-title" }, t("group.join.unusable")),
+      h("h1", { id: "used-title" }, t("group.join.unusable")),
       h("p", {}, [404, 409, 410].includes(err.status) ? t("group.join.usedOrExpired") : t("group.join.error", { reason: errorText(err) }))));
     return;
   }
@@ -71,7 +71,7 @@ function showTerms() {
   const terms = me.terms;
   if (!terms) {
     show(h("section", { "aria-labelledby": "noterms-title" },
-      h("h2", { id: "noterms-title" }, t("group.join.notReady")), h("p", {}, t("group.join.noTerms"))));
+      h("h1", { id: "noterms-title" }, t("group.join.notReady")), h("p", {}, t("group.join.noTerms"))));
     return;
   }
   const intact = toHex(engine.consent.policyDigest(terms.text)) === terms.sha256;
@@ -79,7 +79,7 @@ function showTerms() {
   const error = h("p", { class: "error", role: "alert" });
   const agree = h("button", { type: "submit", id: "agree", disabled: !intact }, t("group.join.agree"));
   show(h("section", { "aria-labelledby": "terms-title" },
-    h("h2", { id: "terms-title" }, t("group.join.title")),
+    h("h1", { id: "terms-title" }, t("group.join.title")),
     h("p", {}, t("group.join.intro")),
     h("div", { class: "card policy", id: "group-terms-text", tabindex: 0, role: "document", "aria-label": t("group.join.termsLabel", { version: terms.version }) }, terms.text),
     h("p", { class: "muted" }, t("group.join.version", { version: terms.version })),
@@ -105,19 +105,24 @@ function showTerms() {
     h("div", { class: "row" }, agree), error)));
 }
 
+// A group consent receipt (G9) for one worker's key, bound to the group once its id is known.
+function groupReceipt(workerIdentityKey, termsVersion, termsSha256, groupId) {
+  const now = Math.floor(Date.now() / 1000);
+  return engine.groupConsent.signGroupReceipt(me.device.identity, {
+    workerIdentityKey, termsVersion, termsSha256, signedAt: now, expiresAt: now + CONSENT_DAYS * 86400,
+    groupBinding: groupId ? engine.groupConsent.groupBinding(fromB64u(groupId), me.device.identity.public) : engine.groupConsent.UNBOUND,
+    discloser: "Me, through this device", recipient: "The members of this peer support group and its workers",
+    purpose: "Peer support group conversations and calls", information: "The messages, files and calls I choose to share in this group",
+  });
+}
+
 // Signs the group receipt, mints this device's group capability, makes its group prekey and
 // sends all of it to the worker in `group-accept`; membership starts with the worker's roster.
 async function accept(displayName) {
   const { device, terms } = me;
+  me.consented = terms.version;
   me.token = await relay.authenticate(device.identity, fromB64u(me.deviceId));
-  const now = Math.floor(Date.now() / 1000);
-  const { receipt, signature } = engine.groupConsent.signGroupReceipt(device.identity, {
-    workerIdentityKey: me.bundle.identityKey, termsVersion: terms.version, termsSha256: engine.consent.policyDigest(terms.text),
-    signedAt: now, expiresAt: now + CONSENT_DAYS * 86400,
-    groupBinding: me.groupId ? engine.groupConsent.groupBinding(fromB64u(me.groupId), device.identity.public) : engine.groupConsent.UNBOUND,
-    discloser: "Me, through this device", recipient: "The members of this peer support group and its workers",
-    purpose: "Peer support group conversations and calls", information: "The messages, files and calls I choose to share in this group",
-  });
+  const { receipt, signature } = groupReceipt(me.bundle.identityKey, terms.version, engine.consent.policyDigest(terms.text), me.groupId);
   const capability = await relay.mintCapability(me.token, fromB64u(me.mailboxId));
   const gspk = device.addSignedPrekey(GROUP_PREKEY_BASE + 1);
   device.startSession(me.bundle);
@@ -189,7 +194,76 @@ async function leave(group) {
   me.left = true;
   me.messenger.stop();
   show(h("section", { "aria-labelledby": "left-title" },
-    h("h2", { id: "left-title" }, t("group.join.leftTitle")), h("p", {}, t("group.join.leftText"))));
+    h("h1", { id: "left-title" }, t("group.join.leftTitle")), h("p", {}, t("group.join.leftText"))));
+}
+
+// --- new group terms (G6 `group-consent`) ------------------------------------------------
+//
+// A worker's roster names the group terms in force (their version and SHA-256). When it
+// names a newer version than the one this device consented to, the client fetches that
+// version's text, checks it against the hash the worker signed, and is asked again. Until
+// it answers it can read the group but not write to it. Agreeing sends each of the group's
+// workers a fresh receipt naming that worker's key; declining is leaving the group.
+function newTerms(group) {
+  const named = group.roster?.terms;
+  if (!named || group.gone || named.version <= me.consented) return null;
+  if (me.renewal?.version !== named.version) {
+    me.renewal = { version: named.version, sha256: named.sha256, text: null, intact: false, failed: false };
+    const renewal = me.renewal;
+    relay.call("GET", `/v1/group-terms/${named.version}`).then((terms) => {
+      renewal.text = String(terms.text);
+      renewal.intact = toHex(engine.consent.policyDigest(renewal.text)) === named.sha256;
+    }, () => {
+      renewal.failed = true;
+    }).finally(() => render());
+  }
+  return me.renewal;
+}
+
+async function consentAgain(group, renewal) {
+  const workers = group.roster.members.filter((m) => m.role === "worker" && !group.left.includes(m.key));
+  const digest = engine.consent.policyDigest(renewal.text);
+  await Promise.all(workers.map((m) => {
+    const { receipt, signature } = groupReceipt(fromB64u(m.key), renewal.version, digest, group.id);
+    return me.book.sendTo(group, m, "group-consent", { receipt: toB64u(receipt), signature: toB64u(signature) });
+  }));
+  me.consented = renewal.version;
+  view = { name: "group" };
+  announce(t("group.renew.thanks", { version: renewal.version }));
+  render();
+}
+
+function renewalNotice(renewal) {
+  return h("div", { class: "card alert", id: "group-new-terms", role: "status" },
+    h("p", {}, t("group.renew.notice", { version: renewal.version })),
+    h("div", { class: "row" }, h("button", { type: "button", id: "review-group-terms", onclick: () => { view = { name: "renewal" }; render(); } },
+      t("group.renew.read"))));
+}
+
+function renewalView(group, renewal) {
+  const error = h("p", { class: "error", role: "alert" });
+  const agree = h("button", { type: "button", id: "agree-group-terms", disabled: !renewal.intact, onclick: async () => {
+    agree.disabled = true;
+    try {
+      await consentAgain(group, renewal);
+    } catch (err) {
+      error.textContent = t("group.join.error", { reason: err.message });
+      agree.disabled = false;
+    }
+  } }, t("group.renew.agree"));
+  const decline = h("button", { type: "button", class: "danger", id: "decline-group-terms", onclick: () => leave(group) }, t("group.renew.decline"));
+  const body = renewal.text === null
+    ? h("p", { class: "muted" }, renewal.failed ? t("group.renew.unavailable") : t("group.renew.loading"))
+    : h("div", { class: "card policy", id: "group-terms-text", tabindex: 0, role: "document", "aria-label": t("group.join.termsLabel", { version: renewal.version }) }, renewal.text);
+  return h("section", { "aria-labelledby": "renew-title" },
+    h("h1", { id: "renew-title" }, t("group.renew.title", { group: group.name })),
+    h("p", {}, t("group.renew.intro", { version: renewal.version })),
+    body,
+    renewal.text !== null && !renewal.intact ? h("p", { class: "alert", role: "alert" }, t("group.join.tampered")) : null,
+    h("p", {}, t("group.renew.declineExplain")),
+    h("div", { class: "row" }, agree, decline),
+    h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "renew-later", onclick: () => { view = { name: "group" }; render(); } }, t("group.renew.later"))),
+    error);
 }
 
 function leaveControl(group) {
@@ -209,7 +283,7 @@ function render() {
   const group = Object.values(me.groups)[0];
   if (!group) {
     show(h("section", { "aria-labelledby": "waiting-title" },
-      h("h2", { id: "waiting-title" }, t("group.join.waitingTitle")), h("p", {}, t("group.join.waitingText"))));
+      h("h1", { id: "waiting-title" }, t("group.join.waitingTitle")), h("p", {}, t("group.join.waitingText"))));
     return;
   }
   if (view.name === "safety") {
@@ -222,16 +296,28 @@ function render() {
     }
     view = { name: "group" };
   }
+  const renewal = newTerms(group);
+  if (view.name === "renewal") {
+    if (renewal) {
+      show(renewalView(group, renewal));
+      return;
+    }
+    view = { name: "group" };
+  }
   const active = document.activeElement;
   const keep = active?.id === "compose-text" ? active.value : null;
   group.unread = 0;
   show(h("section", { "aria-labelledby": "group-title" },
-    h("h2", { id: "group-title" }, group.name),
+    h("h1", { id: "group-title" }, group.name),
     group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
+    renewal ? renewalNotice(renewal) : null,
     h("div", { class: "row" }, ...callButtons(group, { calls: me.calls, otherBusy: () => false })),
     membersList(group, { ownKey: me.book.ownKey, onSafety: (m) => { view = { name: "safety", member: m.member }; render(); } }),
     group.gone ? null : leaveControl(group),
-    groupChat(group, { book: me.book, maxRetention: me.maxRetention, timers: me.timers, warnOnSave: true, announce })));
+    groupChat(group, {
+      book: me.book, maxRetention: me.maxRetention, timers: me.timers, warnOnSave: true, announce,
+      disabledReason: renewal ? t("group.renew.chatPaused") : null,
+    })));
   if (keep !== null) {
     const text = document.getElementById("compose-text");
     if (text && !text.disabled) {

@@ -64,10 +64,19 @@ export class WorkerGroups {
   }
 
   // Capabilities retired after a removal are revoked once their grace is over (G8).
+  // New group terms are noticed here too: at start and then every minute (and on opening a
+  // group), this device signs a roster naming them for each group it is a worker of.
   startTimers() {
-    const retire = () => this.book.retireDue().catch(() => {});
-    retire();
-    setInterval(retire, 60_000);
+    const now = () => {
+      this.book.retireDue().catch(() => {});
+      this.refreshTerms();
+    };
+    now();
+    setInterval(now, 60_000);
+  }
+
+  async refreshTerms(groups = Object.values(this.ws.state.groups)) {
+    for (const group of groups) await this.admin.refreshTerms(group).catch(() => {});
   }
 
   windowKey(sender, payload) {
@@ -99,8 +108,10 @@ export class WorkerGroups {
   }
 
   open(id) {
-    this.ws.state.groups[id].unread = 0;
+    const group = this.ws.state.groups[id];
+    group.unread = 0;
     this.ws.go({ name: "group", id });
+    this.refreshTerms([group]);
   }
 
   detail() {
@@ -121,7 +132,7 @@ export class WorkerGroups {
     const me = h("input", { required: true, maxlength: 64, autocomplete: "off", value: t("group.new.defaultWorkerName") });
     const error = h("p", { class: "error", role: "alert" });
     return h("section", { "aria-labelledby": "new-group-title" },
-      h("h2", { id: "new-group-title" }, t("group.new.title")),
+      h("h1", { id: "new-group-title" }, t("group.new.title")),
       h("p", {}, t("group.new.intro", { max: MAX_MEMBERS })),
       h("form", {
         onsubmit: async (event) => {
@@ -148,7 +159,7 @@ export class WorkerGroups {
       h("button", { type: "button", class: "secondary", onclick: () => ws.go({ name: "group-invite", id: group.id, invite: inv }) }, t("group.invites.show")),
       h("button", { type: "button", class: "danger", onclick: () => this.admin.cancelInvite(group, inv).catch((err) => announce(errorText(err))) }, t("group.invites.cancel"))));
     return h("section", { "aria-labelledby": "group-title", "data-group": group.id },
-      h("h2", { id: "group-title" }, group.name),
+      h("h1", { id: "group-title" }, group.name),
       group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
       h("div", { class: "row" },
         ...callButtons(group, { calls: this.calls, otherBusy: () => Boolean(ws.calls?.busy) }),
@@ -159,6 +170,7 @@ export class WorkerGroups {
         onSafety: (m) => ws.go({ name: "group-safety", id: group.id, member: m.member }),
         onRemove: (m) => this.admin.remove(group, m.member).then(() => announce(t("group.members.removed", { name: m.name }))),
       }),
+      this.#consentStatus(group),
       group.gone ? null : this.#closeControl(group),
       groupChat(group, { book: this.book, maxRetention: ws.state.settings?.maxRetention, timers: ws.state.settings?.timers, announce }));
   }
@@ -177,12 +189,26 @@ export class WorkerGroups {
     // The fragment (never sent to the relay) names the group too, as the SDK's links do.
     const link = `${location.origin}/join#${GROUP_INVITE_PREFIX}${invite.secret}.${group.id}`;
     return h("section", { "aria-labelledby": "group-link-title" },
-      h("h2", { id: "group-link-title" }, t("group.invites.title", { group: group.name })),
+      h("h1", { id: "group-link-title" }, t("group.invites.title", { group: group.name })),
       h("p", {}, t("group.invites.once", { date: formatDate(invite.expiresAt * 1000) })),
       h("p", { class: "link", id: "group-invite-link" }, link),
       qrSvg(link, t("group.invites.qr")),
       h("p", { class: "muted" }, t("group.invites.fragment")),
       h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => this.open(group.id) }, t("group.back"))));
+  }
+
+  // Which client members have not yet consented to the terms the roster names (G9): their
+  // newest receipt on this device is for older terms. A member who declines leaves.
+  #consentStatus(group) {
+    const version = group.roster?.terms?.version;
+    if (!version || group.gone) return null;
+    const waiting = this.admin.awaitingConsent(group);
+    return h("div", { class: "card", id: "group-consent-status" },
+      h("h3", {}, t("group.consent.title", { version })),
+      waiting.length
+        ? [h("p", {}, t("group.consent.waiting", { count: waiting.length })),
+          h("ul", { id: "group-consent-waiting" }, waiting.map((m) => h("li", { "data-member-name": m.name }, m.name)))]
+        : h("p", { id: "group-consent-all" }, t("group.consent.all")));
   }
 
   #closeControl(group) {

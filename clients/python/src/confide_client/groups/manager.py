@@ -190,6 +190,24 @@ class Groups:
         self._client.save()
         await self.settle()
 
+    async def renew_terms(self, group_id: str) -> bool:
+        """(Worker) name the organisation's newest group terms in the roster (change
+        ``terms``) if it names older ones; returns whether it did. Each client member is then
+        asked again and answers with a ``group-consent`` (G§6), kept in :meth:`consents`."""
+        group = self._as_worker(group_id)
+        terms = await self._terms()
+        if terms.version <= int(group.terms["version"]):
+            return False
+        group.terms = {"version": terms.version, "sha256": terms.sha256}
+        await self._client._sync.add_events(self.inbound.publish(group, op="terms", member=None))
+        self._client.save()
+        await self.settle()
+        return True
+
+    def terms_version(self, group_id: str) -> int:
+        """The version of the group terms the held roster names."""
+        return int(self._group(group_id).terms["version"])
+
     def consents(self, group_id: str) -> dict[str, tuple[bytes, bytes]]:
         """(Worker) each client member's signed group consent receipt, by member id."""
         group = self._group(group_id)

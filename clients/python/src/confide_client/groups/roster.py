@@ -22,7 +22,7 @@ from confide_client.groups.model import MAX_MEMBERS, Group, Member
 __all__ = ["LABEL", "build", "encode", "sign", "verify"]
 
 LABEL = b"Confide group roster v1\x00"
-CHANGES = frozenset({"created", "added", "removed", "left", "closed", "renamed", "timer"})
+CHANGES = frozenset({"created", "added", "removed", "left", "closed", "renamed", "timer", "terms"})
 
 
 def encode(roster: dict[str, Any]) -> bytes:
