@@ -9,6 +9,8 @@ name, its id, the members' ids and the names they chose (docs/protocol.md Part 3
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import logging
 import time
 
@@ -19,6 +21,7 @@ from confide_client.errors import StateError
 from confide_client.groups import roster
 from confide_client.messages import Event, GroupMemberJoined, GroupMemberRemoved, GroupMessage
 from confide_client.testing import DEFAULT_PASSPHRASE, LocalRelay
+from confide_crypto.group_consent import GroupConsentReceipt
 from confide_server.store import schema
 from sqlalchemy import func, select
 
@@ -246,3 +249,45 @@ async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) ->
 
 def relay_now() -> int:
     return int(time.time())
+
+
+async def test_new_group_terms_move_into_the_roster_and_a_renewal_is_kept(
+    local_relay: LocalRelay,
+) -> None:
+    """A worker's renew_terms signs a roster naming the newest group terms (change `terms`,
+    docs/protocol.md G9 "New group terms"); a member takes it, and the worker keeps a fresh
+    receipt checked against those terms, not one for the old terms."""
+    relay = local_relay
+    await relay.publish_group_terms(TERMS)
+    worker = await relay.worker("worker")
+    await worker.start()
+    group_id = await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+    a = await join(relay, worker, group_id, "a")
+    assert not await worker.groups.renew_terms(group_id)
+    first = worker.groups.terms_version(group_id)
+    await relay.publish_group_terms(TERMS + " Version two.")
+    assert await worker.groups.renew_terms(group_id)
+    assert worker.groups.terms_version(group_id) == first + 1
+    # The pair's order holds: once the text behind the roster arrives, the roster has too.
+    worker.groups.send_text(group_id, "the terms changed")
+    assert await texts(a, 1) == {(NAMES["worker"], "the terms changed")}
+    assert a.groups.terms_version(group_id) == first + 1
+
+    group = a._state.groups[group_id]
+    me = next(m for m in group.members.values() if m.member_id == group.own_member_id)
+    facilitator = next(m for m in group.members.values() if m.role == "worker")
+    terms = await a._transport.current_group_terms()
+    assert terms is not None
+    stale = dataclasses.replace(
+        terms, version=first, text=TERMS, sha256=hashlib.sha256(TERMS.encode()).hexdigest()
+    )
+    for version_terms in (terms, stale):  # the stale one, checked after, must not replace it
+        receipt, signature = a.groups._receipt(
+            group, facilitator.identity_key, version_terms, 3600, None
+        )
+        fields = {"receipt": b64e(receipt), "signature": b64e(signature)}
+        a.groups.inbound.fanout.send(group, facilitator, "group-consent", fields)
+    a.groups.send_text(group_id, "agreed")
+    assert await texts(worker, 1) == {(NAMES["a"], "agreed")}
+    kept, _ = worker.groups.consents(group_id)[me.member_id]
+    assert GroupConsentReceipt.decode(kept).terms_version == first + 1
