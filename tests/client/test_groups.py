@@ -68,6 +68,14 @@ async def join(relay: LocalRelay, worker: ConfideClient, group_id: str, name: st
     return device
 
 
+async def worker_with_group(relay: LocalRelay) -> tuple[ConfideClient, str]:
+    """A started worker device with a new group, under the group terms TERMS."""
+    await relay.publish_group_terms(TERMS)
+    worker = await relay.worker("worker")
+    await worker.start()
+    return worker, await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+
+
 async def queued_for(relay: LocalRelay, client: ConfideClient) -> int:
     mailbox = client._state.mailbox_id
     async with relay._engine.connect() as conn:
@@ -205,10 +213,7 @@ async def test_a_group_of_a_worker_and_three_clients(
 
 async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) -> None:
     relay = local_relay
-    await relay.publish_group_terms(TERMS)
-    worker = await relay.worker("worker")
-    await worker.start()
-    group_id = await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+    worker, group_id = await worker_with_group(relay)
     a = await join(relay, worker, group_id, "a")
     b = await join(relay, worker, group_id, "b")
     for device in (a, b):
@@ -258,10 +263,7 @@ async def test_new_group_terms_move_into_the_roster_and_a_renewal_is_kept(
     docs/protocol.md G9 "New group terms"); a member takes it, and the worker keeps a fresh
     receipt checked against those terms, not one for the old terms."""
     relay = local_relay
-    await relay.publish_group_terms(TERMS)
-    worker = await relay.worker("worker")
-    await worker.start()
-    group_id = await worker.groups.create(GROUP_NAME, display_name_=NAMES["worker"])
+    worker, group_id = await worker_with_group(relay)
     a = await join(relay, worker, group_id, "a")
     assert not await worker.groups.renew_terms(group_id)
     first = worker.groups.terms_version(group_id)
