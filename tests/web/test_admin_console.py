@@ -98,7 +98,7 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     # Publish a policy and read the difference from the first version.
     _tab(admin, "Policies")
     admin.get_by_label("New policy version").fill("We keep what you say private.\nNew: video.")
-    admin.get_by_role("button", name="Publish").click()
+    admin.get_by_role("button", name="Publish", exact=True).click()
     expect(admin.locator("tbody tr")).to_have_count(2)
     admin.get_by_label("From version").select_option("1")
     admin.get_by_label("to version").select_option("2")
@@ -185,3 +185,48 @@ def test_admin_console(relay, browser, screenshots: Path) -> None:
     client_context.close()
     worker_context.close()
     admin_context.close()
+
+
+GROUP_TERMS_V1 = "Riverside groups: everyone in the group reads what you write there."
+GROUP_TERMS_V2 = GROUP_TERMS_V1 + "\nNew: a worker may summarise the group's themes."
+
+
+def test_admin_publishes_group_terms_from_the_console(relay, browser) -> None:
+    """The console's Policies tab publishes group terms (before, only the CLI could): the
+    change asks for the passphrase, the relay serves the new version, the form starts the
+    next one from the text in force, and the audit trail records it against the admin."""
+    context = browser.new_context(viewport=DESKTOP)
+    admin = context.new_page()
+    guard = OriginGuard(relay.url, admin)
+    admin.goto(relay.url + "/")
+    enrol_worker(admin, relay.process.enrol_worker("admin"))
+    admin.get_by_role("button", name="Organisation").click()
+    _tab(admin, "Policies")
+    expect(admin.locator("#group-terms-current")).to_contain_text("No group terms")
+    assert_accessible(admin, "admin console, policies and group terms")
+    terms = admin.get_by_label("New version of the group terms")
+    terms.fill(GROUP_TERMS_V1)
+    admin.get_by_role("button", name="Publish the group terms").click()
+    _confirm(admin)
+    expect(admin.locator("#group-terms-current")).to_contain_text("In force: version")
+    published = admin.request.get(relay.url + "/v1/organisation").json()["group_terms"]
+    assert published["text"] == GROUP_TERMS_V1
+    # The next version starts from the text in force; no second passphrase within step-up.
+    expect(terms).to_have_value(GROUP_TERMS_V1)
+    terms.fill(GROUP_TERMS_V2)
+    admin.get_by_role("button", name="Publish the group terms").click()
+    version = published["version"] + 1
+    expect(admin.locator("#group-terms-current")).to_contain_text(f"version {version}")
+    shown = admin.request.get(f"{relay.url}/v1/group-terms/{version}").json()
+    assert shown["text"] == GROUP_TERMS_V2
+
+    _tab(admin, "Audit trail")
+    admin.get_by_label("Action").fill("group-terms.")
+    admin.get_by_role("button", name="Filter").click()
+    rows = admin.locator("#admin tbody tr")
+    expect(rows).to_have_count(2)
+    for i in range(2):
+        expect(rows.nth(i)).to_contain_text("group-terms.publish")
+        expect(rows.nth(i).locator("td").nth(3)).not_to_have_text("cli")
+    guard.assert_clean()
+    context.close()

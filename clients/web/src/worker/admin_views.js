@@ -1,4 +1,5 @@
-// The organisation console's sections: workers and devices, policies, settings, audit trail.
+// The organisation console's sections: workers and devices, policies (and group terms),
+// settings, audit trail.
 // Each takes the console (admin.js) and returns its element; changes go through `c.act`
 // (step-up, then the admin API) inside `c.run` (redraw, or show the error).
 import { h } from "../shared/dom.js";
@@ -112,11 +113,36 @@ export async function policiesView(c) {
     h("td", {}, String(v.version)), h("td", {}, day(v.published_day)),
     h("td", {}, String(v.active_consents)), h("td", {}, h("code", {}, v.sha256.slice(0, 16))),
     h("td", {}, (v.languages ?? []).join(", "))));
-  return h("section", { "aria-labelledby": "policies-title" },
-    h("h3", { id: "policies-title" }, t("admin.policies")), publish, translation,
-    table(t("admin.policiesCaption"),
-      [t("admin.colVersion"), t("admin.colPublished"), t("admin.colConsents"), "SHA-256", t("admin.colLanguages")], rows),
-    diff, out);
+  return h("div", {},
+    h("section", { "aria-labelledby": "policies-title" },
+      h("h3", { id: "policies-title" }, t("admin.policies")), publish, translation,
+      table(t("admin.policiesCaption"),
+        [t("admin.colVersion"), t("admin.colPublished"), t("admin.colConsents"), "SHA-256", t("admin.colLanguages")], rows),
+      diff, out),
+    await groupTermsForm(c));
+}
+
+// The terms for peer support groups (POST /v1/admin/group-terms, audit `group-terms.publish`):
+// the version in force and a new one, which starts from its text. Group workers' devices
+// then name it in their groups' rosters and ask each client member again (docs/protocol.md
+// G9, "New group terms").
+async function groupTermsForm(c) {
+  const current = (await c.api("GET", "/v1/organisation"))?.group_terms ?? null;
+  const text = h("textarea", { id: "group-terms-new", rows: 6, required: true, "aria-describedby": "group-terms-help" });
+  text.value = current?.text ?? "";
+  return h("section", { "aria-labelledby": "group-terms-title" },
+    h("h3", { id: "group-terms-title" }, t("admin.groupTerms")),
+    h("p", { id: "group-terms-current" }, current
+      ? t("admin.groupTermsCurrent", { version: current.version, sha: current.sha256.slice(0, 16) })
+      : t("admin.groupTermsNone")),
+    h("form", {
+      onsubmit: (event) => {
+        event.preventDefault();
+        c.run(() => c.act("POST", "/v1/admin/group-terms", { text: text.value }));
+      },
+    }, h("label", { for: "group-terms-new" }, t("admin.groupTermsNew")), text,
+    h("p", { class: "muted", id: "group-terms-help" }, t("admin.groupTermsHelp")),
+    h("div", { class: "row" }, h("button", { type: "submit" }, t("admin.groupTermsPublish")))));
 }
 
 // One version in one more language (POST /v1/admin/policies/{version}/translations).
