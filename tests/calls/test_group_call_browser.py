@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from call_support import WEB_TESTS, _load, web_support
+from call_support import WEB_TESTS, _load, accessibility, web_support
 from playwright.sync_api import expect
 from test_calls_browser import RECORD_PEER_CONNECTIONS, eventually
 
@@ -126,6 +126,8 @@ def test_three_participant_video_call_through_coturn(
         path=str(screenshots / "group-call-02-worker-waiting-room.png"), full_page=True
     )
     assert worker.evaluate(web_support.UNLABELLED) == []
+    accessibility.assert_accessible(ana, "group call waiting room (client)")
+    accessibility.assert_accessible(worker, "group call waiting room (worker)")
     worker.get_by_role("button", name="Admit Wren").click()
     call_state(ana, "in-call")
     expect(worker.locator("#call")).to_have_attribute("data-participants", "2")
@@ -161,6 +163,8 @@ def test_three_participant_video_call_through_coturn(
     assert pair[(worker, "Finch")] == pair[(ben, "Facilitator")]
     for page in pages:
         assert page.evaluate(web_support.UNLABELLED) == []
+    accessibility.assert_accessible(worker, "group call of three (worker)")
+    accessibility.assert_accessible(ben, "group call of three (client)")
     worker.screenshot(path=str(screenshots / "group-call-03-worker-three.png"), full_page=True)
     ben.screenshot(path=str(screenshots / "group-call-04-client-three.png"), full_page=True)
 

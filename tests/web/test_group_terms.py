@@ -47,6 +47,13 @@ def test_new_group_terms_are_agreed_again_or_declined_by_leaving(
 ) -> None:
     publish_group_terms(relay.process, tmp_path)
     guard, contexts, worker, ana, ben = worker_with_group(relay, browser, GROUP)
+    worker.get_by_role("button", name="New group").click()
+    assert_accessible(worker, "worker new group")
+    worker.locator("nav").get_by_role("button", name=GROUP).click()
+    worker.get_by_role("button", name="Create a group invite link").click()
+    expect(worker.locator("#group-invite-link")).to_contain_text("/join#g1.")
+    assert_accessible(worker, "worker group invite link")
+    worker.get_by_role("button", name="Back to the group").click()
     link_a, link_b = group_invite(worker), group_invite(worker)
     join_group(ana, link_a, GROUP, name="Otter")
     join_group(ben, link_b, GROUP, name="Heron")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accessibility import assert_accessible
 from group_support import (
     group_invite,
     join_group,
@@ -59,6 +60,7 @@ def test_group_create_join_talk_remove_leave_close(
     )
     ana.screenshot(path=str(screenshots / "group-01-client-terms.png"), full_page=True)
     assert ana.evaluate(UNLABELLED) == []
+    assert_accessible(ana, "client group terms")
     ana_name = join_group(ana, link_a, GROUP)
     join_group(ben, link_b, GROUP, name="Heron")
     for page in (worker, ana, ben):
@@ -136,6 +138,7 @@ def test_group_create_join_talk_remove_leave_close(
     ben.wait_for_timeout(2000)
     expect(ben.get_by_text("After Heron left.")).to_have_count(0)
     ben.screenshot(path=str(screenshots / "group-04-client-removed.png"), full_page=True)
+    assert_accessible(ben, "client group view, removed")
     # Quick exit works on a group page as on a one-to-one one.
     ben.locator("#quick-exit").click()
     expect(ben).to_have_title("Weather")
@@ -145,6 +148,7 @@ def test_group_create_join_talk_remove_leave_close(
     ana.locator("#confirm-leave").check()
     ana.locator("#leave-group").click()
     expect(ana.get_by_role("heading", name="You left the group")).to_be_visible()
+    assert_accessible(ana, "client left the group")
     expect(worker.get_by_text(f"{ana_name} left the group.")).to_be_visible()
     expect(worker.locator("#group-members li")).to_have_count(1)
 
@@ -156,6 +160,7 @@ def test_group_create_join_talk_remove_leave_close(
         "This group is closed: nothing more can be sent."
     )
     expect(worker.locator("#compose-text")).to_be_disabled()
+    assert_accessible(worker, "worker group view, closed")
 
     # The relay learnt none of it: no group name, display name or group id in the clear.
     group_id = worker.locator("section[data-group]").get_attribute("data-group")

@@ -11,7 +11,7 @@ import { t } from "../shared/i18n.js";
 export function membersList(group, { ownKey, onSafety, onRemove = null }) {
   const members = group.roster?.members ?? [];
   return h("section", { class: "card", "aria-labelledby": "members-title" },
-    h("h3", { id: "members-title" }, t("group.members.title", { count: members.length })),
+    h("h2", { id: "members-title" }, t("group.members.title", { count: members.length })),
     h("ul", { class: "members", id: "group-members" }, members.map((m) => {
       const me = m.key === ownKey;
       const left = group.left.includes(m.key);

@@ -84,7 +84,7 @@ function showTerms() {
     h("div", { class: "card policy", id: "group-terms-text", tabindex: 0, role: "document", "aria-label": t("group.join.termsLabel", { version: terms.version }) }, terms.text),
     h("p", { class: "muted" }, t("group.join.version", { version: terms.version })),
     intact ? null : h("p", { class: "alert", role: "alert" }, t("group.join.tampered")),
-    h("div", { class: "card" }, h("h3", {}, t("group.join.youAgree")), h("ul", {},
+    h("div", { class: "card" }, h("h2", {}, t("group.join.youAgree")), h("ul", {},
       h("li", {}, t("group.join.agreeRead")), h("li", {}, t("group.join.agreeLimits")),
       h("li", {}, t("group.join.agreeDays", { days: CONSENT_DAYS })), h("li", {}, t("group.join.agreeLeave")))),
     h("form", {

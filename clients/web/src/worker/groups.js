@@ -164,7 +164,7 @@ export class WorkerGroups {
       h("div", { class: "row" },
         ...callButtons(group, { calls: this.calls, otherBusy: () => Boolean(ws.calls?.busy) }),
         group.gone ? null : h("button", { type: "button", id: "new-group-invite", onclick: () => this.#invite(group) }, t("group.invites.create"))),
-      pending.length ? h("div", { class: "card" }, h("h3", {}, t("group.invites.pending")), h("ul", { id: "group-pending-invites" }, pending)) : null,
+      pending.length ? h("div", { class: "card" }, h("h2", {}, t("group.invites.pending")), h("ul", { id: "group-pending-invites" }, pending)) : null,
       membersList(group, {
         ownKey: this.book.ownKey,
         onSafety: (m) => ws.go({ name: "group-safety", id: group.id, member: m.member }),
@@ -204,7 +204,7 @@ export class WorkerGroups {
     if (!version || group.gone) return null;
     const waiting = this.admin.awaitingConsent(group);
     return h("div", { class: "card", id: "group-consent-status" },
-      h("h3", {}, t("group.consent.title", { version })),
+      h("h2", {}, t("group.consent.title", { version })),
       waiting.length
         ? [h("p", {}, t("group.consent.waiting", { count: waiting.length })),
           h("ul", { id: "group-consent-waiting" }, waiting.map((m) => h("li", { "data-member-name": m.name }, m.name)))]
