@@ -69,10 +69,12 @@ def test_new_group_terms_are_agreed_again_or_declined_by_leaving(
     expect(worker.locator("#group-consent-waiting li")).to_have_count(2)
     assert consent_waiting(worker) == ["Otter", "Heron"]
 
-    # Both clients are told; until they answer they read the group but cannot write to it.
+    # Both clients are told; until they answer they read the group but cannot write to it
+    # or call.
     for page in (ana, ben):
         expect(page.locator("#group-new-terms")).to_be_visible()
         expect(page.locator("#compose-text")).to_be_disabled()
+        expect(page.locator("#start-group-video-call")).to_be_disabled()
     send(worker, "Please read the new terms.")
     shows(ana, "Facilitator", "Please read the new terms.")
 
@@ -84,6 +86,7 @@ def test_new_group_terms_are_agreed_again_or_declined_by_leaving(
     ana.get_by_role("button", name="I agree to the new terms").click()
     expect(ana.locator("#group-new-terms")).to_have_count(0)
     expect(ana.locator("#compose-text")).to_be_enabled()
+    expect(ana.locator("#start-group-video-call")).to_be_enabled()
     # The worker's device verified and kept Otter's fresh receipt.
     expect(worker.locator("#group-consent-waiting li")).to_have_count(1)
     assert consent_waiting(worker) == ["Heron"]

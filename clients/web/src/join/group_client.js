@@ -172,6 +172,13 @@ function newCalls() {
   return new GroupCalls({
     sodium: engine.sodium, newId: () => engine.Messenger.newId(), token: () => me.token,
     context: (id) => (me?.groups[id] ? callContext(me.book, me.groups[id], me.device.identity.public) : null),
+    // New group terms waiting for an answer pause calls as they pause writing.
+    beforeEnter: async () => {
+      const group = Object.values(me?.groups ?? {})[0];
+      if (!group || !newTerms(group)) return true;
+      announce(t("group.renew.callPaused"));
+      return false;
+    },
     onState: () => render(),
     notify: () => notifyNeutral(),
     onEnded: (id, call, text) => {
@@ -252,8 +259,9 @@ function renewalView(group, renewal) {
     }
   } }, t("group.renew.agree"));
   const decline = h("button", { type: "button", class: "danger", id: "decline-group-terms", onclick: () => leave(group) }, t("group.renew.decline"));
+  const retry = h("button", { type: "button", class: "secondary", id: "retry-group-terms", onclick: () => { me.renewal = null; render(); } }, t("group.renew.retry"));
   const body = renewal.text === null
-    ? h("p", { class: "muted" }, renewal.failed ? t("group.renew.unavailable") : t("group.renew.loading"))
+    ? h("div", {}, h("p", { class: "muted" }, renewal.failed ? t("group.renew.unavailable") : t("group.renew.loading")), renewal.failed ? retry : null)
     : h("div", { class: "card policy", id: "group-terms-text", tabindex: 0, role: "document", "aria-label": t("group.join.termsLabel", { version: renewal.version }) }, renewal.text);
   return h("section", { "aria-labelledby": "renew-title" },
     h("h1", { id: "renew-title" }, t("group.renew.title", { group: group.name })),
@@ -311,7 +319,7 @@ function render() {
     h("h1", { id: "group-title" }, group.name),
     group.gone ? h("p", { class: "alert", id: "group-gone" }, t(`group.gone.${group.gone}`)) : null,
     renewal ? renewalNotice(renewal) : null,
-    h("div", { class: "row" }, ...callButtons(group, { calls: me.calls, otherBusy: () => false })),
+    h("div", { class: "row" }, ...callButtons(group, { calls: me.calls, otherBusy: () => Boolean(renewal) })),
     membersList(group, { ownKey: me.book.ownKey, onSafety: (m) => { view = { name: "safety", member: m.member }; render(); } }),
     group.gone ? null : leaveControl(group),
     groupChat(group, {
