@@ -265,6 +265,41 @@ test("a client's fresh group receipt is kept only when it is bound to the group"
   assert.equal(group.receipts[member].receipt, toB64u(bound.receipt));
 });
 
+test("new group terms: a terms roster every member takes, and renewals kept only for those terms", async () => {
+  const { worker, admin, group, ana, ben } = await threeMembers();
+  assert.deepEqual(admin.awaitingConsent(group), []);
+  assert.equal(await admin.refreshTerms(group), false);
+  const text = `${TERMS.text} Version two.`;
+  // A text that does not match its published hash is never named in a roster.
+  admin.terms = async () => ({ version: 2, text, sha256: TERMS.sha256 });
+  assert.equal(await admin.refreshTerms(group), false);
+  const v2 = { version: 2, text, sha256: Buffer.from(policyDigest(text)).toString("hex") };
+  admin.terms = async () => v2;
+  assert.equal(await admin.refreshTerms(group), true);
+  await settle([worker, ana, ben]);
+  for (const m of [worker, ana, ben]) {
+    assert.deepEqual(m.group().roster.terms, { version: 2, sha256: v2.sha256 });
+    assert.equal(m.group().roster.change.op, "terms");
+  }
+  assert.deepEqual(admin.awaitingConsent(group).map((m) => m.name), ["Member 101", "Member 202"]);
+  const now = Math.floor(Date.now() / 1000);
+  const renew = (client, terms) => signGroupReceipt(client.device.identity, {
+    workerIdentityKey: worker.device.identity.public, termsVersion: terms.version, termsSha256: policyDigest(terms.text),
+    signedAt: now, expiresAt: now + 86400, groupBinding: groupBinding(fromB64u(group.id), client.device.identity.public),
+    discloser: "me", recipient: "the group", purpose: "peer support", information: "messages",
+  });
+  for (const [client, terms] of [[ana, TERMS], [ben, v2]]) {
+    const r = renew(client, terms);
+    await client.book.sendTo(client.group(), client.group().roster.members.find((m) => m.role === "worker"), "group-consent",
+      { receipt: toB64u(r.receipt), signature: toB64u(r.signature) });
+  }
+  await settle([worker, ana, ben]);
+  // Ana renewed for the old terms (refused), Ben for the new ones (kept).
+  assert.deepEqual(admin.awaitingConsent(group).map((m) => m.name), ["Member 101"]);
+  const kept = group.receipts[group.roster.members.find((m) => m.name === "Member 202").member];
+  assert.equal(decodeGroupReceipt(fromB64u(kept.receipt)).termsVersion, 2);
+});
+
 // tests/vectors/groups.json, made by confide_crypto's generator: the browser must produce the
 // same receipt, binding, roster bytes and signatures byte for byte.
 test("the group vectors: receipt, binding, canonical roster bytes and signatures", async () => {
