@@ -254,7 +254,7 @@ function renewalView(group, renewal) {
     try {
       await consentAgain(group, renewal);
     } catch (err) {
-      error.textContent = t("group.join.error", { reason: err.message });
+      error.textContent = t("group.join.error", { reason: errorText(err) });
       agree.disabled = false;
     }
   } }, t("group.renew.agree"));
