@@ -20,7 +20,6 @@ import { CONSENT_DAYS, consentView, reviewView } from "./consentview.js";
 import { showRecords } from "../shared/records.js";
 import { privacyButton as guideButton } from "../shared/guides.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
-import { KIND } from "../call/panel.js";
 import { allowNotificationsButton, notifyIfHidden } from "../shared/notify.js";
 import { errorText } from "../shared/problems.js";
 
