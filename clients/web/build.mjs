@@ -23,6 +23,7 @@ import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { buildInstalledApp } from "./build-sw.mjs";
 import { CATALOGUES, LANGUAGES, loadLanguage } from "./src/shared/i18n.js";
 import { neutralPage } from "./src/join/neutral.js";
+import { FIRST_SCREENS } from "./src/locales/parts.js";
 
 const root = dirname(fileURLToPath(import.meta.url));
 // `node build.mjs [folder]`: dist/ unless another folder is named (the build's own test does).
@@ -37,6 +38,25 @@ const COMPRESSIBLE = new Set([".js", ".css", ".svg", ".html", ".txt", ".json", "
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(assets, { recursive: true });
+
+// An esbuild plugin: the catalogues i18n.js imports hold only the messages whose key starts
+// with one of `prefixes` (complete.js's imports of the same files are left whole).
+function catalogueParts(prefixes) {
+  return {
+    name: "catalogue-parts",
+    setup(builder) {
+      builder.onResolve({ filter: /\/locales\/\w+\.json$/ }, (args) => {
+        if (basename(args.importer) !== "i18n.js") return undefined;
+        return { path: resolve(args.resolveDir, args.path), namespace: "catalogue-part" };
+      });
+      builder.onLoad({ filter: /.*/, namespace: "catalogue-part" }, (args) => {
+        const messages = JSON.parse(readFileSync(args.path, "utf8"));
+        const part = Object.entries(messages).filter(([key]) => prefixes.some((p) => key.startsWith(p)));
+        return { contents: JSON.stringify(Object.fromEntries(part)), loader: "json" };
+      });
+    },
+  };
+}
 
 // One page's bundle; returns the entry's file name and the chunks it imports statically.
 async function bundle(name) {
@@ -58,11 +78,13 @@ async function bundle(name) {
     // libsodium's module mentions node's crypto module behind a runtime check it never takes
     // in a browser; marking it external keeps the bundle free of node shims.
     external: ["crypto", "fs", "path"],
+    plugins: name === "join" ? [catalogueParts(FIRST_SCREENS)] : [],
     logLevel: "warning",
   });
   const outputs = result.metafile.outputs;
   const fileName = (path) => relative(assets, join(root, path));
-  const [entry] = Object.keys(outputs).filter((path) => outputs[path].entryPoint);
+  // The page's own entry: a chunk loaded by import() names its module as entryPoint too.
+  const [entry] = Object.keys(outputs).filter((path) => outputs[path].entryPoint === ENTRIES[name]);
   const preload = [];
   const visit = (path) => {
     for (const dep of outputs[path].imports) {

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { CATALOGUES, LANGUAGES, loadLanguage } from "../src/shared/i18n.js";
 import { neutralPage } from "../src/join/neutral.js";
+import { FIRST_SCREENS } from "../src/locales/parts.js";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = mkdtempSync(join(tmpdir(), "confide-web-build-"));
@@ -87,4 +88,36 @@ test("the client's page loads no crypto before its consent screen", () => {
     .map((name) => join(assets, name))
     .reduce((sum, path) => sum + readFileSync(existsSync(`${path}.br`) ? `${path}.br` : path).length, 0);
   assert.ok(brotli < 24 * 1024, `${brotli} bytes`);
+});
+
+test("the client's page takes up front only the messages of its first screens", () => {
+  // Every other message comes with the code after consent (i18n.completeCatalogues): the
+  // page's first code must not name one, or it would show the key instead of the words.
+  const closure = staticClosure().join("\n");
+  const first = (key) => FIRST_SCREENS.some((prefix) => key.startsWith(prefix));
+  const later = Object.keys(CATALOGUES.en).filter((key) => !first(key));
+  assert.ok(later.length > 100);
+  assert.deepEqual(later.filter((key) => closure.includes(`"${key}"`)), []);
+  // The catalogue in it is the first screens' part: no later message's words are there.
+  const words = (key) => JSON.stringify(CATALOGUES.en[key]).slice(1, -1);
+  const firstText = Object.keys(CATALOGUES.en).filter(first).map(words).join("\n");
+  const distinct = later.filter((key) => words(key).length > 40 && !firstText.includes(words(key)));
+  assert.deepEqual(distinct.filter((key) => closure.includes(words(key))), []);
+  assert.ok(closure.includes(words("consent.remember")));
+});
+
+test("the worker's app and the code after consent hold whole catalogues", () => {
+  const worker = refs(readFileSync(pages["index.html"], "utf8")).filter((n) => n.endsWith(".js"));
+  const text = worker.map((name) => readFileSync(join(assets, name), "utf8")).join("\n");
+  for (const key of ["group.renew.agree", "consent.remember", "admin.setting.inactivity_lock_seconds"]) {
+    if (CATALOGUES.en[key] === undefined) continue;
+    assert.ok(text.includes(JSON.stringify(CATALOGUES.en[key]).slice(1, -1)), key);
+  }
+  // Some chunk of the build holds every English message (complete.js's import of en.json).
+  const chunks = files.filter((name) => name.endsWith(".js")).map((name) => readFileSync(join(assets, name), "utf8"));
+  // (esbuild writes non-ASCII characters as escapes: the ASCII-only messages are compared.)
+  const ascii = Object.values(CATALOGUES.en).filter((m) => /^[\x20-\x7e]*$/.test(m));
+  assert.ok(ascii.length > 400);
+  const missing = (chunk) => ascii.filter((m) => !chunk.includes(JSON.stringify(m).slice(1, -1)));
+  assert.deepEqual(chunks.map(missing).sort((a, b) => a.length - b.length)[0], []);
 });

@@ -65,3 +65,16 @@ test("a language the apps lack falls back to English; a loaded one switches", as
   assert.equal(t("app.loading"), "Cargando…");
   setLanguage("en");
 });
+
+test("completing the catalogues while a language loads leaves it whole", async () => {
+  // On /join the modules i18n.js imports hold part of each catalogue (build.mjs); here they
+  // are whole, so the part is made by hand: what completion adds must be every message.
+  const { completeCatalogues, loadLanguage } = await import("../src/shared/i18n.js");
+  const keys = Object.keys(CATALOGUES.en);
+  CATALOGUES.en = { "join.open": CATALOGUES.en["join.open"] };
+  delete CATALOGUES.es;
+  const [spanish] = await Promise.all([loadLanguage("es"), completeCatalogues()]);
+  assert.deepEqual(Object.keys(CATALOGUES.en).sort(), [...keys].sort());
+  assert.deepEqual(Object.keys(spanish).sort(), [...keys].sort());
+  assert.deepEqual(Object.keys(await loadLanguage("es")).sort(), [...keys].sort());
+});

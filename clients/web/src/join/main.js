@@ -1,7 +1,7 @@
 // The client's page. It keeps the invite secret only in memory: the fragment is removed from
 // the address bar at once, so neither history nor a shared screen shows it.
 import { h, show } from "../shared/dom.js";
-import { onLanguageChange, t } from "../shared/i18n.js";
+import { completeCatalogues, onLanguageChange, t } from "../shared/i18n.js";
 import { idbPeek } from "../shared/idb.js";
 import { openInvite } from "./firstconsent.js";
 import { initLanguage, languageSwitch } from "../shared/language.js";
@@ -14,7 +14,10 @@ installQuickExit();
 await initLanguage(sessionStorage);
 document.getElementById("bar-tools").prepend(languageSwitch(sessionStorage, "join-language"));
 
-const loadClient = () => import("./client.js");
+// The code after consent, with the rest of the catalogues: this page was built with only the
+// messages of its first screens (src/locales/parts.js).
+const withCatalogues = (loading) => Promise.all([loading, completeCatalogues()]).then(([module]) => module);
+const loadClient = () => withCatalogues(import("./client.js"));
 
 let joining = false;
 // The one screen this module draws itself, redrawn in a newly chosen language; client.js
@@ -36,7 +39,7 @@ async function boot() {
     joining = true;
     show(h("section", {}, h("h1", {}, t("join.gettingReady")), h("p", { class: "muted" }, t("join.makingKey"))));
     // A group invite (docs/protocol.md G3) shows the group's terms, not the one-to-one flow.
-    if (token.startsWith(GROUP_PREFIX)) (await import("./group_client.js")).joinGroup(token.slice(GROUP_PREFIX.length));
+    if (token.startsWith(GROUP_PREFIX)) (await withCatalogues(import("./group_client.js"))).joinGroup(token.slice(GROUP_PREFIX.length));
     else await openInvite(token, loadClient);
     return;
   }

@@ -10,7 +10,9 @@
 //
 // English, the fallback, is part of every page; any other language's catalogue is a chunk of
 // its own, loaded when that language is chosen (switchLanguage), so a page carries only the
-// catalogues it shows.
+// catalogues it shows. The client's /join is built with only the messages of its first
+// screens in those modules (build.mjs); completeCatalogues brings the rest with the code that
+// follows consent.
 import en from "../locales/en.json" with { type: "json" };
 
 const LOADERS = {
@@ -21,10 +23,36 @@ export const CATALOGUES = { en };
 export const LANGUAGES = ["en", ...Object.keys(LOADERS)];
 const FALLBACK = "en";
 
+// complete.js's loaders once completeCatalogues has run, and each language's completion.
+let whole = null;
+const completing = new Map();
+
+// Merges a loaded module's messages into `lang`'s (a part and the whole agree where they
+// overlap, so the order in which they arrive does not matter).
+async function fill(lang, loader) {
+  const messages = (await loader()).default;
+  CATALOGUES[lang] = { ...CATALOGUES[lang], ...messages };
+}
+
+function complete(lang) {
+  if (!whole?.[lang]) return undefined;
+  if (!completing.has(lang)) completing.set(lang, fill(lang, whole[lang]));
+  return completing.get(lang);
+}
+
 // Loads `lang`'s catalogue if the apps have it; resolves to it (or undefined).
 export async function loadLanguage(lang) {
-  if (!CATALOGUES[lang] && LOADERS[lang]) CATALOGUES[lang] = (await LOADERS[lang]()).default;
+  if (!CATALOGUES[lang] && LOADERS[lang]) await fill(lang, LOADERS[lang]);
+  if (CATALOGUES[lang]) await complete(lang);
   return CATALOGUES[lang];
+}
+
+// Every message of every loaded language, on a page built with part of them up front (the
+// client's /join); on any other page the same messages again, at no cost. What is on screen
+// already came from the part the page had, so nothing is redrawn.
+export async function completeCatalogues() {
+  if (!whole) whole = (await import("../locales/complete.js")).COMPLETE;
+  await Promise.all(Object.keys(CATALOGUES).map(complete));
 }
 
 // Loads the catalogue, then makes `lang` the active language (English if the apps lack it).
