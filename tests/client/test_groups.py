@@ -87,6 +87,30 @@ async def queued_for(relay: LocalRelay, client: ConfideClient) -> int:
     return int(count or 0)
 
 
+async def remove(
+    relay: LocalRelay,
+    worker: ConfideClient,
+    group_id: str,
+    gone: ConfideClient,
+    name: str,
+    others: tuple[ConfideClient, ...],
+) -> tuple[str, int]:
+    """``worker`` removes ``gone`` (shown as ``name``): each of ``others`` is shown it, and
+    ``gone`` can send no more and is closed. Returns its member id and how many envelopes
+    wait in its mailbox then, to compare with later."""
+    member_id = next(m.member_id for m in worker.groups.members(group_id) if m.name == name)
+    await worker.groups.remove(group_id, member_id)
+    for device in others:
+        removed = await next_of(device, GroupMemberRemoved)
+        assert removed == GroupMemberRemoved(group_id, member_id, name, "removed")
+    own = await next_of(gone, GroupMemberRemoved)
+    assert isinstance(own, GroupMemberRemoved) and own.reason == "removed"
+    with pytest.raises(StateError):
+        gone.groups.send_text(group_id, "am I still here?")
+    await gone.close()
+    return member_id, await queued_for(relay, gone)
+
+
 async def test_a_group_of_a_worker_and_three_clients(
     local_relay: LocalRelay, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -158,17 +182,7 @@ async def test_a_group_of_a_worker_and_three_clients(
     await next_of(b, GroupMessage)
 
     # Removal: every member is shown it; the removed device gets nothing afterwards.
-    c_id = next(m.member_id for m in worker.groups.members(group_id) if m.name == NAMES["c"])
-    await worker.groups.remove(group_id, c_id)
-    for device in (a, b):
-        removed = await next_of(device, GroupMemberRemoved)
-        assert removed == GroupMemberRemoved(group_id, c_id, NAMES["c"], "removed")
-    own = await next_of(c, GroupMemberRemoved)
-    assert isinstance(own, GroupMemberRemoved) and own.reason == "removed"
-    with pytest.raises(StateError):
-        c.groups.send_text(group_id, "am I still here?")
-    await c.close()
-    before = await queued_for(relay, c)
+    c_id, before = await remove(relay, worker, group_id, c, NAMES["c"], (a, b))
     a.groups.send_text(group_id, "after the removal")
     b.groups.send_text(group_id, "after the removal too")
     await a.flush()
@@ -221,15 +235,8 @@ async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) ->
     # Robin's device signs a roster of its own that leaves the worker and Quill out, and
     # sends it to Quill over their pairwise session, then an ordinary message behind it.
     group = a._state.groups[group_id]
-    alone = [m for m in group.members.values() if m.member_id == group.own_member_id]
-    forged = roster.build(
-        group, alone, op="removed", member=None, signer=a.identity_key, now=relay_now()
-    )
-    data, signature = roster.sign(forged, a._state.device.identity)
-    quill = next(m for m in group.members.values() if m.name == NAMES["b"])
-    fields = {"roster": b64e(data), "signature": b64e(signature)}
-    a.groups.inbound.fanout.send(group, quill, "group-roster", fields)
-    a.groups.send_text(group_id, "after my forgery")
+    me = group.members[group.own_member_id or ""]
+    send_forged_roster(a, group_id, [me.roster_entry()], NAMES["b"])
     # Quill's device takes the message (it comes after the forgery in that pair's order) and
     # nothing else: no member is removed, and the roster is the worker's.
     event = await asyncio.wait_for(b.next_event(), 30)
@@ -250,6 +257,23 @@ async def test_a_client_cannot_change_the_membership(local_relay: LocalRelay) ->
     assert isinstance(event, GroupMessage) and event.text == "messages now disappear after a day"
     assert b._state.groups[group_id].timer == 86_400
     await a.flush()
+
+
+def send_forged_roster(
+    forger: ConfideClient, group_id: str, entries: list[dict[str, object]], to: str
+) -> None:
+    """``forger`` signs a roster of ``entries`` itself and sends it to the member called
+    ``to`` over their pairwise session, then an ordinary message "after my forgery"."""
+    group = forger._state.groups[group_id]
+    forged = roster.build(
+        group, [], op="removed", member=None, signer=forger.identity_key, now=relay_now()
+    )
+    forged["members"] = entries
+    data, signature = roster.sign(forged, forger._state.device.identity)
+    target = next(m for m in group.members.values() if m.name == to)
+    fields = {"roster": b64e(data), "signature": b64e(signature)}
+    forger.groups.inbound.fanout.send(group, target, "group-roster", fields)
+    forger.groups.send_text(group_id, "after my forgery")
 
 
 def relay_now() -> int:

@@ -31,7 +31,16 @@ from confide_client.messages import (
     Event,
 )
 
-__all__ = ["Draft", "Note", "Thread", "compose", "new_case_label", "purge", "receive"]
+__all__ = [
+    "Draft",
+    "Note",
+    "Thread",
+    "become_colleague",
+    "compose",
+    "new_case_label",
+    "purge",
+    "receive",
+]
 
 DAY = 86_400
 #: Until the device has read the organisation's setting.
@@ -154,6 +163,21 @@ def _field(payload: dict[str, Any], name: str, limit: int = 64) -> str:
     return value
 
 
+def become_colleague(contact: Contact, payload: dict[str, Any]) -> None:
+    """Make a new sender a colleague by the worker and device ids it claims.
+
+    Only a device that has not introduced itself as a client (a hello, a consent receipt)
+    can; the claimed ids are checked with the relay before anything is sent back.
+    """
+    if contact.receipt is not None or contact.mailbox_id is not None:
+        raise ProtocolError("a staff message from a device that is not a colleague")
+    contact.staff_worker_id = _field(payload, "worker")
+    contact.device_id = _field(payload, "device")
+    # A worker's device files an unknown sender unbound (awaiting a hello); a colleague is
+    # bound by its first staff message instead, and never listed among the clients.
+    contact.bound = True
+
+
 def receive(
     threads: dict[str, Thread], contact: Contact, payload: dict[str, Any], now: int
 ) -> list[Event]:
@@ -165,13 +189,9 @@ def receive(
     """
     kind, case = payload["type"], _field(payload, "case")
     if not contact.staff:
-        if kind != "consult" or contact.receipt is not None or contact.mailbox_id is not None:
+        if kind != "consult":
             raise ProtocolError("a consultation from a device that is not a colleague")
-        contact.staff_worker_id = _field(payload, "worker")
-        contact.device_id = _field(payload, "device")
-        # A worker's device files an unknown sender unbound (awaiting a hello); a colleague
-        # is bound by its consult instead, and never listed among the clients.
-        contact.bound = True
+        become_colleague(contact, payload)
     thread = threads.get(case)
     if thread is not None and thread.colleague != contact.contact_id:
         raise ProtocolError("a consultation message for another colleague's case")

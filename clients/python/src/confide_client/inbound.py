@@ -26,6 +26,7 @@ from confide_client.groups.inbound import GroupInbound
 from confide_client.invites import proves_invite
 from confide_client.messages import (
     CONSULT_KINDS,
+    STAFF_GROUP_KINDS,
     ConsentChanged,
     ContactJoined,
     Event,
@@ -71,7 +72,7 @@ class Inbound:
         if payload is None:
             return []
         sender = received.sender_identity_key
-        if payload["type"].startswith("group-"):
+        if payload["type"].startswith("group-") and payload["type"] not in STAFF_GROUP_KINDS:
             # A group's members are not contacts: their payloads take the group's own paths
             # (docs/protocol.md G§5), never a client's "new worker key" path below.
             return [] if self.groups is None else self.groups.receive(sender, payload)
@@ -139,9 +140,9 @@ class Inbound:
             # Nothing from an unconfirmed key is shown: it waits for confirm_key_change.
             contact.key_change.held.append(payload)
             return []
-        if not contact.bound and payload["type"] != "hello" and payload["type"] != "consult":
-            # A colleague's first consult is the other way in: consultations.receive makes
-            # the device a colleague, whose ids are checked with the relay before a reply.
+        if not contact.bound and payload["type"] not in ("hello", "consult", "group-worker-invite"):
+            # A colleague's first consult (or group worker invite) is the other way in: it
+            # makes the device a colleague, whose ids are checked with the relay before a reply.
             raise ProtocolError("no hello from this device has proved an invite")
         return self._apply(contact, payload)
 
@@ -151,8 +152,11 @@ class Inbound:
             threads = self._state.consultations
             consultations.purge(threads, self._clock(), self._state.consultation_retention)
             return consultations.receive(threads, contact, payload, self._clock())
+        if kind in STAFF_GROUP_KINDS and self._state.role is Role.WORKER and self.groups:
+            return self.groups.from_colleague(contact, payload)
         if contact.staff:
-            # Colleagues exchange consultations only; a client's kinds from one are dropped.
+            # Colleagues exchange consultations and group worker invites only; a client's
+            # kinds from one are dropped.
             raise ProtocolError(f"a {kind} message from a colleague's device")
         if kind == "hello":
             return self._hello(contact, payload)

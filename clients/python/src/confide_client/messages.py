@@ -64,8 +64,14 @@ GROUP_KINDS = frozenset(
     {"group-accept", "group-roster", "group-hello", "group-text", "group-attachment"}
     | {"group-timer", "group-capability", "group-leave", "group-consent"}
 )
+#: A group worker inviting a colleague's device to be a group worker, and its answer: these
+#: travel in the staff channel between the two devices, not in a group's windows (G§7a).
+STAFF_GROUP_KINDS = frozenset({"group-worker-invite", "group-worker-accept"})
 KINDS = (
-    frozenset({"text", "attachment", "hello", "consent", "revoke"}) | CONSULT_KINDS | GROUP_KINDS
+    frozenset({"text", "attachment", "hello", "consent", "revoke"})
+    | CONSULT_KINDS
+    | GROUP_KINDS
+    | STAFF_GROUP_KINDS
 )
 UNSEQUENCED_KINDS = frozenset({"delivered", "timer", "policy", "group-delivered", "group-call"})
 

@@ -26,7 +26,7 @@ from confide_client.transport.base import WorkerDevice
 if TYPE_CHECKING:
     from confide_client.client import ConfideClient
 
-__all__ = ["Supervision", "Supervisor"]
+__all__ = ["Supervision", "Supervisor", "find_colleague"]
 
 SUPERVISOR_ROLE = "supervisor"
 
@@ -133,7 +133,7 @@ class Supervision:
             raise StateError("that device is not a supervisor's")
         me = _find(roster, own)
         assert me is not None, "the relay lists every active worker device"
-        colleague = await self._colleague(target)
+        colleague = await self.colleague(target)
         case = consultations.new_case_label(self._client._rng(8))
         thread = Thread(case, colleague.contact_id, True, me.worker_id, draft.contact_id)
         thread.add(True, draft.text, self._client._clock())
@@ -152,7 +152,7 @@ class Supervision:
             raise StateError("this consultation is closed")
         colleague = self._client._contact(thread.colleague)
         if not colleague.reachable:
-            await self._reach(colleague)
+            await self.reach(colleague)
         kind = "consult" if thread.asking else "consult-reply"
         fields: dict[str, str] = {"case": case, "text": text}
         if thread.asking:
@@ -167,7 +167,7 @@ class Supervision:
         thread = self._thread(case)
         colleague = self._client._contact(thread.colleague)
         if not colleague.reachable:
-            await self._reach(colleague)
+            await self.reach(colleague)
         thread.closed, thread.updated_at = True, self._client._clock()
         self._client._enqueue(colleague, "consult-close", {"case": case})
         self._client.save()
@@ -184,7 +184,7 @@ class Supervision:
             raise StateError(f"no consultation {case!r} on this device (it may have expired)")
         return thread
 
-    async def _colleague(self, worker: WorkerDevice) -> Contact:
+    async def colleague(self, worker: WorkerDevice) -> Contact:
         """The colleague's device as a contact, with a session and a way to reach it."""
         transport = self._client._transport
         contact = next(
@@ -219,12 +219,13 @@ class Supervision:
         self._client.save()
         return contact
 
-    async def _reach(self, colleague: Contact) -> None:
+    async def reach(self, colleague: Contact) -> None:
         """Check a colleague's claimed ids with the relay, then get a capability to reply.
 
         The asking device named its worker and device ids inside the consultation; the
         relay's roster and the device's bundle must agree with them and with the key that
-        sealed the messages, or nothing is sent.
+        sealed the messages, or nothing is sent. A group worker's invite to a colleague
+        (docs/protocol.md G§7a) is checked the same way before it is answered.
         """
         roster = await self._client._transport.workers()
         listed = _find(roster, colleague.device_id or "")
@@ -238,6 +239,15 @@ class Supervision:
             )
         minted = await self._client._transport.colleague_capability(listed.device_id)
         colleague.mailbox_id, colleague.capability = minted.mailbox_id, minted.capability
+
+
+def find_colleague(roster: list[WorkerDevice], name: str) -> WorkerDevice | None:
+    """A colleague's device by its device id, or by its worker id if that has one device."""
+    by_device = _find(roster, name)
+    if by_device is not None:
+        return by_device
+    devices = [w for w in roster if w.worker_id == name]
+    return devices[0] if len(devices) == 1 else None
 
 
 def _find(roster: list[WorkerDevice], device_id: str) -> WorkerDevice | None:

@@ -16,13 +16,17 @@ from typing import Any
 
 from confide_crypto.errors import CryptoError
 from confide_crypto.group_consent import verify_group_receipt
-from confide_crypto.keys import PreKeyBundle, Rng, signed_prekey_message, verify_signature
+from confide_crypto.keys import PreKeyBundle, Rng
 
+from confide_client.consultations import become_colleague
+from confide_client.contact import Contact
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
 from confide_client.groups import roster as rosters
+from confide_client.groups import workers
 from confide_client.groups.fanout import Fanout, destination
 from confide_client.groups.model import MAX_MEMBERS, Group, Member
+from confide_client.groups.roster import check_prekey
 from confide_client.invites import proves_invite
 from confide_client.messages import (
     Event,
@@ -34,13 +38,12 @@ from confide_client.messages import (
 )
 from confide_client.state import ClientState, Role
 
-__all__ = ["GroupInbound", "bundle_of", "check_prekey"]
+__all__ = ["GroupInbound", "bundle_of"]
 
 log = logging.getLogger("confide_client")
 
 #: Payloads kept per group from keys not (yet) in its roster.
 HELD_LIMIT = 256
-NAME_LIMIT = 64
 #: How long a replaced group capability keeps working, so that envelopes members sealed
 #: before they heard of the new one still arrive (G§8).
 RETIRE_GRACE_SECONDS = 24 * 3600
@@ -55,24 +58,6 @@ def bundle_of(member: Member) -> PreKeyBundle:
         signed_prekey=b64d(str(p["public_key"])),
         signed_prekey_signature=b64d(str(p["signature"])),
     )
-
-
-def check_prekey(identity_key: bytes, prekey: object) -> dict[str, Any]:
-    if not isinstance(prekey, dict) or not isinstance(prekey.get("key_id"), int):
-        raise ProtocolError("a group prekey is malformed")
-    public, signature = b64d(str(prekey["public_key"])), b64d(str(prekey["signature"]))
-    if len(public) != 32 or len(signature) != 64:
-        raise ProtocolError("a group prekey is malformed")
-    try:
-        verify_signature(identity_key, signed_prekey_message(prekey["key_id"], public), signature)
-    except CryptoError as exc:
-        raise ProtocolError("a group prekey's signature does not verify") from exc
-    return {"key_id": prekey["key_id"], "public_key": b64e(public), "signature": b64e(signature)}
-
-
-def display_name(value: object, fallback: str) -> str:
-    name = value.strip() if isinstance(value, str) else ""
-    return name[:NAME_LIMIT] if name else fallback
 
 
 class GroupInbound:
@@ -107,6 +92,24 @@ class GroupInbound:
                 break
             events += self._guarded(self._apply, group, current, item)
         return events
+
+    def from_colleague(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
+        """A group worker invite or its answer, from the staff channel (G§7a)."""
+        return self._guarded(self._from_colleague, contact, payload)
+
+    def _from_colleague(self, contact: Contact, payload: dict[str, Any]) -> list[Event]:
+        if payload["type"] == "group-worker-invite":
+            if not contact.staff:
+                become_colleague(contact, payload)
+            workers.take_invite(self._state, contact, payload)
+            return []
+        group = self._state.groups.get(text_field(payload, "group"))
+        if group is None or not contact.staff:
+            raise ProtocolError("a group worker accept for no group of this device")
+        member_id = b64e(self._rng(16))
+        member = workers.accepted_worker(group, contact.identity_key, payload, member_id)
+        group.members[member.member_id] = member
+        return self.publish(group, op="added", member=member.member_id)
 
     @staticmethod
     def _guarded(action: Callable[..., list[Event]], *args: Any) -> list[Event]:
@@ -188,23 +191,9 @@ class GroupInbound:
         self._check_receipt(group, sender, payload)
         if len(group.members) >= MAX_MEMBERS:
             raise ProtocolError("the group is full")
-        mailbox, capability = (
-            b64d(text_field(payload, "mailbox")),
-            b64d(text_field(payload, "capability")),
-        )
-        if len(mailbox) != 16 or len(capability) != 32:
-            raise ProtocolError("a group-accept carries a malformed mailbox or capability")
         fallback = f"Member {len(group.members) + 1}"
-        member = Member(
-            member_id=b64e(self._rng(16)),
-            name=display_name(payload.get("name"), fallback),
-            role="client",
-            identity_key=sender,
-            prekey=check_prekey(sender, payload.get("prekey")),
-            mailbox=mailbox,
-            capability=capability,
-            since=group.epoch + 1,
-        )
+        member_id = b64e(self._rng(16))
+        member = workers.joining_member(group, sender, payload, member_id, "client", fallback)
         member.window.offer(1, payload)
         group.invites.remove(invite)
         group.consents[member.member_id] = [payload["receipt"], payload["signature"]]

@@ -7,6 +7,7 @@ members' devices. Worker-only calls raise StateError on a client's device.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,12 +21,15 @@ from confide_crypto.safety_number import grouped, safety_number
 from confide_client.contact import PendingInvite
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import ConsentRequired, ProtocolError, RelayRejected, StateError
+from confide_client.groups import workers
 from confide_client.groups.fanout import Fanout
-from confide_client.groups.inbound import RETIRE_GRACE_SECONDS, GroupInbound, display_name
+from confide_client.groups.inbound import RETIRE_GRACE_SECONDS, GroupInbound
 from confide_client.groups.model import Group, Member
+from confide_client.groups.roster import display_name
 from confide_client.invites import check_policy, crypto_bundle, invite_proof
 from confide_client.receipts import ConsentTerms
 from confide_client.state import ClientState, Role
+from confide_client.supervision import find_colleague
 from confide_client.transport.base import Policy
 
 if TYPE_CHECKING:
@@ -37,6 +41,8 @@ __all__ = ["GroupInfo", "Groups", "MemberInfo", "group_invite_link", "parse_grou
 GROUP_PREKEY_BASE = 0x8000_0000
 GROUP_CONSENT_SECONDS = 365 * 24 * 3600
 LINK_PREFIX = "g1."
+
+log = logging.getLogger("confide_client")
 
 
 def group_invite_link(relay_url: str, invite: str) -> str:
@@ -82,6 +88,8 @@ class Groups:
 
     def __init__(self, client: ConfideClient) -> None:
         self._client = client
+        #: The name this device shows in the groups a colleague adds it to as a worker.
+        self.worker_name = "Group worker"
         state = client._state
         self._fanout = Fanout(state, client._rng, client._sync.outbox_changed)
         self.inbound = GroupInbound(state, client._clock, client._rng, self._fanout)
@@ -170,6 +178,59 @@ class Groups:
         group.invites.append(PendingInvite(made.token, made.expires_at, None, made.capability_id))
         self._client.save()
         return f"{LINK_PREFIX}{b64e(made.token)}.{group.group_id}"
+
+    async def add_worker(self, group_id: str, colleague: str) -> None:
+        """Invite a colleague's device to be a group worker, over the staff channel (G§7a).
+
+        ``colleague`` is its device id, or a worker id with one device. The roster that adds
+        it (role worker) is signed here when its device's answer arrives.
+        """
+        group = self._as_worker(group_id)
+        own = self._client._require_registered()
+        roster = await self._client._transport.workers()
+        target, me = find_colleague(roster, colleague), find_colleague(roster, own)
+        if target is None or target.device_id == own:
+            raise StateError("the relay lists no other worker device by that id")
+        assert me is not None, "the relay lists every active worker device"
+        contact = await self._client.supervision.colleague(target)
+        if group.by_key(contact.identity_key) is not None:
+            raise StateError("that device is already a member of the group")
+        key = b64e(contact.identity_key)
+        if key not in group.worker_invites:
+            group.worker_invites.append(key)
+        own_entry = group.me
+        assert own_entry is not None
+        fields = workers.invite_fields(group, own_entry, own, me.worker_id)
+        self._client._enqueue(contact, "group-worker-invite", fields)
+        self._client.save()
+
+    async def _answer_invitations(self) -> bool:
+        """(Invited worker) check each colleague's invite with the relay, then answer it.
+
+        The relay must list the inviting device as an active worker device whose key sealed
+        the invite, and the group terms must be the organisation's current ones; otherwise
+        the invite is dropped and nothing is sent.
+        """
+        pending = [g for g in self._state.groups.values() if g.invitation is not None]
+        for group in pending:
+            contact = self._state.contacts.get(group.invitation or "")
+            try:
+                if contact is None:
+                    raise ProtocolError("the inviting colleague is no longer known")
+                await self._client.supervision.reach(contact)
+                terms = await self._terms()
+                if group.terms != {"version": terms.version, "sha256": terms.sha256}:
+                    raise ProtocolError("the invite names other group terms than the current")
+            except (ProtocolError, StateError, RelayRejected) as exc:
+                log.warning("dropped a group worker invite: %s", exc)
+                del self._state.groups[group.group_id]
+                continue
+            me = await self._own_entry(
+                group, display_name(self.worker_name, "Group worker"), "worker", 0
+            )
+            group.invitation = None
+            self._client._enqueue(contact, "group-worker-accept", workers.answer_fields(group, me))
+        return bool(pending)
 
     async def remove(self, group_id: str, member_id: str) -> None:
         """Take a member out: a signed roster tells everyone, and nothing more reaches it."""
@@ -383,7 +444,7 @@ class Groups:
         that envelopes sealed meanwhile still arrive, then is revoked (G§8).
         """
         transport, now = self._client._transport, self._client._clock()
-        changed = False
+        changed = await self._answer_invitations()
         for group in self._state.groups.values():
             if group.renew_capability and group.gone is None:
                 minted = await transport.mint_capability()

@@ -124,6 +124,16 @@ class Group:
     #: (Worker) where the roster that removed a member goes: its destination name ->
     #: [mailbox, capability]. That one envelope is all it is still sent.
     departed: dict[str, list[str]] = field(default_factory=dict)
+    #: (Worker) colleagues' identity keys (b64) invited to be group workers, unanswered (G§7a).
+    worker_invites: list[str] = field(default_factory=list)
+    #: (Invited worker) the colleague's contact id, until this device has answered (G§7a).
+    invitation: str | None = None
+    #: The held roster's SHA-256 (hex), its signer (b64) and change, for equal-epoch races,
+    #: and the workers (b64 keys) of the roster before it, who may sign a rival (G§7).
+    roster_sha256: str = ""
+    signed_by: str = ""
+    change: dict[str, Any] = field(default_factory=dict)
+    base_workers: list[str] = field(default_factory=list)
 
     @property
     def me(self) -> Member | None:
@@ -167,6 +177,12 @@ class Group:
             "retired": self.retired,
             "renew_capability": self.renew_capability,
             "departed": self.departed,
+            "worker_invites": self.worker_invites,
+            "invitation": self.invitation,
+            "roster_sha256": self.roster_sha256,
+            "signed_by": self.signed_by,
+            "change": self.change,
+            "base_workers": self.base_workers,
         }
 
     @classmethod
@@ -193,4 +209,11 @@ class Group:
             retired=list(data["retired"]),
             renew_capability=bool(data["renew_capability"]),
             departed={str(k): list(v) for k, v in data.get("departed", {}).items()},
+            # State files written before groups had several workers lack these.
+            worker_invites=[str(k) for k in data.get("worker_invites", [])],
+            invitation=data.get("invitation"),
+            roster_sha256=str(data.get("roster_sha256", "")),
+            signed_by=str(data.get("signed_by", "")),
+            change=dict(data.get("change", {})),
+            base_workers=[str(k) for k in data.get("base_workers", [])],
         )

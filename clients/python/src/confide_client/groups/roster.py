@@ -13,15 +13,17 @@ import json
 from typing import Any
 
 from confide_crypto.errors import CryptoError
-from confide_crypto.keys import IdentityKeyPair, verify_signature
+from confide_crypto.keys import IdentityKeyPair, signed_prekey_message, verify_signature
 
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
 from confide_client.groups.model import MAX_MEMBERS, Group, Member
 
-__all__ = ["LABEL", "build", "encode", "sign", "verify"]
+__all__ = ["LABEL", "build", "check_prekey", "display_name", "encode", "sign", "verify"]
 
 LABEL = b"Confide group roster v1\x00"
+#: The longest display name a member shows.
+NAME_LIMIT = 64
 CHANGES = frozenset({"created", "added", "removed", "left", "closed", "renamed", "timer", "terms"})
 
 
@@ -83,3 +85,21 @@ def verify(data: bytes, signature: bytes, group: Group, signer_key: bytes) -> di
     if not isinstance(change, dict) or change.get("op") not in CHANGES:
         raise ProtocolError("the roster names no known change")
     return roster
+
+
+def check_prekey(identity_key: bytes, prekey: object) -> dict[str, Any]:
+    if not isinstance(prekey, dict) or not isinstance(prekey.get("key_id"), int):
+        raise ProtocolError("a group prekey is malformed")
+    public, signature = b64d(str(prekey["public_key"])), b64d(str(prekey["signature"]))
+    if len(public) != 32 or len(signature) != 64:
+        raise ProtocolError("a group prekey is malformed")
+    try:
+        verify_signature(identity_key, signed_prekey_message(prekey["key_id"], public), signature)
+    except CryptoError as exc:
+        raise ProtocolError("a group prekey's signature does not verify") from exc
+    return {"key_id": prekey["key_id"], "public_key": b64e(public), "signature": b64e(signature)}
+
+
+def display_name(value: object, fallback: str) -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    return name[:NAME_LIMIT] if name else fallback
