@@ -72,6 +72,37 @@ def test_a_roster_is_taken_only_from_a_worker_newer_and_intact() -> None:
         roster.verify(big, big_sig, group, worker.public)
 
 
+def test_two_workers_rosters_of_one_epoch_are_settled_by_their_hash() -> None:
+    first, second, client = (IdentityKeyPair(os.urandom(32)) for _ in range(3))
+    group = group_with(first, client)
+    m = member(second, "worker")
+    group.members[m.member_id] = m
+    # Both workers sign epoch 2 from the same epoch 1, at the same moment.
+    rivals = sorted(
+        ((*signed(group, w, signed_at=NOW + i), w) for i, w in enumerate((first, second))),
+        key=lambda r: hashlib.sha256(r[0]).hexdigest(),
+    )
+    (low, low_sig, low_by), (high, high_sig, high_by) = rivals
+    group.epoch, group.roster_sha256 = 2, hashlib.sha256(high).hexdigest()
+    # Holding the larger one, a member takes the smaller; holding the smaller, it keeps it.
+    assert roster.verify(low, low_sig, group, low_by.public)["epoch"] == 2
+    group.roster_sha256 = hashlib.sha256(low).hexdigest()
+    with pytest.raises(ProtocolError, match="loses the tie"):
+        roster.verify(high, high_sig, group, high_by.public)
+    # A worker the held roster dropped may still sign a rival of it (it signed from the
+    # same predecessor), but not a newer roster.
+    del group.members[m.member_id]
+    group.base_workers = [b64e(first.public), b64e(second.public)]
+    group.roster_sha256 = "f" * 64
+    assert roster.verify(*signed(group, second, epoch=2), group, second.public)["epoch"] == 2
+    with pytest.raises(ProtocolError, match="not one of the group's workers"):
+        roster.verify(*signed(group, second, epoch=3), group, second.public)
+    # Without the held roster's hash (a state file from before), no tie is taken.
+    group.roster_sha256 = ""
+    with pytest.raises(ProtocolError, match="not newer"):
+        roster.verify(*signed(group, first, epoch=2), group, first.public)
+
+
 def test_a_group_receipt_binds_the_group_terms_and_worker() -> None:
     worker, client = IdentityKeyPair(os.urandom(32)), IdentityKeyPair(os.urandom(32))
     group_id = os.urandom(16)

@@ -27,7 +27,13 @@ from .test_groups import (
     texts,
 )
 
-NAMES = {"w1": "Facilitator Ash", "w2": "Facilitator Birch", "a": "Robin", "b": "Quill"}
+NAMES = {
+    "w1": "Facilitator Ash",
+    "w2": "Facilitator Birch",
+    "a": "Robin",
+    "b": "Quill",
+    "c": "Wren",
+}
 
 
 async def join(relay: LocalRelay, worker: ConfideClient, group_id: str, name: str) -> ConfideClient:
@@ -36,6 +42,7 @@ async def join(relay: LocalRelay, worker: ConfideClient, group_id: str, name: st
     await device.groups.join(f"{relay.url}/join#{link}", lambda _t: True, name=NAMES[name])
     await device.start()
     await joined_event(worker, NAMES[name])
+    await joined_event(device, NAMES[name])
     return device
 
 
@@ -137,3 +144,55 @@ async def test_a_client_calling_itself_a_worker_changes_nothing(local_relay: Loc
     # Only a worker of the group adds workers.
     with pytest.raises(StateError):
         await a.groups.add_worker(group_id, "anyone")
+
+
+async def removed_event(device: ConfideClient, name: str) -> None:
+    """Wait until ``device`` has been shown the member called ``name`` removed."""
+    while True:
+        seen = await next_of(device, GroupMemberRemoved)
+        if isinstance(seen, GroupMemberRemoved) and seen.name == name:
+            return
+
+
+async def test_two_workers_removing_at_once_end_with_one_roster(local_relay: LocalRelay) -> None:
+    relay = local_relay
+    w1, w2, group_id = await two_workers(relay)
+    a = await join(relay, w1, group_id, "a")
+    b = await join(relay, w1, group_id, "b")
+    c = await join(relay, w2, group_id, "c")
+    for device in (w1, a, b):
+        await joined_event(device, NAMES["c"])
+    epoch = w1._state.groups[group_id].epoch
+    # Birch's device is offline while Ash removes Robin, and removes Quill before it hears
+    # of that: both sign the same epoch from the same roster.
+    w2_path = w2.state_path
+    await w2.close()
+    members = {m.name: m.member_id for m in w1.groups.members(group_id)}
+    await w1.groups.remove(group_id, members[NAMES["a"]])
+    await w1.flush()
+    w2 = ConfideClient.open(w2_path, DEFAULT_PASSPHRASE, relay.transport())
+    await w2.login()
+    await w2.groups.remove(group_id, members[NAMES["b"]])
+    assert w2._state.groups[group_id].epoch == epoch + 1
+    await w2.start()
+    # Each worker is shown the other's removal (from the winning roster of that epoch, or
+    # from the loser's change signed again on top of it); then each says so, behind its
+    # rosters in every pair's order.
+    await removed_event(w1, NAMES["b"])
+    await removed_event(w2, NAMES["a"])
+    w1.groups.send_text(group_id, "Ash done")
+    w2.groups.send_text(group_id, "Birch done")
+    assert await texts(c, 2) == {(NAMES["w1"], "Ash done"), (NAMES["w2"], "Birch done")}
+    assert await texts(w1, 1) == {(NAMES["w2"], "Birch done")}
+    assert await texts(w2, 1) == {(NAMES["w1"], "Ash done")}
+    held = {
+        (d._state.groups[group_id].epoch, d._state.groups[group_id].roster_sha256)
+        for d in (w1, w2, c)
+    }
+    assert len(held) == 1 and next(iter(held))[0] == epoch + 2
+    expected = {NAMES["w1"]: "worker", NAMES["w2"]: "worker", NAMES["c"]: "client"}
+    for device in (w1, w2, c):
+        assert roles(device, group_id) == expected
+    for device, name in ((a, NAMES["a"]), (b, NAMES["b"])):
+        await removed_event(device, name)
+        assert device._state.groups[group_id].gone == "removed"

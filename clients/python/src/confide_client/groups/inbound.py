@@ -240,19 +240,26 @@ class GroupInbound:
             closed=closed,
         )
         data, signature = rosters.sign(roster, identity)
-        events = self.apply_roster(group, roster)
+        events = self.apply_roster(group, roster, keep=without)
         fields = {"roster": b64e(data), "signature": b64e(signature)}
-        targets = group.others()
-        if without is not None:
-            group.departed = {
-                destination(group, without): [b64e(without.mailbox), b64e(without.capability)]
-            }
-            targets.append(without)
+        targets = group.others() + ([] if without is None else [without])
         self.fanout.to_members(group, targets, "group-roster", fields)
+        if without is not None:
+            # Where the removal goes, and the pair's state: a rival roster of the same epoch
+            # that keeps the member takes the pair up where it stopped (G§7 "Two workers").
+            farewell = [b64e(without.mailbox), b64e(without.capability), without.to_json()]
+            group.departed = {destination(group, without): farewell}
         return events
 
-    def apply_roster(self, group: Group, roster: dict[str, Any]) -> list[Event]:
-        """Take a verified roster: members, sessions, events, and what the relay must do."""
+    def apply_roster(
+        self, group: Group, roster: dict[str, Any], keep: Member | None = None
+    ) -> list[Event]:
+        """Take a verified roster: members, sessions, events, and what the relay must do.
+
+        What waits in the outbox for a member the roster leaves out is dropped, except for
+        ``keep``, the member this device's own roster removes: it is sent the removal, whose
+        sequence number comes after what waits (a gap would hold the removal back forever).
+        """
         own_key = self._state.device.identity.public
         entries = [self._entry(e) for e in roster["members"]]
         old = {m.identity_key: m for m in group.members.values()}
@@ -260,7 +267,7 @@ class GroupInbound:
         if inviter is not None:
             old.setdefault(inviter.identity_key, inviter)
         for entry in entries:
-            prev = old.get(entry.identity_key)
+            prev = old.get(entry.identity_key) or self._parted(group, entry)
             if prev is not None:
                 entry.next_send_seq, entry.window, entry.waiting = (
                     prev.next_send_seq,
@@ -272,9 +279,21 @@ class GroupInbound:
                     # roster's copy, which the worker may have signed before it arrived.
                     entry.capability = prev.capability
         first = group.epoch == 0
+        tie = not first and int(roster["epoch"]) == group.epoch
+        # This device's own roster of this epoch lost the tie: its change is signed again
+        # on top of the winner (G§7 "Two workers").
+        lost = dict(group.change) if tie and group.signed_by == b64e(own_key) else None
+        redo = self._lost_addition(group, lost)
+        if not tie:
+            group.base_workers = [b64e(k) for k in group.worker_keys()]
+        group.roster_sha256, group.signed_by = rosters.digest(roster), str(roster["signer"])
+        group.change = dict(roster["change"])
         keys = {e.identity_key for e in entries}
         removed = [m for k, m in old.items() if k not in keys and m is not inviter]
+        removed = [m for m in removed if m is not redo]
         me = next((e for e in entries if e.identity_key == own_key), None)
+        held_me = me or group.me
+        own_name = "" if held_me is None else held_me.name
         group.members = {e.member_id: e for e in entries}
         group.inviter = None
         group.epoch, group.name = int(roster["epoch"]), str(roster["name"])
@@ -292,21 +311,63 @@ class GroupInbound:
             events.append(GroupMemberJoined(group.group_id, new.member_id, new.name))
         reason = "left" if change["op"] == "left" else "removed"
         for gone in removed:
-            self._state.outbox.drop_contact(destination(group, gone))
+            if gone is not keep:
+                self._state.outbox.drop_contact(destination(group, gone))
             if gone.identity_key != own_key:
                 events.append(GroupMemberRemoved(group.group_id, gone.member_id, gone.name, reason))
+        named = change["member"] is not None and change["member"] == group.own_member_id
         if me is None and not first:
-            events += self._out(group, "removed")
+            # A rival roster of the same epoch that merely left out this device's addition
+            # does not remove it: the worker that added it signs it in again on top (G§7).
+            if named or not tie:
+                events += self._out(group, "removed", own_name)
         elif group.closed:
-            events += self._out(group, "closed")
+            events += self._out(group, "closed", own_name)
         elif removed:
             group.renew_capability = True
+        if lost is not None:
+            events += self._sign_again(group, lost, redo)
         return events + self._release_held(group)
 
-    def _out(self, group: Group, why: str) -> list[Event]:
-        """This device is no longer in the group: it stops sending and withdraws its capability."""
+    @staticmethod
+    def _parted(group: Group, entry: Member) -> Member | None:
+        """The member this device last removed, as it was, if ``entry`` is that member."""
+        farewell = group.departed.get(destination(group, entry))
+        return Member.from_json(farewell[2]) if farewell and len(farewell) > 2 else None
+
+    def _lost_addition(self, group: Group, lost: dict[str, Any] | None) -> Member | None:
+        """The member whose addition (by this device) a rival roster left out, if any."""
+        if lost is None or lost.get("op") != "added":
+            return None
+        return group.members.get(str(lost.get("member")))
+
+    def _sign_again(self, group: Group, lost: dict[str, Any], redo: Member | None) -> list[Event]:
+        """(The worker whose roster lost a tie) sign its change again on top of the winner."""
+        me = group.me
+        if me is None or me.role != "worker":
+            return []
+        op, member_id = lost.get("op"), lost.get("member")
+        if redo is not None and group.by_key(redo.identity_key) is None:
+            if len(group.members) >= MAX_MEMBERS:
+                return []
+            group.members[redo.member_id] = redo
+            return self.publish(group, op="added", member=redo.member_id)
+        target = group.members.get(str(member_id))
+        if op == "removed" and target is not None and target is not me:
+            return self.publish(group, op="removed", member=target.member_id, without=target)
+        if op == "left" and target is not None and target is not me:
+            del group.members[target.member_id]
+            return self.publish(group, op="left", member=target.member_id)
+        if op == "closed" and not group.closed:
+            return self.publish(group, op="closed", member=None, closed=True)
+        return []
+
+    def _out(self, group: Group, why: str, name: str) -> list[Event]:
+        """This device is no longer in the group: it stops sending and withdraws its capability.
+
+        ``name`` is the one it had in the group (a removal's roster no longer carries it).
+        """
         own = group.own_member_id or ""
-        name = group.members[own].name if own in group.members else ""
         for member in group.members.values():
             self._state.outbox.drop_contact(destination(group, member))
         group.gone = why

@@ -122,8 +122,9 @@ class Group:
     retired: list[list[Any]] = field(default_factory=list)
     renew_capability: bool = False
     #: (Worker) where the roster that removed a member goes: its destination name ->
-    #: [mailbox, capability]. That one envelope is all it is still sent.
-    departed: dict[str, list[str]] = field(default_factory=dict)
+    #: [mailbox, capability, the member as it was]. That one envelope is all it is still
+    #: sent; the member's pair state is kept in case a rival roster keeps it (G§7).
+    departed: dict[str, list[Any]] = field(default_factory=dict)
     #: (Worker) colleagues' identity keys (b64) invited to be group workers, unanswered (G§7a).
     worker_invites: list[str] = field(default_factory=list)
     #: (Invited worker) the colleague's contact id, until this device has answered (G§7a).

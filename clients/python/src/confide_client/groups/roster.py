@@ -9,6 +9,7 @@ more than :data:`MAX_MEMBERS` members.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -19,7 +20,16 @@ from confide_client.encoding import b64d, b64e
 from confide_client.errors import ProtocolError
 from confide_client.groups.model import MAX_MEMBERS, Group, Member
 
-__all__ = ["LABEL", "build", "check_prekey", "display_name", "encode", "sign", "verify"]
+__all__ = [
+    "LABEL",
+    "build",
+    "check_prekey",
+    "digest",
+    "display_name",
+    "encode",
+    "sign",
+    "verify",
+]
 
 LABEL = b"Confide group roster v1\x00"
 #: The longest display name a member shows.
@@ -62,9 +72,20 @@ def sign(roster: dict[str, Any], identity: IdentityKeyPair) -> tuple[bytes, byte
     return data, identity.sign(LABEL + data)
 
 
+def digest(roster: dict[str, Any]) -> str:
+    """SHA-256 of a roster's canonical bytes, hex: the tie-break between equal epochs."""
+    return hashlib.sha256(encode(roster)).hexdigest()
+
+
 def verify(data: bytes, signature: bytes, group: Group, signer_key: bytes) -> dict[str, Any]:
-    """The roster, once its signature and its place after the held one check out."""
-    if signer_key not in group.worker_keys():
+    """The roster, once its signature and its place after the held one check out.
+
+    A roster of the held epoch replaces the held one if its SHA-256 is smaller and its
+    signer is a worker of the held roster or of the one before it (the two were signed at
+    once by two workers from the same predecessor, G§7 "Two workers").
+    """
+    workers = group.worker_keys()
+    if signer_key not in workers and b64e(signer_key) not in group.base_workers:
         raise ProtocolError("a roster from a device that is not one of the group's workers")
     try:
         verify_signature(signer_key, LABEL + data, signature)
@@ -76,8 +97,15 @@ def verify(data: bytes, signature: bytes, group: Group, signer_key: bytes) -> di
     if roster.get("group") != group.group_id or b64d(str(roster.get("signer"))) != signer_key:
         raise ProtocolError("the roster is for another group or names another signer")
     epoch = roster.get("epoch")
-    if not isinstance(epoch, int) or epoch <= group.epoch:
+    if not isinstance(epoch, int) or epoch < group.epoch:
         raise ProtocolError("the roster is not newer than the one held")
+    if epoch == group.epoch:
+        if not group.roster_sha256 or hashlib.sha256(data).hexdigest() >= group.roster_sha256:
+            raise ProtocolError(
+                "the roster is not newer than the one held (it loses the tie of equal epochs)"
+            )
+    elif signer_key not in workers:
+        raise ProtocolError("a roster from a device that is not one of the group's workers")
     members = roster.get("members")
     if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS:
         raise ProtocolError("the roster's member list is empty or too long")
