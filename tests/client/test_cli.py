@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,43 @@ async def _consent_records(state: Path) -> list[object]:
         return list(await worker.consent_records())
     finally:
         await worker.close()
+
+
+def test_cli_group_add_worker(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_relay: RelayProcess,
+) -> None:
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay = shared_relay
+    relay.publish_group_terms("CLI group terms: every member reads what you write.")
+    common = ["--relay", relay.http_url, "--key-cost", "min"]
+    ash = ["--state", str(tmp_path / "ash.state"), *common]
+    birch = ["--state", str(tmp_path / "birch.state"), *common]
+    _run(capsys, *ash, "enrol", relay.enrol_worker())
+    birch_device = _run(capsys, *birch, "enrol", relay.enrol_worker()).split()[-1]
+    group = _run(capsys, *ash, "group", "create", "CLI circle", "--as", "Ash").strip()
+    _run(capsys, *ash, "listen", "--count", "1")
+    assert _run(capsys, *ash, "group", "add-worker", group, birch_device) == ""
+    # Birch's device answers the invite while it listens, and Ash's signs it in while it
+    # listens: the two run at once, each until it has been shown its events.
+    capsys.readouterr()
+    listening = threading.Thread(target=main, args=([*birch, "listen", "--count", "2"],))
+    listening.start()
+    assert main([*ash, "listen", "--count", "1"]) == 0
+    listening.join(60)
+    assert not listening.is_alive()
+    events = [json.loads(e) for e in capsys.readouterr().out.splitlines()]
+    assert sorted((e["type"], e["name"]) for e in events) == [
+        ("group-member-joined", "Ash"),
+        ("group-member-joined", "Group worker"),
+        ("group-member-joined", "Group worker"),
+    ]
+    # Both devices list both workers, with their roles.
+    for device, me in ((ash, "Ash"), (birch, "Group worker")):
+        roster = _run(capsys, *device, "group", "members", group).splitlines()
+        shown = sorted(line.split(maxsplit=1)[1] for line in roster)
+        assert shown == sorted(
+            f"worker  {name}{'  (you)' if name == me else ''}" for name in ("Ash", "Group worker")
+        )

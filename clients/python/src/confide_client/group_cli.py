@@ -4,6 +4,8 @@
 group terms and the name others will see (``--name``, by default "Member", not the person's
 own), and queues the acceptance for the inviting worker; membership starts when a worker's
 device signs the roster that adds it, which ``listen`` shows as ``group-member-joined``.
+``group add-worker`` invites a colleague's worker device to be a group worker: its device
+answers while it runs (``listen``), and the inviting device signs it in while it runs.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def add_parsers(sub: Any) -> None:
     remove = g.add_parser("remove", help="remove a member (worker)")
     remove.add_argument("group")
     remove.add_argument("member")
+    add_worker = g.add_parser("add-worker", help="invite a colleague to be a group worker")
+    add_worker.add_argument("group")
+    add_worker.add_argument("colleague", help="the colleague's device id (or worker id)")
     g.add_parser("leave", help="leave a group (client)").add_argument("group")
     g.add_parser("close", help="close a group for everyone (worker)").add_argument("group")
 
@@ -95,6 +100,8 @@ async def run(
             path = Path(args.path)
             data = await asyncio.to_thread(path.read_bytes)
             await client.groups.send_attachment(args.group, data, name=path.name)
+        elif action == "add-worker":
+            await client.groups.add_worker(args.group, args.colleague)
         elif action == "remove":
             await client.groups.remove(args.group, args.member)
         elif action == "leave":
