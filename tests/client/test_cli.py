@@ -252,19 +252,24 @@ def test_cli_lists_cancels_and_rejoins_invites_and_confirms_a_new_key(
     assert old_worker
 
 
+def _group_devices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relay: RelayProcess, *names: str
+) -> list[list[str]]:
+    """Group terms at the relay, and the CLI's arguments for one state file per name."""
+    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
+    relay.publish_group_terms("CLI group terms: every member reads what you write.")
+    common = ["--relay", relay.http_url, "--key-cost", "min"]
+    return [["--state", str(tmp_path / f"{name}.state"), *common] for name in names]
+
+
 def test_cli_group_create_invite_join_send_remove_leave(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     shared_relay: RelayProcess,
 ) -> None:
-    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
     relay = shared_relay
-    relay.publish_group_terms("CLI group terms: every member reads what you write.")
-    common = ["--relay", relay.http_url, "--key-cost", "min"]
-    worker = ["--state", str(tmp_path / "worker.state"), *common]
-    a = ["--state", str(tmp_path / "a.state"), *common]
-    b = ["--state", str(tmp_path / "b.state"), *common]
+    worker, a, b = _group_devices(tmp_path, monkeypatch, relay, "worker", "a", "b")
     _run(capsys, *worker, "enrol", relay.enrol_worker())
     group = _run(capsys, *worker, "group", "create", "CLI circle", "--as", "Ash").strip()
     for device, name in ((a, "Robin"), (b, "Quill")):
@@ -359,12 +364,8 @@ def test_cli_group_add_worker(
     monkeypatch: pytest.MonkeyPatch,
     shared_relay: RelayProcess,
 ) -> None:
-    monkeypatch.setenv("CONFIDE_CLIENT_PASSPHRASE", "cli test passphrase")
     relay = shared_relay
-    relay.publish_group_terms("CLI group terms: every member reads what you write.")
-    common = ["--relay", relay.http_url, "--key-cost", "min"]
-    ash = ["--state", str(tmp_path / "ash.state"), *common]
-    birch = ["--state", str(tmp_path / "birch.state"), *common]
+    ash, birch = _group_devices(tmp_path, monkeypatch, relay, "ash", "birch")
     _run(capsys, *ash, "enrol", relay.enrol_worker())
     birch_device = _run(capsys, *birch, "enrol", relay.enrol_worker()).split()[-1]
     group = _run(capsys, *ash, "group", "create", "CLI circle", "--as", "Ash").strip()
