@@ -3,7 +3,8 @@
 Its canonical bytes are sorted-key compact JSON; the signature is Ed25519 by the signing
 worker's identity key over ``"Confide group roster v1\\x00" || bytes``. A member accepts a
 roster only from a key that its *held* roster lists as a worker (before the first roster:
-the worker whose invite it opened), for the same group, with a higher epoch, and with no
+the worker whose invite it opened), for the same group, with a higher epoch (or the same
+epoch and a smaller SHA-256: two workers signed at once, G§7 "Two workers"), and with no
 more than :data:`MAX_MEMBERS` members.
 """
 
