@@ -230,6 +230,83 @@ test("rosters: canonical bytes, a signature only a group worker can make, epochs
   assert.throws(() => openRoster(signRoster(worker.device.identity, { ...held }), opts), /old roster/);
 });
 
+// `by` signs the next roster of its group (its held one with `changes`) and sends it to
+// each of `to`, as a group worker's device does; returns the signed roster.
+async function signAndSend(by, changes, to) {
+  const group = by.group();
+  const roster = { ...group.roster, epoch: group.roster.epoch + 1, signer: by.key, signed_at: 1, ...changes };
+  const signed = signRoster(by.device.identity, roster);
+  for (const peer of to) {
+    await by.book.sendTo(group, group.roster.members.find((m) => m.key === peer.key), "group-roster", signed);
+  }
+  return signed;
+}
+
+// The first worker signs a roster in which Ben's device is a second group worker.
+async function withSecondWorker() {
+  const members = await threeMembers();
+  const { worker, ana, ben } = members;
+  const promoted = worker.group().roster.members.map((m) => (m.key === ben.key ? { ...m, role: "worker" } : m));
+  const signed = await signAndSend(worker, { members: promoted, change: { op: "added", member: null } }, [ana, ben]);
+  await worker.book.applyRoster(worker.group(), JSON.parse(fromUtf8(fromB64u(signed.roster))));
+  await settle([worker, ana, ben]);
+  return members;
+}
+
+test("a second group worker's rosters are taken by every member; a client naming itself one is not", async () => {
+  const { worker, ana, ben } = await withSecondWorker();
+  assert.deepEqual(ana.group().roster.members.map((m) => m.role), ["worker", "client", "worker"]);
+  // Ana's device signs a roster that makes her a worker and drops the others: refused.
+  const epoch = ben.group().roster.epoch;
+  const self = ana.group().roster.members.find((m) => m.key === ana.key);
+  await signAndSend(ana, { members: [{ ...self, role: "worker" }], change: { op: "removed", member: null } }, [ben]);
+  await settle([worker, ana, ben]);
+  assert.equal(ben.group().roster.epoch, epoch);
+  assert.equal(ben.group().roster.members.length, 3);
+  // The second worker removes Ana: the first worker and Ana herself take its roster.
+  const kept = ben.group().roster.members.filter((m) => m.key !== ana.key);
+  await signAndSend(ben, { members: kept, change: { op: "removed", member: self.member } }, [worker, ana]);
+  await settle([worker, ana, ben]);
+  assert.equal(ana.group().gone, "removed");
+  assert.deepEqual(worker.group().roster.members.map((m) => m.name), ["Facilitator", "Member 202"]);
+  assert.equal(worker.group().roster.signer, ben.key);
+});
+
+test("two workers' rosters of one epoch: every member keeps the one with the smaller hash", async () => {
+  const { worker, ana, ben } = await withSecondWorker();
+  const held = ana.group().roster;
+  const [first, second] = [
+    await signAndSend(worker, { name: "Renamed by the first", change: { op: "renamed", member: null } }, []),
+    await signAndSend(ben, { name: "Renamed by the second", change: { op: "renamed", member: null } }, []),
+  ];
+  const hash = (r) => Buffer.from(sodium.crypto_hash_sha256(fromB64u(r.roster))).toString("hex");
+  const [low, high] = hash(first) < hash(second) ? [first, second] : [second, first];
+  const opts = { groupId: held.group, verify: verifySignature, digest: sodium.crypto_hash_sha256 };
+  const parsed = (r) => JSON.parse(fromUtf8(fromB64u(r.roster)));
+  assert.equal(openRoster(low, { ...opts, held: parsed(high) }).roster.name, parsed(low).name);
+  assert.throws(() => openRoster(high, { ...opts, held: parsed(low) }), /loses the tie/);
+  // Without a digest to compare, a rival is refused as before.
+  assert.throws(() => openRoster(low, { held: parsed(high), verify: verifySignature }), /old roster/);
+  // Ana's device takes the larger first, then the smaller, and ends on the smaller.
+  const signerOf = (r) => (parsed(r).signer === worker.key ? worker : ben);
+  for (const r of [high, low]) {
+    const by = signerOf(r);
+    await by.book.sendTo(by.group(), by.group().roster.members.find((m) => m.key === ana.key), "group-roster", r);
+    await settle([worker, ana, ben]);
+  }
+  assert.equal(ana.group().roster.name, parsed(low).name);
+  assert.equal(ana.group().roster.epoch, held.epoch + 1);
+});
+
+test("an SDK worker's invite to be a group worker stays in the staff channel's order, and is dropped", async () => {
+  const { worker, group } = await threeMembers();
+  const invite = { v: 1, seq: 4, id: "i", type: "group-worker-invite", group: "another group id" };
+  assert.equal(worker.book.windowKey("colleague", invite), "colleague");
+  assert.equal(worker.book.windowKey("colleague", { ...invite, type: "group-text", group: group.id }), `colleague/${group.id}`);
+  assert.equal(await worker.book.receive(sodium.randombytes_buf(32), { ...invite, group: group.id }), true);
+  assert.deepEqual(worker.group().held, []);
+});
+
 test("group receipts round-trip, bind the terms and the worker, and a binding names one group", () => {
   const client = Device.create();
   const worker = Device.create();

@@ -6,7 +6,8 @@
 //
 // A group, as kept in the app's state (plain JSON): {id, name, role, self (member id),
 // roster, sendSeq {key: n}, outbox {key: [{payload, ttl}]}, held [{sender, payload}],
-// capabilities {key: newest capability}, left [keys], messages, ttl, unread, gone}.
+// capabilities {key: newest capability}, left [keys], messages, ttl, unread, gone,
+// baseWorkers [keys of the previous roster's workers]}.
 import { fromB64u, toB64u } from "../shared/b64.js";
 import { addMessage, markState } from "../shared/conversation.js";
 import { announce } from "../shared/dom.js";
@@ -15,12 +16,14 @@ import * as relay from "../shared/relay.js";
 import { Channel, pointerLength } from "../engine/channel.js";
 import * as attachments from "../crypto/attachments.js";
 import { verifySignature } from "../crypto/keys.js";
-import { findMember, memberById, openRoster } from "./roster.js";
+import { sodium } from "../crypto/sodium.js";
+import { findMember, memberById, openRoster, workerKeys } from "./roster.js";
 import { errorText } from "../shared/problems.js";
 
 // Signed prekeys reserved for groups (G2): never uploaded, never rotated away.
 export const GROUP_PREKEY_BASE = 0x8000_0000;
 const MAX_HELD = 256;
+const STAFF_KINDS = new Set(["group-worker-invite", "group-worker-accept"]);
 // After a removal the old group capability lives this long, so that envelopes other members
 // sealed before the new one reached them are not refused (G8).
 export const RETIRE_GRACE_MS = 24 * 3600 * 1000;
@@ -78,6 +81,9 @@ export class GroupBook {
 
   // The window a payload counts in (docs/protocol.md G5): per sender and group.
   windowKey(sender, payload) {
+    // An SDK worker's invite to be a group worker, and its answer, travel in the staff
+    // channel's own order (G7a): filed under a group they would leave a gap there.
+    if (STAFF_KINDS.has(payload.type)) return sender;
     // A join names no group (the client does not know it yet); its invite proof does.
     if (payload.type === "group-accept") return `${sender}/${this.acceptGroup?.(sender, payload)?.id ?? "?"}`;
     if (typeof payload.type === "string" && payload.type.startsWith("group-") && typeof payload.group === "string") {
@@ -184,6 +190,8 @@ export class GroupBook {
   // Handles every `group-*` payload; returns false for anything else.
   async receive(sender, p) {
     if (typeof p.type !== "string" || !p.type.startsWith("group-")) return false;
+    // The web app neither adds a group worker nor answers an invite to be one (docs/web.md).
+    if (STAFF_KINDS.has(p.type)) return true;
     const key = toB64u(sender);
     if (p.type === "group-accept") {
       if (this.onAccept) await this.onAccept(key, p);
@@ -278,7 +286,10 @@ export class GroupBook {
     if (!group && !first) return;
     let opened;
     try {
-      opened = openRoster(p, { held: group?.roster, firstSigner: first ? this.pendingJoin.workerKey : null, groupId: group?.id, verify: verifySignature });
+      opened = openRoster(p, {
+        held: group?.roster, firstSigner: first ? this.pendingJoin.workerKey : null, groupId: group?.id,
+        verify: verifySignature, digest: sodium.crypto_hash_sha256, baseWorkers: group?.baseWorkers,
+      });
     } catch {
       // An old, forged or malformed roster changes nothing.
       return;
@@ -296,6 +307,9 @@ export class GroupBook {
   // sessions this device owes (it is the newer member), and replays what waited for it.
   async applyRoster(group, roster) {
     const before = group.roster;
+    const tie = before && roster.epoch === before.epoch;
+    // The workers who may sign a rival of this epoch: those of the roster before it (G7).
+    if (!tie) group.baseWorkers = before ? workerKeys(before) : [];
     group.roster = roster;
     group.name = roster.name;
     // A worker signs its next roster with the terms the newest one names, whoever signed it.
@@ -306,6 +320,12 @@ export class GroupBook {
     const removed = before ? before.members.filter((m) => !findMember(roster, m.key)) : [];
     for (const m of removed) this.onForget(group, m.member);
     group.left = group.left.filter((k) => findMember(roster, k));
+    if (!me && tie && !roster.closed && roster.change.member !== group.self) {
+      // A rival of the same epoch that only left out this device's addition: the worker
+      // who added it signs it in again on top, so it waits rather than leaves (G7).
+      await this.changed();
+      return;
+    }
     if (!me || roster.closed) {
       group.gone = !me ? (roster.change.op === "removed" ? "removed" : "left") : "closed";
       this.onForget(group, null);

@@ -42,10 +42,15 @@ function checkShape(r) {
   if (new Set(r.members.map((m) => m.member)).size !== r.members.length) throw new RosterError("a member is listed twice");
 }
 
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
 // Verifies a received roster against the held one (or, for a device's first roster, the
 // key of the worker it joined through) and returns it parsed. `verify(key, message, sig)`
-// throws when the signature is bad (crypto/keys.js verifySignature).
-export function openRoster(payload, { held, firstSigner, groupId, verify }) {
+// throws when the signature is bad (crypto/keys.js verifySignature). A roster of the held
+// epoch (two workers signed at once, G7 "Two workers") replaces the held one only if
+// `digest` (SHA-256) of its bytes is smaller, and may be signed by a worker of the held
+// roster or of `baseWorkers`, those of the roster before it.
+export function openRoster(payload, { held, firstSigner, groupId, verify, digest, baseWorkers = [] }) {
   let bytes;
   let roster;
   try {
@@ -58,14 +63,19 @@ export function openRoster(payload, { held, firstSigner, groupId, verify }) {
   if (canonicalJson(roster) !== fromUtf8(bytes)) throw new RosterError("roster is not in canonical form");
   if (groupId && roster.group !== groupId) throw new RosterError("roster is for another group");
   if (payload.group !== undefined && payload.group !== roster.group) throw new RosterError("roster is for another group");
-  const signers = held
-    ? held.members.filter((m) => m.role === "worker").map((m) => m.key)
-    : [firstSigner];
-  if (!signers.includes(roster.signer)) throw new RosterError("roster signed by someone who is not a worker of the group");
+  const rival = held && roster.epoch === held.epoch;
+  const signers = held ? workerKeys(held) : [firstSigner];
+  if (!signers.includes(roster.signer) && !(rival && baseWorkers.includes(roster.signer))) {
+    throw new RosterError("roster signed by someone who is not a worker of the group");
+  }
   verify(fromB64u(roster.signer), concatBytes(SIGNING_TAG, bytes), fromB64u(payload.signature));
-  if (held && roster.epoch <= held.epoch) throw new RosterError("an old roster");
+  if (held && roster.epoch < held.epoch) throw new RosterError("an old roster");
+  if (rival && !(digest && hex(digest(bytes)) < hex(digest(rosterBytes(held))))) {
+    throw new RosterError("an old roster (it loses the tie of equal epochs)");
+  }
   return { roster, bytes };
 }
 
+export const workerKeys = (roster) => roster.members.filter((m) => m.role === "worker").map((m) => m.key);
 export const findMember = (roster, key) => roster?.members.find((m) => m.key === key) ?? null;
 export const memberById = (roster, id) => roster?.members.find((m) => m.member === id) ?? null;
