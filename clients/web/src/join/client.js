@@ -1,10 +1,10 @@
 // The client's side: keys made in this browser, the organisation's policy, consent signed by
 // this device, then the conversation. Everything lives in memory unless the client chose
 // "remember this device", in which case it is sealed under their passphrase in IndexedDB.
-import { fromB64u, fromUtf8, toB64u, toHex, utf8 } from "../shared/b64.js";
+import { fromB64u, toB64u, toHex, utf8 } from "../shared/b64.js";
 import { chatView, refreshTimes } from "../shared/chatview.js";
 import { addMessage, canSend, expire, fitTimer, newConversation } from "../shared/conversation.js";
-import { announce, field, h, show } from "../shared/dom.js";
+import { announce, h, show } from "../shared/dom.js";
 import { language, onLanguageChange, t } from "../shared/i18n.js";
 import { idbPut } from "../shared/idb.js";
 import { closePreviews } from "../shared/files.js";
@@ -14,9 +14,10 @@ import { policyText } from "../shared/policytext.js";
 import * as relay from "../shared/relay.js";
 import { keyChangedAlert, safetyView } from "../shared/safetyview.js";
 import * as engine from "../engine/index.js";
-import { CLIENT_DB, onQuickExit } from "./quickexit.js";
+import { CLIENT_DB, CLIENT_VAULT, onQuickExit } from "./quickexit.js";
 import { confirmWorkerKey } from "./keychange.js";
 import { CONSENT_DAYS, consentView, reviewView } from "./consentview.js";
+import { unlockView } from "./unlockview.js";
 import { showRecords } from "../shared/records.js";
 import { privacyButton as guideButton } from "../shared/guides.js";
 import { Calls, SIGNAL_TTL_SECONDS } from "../call/calls.js";
@@ -210,7 +211,7 @@ async function save() {
   // Live objects (keys, the socket, a call) are not state: they are rebuilt on unlock.
   const { device, remember, messenger, bundle, calls, ...rest } = client;
   const doc = { ...rest, device: toB64u(device.toBytes()), bundle: null };
-  await idbPut(CLIENT_DB, "vault", engine.keystore.seal(remember, utf8(JSON.stringify(doc))));
+  await idbPut(CLIENT_DB, CLIENT_VAULT, engine.keystore.seal(remember, utf8(JSON.stringify(doc))));
 }
 
 function startMessenger() {
@@ -423,24 +424,14 @@ onLanguageChange(() => {
 
 export function showUnlock(sealed) {
   unlockShown = sealed;
-  const pass = h("input", { type: "password", required: true, autocomplete: "current-password" });
-  const error = h("p", { class: "error", role: "alert" });
-  show(h("section", { "aria-labelledby": "unlock-title" },
-    h("h1", { id: "unlock-title" }, t("join.welcomeBack")),
-    h("form", {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        try {
-          const opened = engine.keystore.open(pass.value, sealed);
-          unlockShown = null;
-          const doc = JSON.parse(fromUtf8(opened.plaintext));
-          client = { ...doc, device: engine.Device.fromBytes(fromB64u(doc.device)), remember: opened.storeKey };
-          client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
-          startMessenger();
-          await renewConsentIfNeeded();
-        } catch {
-          error.textContent = t("join.wrongPassphrase");
-        }
-      },
-    }, ...field("client-pass", t("common.passphrase"), pass), h("div", { class: "row" }, h("button", { type: "submit" }, t("join.open"))), error)));
+  show(unlockView({
+    title: t("join.welcomeBack"), sealed,
+    onOpen: async (doc, storeKey) => {
+      unlockShown = null;
+      client = { ...doc, device: engine.Device.fromBytes(fromB64u(doc.device)), remember: storeKey };
+      client.token = await relay.authenticate(client.device.identity, fromB64u(client.deviceId));
+      startMessenger();
+      await renewConsentIfNeeded();
+    },
+  }));
 }

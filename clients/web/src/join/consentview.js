@@ -19,7 +19,10 @@ function changesView(previous, policy) {
         { class: `diff-${line.kind}` }, `${marks[line.kind]}${line.text}\n`))));
 }
 
-export function consentView({ policy, policyIntact, days, renewal = false, previous = null, onAgree, onDecline = null, privacyButton = null }) {
+// "Remember this device", off by default, with the passphrase it asks for once ticked: the
+// one-to-one consent screen and the group terms screen offer it in the same words.
+// `passphrase()` is the passphrase when it is ticked, otherwise null.
+export function rememberChoice() {
   const remember = h("input", { type: "checkbox", id: "remember" });
   const pass = h("input", { type: "password", minlength: 10, autocomplete: "new-password" });
   const passRow = h("div", { hidden: true, id: "remember-pass-row" }, ...field("remember-pass", t("consent.passphraseLabel"), pass));
@@ -27,6 +30,18 @@ export function consentView({ policy, policyIntact, days, renewal = false, previ
     passRow.hidden = !remember.checked;
     pass.required = remember.checked;
   });
+  return {
+    nodes: [
+      h("label", { class: "check", for: "remember" }, remember, t("consent.remember")),
+      h("p", { class: "muted" }, t("consent.rememberOff")),
+      passRow,
+    ],
+    passphrase: () => (remember.checked ? pass.value : null),
+  };
+}
+
+export function consentView({ policy, policyIntact, days, renewal = false, previous = null, onAgree, onDecline = null, privacyButton = null }) {
+  const remember = rememberChoice();
   const error = h("p", { class: "error", role: "alert" });
   const agree = h("button", { type: "submit", id: "agree", disabled: !policyIntact }, t("consent.agree"));
   return h("section", { "aria-labelledby": "policy-title" },
@@ -52,16 +67,14 @@ export function consentView({ policy, policyIntact, days, renewal = false, previ
         agree.disabled = true;
         error.textContent = "";
         try {
-          await onAgree(remember.checked ? pass.value : null);
+          await onAgree(remember.passphrase());
         } catch (err) {
           error.textContent = t("common.somethingWrong", { error: errorText(err) });
           agree.disabled = false;
         }
       },
     },
-    renewal ? null : h("label", { class: "check", for: "remember" }, remember, t("consent.remember")),
-    renewal ? null : h("p", { class: "muted" }, t("consent.rememberOff")),
-    renewal ? null : passRow,
+    ...(renewal ? [] : remember.nodes),
     h("div", { class: "row" }, agree,
       onDecline ? h("button", { type: "button", class: "secondary", id: "decline", onclick: () => onDecline() }, t("consent.notNow")) : null),
     error));

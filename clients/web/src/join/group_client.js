@@ -1,21 +1,26 @@
 // A client joining a peer support group from a group invite (/join#g1.<token>,
 // docs/protocol.md G3-G4): a new device for this membership, the organisation's group terms,
 // a signed receipt of the group kind, a display name of the client's choosing (not a real
-// name by default), then the group's conversation and calls. Everything lives in memory:
-// closing the tab or quick exit forgets the group.
-import { fromB64u, toB64u, toHex } from "../shared/b64.js";
+// name by default), then the group's conversation and calls. Everything lives in memory
+// unless the client chose "remember this device": then the whole membership is sealed under
+// their passphrase in IndexedDB (its own slot, beside a one-to-one vault) after every change,
+// and /join opens it again. Quick exit forgets it either way; leaving the group deletes it.
+import { fromB64u, toB64u, toHex, utf8 } from "../shared/b64.js";
 import { addMessage, expire, fitTimer } from "../shared/conversation.js";
 import { announce, field, h, show } from "../shared/dom.js";
 import { inviteProof } from "../shared/invite.js";
 import { notifyIfHidden } from "../shared/notify.js";
-import { t } from "../shared/i18n.js";
+import { onLanguageChange, t } from "../shared/i18n.js";
+import { idbForget, idbPut } from "../shared/idb.js";
 import * as relay from "../shared/relay.js";
 import * as engine from "../engine/index.js";
 import { GroupCalls } from "../call/group_calls.js";
 import { GROUP_PREKEY_BASE, GroupBook } from "../group/book.js";
 import { callContext } from "../group/state.js";
 import { callButtons, groupChat, memberSafety, membersList } from "../group/view.js";
-import { onQuickExit } from "./quickexit.js";
+import { CLIENT_DB, GROUP_VAULT, onQuickExit } from "./quickexit.js";
+import { rememberChoice } from "./consentview.js";
+import { unlockView } from "./unlockview.js";
 import { errorText } from "../shared/problems.js";
 
 const CONSENT_DAYS = 365;
@@ -30,12 +35,71 @@ onQuickExit(() => {
   Promise.race([hungUp, new Promise((r) => setTimeout(r, 300))]).then(() => leaving?.messenger?.stop());
 });
 
-// Nothing is kept once the tab closes, so leaving by accident asks first.
+// Unless remembered, nothing is kept once the tab closes, so leaving by accident asks first.
 addEventListener("beforeunload", (event) => {
-  if (!me?.messenger || me.left) return;
+  if (!me?.messenger || me.left || me.remember) return;
   event.preventDefault();
   event.returnValue = "";
 });
+
+// --- remembering (opt-in) ----------------------------------------------------------------
+//
+// Saves run one after another, so a slow one never overwrites a newer one and forgetting
+// comes after any save already under way. A save whose page has quick-exited (`me` gone) or
+// chose not to be remembered writes nothing at all.
+let saving = Promise.resolve();
+
+function queued(step) {
+  const run = saving.then(step);
+  saving = run.catch(() => {});
+  return run;
+}
+
+// Live objects (the socket, the book, calls, a token) are rebuilt on unlock; the invite's
+// leftovers (the worker's bundle, the proof) were only needed to join.
+const save = () => queued(async () => {
+  const state = me;
+  if (!state?.remember) return;
+  for (const group of Object.values(state.groups)) expire(group);
+  const { device, remember, messenger, book, calls, token, renewal, bundle, worker, proof, ...rest } = state;
+  const doc = { ...rest, device: toB64u(device.toBytes()), pendingJoin: book?.pendingJoin ?? null };
+  await idbPut(CLIENT_DB, GROUP_VAULT, engine.keystore.seal(remember, utf8(JSON.stringify(doc))));
+});
+
+function forgetDevice() {
+  if (me) me.remember = null;
+  return queued(() => idbForget(CLIENT_DB, GROUP_VAULT));
+}
+
+let unlockShown = null;
+onLanguageChange(() => {
+  if (unlockShown) showGroupUnlock(unlockShown);
+});
+
+// /join with no invite, when this device remembers a group: the passphrase opens it, the
+// socket delivers what the group sent meanwhile, and the group is shown as it now stands.
+export function showGroupUnlock(sealed) {
+  unlockShown = sealed;
+  show(unlockView({
+    title: t("group.unlock.title"), intro: t("group.unlock.intro"), sealed,
+    onOpen: async ({ pendingJoin, ...doc }, storeKey) => {
+      const device = engine.Device.fromBytes(fromB64u(doc.device));
+      const token = await relay.authenticate(device.identity, fromB64u(doc.deviceId));
+      const org = await relay.getOrganisation().catch(() => null);
+      unlockShown = null;
+      me = { ...doc, device, token, remember: storeKey };
+      if (org) {
+        me.maxRetention = org.max_retention_seconds;
+        me.timers = { min: org.settings?.disappearing_min_seconds, max: org.settings?.disappearing_max_seconds };
+      }
+      for (const group of Object.values(me.groups)) expire(group);
+      me.book = newBook(pendingJoin);
+      startMessenger();
+      me.calls = newCalls();
+      render();
+    },
+  }));
+}
 
 const defaultName = () => t("group.join.defaultName", { n: 100 + (crypto.getRandomValues(new Uint16Array(1))[0] % 900) });
 
@@ -78,6 +142,7 @@ function showTerms() {
   const name = h("input", { required: true, maxlength: 64, autocomplete: "off", value: defaultName(), "aria-describedby": "display-name-help" });
   const error = h("p", { class: "error", role: "alert" });
   const agree = h("button", { type: "submit", id: "agree", disabled: !intact }, t("group.join.agree"));
+  const remember = rememberChoice();
   show(h("section", { "aria-labelledby": "terms-title" },
     h("h1", { id: "terms-title" }, t("group.join.title")),
     h("p", {}, t("group.join.intro")),
@@ -93,7 +158,7 @@ function showTerms() {
         agree.disabled = true;
         error.textContent = "";
         try {
-          await accept(name.value.trim() || defaultName());
+          await accept(name.value.trim() || defaultName(), remember.passphrase());
         } catch (err) {
           error.textContent = t("group.join.error", { reason: errorText(err) });
           agree.disabled = false;
@@ -102,6 +167,7 @@ function showTerms() {
     },
     ...field("display-name", t("group.join.displayName"), name),
     h("p", { class: "muted", id: "display-name-help" }, t("group.join.displayNameHelp")),
+    remember.nodes,
     h("div", { class: "row" }, agree), error)));
 }
 
@@ -118,25 +184,21 @@ function groupReceipt(workerIdentityKey, termsVersion, termsSha256, groupId) {
 
 // Signs the group receipt, mints this device's group capability, makes its group prekey and
 // sends all of it to the worker in `group-accept`; membership starts with the worker's roster.
-async function accept(displayName) {
+// A passphrase means "remember this device": from here on every change is sealed under it.
+async function accept(displayName, passphrase) {
   const { device, terms } = me;
+  me.remember = passphrase ? engine.keystore.newStoreKey(passphrase) : null;
   me.consented = terms.version;
+  me.displayName = displayName;
   me.token = await relay.authenticate(device.identity, fromB64u(me.deviceId));
   const { receipt, signature } = groupReceipt(me.bundle.identityKey, terms.version, engine.consent.policyDigest(terms.text), me.groupId);
+  me.receipts = [{ worker: me.workerKey, version: terms.version, receipt: toB64u(receipt), signature: toB64u(signature) }];
   const capability = await relay.mintCapability(me.token, fromB64u(me.mailboxId));
   const gspk = device.addSignedPrekey(GROUP_PREKEY_BASE + 1);
   device.startSession(me.bundle);
-  me.book = new GroupBook({
-    device, messenger: () => me.messenger, token: () => me.token, ownKey: toB64u(device.identity.public),
-    ownMailbox: me.mailboxId, groups: me.groups, newId: () => engine.Messenger.newId(), save: async () => {},
-    changed: async () => render(), fit: (s) => fitTimer(s, me.maxRetention, me.timers),
-    onCall: (group, m, p) => me.calls.receive(group.id, m.member, p),
-    onForget: (group, member) => me.calls?.forget(group.id, member),
-    notify: () => notifyNeutral(),
-    pendingJoin: {
-      workerKey: me.workerKey,
-      fields: { role: "client", capabilityId: capability.id, capability: toB64u(capability.secret), sendSeq: { [me.workerKey]: 2 } },
-    },
+  me.book = newBook({
+    workerKey: me.workerKey,
+    fields: { role: "client", capabilityId: capability.id, capability: toB64u(capability.secret), sendSeq: { [me.workerKey]: 2 } },
   });
   startMessenger();
   me.calls = newCalls();
@@ -148,9 +210,26 @@ async function accept(displayName) {
   render();
 }
 
+function newBook(pendingJoin) {
+  const { device } = me;
+  return new GroupBook({
+    device, messenger: () => me.messenger, token: () => me.token, ownKey: toB64u(device.identity.public),
+    ownMailbox: me.mailboxId, groups: me.groups, newId: () => engine.Messenger.newId(), save,
+    changed: async () => {
+      await save();
+      render();
+    },
+    fit: (s) => fitTimer(s, me.maxRetention, me.timers),
+    onCall: (group, m, p) => me.calls.receive(group.id, m.member, p),
+    onForget: (group, member) => me.calls?.forget(group.id, member),
+    notify: () => notifyNeutral(),
+    pendingJoin,
+  });
+}
+
 function startMessenger() {
   me.messenger = new engine.Messenger({
-    device: me.device, token: me.token, windows: me.windows, save: async () => {},
+    device: me.device, token: me.token, windows: me.windows, save,
     windowKey: (sender, payload) => me.book.windowKey(sender, payload),
     renewToken: async () => {
       me.token = await relay.authenticate(me.device.identity, fromB64u(me.deviceId));
@@ -195,11 +274,16 @@ function notifyNeutral() {
   notifyIfHidden("client", t("group.join.somethingNew"));
 }
 
+// Leaving ends the membership, so a remembered device forgets it too: there is nothing left
+// to come back to, and a left group kept on a shared device would only be a trace.
 async function leave(group) {
+  const remembered = Boolean(me.remember);
+  me.remember = null;
   await me.book.leave(group);
   await me.calls.wipe();
   me.left = true;
   me.messenger.stop();
+  if (remembered) await forgetDevice();
   show(h("section", { "aria-labelledby": "left-title" },
     h("h1", { id: "left-title" }, t("group.join.leftTitle")), h("p", {}, t("group.join.leftText"))));
 }
@@ -232,9 +316,11 @@ async function consentAgain(group, renewal) {
   const digest = engine.consent.policyDigest(renewal.text);
   await Promise.all(workers.map((m) => {
     const { receipt, signature } = groupReceipt(fromB64u(m.key), renewal.version, digest, group.id);
+    (me.receipts ??= []).push({ worker: m.key, version: renewal.version, receipt: toB64u(receipt), signature: toB64u(signature) });
     return me.book.sendTo(group, m, "group-consent", { receipt: toB64u(receipt), signature: toB64u(signature) });
   }));
   me.consented = renewal.version;
+  await save();
   view = { name: "group" };
   announce(t("group.renew.thanks", { version: renewal.version }));
   render();
@@ -286,6 +372,19 @@ function leaveControl(group) {
     h("div", { class: "row" }, button));
 }
 
+// A removed member, or one whose group closed, may still be remembered: the group can be
+// read, not written to, until this device forgets it (or quick exit does).
+function forgetControl() {
+  return h("div", { class: "row" }, h("button", { type: "button", class: "secondary", id: "forget-group", onclick: async () => {
+    me.left = true;
+    me.messenger.stop();
+    await me.calls.wipe();
+    await forgetDevice();
+    show(h("section", { "aria-labelledby": "left-title" },
+      h("h1", { id: "left-title" }, t("group.forget.title")), h("p", {}, t("group.join.leftText"))));
+  } }, t("group.forget.button")));
+}
+
 function render() {
   if (!me || me.left) return;
   const group = Object.values(me.groups)[0];
@@ -321,7 +420,7 @@ function render() {
     renewal ? renewalNotice(renewal) : null,
     h("div", { class: "row" }, ...callButtons(group, { calls: me.calls, otherBusy: () => Boolean(renewal) })),
     membersList(group, { ownKey: me.book.ownKey, onSafety: (m) => { view = { name: "safety", member: m.member }; render(); } }),
-    group.gone ? null : leaveControl(group),
+    group.gone ? (me.remember ? forgetControl() : null) : leaveControl(group),
     groupChat(group, {
       book: me.book, maxRetention: me.maxRetention, timers: me.timers, warnOnSave: true, announce,
       disabledReason: renewal ? t("group.renew.chatPaused") : null,

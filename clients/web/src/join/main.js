@@ -5,7 +5,7 @@ import { completeCatalogues, onLanguageChange, t } from "../shared/i18n.js";
 import { idbPeek } from "../shared/idb.js";
 import { openInvite } from "./firstconsent.js";
 import { initLanguage, languageSwitch } from "../shared/language.js";
-import { CLIENT_DB, installQuickExit } from "./quickexit.js";
+import { CLIENT_DB, CLIENT_VAULT, GROUP_VAULT, installQuickExit } from "./quickexit.js";
 import { errorText } from "../shared/problems.js";
 
 installQuickExit();
@@ -18,42 +18,61 @@ document.getElementById("bar-tools").prepend(languageSwitch(sessionStorage, "joi
 // messages of its first screens (src/locales/parts.js).
 const withCatalogues = (loading) => Promise.all([loading, completeCatalogues()]).then(([module]) => module);
 const loadClient = () => withCatalogues(import("./client.js"));
+const loadGroup = () => withCatalogues(import("./group_client.js"));
 
 let joining = false;
-// The one screen this module draws itself, redrawn in a newly chosen language; client.js
-// redraws its own screens.
-let nothingShown = false;
-onLanguageChange(() => {
-  if (nothingShown) showNothing();
-});
+// The screens this module draws itself (nothing here; which remembered thing to open),
+// redrawn in a newly chosen language; client.js and group_client.js redraw their own.
+let redraw = null;
+onLanguageChange(() => redraw?.());
 
 const GROUP_PREFIX = "g1.";
 
 async function boot() {
   const token = location.hash.slice(1);
   if (token) {
-    nothingShown = false;
+    redraw = null;
     history.replaceState(null, "", location.pathname);
     // One invite per tab: a link pasted while one is being joined or used is not followed.
     if (joining) return;
     joining = true;
     show(h("section", {}, h("h1", {}, t("join.gettingReady")), h("p", { class: "muted" }, t("join.makingKey"))));
     // A group invite (docs/protocol.md G3) shows the group's terms, not the one-to-one flow.
-    if (token.startsWith(GROUP_PREFIX)) (await withCatalogues(import("./group_client.js"))).joinGroup(token.slice(GROUP_PREFIX.length));
+    if (token.startsWith(GROUP_PREFIX)) (await loadGroup()).joinGroup(token.slice(GROUP_PREFIX.length));
     else await openInvite(token, loadClient);
     return;
   }
-  const remembered = await idbPeek(CLIENT_DB, "vault").catch(() => null);
-  if (remembered) {
-    nothingShown = false;
-    (await loadClient()).showUnlock(remembered);
-    return;
-  }
-  showNothing();
+  // A device may remember a one-to-one conversation, a group, or both (each sealed under
+  // its own passphrase); with both, the person chooses which to open.
+  const [single, group] = await Promise.all([CLIENT_VAULT, GROUP_VAULT].map((key) => idbPeek(CLIENT_DB, key).catch(() => null)));
+  if (single && group) showChoice(single, group);
+  else if (single) await openSingle(single);
+  else if (group) await openGroup(group);
+  else showNothing();
+}
+
+async function openSingle(sealed) {
+  redraw = null;
+  (await loadClient()).showUnlock(sealed);
+}
+
+async function openGroup(sealed) {
+  redraw = null;
+  (await loadGroup()).showGroupUnlock(sealed);
+}
+
+function showChoice(single, group) {
+  redraw = () => showChoice(single, group);
+  show(h("section", { "aria-labelledby": "choose-title" },
+    h("h1", { id: "choose-title" }, t("join.welcomeBack")),
+    h("p", {}, t("join.chooseBody")),
+    h("div", { class: "row" },
+      h("button", { type: "button", id: "open-conversation", onclick: () => openSingle(single) }, t("join.chooseConversation")),
+      h("button", { type: "button", id: "open-group", onclick: () => openGroup(group) }, t("join.chooseGroup")))));
 }
 
 function showNothing() {
-  nothingShown = true;
+  redraw = showNothing;
   show(h("section", { "aria-labelledby": "nothing-title" },
     h("h1", { id: "nothing-title" }, t("join.nothingTitle")),
     h("p", {}, t("join.nothingBody")),

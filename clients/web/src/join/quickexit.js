@@ -6,6 +6,10 @@ import { language, t } from "../shared/i18n.js";
 import { neutralPage } from "./neutral.js";
 
 export const CLIENT_DB = "notes-device";
+// The keys a client's remembered state is sealed under in CLIENT_DB: a one-to-one
+// conversation and a group membership, each under its own passphrase.
+export const CLIENT_VAULT = "vault";
+export const GROUP_VAULT = "group-vault";
 const DOUBLE_PRESS_MS = 1500;
 
 let wipers = [];

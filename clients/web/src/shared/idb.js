@@ -1,5 +1,5 @@
 // A minimal IndexedDB key-value store. Only sealed bytes are ever written here: the worker's
-// vault, or a client's vault when they chose "remember this device".
+// vault, or a client's vaults (one-to-one, group) when they chose "remember this device".
 function openDb(name) {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open(name, 1);
@@ -26,6 +26,16 @@ async function run(name, mode, action) {
 
 export const idbGet = (db, key) => run(db, "readonly", (store) => store.get(key));
 export const idbPut = (db, key, value) => run(db, "readwrite", (store) => store.put(value, key));
+
+// Deletes one key; when nothing else is left in the database, the database goes too, so a
+// device that forgot its last remembered thing holds no trace of ever having had one.
+export async function idbForget(name, key) {
+  const left = await run(name, "readwrite", (store) => {
+    store.delete(key);
+    return store.count();
+  });
+  if (left === 0) await idbDrop(name);
+}
 
 export function idbDrop(name) {
   return new Promise((resolve) => {
