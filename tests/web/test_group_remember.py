@@ -167,3 +167,29 @@ def test_leaving_forgets_a_remembered_group(relay, browser, tmp_path: Path) -> N
     guard.assert_clean()
     for c in contexts:
         c.close()
+
+
+def test_removed_while_away_then_forgotten(relay, browser, tmp_path: Path) -> None:
+    publish_group_terms(relay.process, tmp_path, GROUP_TERMS)
+    guard, contexts, worker, kestrel = worker_with_group(relay, browser, GROUP, clients=1)
+    join_remembered(kestrel, group_invite(worker))
+    expect(worker.locator("#group-members li")).to_have_count(2)
+    close_without_asking(kestrel)
+    worker.get_by_role("button", name="Remove Kestrel").click()
+    expect(worker.locator("#group-members li")).to_have_count(1)
+
+    kestrel = reopen(contexts[1], relay.url)
+    guard.watch(kestrel)
+    unlock_group(kestrel, CLIENT_PASSPHRASE)
+    expect(kestrel.locator("#group-gone")).to_have_text("You are no longer a member of this group.")
+    expect(kestrel.locator("#compose-text")).to_be_disabled()
+    kestrel.get_by_role("button", name="Forget this group on this device").click()
+    expect(
+        kestrel.get_by_role("heading", name="This device no longer remembers the group")
+    ).to_be_visible()
+    assert kestrel.evaluate(DATABASES) == []
+    kestrel.goto(relay.url + "/join")
+    expect(kestrel.get_by_role("heading", name="Nothing here")).to_be_visible()
+    guard.assert_clean()
+    for c in contexts:
+        c.close()
