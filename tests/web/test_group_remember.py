@@ -62,6 +62,13 @@ def close_without_asking(page: Any) -> None:
         page.close(run_before_unload=True)
 
 
+def nothing_left(page: Any, url: str) -> None:
+    """No database in this browser context, and /join has nothing to open."""
+    assert page.evaluate(DATABASES) == []
+    page.goto(url + "/join")
+    expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()
+
+
 def reopen(context: Any, url: str) -> Any:
     page = context.new_page()
     page.goto(url + "/join")
@@ -141,9 +148,8 @@ def test_remembered_group_client_comes_back(relay, browser, tmp_path: Path) -> N
     # Quick exit wipes both remembered things: nothing is left in IndexedDB.
     kestrel.get_by_role("button", name="Quick exit").click()
     kestrel.wait_for_url("**/assets/neutral*.html")
-    assert kestrel.evaluate(DATABASES) == []
-    kestrel.goto(relay.url + "/join")
-    expect(kestrel.get_by_role("heading", name="Nothing here")).to_be_visible()
+    nothing_left(kestrel, relay.url)
+    # Looking for remembered state creates no database either.
     assert kestrel.evaluate(DATABASES) == []
     guard.assert_clean()
     for c in contexts:
@@ -161,9 +167,7 @@ def test_leaving_forgets_a_remembered_group(relay, browser, tmp_path: Path) -> N
     kestrel.locator("#leave-group").click()
     expect(kestrel.get_by_role("heading", name="You left the group")).to_be_visible()
     expect(worker.get_by_text("Kestrel left the group.")).to_be_visible()
-    assert kestrel.evaluate(DATABASES) == []
-    kestrel.goto(relay.url + "/join")
-    expect(kestrel.get_by_role("heading", name="Nothing here")).to_be_visible()
+    nothing_left(kestrel, relay.url)
     guard.assert_clean()
     for c in contexts:
         c.close()
@@ -187,9 +191,7 @@ def test_removed_while_away_then_forgotten(relay, browser, tmp_path: Path) -> No
     expect(
         kestrel.get_by_role("heading", name="This device no longer remembers the group")
     ).to_be_visible()
-    assert kestrel.evaluate(DATABASES) == []
-    kestrel.goto(relay.url + "/join")
-    expect(kestrel.get_by_role("heading", name="Nothing here")).to_be_visible()
+    nothing_left(kestrel, relay.url)
     guard.assert_clean()
     for c in contexts:
         c.close()
