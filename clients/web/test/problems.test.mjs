@@ -64,6 +64,49 @@ test("an unknown type, a foreign type or no body falls back to the status", (t) 
   setLanguage("en");
 });
 
-test("errors that are not the relay's keep their message", () => {
-  assert.equal(errorText(new Error("decryption failed")), "decryption failed");
+test("this device's own errors are shown in the active language, their English words only logged", async (t) => {
+  const logged = [];
+  t.mock.method(console, "info", (line) => logged.push(line));
+  const { ConsentError } = await import("../src/crypto/consent.js");
+  const { AttachmentDigestError } = await import("../src/crypto/attachments.js");
+  const { MalformedInput } = await import("../src/crypto/wire.js");
+  const { DuplicateMessage } = await import("../src/crypto/ratchet.js");
+  const { WrongPassphrase } = await import("../src/crypto/keystore.js");
+  const { RosterError } = await import("../src/group/roster.js");
+  const { LOCAL_ERRORS } = await import("../src/shared/problems.js");
+  const kinds = [ConsentError, AttachmentDigestError, MalformedInput, DuplicateMessage, WrongPassphrase, RosterError];
+  // Each kind is known by the name it sets itself (class names do not survive minifying).
+  assert.deepEqual(kinds.map((Kind) => new Kind("x").name).sort(), Object.keys(LOCAL_ERRORS).sort());
+  const cases = [
+    [new ConsentError("receipt names a different signer"), "problem.local.consent"],
+    [new AttachmentDigestError("attachment digest does not match"), "problem.local.file"],
+    [new TypeError("Failed to fetch"), "problem.local.network"],
+    [new Error("more than 2000 skipped message keys"), "problem.local.unexpected"],
+  ];
+  for (const lang of LANGUAGES) {
+    setLanguage(lang);
+    for (const [err, key] of cases) {
+      const shown = errorText(err);
+      assert.equal(shown, CATALOGUES[lang][key], `${lang} ${key}`);
+      assert.ok(!shown.includes(err.message), shown);
+    }
+  }
+  setLanguage("en");
+  assert.ok(logged.some((line) => line.includes("receipt names a different signer")));
+});
+
+test("a check of this device's own that refuses names its reason in the active language", async (t) => {
+  t.mock.method(console, "info", () => {});
+  const { Explained } = await import("../src/shared/explained.js");
+  const err = new Explained("consult.error.length", { max: 4000 }, "a consultation message has 1 to 4000 characters");
+  for (const lang of LANGUAGES) {
+    setLanguage(lang);
+    assert.equal(errorText(err), CATALOGUES[lang]["consult.error.length"].replace("{max}", "4000"));
+  }
+  setLanguage("en");
+  // Every key such a check names is in every catalogue.
+  const sources = ["../src/worker/consult.js", "../src/call/calls.js"].map((f) => readFileSync(new URL(f, import.meta.url), "utf8"));
+  const keys = sources.flatMap((s) => [...s.matchAll(/new Explained\("([\w.]+)"/g)].map((m) => m[1]));
+  assert.ok(keys.length >= 8);
+  for (const lang of LANGUAGES) assert.deepEqual(keys.filter((k) => !Object.hasOwn(CATALOGUES[lang], k)), [], lang);
 });

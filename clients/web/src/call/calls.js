@@ -9,6 +9,7 @@ import { CallPanel, endedMessage } from "./panel.js";
 import { callPayload, parseCall } from "./signal.js";
 import { CallSession, WAITING_ROOM_MS } from "./session.js";
 import { errorText } from "../shared/problems.js";
+import { Explained } from "../shared/explained.js";
 
 // A ring older than the longest wait (plus some clock skew) comes from a call long gone.
 const STALE_RING_MS = WAITING_ROOM_MS + 60_000;
@@ -21,7 +22,7 @@ export async function iceConfig(token) {
   const turn = await getTurn(token);
   const relayOnly = turn.ice_transport_policy === "relay";
   if (!turn.urls?.length) {
-    if (relayOnly) throw new Error("calls must go through a TURN server, and none is configured");
+    if (relayOnly) throw new Explained("call.error.noTurn", {}, "calls must go through a TURN server, and none is configured");
     return { iceServers: [], iceTransportPolicy: "all" };
   }
   return {

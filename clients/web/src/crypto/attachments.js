@@ -10,7 +10,9 @@ const VERSION = 1;
 const CHUNK_SIZE = 65536;
 const CHUNK_OVERHEAD = 17;
 
-export class AttachmentDigestError extends Error {}
+export class AttachmentDigestError extends Error {
+  name = "AttachmentDigestError"; // read by shared/problems.js (class names do not survive minifying)
+}
 
 export function encodePointer(p) {
   return concatBytes(u8(VERSION), p.key, p.digest, u64(p.length));

@@ -14,7 +14,9 @@ const RECEIPT_TAG = utf8("Confide consent receipt\0");
 const REVOCATION_TAG = utf8("Confide consent revocation\0");
 const MAX_CLOCK_SKEW = 300;
 
-export class ConsentError extends Error {}
+export class ConsentError extends Error {
+  name = "ConsentError"; // read by shared/problems.js (class names do not survive minifying)
+}
 
 export const policyDigest = (text) => sodium.crypto_hash_sha256(utf8(text));
 

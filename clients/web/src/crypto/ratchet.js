@@ -14,7 +14,9 @@ export const MAX_STORED_SKIPPED = 2000;
 export const MAX_SKIPPED_AGE = 30 * 24 * 3600;
 const STATE_VERSION = 1;
 
-export class DuplicateMessage extends Error {}
+export class DuplicateMessage extends Error {
+  name = "DuplicateMessage"; // read by shared/problems.js (class names do not survive minifying)
+}
 
 function seal(messageKey, plaintext, ad) {
   const [key, nonce] = messageKeyMaterial(messageKey);

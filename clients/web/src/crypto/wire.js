@@ -26,7 +26,9 @@ export function text16(value) {
   return new Uint8Array([...u16(raw.length), ...raw]);
 }
 
-export class MalformedInput extends Error {}
+export class MalformedInput extends Error {
+  name = "MalformedInput"; // read by shared/problems.js (class names do not survive minifying)
+}
 
 export class Reader {
   constructor(data) {

@@ -6,7 +6,9 @@ import { concatBytes, fromB64u, fromUtf8, toB64u, utf8 } from "../shared/b64.js"
 export const MAX_MEMBERS = 32;
 const SIGNING_TAG = utf8("Confide group roster v1\0");
 
-export class RosterError extends Error {}
+export class RosterError extends Error {
+  name = "RosterError"; // read by shared/problems.js (class names do not survive minifying)
+}
 
 // Python's json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False): keys
 // sorted at every level, no spaces; JSON.stringify escapes strings the same way.

@@ -8,10 +8,27 @@ import { h } from "./dom.js";
 import { hasMessage, t } from "./i18n.js";
 import { RelayError } from "./relay.js";
 
-// The text to show for `err`: a relay problem by its type; anything else (the crypto code's
-// own errors) by its message, as before.
+// This device's own errors, by their `name` (not by class: this module is part of the client's
+// first screens and must not pull the crypto code in with it), each with one sentence.
+export const LOCAL_ERRORS = {
+  ConsentError: "problem.local.consent",
+  AttachmentDigestError: "problem.local.file",
+  MalformedInput: "problem.local.damaged",
+  DuplicateMessage: "problem.local.damaged",
+  RosterError: "problem.local.roster",
+  WrongPassphrase: "problem.local.passphrase",
+};
+
+// The text to show for `err`: a relay problem by its type, this device's own errors by their
+// kind, a failed fetch as the network's. The English words behind any of them go to the
+// browser's console only.
 export function errorText(err) {
-  if (!(err instanceof RelayError)) return err?.message ?? String(err);
+  if (!(err instanceof RelayError)) {
+    if (err?.message) console.info(`${err.name ?? "Error"}: ${err.message}`);
+    if (err?.name === "Explained" && err.key) return t(err.key, err.values);
+    const network = err instanceof TypeError && /fetch|network|load failed/i.test(err.message ?? "");
+    return t(network ? "problem.local.network" : LOCAL_ERRORS[err?.name] ?? "problem.local.unexpected");
+  }
   const raw = relayWords(err);
   if (raw) console.info(`relay: ${err.status} ${err.slug ?? "(no type)"}: ${raw}`);
   const key = `problem.${err.slug}`;

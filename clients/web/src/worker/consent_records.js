@@ -7,6 +7,7 @@ import { h } from "../shared/dom.js";
 import { language, t } from "../shared/i18n.js";
 import { listConsentRecords } from "../shared/relay.js";
 import { showDialog } from "../shared/records.js";
+import { errorText } from "../shared/problems.js";
 
 const day = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 10);
 
@@ -32,7 +33,7 @@ export function describeRecord(engine, workerIdentityKey, record) {
     }
     return t("consentRecords.agreed", common);
   } catch (err) {
-    return t("consentRecords.bad", { day: day(record.created_day), client, error: err.message });
+    return t("consentRecords.bad", { day: day(record.created_day), client, error: errorText(err) });
   }
 }
 

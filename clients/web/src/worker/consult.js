@@ -11,6 +11,7 @@ import { sequenced } from "../shared/payload.js";
 import * as relay from "../shared/relay.js";
 import { applyRedactions, findIdentifiers } from "./deidentify.js";
 import { t } from "../shared/i18n.js";
+import { Explained } from "../shared/explained.js";
 
 export const CONSULT_KINDS = new Set(["consult", "consult-reply", "consult-close"]);
 export const DEFAULT_RETENTION_SECONDS = 30 * 86400;
@@ -68,7 +69,7 @@ export function purge(state, nowSeconds, retention) {
 
 // The other device drops a longer message, so it is refused before it leaves.
 function checkText(text) {
-  if (!text.trim() || text.length > TEXT_LIMIT) throw new Error(`a consultation message has 1 to ${TEXT_LIMIT} characters`);
+  if (!text.trim() || text.length > TEXT_LIMIT) throw new Explained("consult.error.length", { max: TEXT_LIMIT }, `a consultation message has 1 to ${TEXT_LIMIT} characters`);
 }
 
 function field(payload, name, limit = 64) {
@@ -152,8 +153,8 @@ export class Consultations {
     if (!key || expectedKey) {
       const bundle = relay.parseBundle(await relay.call("GET", `/v1/devices/${deviceId}/bundle`, { token: this.ws.session.token }));
       key = toB64u(bundle.identityKey);
-      if (expectedKey && key !== expectedKey) throw new Error("that colleague's device has another key than the one that asked");
-      if (isClientKey(this.state.conversations, key)) throw new Error("that device is one of your clients");
+      if (expectedKey && key !== expectedKey) throw new Explained("consult.error.otherKey", {}, "that colleague's device has another key than the one that asked");
+      if (isClientKey(this.state.conversations, key)) throw new Explained("consult.error.isClient", {}, "that device is one of your clients");
       if (!device.session(bundle.identityKey)) device.startSession(bundle);
     }
     const minted = await relay.call("POST", `/v1/workers/${deviceId}/capabilities`, { token: this.ws.session.token });
@@ -175,9 +176,9 @@ export class Consultations {
     checkText(text);
     const roster = await this.#roster();
     const target = roster.find((w) => w.device_id === supervisorDeviceId);
-    if (!target || target.role !== SUPERVISOR) throw new Error("that device is not a supervisor's");
+    if (!target || target.role !== SUPERVISOR) throw new Explained("consult.error.notSupervisor", {}, "that device is not a supervisor's");
     const me = roster.find((w) => w.device_id === this.state.deviceId);
-    if (!me) throw new Error("the relay does not list this device as active");
+    if (!me) throw new Explained("consult.error.notActive", {}, "the relay does not list this device as active");
     const key = await this.#reach(target.device_id, target.worker_id);
     const label = caseLabel(this.ws.engine.sodium.randombytes_buf(8));
     const now = this.#now();
@@ -195,7 +196,7 @@ export class Consultations {
     // The asker named its own ids inside the consultation: the relay's roster and the
     // device's bundle must agree with them and with the key that sealed the messages.
     const listed = (await this.#roster()).find((w) => w.device_id === colleague.deviceId);
-    if (!listed || listed.worker_id !== colleague.workerId) throw new Error("the relay does not list that colleague's device");
+    if (!listed || listed.worker_id !== colleague.workerId) throw new Explained("consult.error.colleagueUnlisted", {}, "the relay does not list that colleague's device");
     await this.#reach(colleague.deviceId, colleague.workerId, thread.colleague);
   }
 
@@ -203,7 +204,7 @@ export class Consultations {
     checkText(text);
     this.purge();
     const thread = this.state.consultations?.[label];
-    if (!thread || thread.closed) throw new Error("this consultation is closed or has expired");
+    if (!thread || thread.closed) throw new Explained("consult.error.closed", {}, "this consultation is closed or has expired");
     await this.#ensureReachable(thread);
     const now = this.#now();
     thread.notes.push({ mine: true, text, at: now });
