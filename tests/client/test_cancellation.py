@@ -93,3 +93,30 @@ async def test_a_login_cancelled_as_the_relay_confirms_it_stops() -> None:
     done, _ = await asyncio.wait({socket.task}, timeout=10)
     assert done and socket.task.cancelled(), "the cancellation was lost during the login"
     await live.close()
+
+
+class _SocketSlowToStop(_SocketReadyWhileCancelled):
+    """A socket whose reader takes a moment to unwind once it is cancelled."""
+
+    async def recv(self) -> str:
+        return json.dumps({"type": "ready"})
+
+    async def __anext__(self) -> str:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.05)  # unwinding, as a closing handshake would
+        raise StopAsyncIteration
+
+
+async def test_closing_the_live_connection_can_itself_be_cancelled() -> None:
+    # The receiver closes its connection after a network error, and the client is stopped
+    # meanwhile: that cancellation must not be taken for the reader's own.
+    live = WebSocketLive(_SocketSlowToStop())  # type: ignore[arg-type]
+    await live.authenticate("token")
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(live.close())
+    await asyncio.sleep(0.01)
+    closing.cancel()
+    done, _ = await asyncio.wait({closing}, timeout=10)
+    assert done and closing.cancelled(), "the cancellation was lost while closing"

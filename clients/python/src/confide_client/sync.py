@@ -18,7 +18,6 @@ never re-use a ratchet step it has already spent on a message the relay holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -92,12 +91,12 @@ class Sync:
                 await asyncio.sleep(backoff.next_delay())
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        if tasks:
+            # Waited for, not awaited: a cancellation of the caller is not theirs to swallow.
+            await asyncio.wait(tasks)
 
     async def add(self, events: list[Event]) -> None:
         """Events that arise outside an envelope (a new policy version) join the inbox."""

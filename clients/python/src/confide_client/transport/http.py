@@ -10,7 +10,6 @@ ciphertext or token can reach an application's logs through them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -389,11 +388,14 @@ class WebSocketLive:
             raise _closed(exc) from None
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        await self._socket.close()
+        try:
+            if self._reader is not None:
+                self._reader.cancel()
+                # Waited for, not awaited: its CancelledError is the reader's, and a
+                # cancellation of the closing task itself must still reach that task.
+                await asyncio.wait({self._reader})
+        finally:
+            await self._socket.close()
 
 
 def _closed(exc: ConnectionClosed) -> RelayRejected | RelayUnavailable:
