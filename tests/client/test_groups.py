@@ -19,7 +19,13 @@ from confide_client.client import ConfideClient
 from confide_client.encoding import b64d, b64e
 from confide_client.errors import StateError
 from confide_client.groups import roster
-from confide_client.messages import Event, GroupMemberJoined, GroupMemberRemoved, GroupMessage
+from confide_client.messages import (
+    Event,
+    GroupMemberJoined,
+    GroupMemberRemoved,
+    GroupMessage,
+    GroupTermsChanged,
+)
 from confide_client.testing import DEFAULT_PASSPHRASE, LocalRelay
 from confide_crypto.group_consent import GroupConsentReceipt
 from confide_server.store import schema
@@ -317,3 +323,36 @@ async def test_new_group_terms_move_into_the_roster_and_a_renewal_is_kept(
     assert await texts(worker, 1) == {(NAMES["a"], "agreed")}
     kept, _ = worker.groups.consents(group_id)[me.member_id]
     assert GroupConsentReceipt.decode(kept).terms_version == first + 1
+
+
+async def test_a_client_member_hears_of_new_group_terms_and_agrees_to_them(
+    local_relay: LocalRelay,
+) -> None:
+    """An SDK client is told of the terms roster (GroupTermsChanged), reads the terms the
+    roster names, and agrees: each worker gets a group receipt for them; declining sends
+    nothing (docs/protocol.md G9, "New group terms")."""
+    relay = local_relay
+    worker, group_id = await worker_with_group(relay)
+    a = await join(relay, worker, group_id, "a")
+    b = await join(relay, worker, group_id, "b")
+    assert await a.groups.terms_to_consent(group_id) is None
+    new_terms = TERMS + " Version two: the group now meets on Thursdays."
+    await relay.publish_group_terms(new_terms)
+    assert await worker.groups.renew_terms(group_id)
+    for member in (a, b):
+        changed = await next_of(member, GroupTermsChanged)
+        assert isinstance(changed, GroupTermsChanged)
+        assert (changed.name, changed.version) == (NAMES["worker"], 2)
+    shown: list[str] = []
+    assert not await b.groups.consent_to_terms(group_id, lambda t: shown.append(t.text) or False)
+    assert await a.groups.consent_to_terms(group_id, lambda t: shown.append(t.text) or True)
+    assert shown == [new_terms, new_terms]
+    assert not await a.groups.consent_to_terms(group_id, lambda _t: True)  # nothing left
+    a.groups.send_text(group_id, "agreed")
+    assert await texts(worker, 1) == {(NAMES["a"], "agreed")}
+    members = {m.name: m.member_id for m in worker.groups.members(group_id)}
+    kept = worker.groups.consents(group_id)
+    assert GroupConsentReceipt.decode(kept[members[NAMES["a"]]][0]).terms_version == 2
+    assert GroupConsentReceipt.decode(kept[members[NAMES["b"]]][0]).terms_version == 1
+    with pytest.raises(StateError):
+        await worker.groups.terms_to_consent(group_id)

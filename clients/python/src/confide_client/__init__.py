@@ -49,6 +49,7 @@ from confide_client.messages import (
     GroupMemberJoined,
     GroupMemberRemoved,
     GroupMessage,
+    GroupTermsChanged,
     KeyChanged,
     Message,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "GroupMemberJoined",
     "GroupMemberRemoved",
     "GroupMessage",
+    "GroupTermsChanged",
     "HttpTransport",
     "InviteInfo",
     "KeyChangePending",

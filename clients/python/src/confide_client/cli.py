@@ -72,6 +72,7 @@ from confide_client.messages import (
     GroupMemberJoined,
     GroupMemberRemoved,
     GroupMessage,
+    GroupTermsChanged,
     KeyChanged,
     Message,
 )
@@ -250,20 +251,22 @@ def _event_json(event: Event) -> dict[str, Any]:
         }
     if isinstance(event, ConsultationClosed):
         return {"type": "consultation-closed", "case": event.case}
-    if isinstance(event, GroupMessage | GroupMemberJoined | GroupMemberRemoved):
+    if isinstance(event, GroupMessage | GroupMemberJoined | GroupMemberRemoved | GroupTermsChanged):
         return _group_event_json(event)
     assert isinstance(event, ConsentChanged)
     return {"type": "consent", "contact": event.contact_id, "state": event.state.value}
 
 
 def _group_event_json(
-    event: GroupMessage | GroupMemberJoined | GroupMemberRemoved,
+    event: GroupMessage | GroupMemberJoined | GroupMemberRemoved | GroupTermsChanged,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"group": event.group_id, "member": event.member_id, "name": event.name}
     if isinstance(event, GroupMemberJoined):
         return {"type": "group-member-joined", **out}
     if isinstance(event, GroupMemberRemoved):
         return {"type": "group-member-removed", **out, "reason": event.reason}
+    if isinstance(event, GroupTermsChanged):
+        return {"type": "group-terms-changed", **out, "version": event.version}
     message: dict[str, Any] = {"type": "group-message", **out, "id": event.message_id}
     if event.text is not None:
         message["text"] = event.text

@@ -52,6 +52,9 @@ def add_parsers(sub: Any) -> None:
     add_worker = g.add_parser("add-worker", help="invite a colleague to be a group worker")
     add_worker.add_argument("group")
     add_worker.add_argument("colleague", help="the colleague's device id (or worker id)")
+    consent = g.add_parser("consent", help="agree to a group's new terms (client)")
+    consent.add_argument("group")
+    consent.add_argument("--accept", action="store_true", help="accept the group terms unasked")
     g.add_parser("leave", help="leave a group (client)").add_argument("group")
     g.add_parser("close", help="close a group for everyone (worker)").add_argument("group")
 
@@ -59,6 +62,12 @@ def add_parsers(sub: Any) -> None:
 def _ask(terms: Policy) -> bool:
     print(f"--- Group terms, version {terms.version} ---\n{terms.text}\n---")
     return input("Do you accept these terms and join? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _ask_again(terms: Policy) -> bool:
+    print(f"--- New group terms, version {terms.version} ---\n{terms.text}\n---")
+    answer = input("Do you accept them? If not, leave the group. [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def run(
@@ -104,6 +113,10 @@ async def run(
             await client.groups.add_worker(args.group, args.colleague)
         elif action == "remove":
             await client.groups.remove(args.group, args.member)
+        elif action == "consent":
+            ask = (lambda _t: True) if args.accept else _ask_again
+            if not await client.groups.consent_to_terms(args.group, ask):
+                print("nothing sent: no new terms to agree to, or they were declined")
         elif action == "leave":
             await client.groups.leave(args.group)
         elif action == "close":

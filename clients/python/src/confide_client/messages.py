@@ -49,6 +49,7 @@ __all__ = [
     "GroupMemberJoined",
     "GroupMemberRemoved",
     "GroupMessage",
+    "GroupTermsChanged",
     "KeyChanged",
     "Message",
     "decode_payload",
@@ -234,7 +235,21 @@ class GroupMemberRemoved:
     reason: str
 
 
-GroupEvent = GroupMessage | GroupMemberJoined | GroupMemberRemoved
+@dataclass(frozen=True)
+class GroupTermsChanged:
+    """A group worker (``member_id``, ``name``) named new group terms in a signed roster.
+
+    On a client's device: read them (``groups.terms_to_consent``) and agree with
+    ``groups.consent_to_terms`` or leave the group (docs/protocol.md G9, "New group terms").
+    """
+
+    group_id: str
+    member_id: str
+    name: str
+    version: int
+
+
+GroupEvent = GroupMessage | GroupMemberJoined | GroupMemberRemoved | GroupTermsChanged
 
 Event = (
     Message
@@ -247,6 +262,7 @@ Event = (
     | GroupMessage
     | GroupMemberJoined
     | GroupMemberRemoved
+    | GroupTermsChanged
 )
 
 
@@ -281,6 +297,8 @@ def _group_event_json(event: GroupEvent) -> dict[str, Any]:
         }
     if isinstance(event, GroupMemberJoined):
         return {"kind": "group-member-joined", **out}
+    if isinstance(event, GroupTermsChanged):
+        return {"kind": "group-terms-changed", "version": event.version, **out}
     return {"kind": "group-member-removed", "reason": event.reason, **out}
 
 
@@ -291,12 +309,14 @@ def _group_event_from(data: dict[str, Any]) -> GroupEvent:
         return GroupMessage(group, member, name, str(data["id"]), data["text"], attachment)
     if data["kind"] == "group-member-joined":
         return GroupMemberJoined(group, member, name)
+    if data["kind"] == "group-terms-changed":
+        return GroupTermsChanged(group, member, name, int(data["version"]))
     return GroupMemberRemoved(group, member, name, str(data["reason"]))
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
     """A JSON-ready form, so events not yet taken by the application survive a restart."""
-    if isinstance(event, GroupMessage | GroupMemberJoined | GroupMemberRemoved):
+    if isinstance(event, GroupEvent):
         return _group_event_json(event)
     if isinstance(event, Message):
         a = event.attachment

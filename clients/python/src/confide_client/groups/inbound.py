@@ -33,6 +33,7 @@ from confide_client.messages import (
     GroupMemberJoined,
     GroupMemberRemoved,
     GroupMessage,
+    GroupTermsChanged,
     attachment_from,
     text_field,
 )
@@ -309,6 +310,13 @@ class GroupInbound:
         elif change["op"] == "added" and change["member"] in group.members:
             new = group.members[change["member"]]
             events.append(GroupMemberJoined(group.group_id, new.member_id, new.name))
+        elif change["op"] == "terms" and me is not None and me.role == "client":
+            signer = next((e for e in entries if b64e(e.identity_key) == roster["signer"]), None)
+            version = int(group.terms["version"])
+            if signer is not None:
+                events.append(
+                    GroupTermsChanged(group.group_id, signer.member_id, signer.name, version)
+                )
         reason = "left" if change["op"] == "left" else "removed"
         for gone in removed:
             if gone is not keep:

@@ -311,6 +311,7 @@ class Groups:
             raise ConsentRequired("the group terms were not accepted; nothing was sent")
         await client.login()
         group = Group(group_id, terms={"version": terms.version, "sha256": terms.sha256})
+        group.agreed_terms = terms.version
         me = await self._own_entry(group, display_name(name, "Member"), "client", 0)
         worker_key = redemption.worker_bundle.identity_key
         group.inviter = Member(
@@ -337,6 +338,50 @@ class Groups:
         self._fanout.send(group, group.inviter, "group-accept", fields)
         client.save()
         return group_id
+
+    async def terms_to_consent(self, group_id: str) -> Policy | None:
+        """(Client) the group terms the roster names, when this device has not agreed to them
+        yet (after a :class:`~confide_client.messages.GroupTermsChanged`); otherwise None.
+
+        The text comes from the relay and is checked against the hash the worker signed in
+        the roster, so the relay cannot show other terms than the group's.
+        """
+        group = self._active(group_id)
+        if group.me is None or group.me.role != "client":
+            raise StateError("only a client member consents to the group terms")
+        named = int(group.terms["version"])
+        if group.agreed_terms and named <= group.agreed_terms:
+            return None
+        terms = await self._terms()
+        if terms.version != named or terms.sha256 != group.terms["sha256"]:
+            raise ProtocolError("the relay's group terms are not the ones the roster names")
+        return terms
+
+    async def consent_to_terms(
+        self,
+        group_id: str,
+        accept_terms: Callable[[Policy], bool],
+        *,
+        consent_seconds: int = GROUP_CONSENT_SECONDS,
+        consent_terms: ConsentTerms | None = None,
+    ) -> bool:
+        """(Client) agree to the group terms the roster names: a fresh group receipt goes to
+        each of the group's workers in ``group-consent``. Returns False when there is nothing
+        to agree to or ``accept_terms`` declines (nothing is sent; :meth:`leave` is then the
+        way out, as docs/protocol.md G9 says)."""
+        terms = await self.terms_to_consent(group_id)
+        if terms is None or not accept_terms(terms):
+            return False
+        group = self._active(group_id)
+        for worker in [m for m in group.others() if m.role == "worker"]:
+            receipt, signature = self._receipt(
+                group, worker.identity_key, terms, consent_seconds, consent_terms
+            )
+            fields = {"receipt": b64e(receipt), "signature": b64e(signature)}
+            self._fanout.send(group, worker, "group-consent", fields)
+        group.agreed_terms = terms.version
+        self._client.save()
+        return True
 
     def _receipt(
         self,

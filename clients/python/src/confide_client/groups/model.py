@@ -135,6 +135,8 @@ class Group:
     signed_by: str = ""
     change: dict[str, Any] = field(default_factory=dict)
     base_workers: list[str] = field(default_factory=list)
+    #: (Client) the version of the group terms this device last agreed to (0: unknown).
+    agreed_terms: int = 0
 
     @property
     def me(self) -> Member | None:
@@ -184,6 +186,7 @@ class Group:
             "signed_by": self.signed_by,
             "change": self.change,
             "base_workers": self.base_workers,
+            "agreed_terms": self.agreed_terms,
         }
 
     @classmethod
@@ -217,4 +220,6 @@ class Group:
             signed_by=str(data.get("signed_by", "")),
             change=dict(data.get("change", {})),
             base_workers=[str(k) for k in data.get("base_workers", [])],
+            # Before renewals (a device that joined then agreed to the terms it joined under).
+            agreed_terms=int(data.get("agreed_terms", 0)),
         )
