@@ -15,6 +15,7 @@ import { signGroupReceipt, verifyGroupReceipt, decodeGroupReceipt, groupBinding,
 import { GroupBook, GROUP_PREKEY_BASE, RETIRE_GRACE_MS } from "../src/group/book.js";
 import { GroupAdmin } from "../src/group/admin.js";
 import { canonicalJson, openRoster, signRoster } from "../src/group/roster.js";
+import { acceptedWorker, confirmInvite, inviteFields, readInvite } from "../src/group/workers.js";
 import { verifySignature } from "../src/crypto/keys.js";
 
 const TERMS = { version: 1, text: "What others in the group read.", sha256: Buffer.from(policyDigest("What others in the group read.")).toString("hex") };
@@ -298,7 +299,7 @@ test("two workers' rosters of one epoch: every member keeps the one with the sma
   assert.equal(ana.group().roster.epoch, held.epoch + 1);
 });
 
-test("an SDK worker's invite to be a group worker stays in the staff channel's order, and is dropped", async () => {
+test("an invite to be a group worker stays in the staff channel's order; a malformed one changes nothing", async () => {
   const { worker, group } = await threeMembers();
   const invite = { v: 1, seq: 4, id: "i", type: "group-worker-invite", group: "another group id" };
   assert.equal(worker.book.windowKey("colleague", invite), "colleague");
@@ -405,3 +406,135 @@ test("the group vectors: receipt, binding, canonical roster bytes and signatures
   assert.equal(toHex(fromB64u(roster.signature)), v.roster_signature);
   assert.equal(openRoster(roster, { firstSigner: toB64u(worker.public), verify: verifySignature }).roster.name, "Círculo de los martes");
 });
+
+// --- a second group worker over the staff channel (docs/protocol.md G7a) ------------------
+
+// The staff channel as worker/consult.js gives it to GroupAdmin: `directory` is what the
+// relay's GET /v1/workers and device bundles say, here for worker devices in memory.
+function staffOf(me, directory, clients = []) {
+  const peers = {};
+  const open = (deviceId) => {
+    const other = directory[deviceId].member;
+    if (!me.device.session(other.device.identity.public)) {
+      const spk = other.device.addSignedPrekey(9);
+      me.device.startSession({ identityKey: other.device.identity.public, signedPrekeyId: 9, signedPrekey: spk.pair.public,
+        signedPrekeySignature: spk.signature, oneTimePrekeyId: null, oneTimePrekey: null });
+    }
+    const capability = me.relay.mint(other.mailbox);
+    peers[other.key] = { sendSeq: 1, ...peers[other.key], mailbox: other.mailbox, capability: capability.secret };
+    return other.key;
+  };
+  return {
+    ownListing: async () => directory[me.deviceId].listing,
+    reachColleague: async (deviceId) => open(deviceId),
+    checkColleague: async (deviceId, key) => {
+      const entry = directory[deviceId];
+      if (!entry) return { listed: null, bundleKey: null };
+      open(deviceId);
+      return { listed: entry.listing, bundleKey: entry.member.key === key ? key : entry.member.key };
+    },
+    sendStaff: async (key, type, fields) => {
+      const peer = peers[key];
+      const seq = peer.sendSeq;
+      peer.sendSeq += 1;
+      await me.send({ identityKey: fromB64u(key), mailboxId: fromB64u(peer.mailbox), capability: fromB64u(peer.capability) },
+        { v: 1, seq, id: newId(), type, ...fields });
+    },
+    isClient: (key) => clients.includes(key),
+  };
+}
+
+function withWorker(relay, directory, name, workerId, extra = {}) {
+  const worker = new Member(relay, name, "worker");
+  worker.deviceId = newId();
+  directory[worker.deviceId] = { member: worker, listing: { device_id: worker.deviceId, worker_id: workerId, role: "worker" } };
+  worker.admin = new GroupAdmin(worker.book, {
+    device: worker.device, state: worker.state, terms: async () => TERMS,
+    staff: staffOf(worker, directory, extra.clients), workerName: () => name,
+  });
+  return worker;
+}
+
+test("a worker adds a colleague as a group worker, who then removes a client; every member ends on one roster", async () => {
+  const { relay, worker, admin, group, ana, ben } = await threeMembers();
+  const directory = {};
+  worker.deviceId = newId();
+  directory[worker.deviceId] = { member: worker, listing: { device_id: worker.deviceId, worker_id: "w-one", role: "worker" } };
+  admin.staff = staffOf(worker, directory, [ana.key, ben.key]);
+  const colleague = withWorker(relay, directory, "Second worker", "w-two");
+  await admin.inviteWorker(group, directory[colleague.deviceId].listing);
+  assert.deepEqual(group.workerInvites, [colleague.key]);
+  // The colleague checks the invite, answers, and is a worker of the group once the inviting
+  // worker's roster reaches it; the group is shown only from then.
+  await colleague.drain();
+  const joining = colleague.book.groups[group.id];
+  assert.equal(joining.roster, null);
+  assert.equal(joining.inviter, worker.key);
+  await settle([worker, ana, ben, colleague]);
+  assert.deepEqual(group.workerInvites, []);
+  const names = (m) => m.group().roster.members.map((x) => `${x.name}/${x.role}`);
+  const all = ["Facilitator/worker", "Member 101/client", "Member 202/client", "Second worker/worker"];
+  for (const m of [worker, ana, ben, colleague]) assert.deepEqual(names(m), all);
+  // The added worker signs rosters every member takes: it removes a client.
+  const benId = colleague.group().roster.members.find((m) => m.name === "Member 202").member;
+  await colleague.admin.remove(colleague.group(), benId);
+  await settle([worker, ana, ben, colleague]);
+  assert.equal(ben.group().gone, "removed");
+  const after = all.filter((n) => n !== "Member 202/client");
+  for (const m of [worker, ana, colleague]) assert.deepEqual(names(m), after);
+  await colleague.book.sendText(colleague.group(), "hello from the second worker");
+  await settle([worker, ana, ben, colleague]);
+  assert.ok(ana.texts().includes("Second worker: hello from the second worker"));
+  assert.ok(worker.texts().includes("Second worker: hello from the second worker"));
+  // An answer nobody asked for (a second one from the same key) signs nothing.
+  const epoch = group.roster.epoch;
+  const p = { ...inviteFields(colleague.group(), colleague.group().roster.members.at(-1), "d", "w"), name: "again" };
+  assert.throws(() => acceptedWorker(group, colleague.key, p, { memberId: newId(), ownKey: worker.key }), /no pending invite/);
+  assert.equal(group.roster.epoch, epoch);
+});
+
+test("an invite to be a group worker is dropped unless the relay vouches for its sender and its terms are current", async () => {
+  const relay = new MemoryRelay();
+  const directory = {};
+  const inviter = withWorker(relay, directory, "Facilitator", "w-one");
+  const group = await inviter.admin.create("Tuesday evening group", "Facilitator");
+  const me = group.roster.members[0];
+  const p = inviteFields(group, me, inviter.deviceId, "w-one");
+  const options = { groups: {}, isClient: () => false };
+  const invite = readInvite(p, inviter.key, options);
+  assert.equal(invite.inviter.key, inviter.key);
+  const listed = directory[inviter.deviceId].listing;
+  confirmInvite(invite, { listed, bundleKey: inviter.key, current: TERMS });
+  const refused = [
+    [() => readInvite(p, inviter.key, { ...options, isClient: () => true }), /client/],
+    [() => readInvite(p, inviter.key, { ...options, groups: { [group.id]: {} } }), /knows/],
+    [() => readInvite({ ...p, group: "short" }, inviter.key, options), /malformed group/],
+    // The prekey is the inviting device's: another key did not sign it.
+    [() => readInvite(p, toB64u(Device.create().identity.public), options), /did not sign/],
+    [() => readInvite({ ...p, capability: toB64u(new Uint8Array(8)) }, inviter.key, options), /capability/],
+    [() => readInvite({ ...p, terms: { version: 1 } }, inviter.key, options), /terms/],
+    [() => confirmInvite(invite, { listed: null, bundleKey: inviter.key, current: TERMS }), /does not list/],
+    [() => confirmInvite(invite, { listed: { ...listed, worker_id: "w-other" }, bundleKey: inviter.key, current: TERMS }), /does not list/],
+    [() => confirmInvite(invite, { listed, bundleKey: toB64u(Device.create().identity.public), current: TERMS }), /another key/],
+    [() => confirmInvite(invite, { listed, bundleKey: inviter.key, current: { ...TERMS, version: 2 } }), /other group terms/],
+    [() => confirmInvite(invite, { listed, bundleKey: inviter.key, current: null }), /other group terms/],
+  ];
+  for (const [attempt, why] of refused) assert.throws(attempt, why);
+  // Through the device: an invite that names a device the relay lists under another key
+  // (the inviter's) than the one that sealed it makes no group and sends nothing back.
+  const colleague = withWorker(relay, directory, "Second worker", "w-two");
+  const stranger = withWorker(relay, directory, "Stranger", "w-three");
+  const strangerStaff = staffOf(stranger, directory);
+  const key = await strangerStaff.reachColleague(colleague.deviceId);
+  await strangerStaff.sendStaff(key, "group-worker-invite", {
+    ...inviteFields(group, me, inviter.deviceId, "w-one"), prekey: await strangerPrekey(stranger),
+  });
+  await colleague.drain();
+  assert.deepEqual(colleague.book.groups, {});
+  assert.equal(relay.mailboxes.get(stranger.mailbox).length, 0);
+});
+
+async function strangerPrekey(stranger) {
+  const spk = stranger.device.addSignedPrekey(GROUP_PREKEY_BASE + 50);
+  return { key_id: spk.keyId, public_key: toB64u(spk.pair.public), signature: toB64u(spk.signature) };
+}

@@ -10,7 +10,8 @@ import { policyDigest } from "../crypto/consent.js";
 import { decodeGroupReceipt, verifyGroupReceipt } from "../crypto/group_consent.js";
 import { sodium } from "../crypto/sodium.js";
 import { GROUP_PREKEY_BASE, newGroup } from "./book.js";
-import { MAX_MEMBERS, memberById, signRoster } from "./roster.js";
+import { MAX_MEMBERS, findMember, memberById, signRoster } from "./roster.js";
+import * as workers from "./workers.js";
 
 export const GROUP_INVITE_PREFIX = "g1.";
 const MAX_NAME = 64;
@@ -48,25 +49,33 @@ const prekeyOut = (spk) => ({ key_id: spk.keyId, public_key: toB64u(spk.pair.pub
 
 export class GroupAdmin {
   // `state` is the worker's saved state (nextGroupPrekey lives there); `terms()` the
-  // organisation's current group terms ({version, text, sha256}) or null.
-  constructor(book, { device, state, terms, now = () => Math.floor(Date.now() / 1000) }) {
-    Object.assign(this, { book, device, state, terms, now });
+  // organisation's current group terms ({version, text, sha256}) or null; `staff` the
+  // staff channel to colleagues' devices (worker/consult.js Consultations) and `workerName()`
+  // the name this device answers a colleague's group worker invite with.
+  constructor(book, { device, state, terms, staff = null, workerName = () => "", now = () => Math.floor(Date.now() / 1000) }) {
+    Object.assign(this, { book, device, state, terms, staff, workerName, now });
     book.onAccept = (key, p) => this.accept(key, p);
+    book.onStaff = (key, p) => this.#fromColleague(key, p);
     book.acceptGroup = (key, p) => this.acceptGroup(key, p);
     book.onMemberPayload = (group, m, p) => this.#renewal(group, m, p);
     book.onLeft = (group, m) => this.#publish(group, { op: "left", member: m.member }, group.roster.members.filter((x) => x.key !== m.key));
   }
 
-  async create(name, displayName) {
-    const terms = await this.terms();
-    if (!terms) throw new Error("no-terms");
+  // This device's reach in a group it is joining: a group prekey (G2) and a group capability.
+  async #ownReach() {
     const n = (this.state.nextGroupPrekey ??= 1);
     this.state.nextGroupPrekey = n + 1;
     const spk = this.device.addSignedPrekey(GROUP_PREKEY_BASE + n);
     const capability = await relay.mintCapability(this.book.token(), fromB64u(this.book.ownMailbox));
+    return { capabilityId: capability.id, capability: toB64u(capability.secret), prekey: prekeyOut(spk) };
+  }
+
+  async create(name, displayName) {
+    const terms = await this.terms();
+    if (!terms) throw new Error("no-terms");
     const group = newGroup({
       id: this.book.newId(), name, role: "worker", self: this.book.newId(), terms: { version: terms.version, sha256: terms.sha256 },
-      capabilityId: capability.id, capability: toB64u(capability.secret), prekey: prekeyOut(spk), invites: [], receipts: {},
+      ...(await this.#ownReach()), invites: [], receipts: {},
     });
     this.book.groups[group.id] = group;
     const me = {
@@ -172,6 +181,64 @@ export class GroupAdmin {
     const version = group.roster?.terms?.version ?? 0;
     return (group.roster?.members ?? []).filter((m) => m.role === "client" && !group.left.includes(m.key)
       && receiptVersion(group.receipts?.[m.member]) < version);
+  }
+
+  // --- a second group worker (G7a) -------------------------------------------------------
+
+  // Invites a colleague's device (an entry of GET /v1/workers) to be a worker of the group,
+  // in the staff channel; the roster that adds it is signed when its answer arrives.
+  async inviteWorker(group, colleague) {
+    const own = await this.staff.ownListing();
+    if (colleague.device_id === own.device_id) throw new Error("self");
+    if (group.roster.members.length + group.invites.length >= MAX_MEMBERS) throw new Error("full");
+    const key = await this.staff.reachColleague(colleague.device_id, colleague.worker_id);
+    if (findMember(group.roster, key)) throw new Error("member");
+    group.workerInvites = [...(group.workerInvites ?? []).filter((k) => k !== key), key];
+    const me = findMember(group.roster, this.book.ownKey);
+    await this.staff.sendStaff(key, "group-worker-invite", workers.inviteFields(group, me, own.device_id, own.worker_id));
+    await this.book.changed();
+  }
+
+  // The colleagues whose invite to be a group worker is unanswered, by device id.
+  invitedWorkers(group) {
+    const staff = this.state.staff ?? {};
+    return (group.workerInvites ?? []).map((k) => staff[k]?.deviceId).filter(Boolean);
+  }
+
+  async #fromColleague(key, p) {
+    try {
+      if (p.type === "group-worker-invite") await this.#answerInvite(key, p);
+      else await this.#acceptWorker(key, p);
+    } catch {
+      // A payload that fails its checks (or that the relay does not vouch for) is dropped,
+      // and nothing is sent (G7a step 2).
+    }
+  }
+
+  // (Colleague) checks the invite with the relay, then answers it and waits for the
+  // inviting worker's roster, which makes this device a worker of the group.
+  async #answerInvite(key, p) {
+    if (!this.staff) return;
+    const invite = workers.readInvite(p, key, { groups: this.book.groups, isClient: (k) => this.staff.isClient(k) });
+    const checked = await this.staff.checkColleague(invite.device, key);
+    workers.confirmInvite(invite, { ...checked, current: await this.terms() });
+    const reach = await this.#ownReach();
+    this.book.groups[invite.group] = newGroup({
+      id: invite.group, name: invite.name, role: "worker", self: null, terms: invite.terms, ...reach,
+      invites: [], receipts: {}, inviter: key,
+    });
+    await this.book.save();
+    const name = workers.displayName(this.workerName(), "Group worker");
+    await this.staff.sendStaff(key, "group-worker-accept", workers.answerFields(invite.group, {
+      mailbox: this.book.ownMailbox, capability: reach.capability, prekey: reach.prekey, name,
+    }));
+  }
+
+  // (Inviting worker) signs the roster that adds the colleague as a worker.
+  async #acceptWorker(key, p) {
+    const group = typeof p.group === "string" ? this.book.groups[p.group] : null;
+    const entry = workers.acceptedWorker(group, key, p, { memberId: this.book.newId(), ownKey: this.book.ownKey });
+    await this.#publish(group, { op: "added", member: entry.member }, [...group.roster.members, entry]);
   }
 
   async remove(group, memberId) {

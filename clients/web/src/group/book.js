@@ -18,12 +18,12 @@ import * as attachments from "../crypto/attachments.js";
 import { verifySignature } from "../crypto/keys.js";
 import { sodium } from "../crypto/sodium.js";
 import { findMember, memberById, openRoster, workerKeys } from "./roster.js";
+import { STAFF_GROUP_KINDS } from "./workers.js";
 import { errorText } from "../shared/problems.js";
 
 // Signed prekeys reserved for groups (G2): never uploaded, never rotated away.
 export const GROUP_PREKEY_BASE = 0x8000_0000;
 const MAX_HELD = 256;
-const STAFF_KINDS = new Set(["group-worker-invite", "group-worker-accept"]);
 // After a removal the old group capability lives this long, so that envelopes other members
 // sealed before the new one reached them are not refused (G8).
 export const RETIRE_GRACE_MS = 24 * 3600 * 1000;
@@ -81,9 +81,9 @@ export class GroupBook {
 
   // The window a payload counts in (docs/protocol.md G5): per sender and group.
   windowKey(sender, payload) {
-    // An SDK worker's invite to be a group worker, and its answer, travel in the staff
+    // A worker's invite to be a group worker, and its answer, travel in the staff
     // channel's own order (G7a): filed under a group they would leave a gap there.
-    if (STAFF_KINDS.has(payload.type)) return sender;
+    if (STAFF_GROUP_KINDS.has(payload.type)) return sender;
     // A join names no group (the client does not know it yet); its invite proof does.
     if (payload.type === "group-accept") return `${sender}/${this.acceptGroup?.(sender, payload)?.id ?? "?"}`;
     if (typeof payload.type === "string" && payload.type.startsWith("group-") && typeof payload.group === "string") {
@@ -190,9 +190,12 @@ export class GroupBook {
   // Handles every `group-*` payload; returns false for anything else.
   async receive(sender, p) {
     if (typeof p.type !== "string" || !p.type.startsWith("group-")) return false;
-    // The web app neither adds a group worker nor answers an invite to be one (docs/web.md).
-    if (STAFF_KINDS.has(p.type)) return true;
     const key = toB64u(sender);
+    // An invite to be a group worker, or a colleague's answer to one (G7a): the worker app's.
+    if (STAFF_GROUP_KINDS.has(p.type)) {
+      if (this.onStaff) await this.onStaff(key, p);
+      return true;
+    }
     if (p.type === "group-accept") {
       if (this.onAccept) await this.onAccept(key, p);
       return true;
@@ -284,10 +287,13 @@ export class GroupBook {
     let group = typeof p.group === "string" ? this.groups[p.group] : null;
     const first = !group && this.pendingJoin;
     if (!group && !first) return;
+    // A worker this device answered as a colleague's group worker takes its first roster
+    // from the inviting worker only (G7a step 3).
+    const firstSigner = first ? this.pendingJoin.workerKey : (group.roster ? null : group.inviter ?? null);
     let opened;
     try {
       opened = openRoster(p, {
-        held: group?.roster, firstSigner: first ? this.pendingJoin.workerKey : null, groupId: group?.id,
+        held: group?.roster, firstSigner, groupId: group?.id,
         verify: verifySignature, digest: sodium.crypto_hash_sha256, baseWorkers: group?.baseWorkers,
       });
     } catch {

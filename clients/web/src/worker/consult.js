@@ -140,6 +140,45 @@ export class Consultations {
     return relay.call("GET", "/v1/workers", { token: this.ws.session.token });
   }
 
+  // The staff channel for group workers (docs/protocol.md G7a) ------------------------------
+
+  // The other worker devices the relay lists: the colleagues a group worker may add.
+  async colleagues() {
+    const own = this.state.deviceId;
+    return (await this.#roster()).filter((w) => w.device_id !== own);
+  }
+
+  async ownListing() {
+    const me = (await this.#roster()).find((w) => w.device_id === this.state.deviceId);
+    if (!me) throw new Explained("consult.error.notActive", {}, "the relay does not list this device as active");
+    return me;
+  }
+
+  reachColleague(deviceId, workerId) {
+    return this.#reach(deviceId, workerId);
+  }
+
+  isClient(key) {
+    return isClientKey(this.state.conversations, key);
+  }
+
+  // What the relay says of a device another worker's payload names: its listing and the
+  // identity key of its bundle. With a capability to answer it, kept as a staff contact.
+  async checkColleague(deviceId, key) {
+    const listed = (await this.#roster()).find((w) => w.device_id === deviceId) ?? null;
+    if (!listed) return { listed, bundleKey: null };
+    try {
+      await this.#reach(deviceId, listed.worker_id, key);
+    } catch {
+      return { listed, bundleKey: null };
+    }
+    return { listed, bundleKey: key };
+  }
+
+  sendStaff(key, type, fields) {
+    return this.#send(key, type, fields);
+  }
+
   async supervisors() {
     const own = this.state.deviceId;
     return (await this.#roster()).filter((w) => w.role === SUPERVISOR && w.device_id !== own);
