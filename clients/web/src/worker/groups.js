@@ -45,6 +45,15 @@ export class WorkerGroups {
     this.admin = new GroupAdmin(this.book, {
       device, state,
       terms: async () => (await getOrganisation().catch(() => null))?.group_terms ?? null,
+      // The staff channel is the consultations' (made after this, in Workspace.start).
+      staff: {
+        ownListing: () => ws.consult.ownListing(),
+        reachColleague: (deviceId, workerId) => ws.consult.reachColleague(deviceId, workerId),
+        checkColleague: (deviceId, key) => ws.consult.checkColleague(deviceId, key),
+        sendStaff: (key, type, fields) => ws.consult.sendStaff(key, type, fields),
+        isClient: (key) => ws.consult.isClient(key),
+      },
+      workerName: () => t("group.new.defaultWorkerName"),
     });
     this.calls = new GroupCalls({
       sodium: ws.engine.sodium, newId: () => ws.engine.Messenger.newId(), token: () => ws.session.token,
@@ -95,7 +104,8 @@ export class WorkerGroups {
 
   nav() {
     const ws = this.ws;
-    const items = Object.values(ws.state.groups).map((g) => h("li", {}, h("button", {
+    // A group this device answered a colleague's invite to shows once its roster arrives.
+    const items = Object.values(ws.state.groups).filter((g) => g.roster).map((g) => h("li", {}, h("button", {
       type: "button", "data-group": g.name, "aria-current": ws.view.name === "group" && ws.view.id === g.id ? "true" : "false",
       onclick: () => this.open(g.id),
     }, g.name, " ", h("span", { class: "badge" }, g.gone ? t(`group.badge.${g.gone}`) : t("group.badge.members", { count: g.roster?.members.length ?? 0 })),
@@ -118,7 +128,7 @@ export class WorkerGroups {
     const { name, id } = this.ws.view;
     if (name === "new-group") return this.#newGroupView();
     const group = this.ws.state.groups[id];
-    if (!group) return null;
+    if (!group?.roster) return null;
     if (name === "group") return this.#groupView(group);
     if (name === "group-invite") return this.#inviteView(group);
     if (name === "group-safety") return this.#safetyView(group);
@@ -171,6 +181,7 @@ export class WorkerGroups {
         onRemove: (m) => this.admin.remove(group, m.member).then(() => announce(t("group.members.removed", { name: m.name }))),
       }),
       this.#consentStatus(group),
+      group.gone ? null : this.#workerControl(group),
       group.gone ? null : this.#closeControl(group),
       groupChat(group, { book: this.book, maxRetention: ws.state.settings?.maxRetention, timers: ws.state.settings?.timers, announce }));
   }
@@ -209,6 +220,65 @@ export class WorkerGroups {
         ? [h("p", {}, t("group.consent.waiting", { count: waiting.length })),
           h("ul", { id: "group-consent-waiting" }, waiting.map((m) => h("li", { "data-member-name": m.name }, m.name)))]
         : h("p", { id: "group-consent-all" }, t("group.consent.all")));
+  }
+
+  // Add a colleague as a group worker (G7a): the other worker devices the relay lists, each
+  // invited over the staff channel; the roster adds it when its device answers.
+  #workerControl(group) {
+    const view = this.ws.view;
+    const invited = this.admin.invitedWorkers(group);
+    const status = h("p", { id: "group-worker-status", role: "status" }, view.workerStatus ?? "");
+    const list = view.colleagues
+      ? (view.colleagues.length
+        ? h("ul", { id: "group-colleagues" }, view.colleagues.map((c) => {
+          const id = c.worker_id.slice(0, 8);
+          const device = c.device_id.slice(0, 8);
+          const waiting = invited.includes(c.device_id);
+          return h("li", { "data-device": c.device_id },
+            t("group.workers.option", { id, device }), " ",
+            waiting ? h("span", { class: "badge" }, t("group.workers.waiting")) : null,
+            h("button", { type: "button", class: "secondary", onclick: () => this.#addWorker(group, c) },
+              t(waiting ? "group.workers.again" : "group.workers.add", { id, device })));
+        }))
+        : h("p", { id: "group-colleagues-none" }, t("group.workers.none")))
+      : h("p", {}, t("group.workers.loading"));
+    const details = h("details", { class: "rename", id: "group-add-worker", open: Boolean(view.workersOpen) },
+      h("summary", {}, t("group.workers.summary")),
+      h("p", {}, t("group.workers.explain")),
+      list, status);
+    details.addEventListener("toggle", () => {
+      view.workersOpen = details.open;
+      if (details.open && !view.colleagues) this.#loadColleagues(view);
+    });
+    if (view.workersOpen && !view.colleagues) this.#loadColleagues(view);
+    return details;
+  }
+
+  #loadColleagues(view) {
+    if (view.loadingColleagues) return;
+    view.loadingColleagues = true;
+    this.ws.consult.colleagues().then((list) => {
+      view.colleagues = list;
+      this.ws.render();
+    }, (err) => {
+      view.loadingColleagues = false;
+      view.workerStatus = t("group.workers.failed", { reason: errorText(err) });
+      this.ws.render();
+    });
+  }
+
+  async #addWorker(group, colleague) {
+    const view = this.ws.view;
+    const id = colleague.worker_id.slice(0, 8);
+    try {
+      await this.admin.inviteWorker(group, colleague);
+      view.workerStatus = t("group.workers.sent", { id });
+    } catch (err) {
+      const known = { full: t("group.invites.full", { max: MAX_MEMBERS }), member: t("group.workers.member"), self: t("group.workers.member") };
+      view.workerStatus = known[err.message] ?? t("group.workers.failed", { reason: errorText(err) });
+    }
+    announce(view.workerStatus);
+    this.ws.render();
   }
 
   #closeControl(group) {
