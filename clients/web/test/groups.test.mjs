@@ -538,3 +538,77 @@ async function strangerPrekey(stranger) {
   const spk = stranger.device.addSignedPrekey(GROUP_PREKEY_BASE + 50);
   return { key_id: spk.keyId, public_key: toB64u(spk.pair.public), signature: toB64u(spk.signature) };
 }
+
+// Two group workers over the staff channel (G7a) and three clients: the first worker's
+// device, a colleague's device it added as a worker, and the clients Ana, Ben and Cara.
+async function twoWorkersThreeClients() {
+  // What the engine announces to the person (a failed capability renewal) goes nowhere.
+  globalThis.document ??= { getElementById: () => ({ set textContent(_) {} }) };
+  const members = await threeMembers();
+  const { relay, worker, admin, group } = members;
+  const cara = await join(relay, worker, await admin.invite(group), "Member 303");
+  await settle([worker, members.ana, members.ben, cara]);
+  const directory = {};
+  worker.deviceId = newId();
+  directory[worker.deviceId] = { member: worker, listing: { device_id: worker.deviceId, worker_id: "w-one", role: "worker" } };
+  admin.staff = staffOf(worker, directory, [members.ana.key, members.ben.key, cara.key]);
+  const colleague = withWorker(relay, directory, "Second worker", "w-two");
+  await admin.inviteWorker(group, directory[colleague.deviceId].listing);
+  await settle([worker, members.ana, members.ben, cara, colleague]);
+  return { ...members, cara, colleague };
+}
+
+const rosterNames = (m) => m.group().roster.members.map((x) => x.name).sort();
+
+test("two workers remove different members at one epoch: the one whose roster lost signs its removal again", async () => {
+  const { worker, admin, group, ana, ben, cara, colleague } = await twoWorkersThreeClients();
+  const epoch = group.roster.epoch;
+  const idOf = (name) => group.roster.members.find((m) => m.name === name).member;
+  // Both sign epoch + 1 before either hears of the other.
+  await admin.remove(group, idOf("Member 101"));
+  await colleague.admin.remove(colleague.group(), idOf("Member 202"));
+  assert.equal(group.roster.epoch, epoch + 1);
+  assert.equal(colleague.group().roster.epoch, epoch + 1);
+  const signers = { [worker.key]: group.roster, [colleague.key]: colleague.group().roster };
+  const hash = (r) => Buffer.from(sodium.crypto_hash_sha256(utf8(canonicalJson(r)))).toString("hex");
+  const [winner, loser] = hash(signers[worker.key]) < hash(signers[colleague.key]) ? [worker, colleague] : [colleague, worker];
+  await settle([worker, ana, ben, cara, colleague]);
+  const after = ["Facilitator", "Member 303", "Second worker"];
+  for (const m of [worker, colleague, cara]) {
+    assert.equal(m.group().roster.epoch, epoch + 2);
+    assert.deepEqual(rosterNames(m), after);
+    // The worker whose roster lost signed its change again on top of the winner's.
+    assert.equal(m.group().roster.signer, loser.key);
+    assert.equal(m.group().gone, null);
+  }
+  assert.notEqual(winner.key, loser.key);
+  assert.equal(ana.group().gone, "removed");
+  assert.equal(ben.group().gone, "removed");
+  // The group carries on: what the remaining members send reaches the others only.
+  await cara.book.sendText(cara.group(), "still here");
+  await settle([worker, ana, ben, cara, colleague]);
+  for (const m of [worker, colleague]) assert.ok(m.texts().includes("Member 303: still here"));
+  for (const m of [ana, ben]) assert.ok(!m.texts().includes("Member 303: still here"));
+});
+
+test("an addition racing a colleague's removal: both end in the roster every member holds", async () => {
+  const { relay, worker, admin, group, ana, ben, cara, colleague } = await twoWorkersThreeClients();
+  const epoch = group.roster.epoch;
+  const benId = group.roster.members.find((m) => m.name === "Member 202").member;
+  // Dan's join reaches the first worker, which admits him, while the colleague removes Ben.
+  const dan = await join(relay, worker, await admin.invite(group), "Member 404");
+  await colleague.admin.remove(colleague.group(), benId);
+  await worker.drain();
+  assert.equal(group.roster.epoch >= epoch + 1, true);
+  await settle([worker, ana, ben, cara, colleague, dan]);
+  const after = ["Facilitator", "Member 101", "Member 303", "Member 404", "Second worker"];
+  for (const m of [worker, colleague, ana, cara, dan]) {
+    assert.equal(m.group().roster.epoch, epoch + 2);
+    assert.deepEqual(rosterNames(m), after);
+    assert.equal(m.group().gone, null);
+  }
+  assert.equal(ben.group().gone, "removed");
+  await dan.book.sendText(dan.group(), "hello, I am new");
+  await settle([worker, ana, ben, cara, colleague, dan]);
+  for (const m of [worker, colleague, ana, cara]) assert.ok(m.texts().includes("Member 404: hello, I am new"));
+});

@@ -58,6 +58,7 @@ export class GroupAdmin {
     book.onStaff = (key, p) => this.#fromColleague(key, p);
     book.acceptGroup = (key, p) => this.acceptGroup(key, p);
     book.onMemberPayload = (group, m, p) => this.#renewal(group, m, p);
+    book.onLostTie = (group, lost, redo) => this.#signAgain(group, lost, redo);
     book.onLeft = (group, m) => this.#publish(group, { op: "left", member: m.member }, group.roster.members.filter((x) => x.key !== m.key));
   }
 
@@ -249,6 +250,25 @@ export class GroupAdmin {
 
   async close(group) {
     await this.#publish(group, { op: "closed", member: null }, group.roster.members, [], true);
+  }
+
+  // This device's roster of the held epoch lost the tie to a colleague's (G7 "Two workers"):
+  // its change is signed again on top of the winner, as the SDK does. An addition keeps
+  // the member's entry (member id, and the pair state this device kept by key); a removal
+  // is sent to the removed member again; a change the winner already made is not repeated.
+  async #signAgain(group, lost, redo) {
+    const roster = group.roster;
+    const me = findMember(roster, this.book.ownKey);
+    if (!me || me.role !== "worker" || group.gone) return;
+    if (redo && !findMember(roster, redo.key)) {
+      if (roster.members.length < MAX_MEMBERS) await this.#publish(group, { op: "added", member: redo.member }, [...roster.members, redo]);
+      return;
+    }
+    const target = memberById(roster, lost.member);
+    const others = roster.members.filter((m) => m !== target);
+    if (lost.op === "removed" && target && target !== me) await this.#publish(group, { op: "removed", member: target.member }, others, [target]);
+    else if (lost.op === "left" && target && target !== me) await this.#publish(group, { op: "left", member: target.member }, others);
+    else if (lost.op === "closed" && !roster.closed) await this.close(group);
   }
 
   // Signs the next roster, takes it here first, then sends it to every member in it and to

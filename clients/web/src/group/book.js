@@ -314,6 +314,10 @@ export class GroupBook {
   async applyRoster(group, roster) {
     const before = group.roster;
     const tie = before && roster.epoch === before.epoch;
+    // This device's own roster of this epoch lost the tie: its change is signed again on
+    // top of the winner (G7 "Two workers"), an addition with the same member entry.
+    const lost = tie && before.signer === this.ownKey ? before.change : null;
+    const redo = lost?.op === "added" ? memberById(before, lost.member) : null;
     // The workers who may sign a rival of this epoch: those of the roster before it (G7).
     if (!tie) group.baseWorkers = before ? workerKeys(before) : [];
     group.roster = roster;
@@ -324,7 +328,7 @@ export class GroupBook {
     this.#event(group, roster, before);
     const me = findMember(roster, this.ownKey);
     const removed = before ? before.members.filter((m) => !findMember(roster, m.key)) : [];
-    for (const m of removed) this.onForget(group, m.member);
+    for (const m of removed) if (m !== redo) this.onForget(group, m.member);
     group.left = group.left.filter((k) => findMember(roster, k));
     if (!me && tie && !roster.closed && roster.change.member !== group.self) {
       // A rival of the same epoch that only left out this device's addition: the worker
@@ -344,11 +348,14 @@ export class GroupBook {
     for (const m of roster.members) {
       if (m.key === this.ownKey || m.since >= me.since || this.device.session(fromB64u(m.key))) continue;
       this.device.startSession(bundleOf(m));
-      await this.sendTo(group, m, "group-hello", {});
+      // A member the relay no longer takes envelopes for (its device took a rival roster
+      // that removed it, G7 "Two workers") must not stop the rest of this roster.
+      await this.sendTo(group, m, "group-hello", {}).catch(() => {});
     }
     const held = group.held.splice(0);
     for (const h of held) await this.receive(fromB64u(h.sender), h.payload);
     await this.changed();
+    if (lost && this.onLostTie) await this.onLostTie(group, lost, redo);
   }
 
   #event(group, roster, before) {
