@@ -48,32 +48,36 @@ def sdk_device(tmp_path: Path, relay: Any, name: str) -> ConfideClient:
     )
 
 
+async def sdk_worker_adds_the_web_worker(
+    relay: Any, worker: ConfideClient, clients: list[tuple[ConfideClient, str]]
+) -> str:
+    """The SDK worker creates the group, lets ``clients`` in, and adds the web worker."""
+    await worker.enrol(relay.enrolment_code())
+    await worker.start()
+    group_id = await worker.groups.create(GROUP, display_name_="Group worker")
+    for client, name in clients:
+        link = await worker.groups.invite(group_id)
+        await client.groups.join(f"{relay.url}/join#{link}", lambda _terms: True, name=name)
+        await client.start()
+        await asyncio.wait_for(next_of(worker, GroupMemberJoined, name), 30)
+    # The web worker's device is the one other worker device the relay lists.
+    colleagues = [
+        w for w in await worker._transport.workers() if w.device_id != worker._state.device_id
+    ]
+    assert len(colleagues) == 1
+    await worker.groups.add_worker(group_id, colleagues[0].device_id)
+    await worker.flush()
+    return group_id
+
+
 def test_sdk_worker_adds_a_web_worker_who_removes_a_client(
     relay, browser, sdk_loop: LoopThread, tmp_path: Path
 ) -> None:
     publish_group_terms(relay.process, tmp_path)
     context, page, guard = open_worker_app(browser, relay)
     worker, otter, heron = (sdk_device(tmp_path, relay, n) for n in ("worker", "otter", "heron"))
-
-    async def setup() -> str:
-        await worker.enrol(relay.enrolment_code())
-        await worker.start()
-        group_id = await worker.groups.create(GROUP, display_name_="Group worker")
-        for client, name in ((otter, "Otter"), (heron, "Heron")):
-            link = await worker.groups.invite(group_id)
-            await client.groups.join(f"{relay.url}/join#{link}", lambda _terms: True, name=name)
-            await client.start()
-            await asyncio.wait_for(next_of(worker, GroupMemberJoined, name), 30)
-        # The web worker's device is the one other worker device the relay lists.
-        colleagues = [
-            w for w in await worker._transport.workers() if w.device_id != worker._state.device_id
-        ]
-        assert len(colleagues) == 1
-        await worker.groups.add_worker(group_id, colleagues[0].device_id)
-        await worker.flush()
-        return group_id
-
-    group_id = sdk_loop.run(setup())
+    clients = [(otter, "Otter"), (heron, "Heron")]
+    group_id = sdk_loop.run(sdk_worker_adds_the_web_worker(relay, worker, clients))
     try:
         # The browser checked the invite with the relay, answered it, and took the SDK
         # worker's roster: the group is in its list and it is a worker there.
