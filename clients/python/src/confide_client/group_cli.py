@@ -59,15 +59,16 @@ def add_parsers(sub: Any) -> None:
     g.add_parser("close", help="close a group for everyone (worker)").add_argument("group")
 
 
-def _ask(terms: Policy) -> bool:
-    print(f"--- Group terms, version {terms.version} ---\n{terms.text}\n---")
-    return input("Do you accept these terms and join? [y/N] ").strip().lower() in ("y", "yes")
+def _terms_prompt(accept: bool, title: str, question: str) -> Callable[[Policy], bool]:
+    """What ``join`` and ``consent`` show: the terms and a yes/no question (yes with --accept)."""
 
+    def ask(terms: Policy) -> bool:
+        if accept:
+            return True
+        print(f"--- {title}, version {terms.version} ---\n{terms.text}\n---")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
-def _ask_again(terms: Policy) -> bool:
-    print(f"--- New group terms, version {terms.version} ---\n{terms.text}\n---")
-    answer = input("Do you accept them? If not, leave the group. [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    return ask
 
 
 async def run(
@@ -80,7 +81,7 @@ async def run(
     action = args.action
     if action == "join":
         client = new()
-        ask = (lambda _t: True) if args.accept else _ask
+        ask = _terms_prompt(args.accept, "Group terms", "Do you accept these terms and join?")
         try:
             group_id = await client.groups.join(args.link, ask, name=args.name)
         except BaseException:
@@ -114,7 +115,8 @@ async def run(
         elif action == "remove":
             await client.groups.remove(args.group, args.member)
         elif action == "consent":
-            ask = (lambda _t: True) if args.accept else _ask_again
+            question = "Do you accept them? If not, leave the group."
+            ask = _terms_prompt(args.accept, "New group terms", question)
             if not await client.groups.consent_to_terms(args.group, ask):
                 print("nothing sent: no new terms to agree to, or they were declined")
         elif action == "leave":

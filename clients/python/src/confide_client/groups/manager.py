@@ -369,10 +369,10 @@ class Groups:
         each of the group's workers in ``group-consent``. Returns False when there is nothing
         to agree to or ``accept_terms`` declines (nothing is sent; :meth:`leave` is then the
         way out, as docs/protocol.md G9 says)."""
-        terms = await self.terms_to_consent(group_id)
+        terms = await self.terms_to_consent(group_id)  # checks the group is active
         if terms is None or not accept_terms(terms):
             return False
-        group = self._active(group_id)
+        group = self._state.groups[group_id]
         for worker in [m for m in group.others() if m.role == "worker"]:
             receipt, signature = self._receipt(
                 group, worker.identity_key, terms, consent_seconds, consent_terms
